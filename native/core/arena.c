@@ -1,0 +1,2 @@
+/* arena.c - under construction in this change. */
+#include "mp_internal.h"

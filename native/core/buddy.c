@@ -1,0 +1,2 @@
+/* buddy.c - under construction in this change. */
+#include "mp_internal.h"

@@ -1,0 +1,2 @@
+/* fixed_pool.c - under construction in this change. */
+#include "mp_internal.h"

@@ -1,0 +1,2 @@
+/* slab.c - under construction in this change. */
+#include "mp_internal.h"

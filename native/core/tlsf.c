@@ -1,0 +1,2 @@
+/* tlsf.c - under construction in this change. */
+#include "mp_internal.h"
