@@ -145,7 +145,10 @@ typedef struct MP_FixedPoolConfig {
  * mapped from the OS; NULL on invalid arguments or when memory cannot be had
  * (see mp_last_error). O(1): slots are touched lazily. */
 MP_API MP_FixedPool *mp_fixed_pool_create(size_t object_size, size_t capacity);
-/** As mp_fixed_pool_create with every option of MP_FixedPoolConfig. */
+/** As mp_fixed_pool_create with every option of MP_FixedPoolConfig. Slots
+ * start at the first `alignment` boundary of cfg->region: a region that is
+ * then too small fails with MP_ERR_ALIGNMENT (an aligned one would have fit),
+ * so a merely 16-byte-aligned region needs `alignment - 16` bytes of slack. */
 MP_API MP_FixedPool *mp_fixed_pool_create_ex(const MP_FixedPoolConfig *cfg);
 /** Bytes of caller memory mp_fixed_pool_create_in needs for `cfg` (its
  * `region` is ignored), including worst-case alignment slack; 0 if invalid. */
@@ -291,8 +294,11 @@ typedef int (*MP_WalkFn)(void *ptr, size_t size_bytes, int is_used, void *ctx);
 typedef struct MP_Buddy MP_Buddy;
 
 typedef struct MP_BuddyConfig {
-    size_t region_bytes;    /**< bytes managed; rounded down to a multiple of
-                                 the largest block */
+    size_t region_bytes;    /**< bytes managed, rounded down to a multiple of
+                                 min_block_bytes (a caller region's start is
+                                 first rounded up to min_block_bytes); a rest
+                                 beyond whole largest blocks is managed as
+                                 smaller top-level blocks */
     size_t min_block_bytes; /**< smallest block, power of two >= 16; 0 = 64 */
     size_t max_block_bytes; /**< largest block, power of two; 0 = largest that
                                  fits the region */
@@ -334,16 +340,20 @@ typedef struct MP_Slab MP_Slab;
 typedef void (*MP_SlabObjectFn)(void *obj, size_t size_bytes, void *ctx);
 
 typedef struct MP_SlabConfig {
-    size_t region_bytes;      /**< bytes managed, a whole number of slabs */
-    size_t slab_bytes;        /**< bytes per slab, power of two >= 4096; 0 = 65536 */
-    const size_t *class_sizes; /**< ascending slot sizes; NULL = 8, 16, 32, ... max_class_bytes */
-    size_t class_count;       /**< entries in class_sizes, <= MP_SLAB_MAX_CLASSES */
-    size_t max_class_bytes;   /**< largest default class; 0 = 4096 */
+    size_t region_bytes;      /**< bytes managed, rounded down to whole slabs (>= 1) */
+    size_t slab_bytes;        /**< bytes per slab, power of two 4096 .. 2^30; 0 = 65536 */
+    const size_t *class_sizes; /**< strictly ascending multiples of 8, <= slab_bytes;
+                                    NULL = 8, 16, 32, ... max_class_bytes */
+    size_t class_count;       /**< entries in class_sizes, 1..MP_SLAB_MAX_CLASSES (0 if NULL) */
+    size_t max_class_bytes;   /**< largest default class, power of two; 0 = 4096 */
     MP_SlabObjectFn ctor;     /**< optional: run when a slot is first carved (object caching) */
-    MP_SlabObjectFn dtor;     /**< optional: run when a slab holding constructed slots is returned */
+    MP_SlabObjectFn dtor;     /**< optional: run on every carved slot when its slab goes back to
+                                   the pool (emptied and not kept by its class, trim, or
+                                   taken by another class), and on reset/destroy */
     void *hook_ctx;           /**< passed to ctor and dtor */
     uint32_t flags;           /**< MP_FLAG_THREAD_SAFE */
-    void *region;             /**< optional caller memory; NULL = map */
+    void *region;             /**< optional caller memory of region_bytes, 16-byte aligned;
+                                   NULL = map */
 } MP_SlabConfig;
 
 #define MP_SLAB_CLASS_STATS_FIELDS(X)                                        \
@@ -360,27 +370,65 @@ typedef struct MP_SlabClassStats {
 #undef MP_STATS_MEMBER_
 } MP_SlabClassStats;
 
-/** Slab allocator: size classes of fixed slots carved from slabs; empty slabs
- * go back to the region. O(1) alloc and free. */
+/** Slab allocator: size classes of fixed slots carved from slabs. O(1) alloc
+ * and free; a class reuses its most recently freed slots first. A class
+ * keeps its current slab and one more empty slab when they empty (so
+ * alloc/free pairs never move slabs); other emptied slabs go back to the
+ * region, trim and reset return all, and a class short of slabs takes other
+ * classes' empty ones before failing. Serves sizes up to the largest class
+ * only. All metadata lives outside the region (~8% of it for 8- and 16-byte
+ * classes, less for larger ones); with MP_FLAG_THREAD_SAFE every call takes
+ * the instance's lock (hooks and walk callbacks run under it and must not
+ * call back into the instance). */
 MP_API MP_Slab *mp_slab_create(size_t region_bytes);
 MP_API MP_Slab *mp_slab_create_ex(const MP_SlabConfig *cfg);
 MP_API size_t mp_slab_footprint(const MP_SlabConfig *cfg);
 MP_API MP_Slab *mp_slab_create_in(void *memory, size_t size, const MP_SlabConfig *cfg);
+/** A slot of the first class holding `size` (0 = the smallest), aligned to
+ * the largest power of two dividing its slot size, capped by the region
+ * base's alignment. NULL with MP_ERR_INVALID_ARGUMENT above the largest
+ * class, MP_ERR_OUT_OF_MEMORY when the class has no free slot and no slab
+ * is left. O(1). */
 MP_API void *mp_slab_alloc(MP_Slab *s, size_t size);
+/** As mp_slab_alloc from the first class whose slots are all `align`-aligned;
+ * MP_ERR_ALIGNMENT if `align` is not a power of two or no class has it. */
 MP_API void *mp_slab_alloc_aligned(MP_Slab *s, size_t size, size_t align);
+/** As mp_slab_alloc with the whole slot zeroed. */
 MP_API void *mp_slab_calloc(MP_Slab *s, size_t size);
+/** In place while `size` fits the block's slot; else moves to the first
+ * larger class with at least the block's class alignment (MP_ERR_ALIGNMENT
+ * if none), copying the whole old slot. A refused pointer counts as a
+ * rejected free, a failed move as a failed allocation; nothing else changes. */
 MP_API MP_Status mp_slab_realloc(MP_Slab *s, void **ptr, size_t size);
+/** O(1). MP_ERR_DOUBLE_FREE for the start of a free slot (also after its
+ * emptied slab went back to the pool), MP_ERR_INVALID_ADDRESS for NULL,
+ * foreign and interior pointers and for blocks freed by reset. */
 MP_API MP_Status mp_slab_free(MP_Slab *s, void *ptr);
+/** The slot size of a live block; 0 for any other pointer. */
 MP_API size_t mp_slab_usable_size(const MP_Slab *s, const void *ptr);
+/** Frees every block and returns every slab to the pool (dtor on every
+ * carved slot). O(slabs used). */
 MP_API MP_Status mp_slab_reset(MP_Slab *s);
+/** O(classes + carved slots): bytes_requested is summed from the per-slot
+ * requested sizes when read (the fast paths only store them). */
 MP_API MP_Status mp_slab_stats(const MP_Slab *s, MP_HeapStats *out);
+/** Free slots count as blocks of their slot size, pooled and never-used slabs
+ * as blocks of slab_bytes. O(classes). */
 MP_API MP_Status mp_slab_free_stats(const MP_Slab *s, MP_FreeStats *out);
 /** Number of size classes. */
 MP_API size_t mp_slab_class_count(const MP_Slab *s);
+/** Counters of class `class_index` (< mp_slab_class_count); alloc_count
+ * includes realloc moves into the class. */
 MP_API MP_Status mp_slab_class_stats(const MP_Slab *s, size_t class_index, MP_SlabClassStats *out);
+/** Calls `fn` in address order on every slot of each assigned slab and on
+ * each pooled or never-used slab as one free block. O(slots). */
 MP_API MP_Status mp_slab_walk(const MP_Slab *s, MP_WalkFn fn, void *ctx);
+/** Number of violated invariants (0 = consistent; 1 for NULL). O(metadata). */
 MP_API size_t mp_slab_check(const MP_Slab *s);
 MP_API void *mp_slab_base(const MP_Slab *s);
+/** Returns every empty slab the classes keep to the pool, then gives the
+ * pages of pooled slabs of a mapped region back to the OS (caller memory
+ * keeps its pages: 0 released). O(classes + pooled slabs). */
 MP_API MP_Status mp_slab_trim(MP_Slab *s, size_t *released_bytes);
 MP_API void mp_slab_destroy(MP_Slab *s);
 
@@ -389,7 +437,7 @@ MP_API void mp_slab_destroy(MP_Slab *s);
 typedef struct MP_Tlsf MP_Tlsf;
 
 typedef struct MP_TlsfConfig {
-    size_t region_bytes; /**< bytes managed */
+    size_t region_bytes; /**< bytes managed, 64 .. 64 GiB - 16 (16-byte block headers inside) */
     unsigned sl_log2;    /**< log2 of second-level subdivisions, 1..5; 0 = 5 */
     uint32_t flags;      /**< MP_FLAG_THREAD_SAFE */
     void *region;        /**< optional caller memory; NULL = map */
@@ -403,7 +451,12 @@ MP_API MP_Tlsf *mp_tlsf_create_in(void *memory, size_t size, const MP_TlsfConfig
 MP_API void *mp_tlsf_alloc(MP_Tlsf *t, size_t size);
 MP_API void *mp_tlsf_alloc_aligned(MP_Tlsf *t, size_t size, size_t align);
 MP_API void *mp_tlsf_calloc(MP_Tlsf *t, size_t size);
+/** Grows or shrinks in place when the next block allows, else moves keeping
+ * the alignment asked at allocation; on failure `*ptr` and its block stay. */
 MP_API MP_Status mp_tlsf_realloc(MP_Tlsf *t, void **ptr, size_t size);
+/** O(1). MP_ERR_INVALID_ADDRESS (not a block start), MP_ERR_DOUBLE_FREE, or
+ * MP_ERR_CORRUPTION when a header or link next to the block fails validation;
+ * nothing changes on error. */
 MP_API MP_Status mp_tlsf_free(MP_Tlsf *t, void *ptr);
 MP_API size_t mp_tlsf_usable_size(const MP_Tlsf *t, const void *ptr);
 MP_API MP_Status mp_tlsf_reset(MP_Tlsf *t);
@@ -452,6 +505,252 @@ MP_API size_t mp_fitlist_check(const MP_FitList *f);
 MP_API void *mp_fitlist_base(const MP_FitList *f);
 MP_API MP_Status mp_fitlist_trim(MP_FitList *f, size_t *released_bytes);
 MP_API void mp_fitlist_destroy(MP_FitList *f);
+
+/* ----------------------------------------------------------- managed pool */
+
+/*
+ * mp_pool: the managed tier. Blocks are named by handles instead of pointers,
+ * belong to owners (tenants, processes) with optional byte limits, can be
+ * pinned, and unpinned blocks may be moved by compaction. Any raw family
+ * serves as the backend. Every call returns MP_Status and changes nothing on
+ * error, except that refused calls count in the rejected_* / failure stats.
+ * All metadata (handle table, owner table) lives on the native heap, never in
+ * the region, so a region may be caller memory such as a JavaScript
+ * SharedArrayBuffer's bytes.
+ */
+
+typedef struct MP_Pool MP_Pool;
+
+/** A block handle: an integer below 2^53 (exact in a JavaScript number) that
+ * packs a slot index, the slot's generation and an 8-bit tag of the pool that
+ * issued it. 0 is never a valid handle. A freed, stale, forged or foreign
+ * handle is refused with a status; freeing any handle that was freed before
+ * is MP_ERR_DOUBLE_FREE even after its slot was reused. */
+typedef uint64_t MP_Handle;
+#define MP_HANDLE_NONE ((MP_Handle)0)
+
+/** Where a pool's blocks come from. */
+typedef enum MP_PoolStrategy {
+    MP_STRATEGY_FIRST_FIT = 0, /**< fit list, lowest address: compaction is complete */
+    MP_STRATEGY_BEST_FIT = 1,  /**< fit list, smallest block that fits */
+    MP_STRATEGY_WORST_FIT = 2, /**< fit list, largest block */
+    MP_STRATEGY_BUDDY = 3,     /**< binary buddy system, power-of-two blocks */
+    MP_STRATEGY_SLAB = 4,      /**< slab size classes up to max_block_bytes (default 4096) */
+    MP_STRATEGY_TLSF = 5,      /**< two-level segregated fit, O(1) */
+    MP_STRATEGY_AUTO = 6       /**< small sizes from slab classes, medium from TLSF,
+                                    large from buddy (see MP_PoolConfig) */
+} MP_PoolStrategy;
+
+/** Memory pressure, from used_bytes / total_bytes: low < 60% <= medium < 80%
+ * <= high < 95% <= critical. */
+typedef enum MP_PressureLevel {
+    MP_PRESSURE_LOW = 0,
+    MP_PRESSURE_MEDIUM = 1,
+    MP_PRESSURE_HIGH = 2,
+    MP_PRESSURE_CRITICAL = 3
+} MP_PressureLevel;
+
+/** Called after an operation moved the pool to another pressure level, once
+ * per operation, outside the pool's lock (it may call the pool, except
+ * mp_pool_destroy). On thread-safe pools, calls from different threads may
+ * arrive in either order. */
+typedef void (*MP_PressureFn)(MP_Pool *pool, MP_PressureLevel old_level, MP_PressureLevel new_level,
+                              void *ctx);
+
+/** mp_pool_alloc flag: the block is pinned from the start (never moved). */
+#define MP_ALLOC_PINNED 0x1u
+
+typedef struct MP_PoolConfig {
+    size_t pool_bytes;      /**< bytes of the region, >= 4096 (AUTO: >= 32 KiB) */
+    size_t min_block_bytes; /**< smaller requests are served (and charged) as this many
+                                 bytes; 0 = 16 */
+    size_t max_block_bytes; /**< larger requests fail with MP_ERR_LIMIT_EXCEEDED; 0 = no
+                                 limit but the pool (slab: 4096) */
+    size_t alignment;       /**< alignment of every block's real address, a power of two
+                                 <= 4096; 0 (or a power of two below 16) = 16 */
+    MP_PoolStrategy strategy;
+    int defrag_enabled;      /**< non-zero: when an allocation fails although enough bytes
+                                  are free and fragmentation >= defrag_threshold, compact
+                                  and retry once. mp_pool_defragment works either way. */
+    double defrag_threshold; /**< fragmentation ratio in (0, 1]; 0 = 0.3 */
+    size_t auto_small_max_bytes;  /**< AUTO: sizes <= this go to slab classes; 0 = 256 */
+    size_t auto_medium_max_bytes; /**< AUTO: sizes <= this go to TLSF, above to buddy; 0 = 65536 */
+    uint32_t auto_small_percent;  /**< AUTO: share of the region for the slab part; 0 = 25 */
+    uint32_t auto_large_percent;  /**< AUTO: share for the buddy part; 0 = 25; TLSF gets the
+                                       rest. A tier that is full falls back to the others. */
+    size_t max_blocks;       /**< handle table capacity (live blocks at most), <= 2^32 - 1;
+                                  0 = pool_bytes / min_block_bytes. The table is mapped
+                                  lazily: 48 bytes per slot ever used. */
+    uint32_t flags;          /**< MP_FLAG_THREAD_SAFE: one lock around every operation */
+    void *region;            /**< optional caller memory of pool_bytes bytes (16-byte
+                                  aligned); NULL = map from the OS */
+    MP_PressureFn pressure_fn; /**< optional, see MP_PressureFn */
+    void *pressure_ctx;        /**< passed to pressure_fn */
+} MP_PoolConfig;
+
+/* X(type, name, description): the one list of pool metrics (seed names in
+ * brackets). Fields marked (walk) cost O(free blocks); the others are O(1). */
+#define MP_POOL_STATS_FIELDS(X)                                                                   \
+    X(size_t, total_bytes, "bytes of the region [total_size]")                                    \
+    X(size_t, used_bytes, "bytes charged to live blocks (usable sizes) [used_size]")              \
+    X(size_t, free_bytes, "total_bytes - used_bytes [free_size]")                                 \
+    X(double, utilization, "used_bytes / total_bytes [utilization]")                              \
+    X(uint64_t, allocation_count, "successful allocations since create [num_allocations]")        \
+    X(uint64_t, deallocation_count, "blocks freed since create [num_deallocations]")              \
+    X(size_t, free_block_count, "free blocks of the backends (walk) [num_free_blocks]")           \
+    X(size_t, allocated_block_count, "live blocks [num_allocated_blocks]")                        \
+    X(double, fragmentation_ratio, "1 - largest free block / free bytes of the backends (walk)")  \
+    X(size_t, peak_usage_bytes, "highest used_bytes since create [peak_usage]")                   \
+    X(uint64_t, allocation_failure_count, "allocations refused or failed [allocation_failures]")  \
+    X(size_t, largest_free_block_bytes, "largest single free block of the backends (walk)")       \
+    X(size_t, backend_free_bytes, "bytes in free blocks of the backends (walk)")                  \
+    X(size_t, requested_bytes, "bytes callers asked for, summed over live blocks")                \
+    X(size_t, pinned_block_count, "live blocks that are pinned")                                  \
+    X(size_t, owner_count, "owners known to the pool (records are kept, with their peak)")        \
+    X(size_t, handle_capacity, "max_blocks: slots in the handle table")                           \
+    X(size_t, retired_slot_count, "slots whose generations are used up, never reused")            \
+    X(uint64_t, rejected_free_count, "frees refused (stale, double, forged, foreign, owner)")      \
+    X(uint64_t, rejected_access_count, "accesses refused (handle, owner, bounds, argument)")       \
+    X(uint64_t, defrag_count, "defragmentation passes, automatic ones included")                  \
+    X(uint64_t, auto_defrag_count, "passes started by a failing allocation")                      \
+    X(uint64_t, relocation_count, "blocks moved since create; views taken earlier are stale "     \
+                                  "once it changes")                                              \
+    X(uint64_t, bytes_moved_total, "bytes copied by defragmentation since create")                \
+    X(uint32_t, pressure_level, "an MP_PressureLevel")
+
+typedef struct MP_PoolStats {
+#define MP_STATS_MEMBER_(type, name, text) type name;
+    MP_POOL_STATS_FIELDS(MP_STATS_MEMBER_)
+#undef MP_STATS_MEMBER_
+} MP_PoolStats;
+
+/* Per owner counters, all O(1). */
+#define MP_POOL_OWNER_STATS_FIELDS(X)                                                  \
+    X(size_t, bytes_in_use, "bytes charged to the owner's live blocks (usable sizes)") \
+    X(size_t, bytes_in_use_peak, "highest bytes_in_use")                               \
+    X(size_t, block_count, "live blocks of the owner")                                 \
+    X(size_t, limit_bytes, "bytes_in_use may not exceed this; 0 = no limit")           \
+    X(uint64_t, alloc_count, "successful allocations of the owner")                    \
+    X(uint64_t, free_count, "blocks of the owner freed")                               \
+    X(uint64_t, limit_failure_count, "allocations refused by the limit")
+
+typedef struct MP_PoolOwnerStats {
+#define MP_STATS_MEMBER_(type, name, text) type name;
+    MP_POOL_OWNER_STATS_FIELDS(MP_STATS_MEMBER_)
+#undef MP_STATS_MEMBER_
+} MP_PoolOwnerStats;
+
+/** What one mp_pool_defragment pass did. */
+typedef struct MP_DefragResult {
+    size_t bytes_moved;            /**< bytes copied (a block that slides costs two copies) */
+    size_t blocks_moved;           /**< blocks whose address changed */
+    double fragmentation_before;   /**< fragmentation_ratio before the pass */
+    double fragmentation_after;    /**< and after it */
+    int complete;                  /**< 1 if the pass reached the end; 0 if the budget
+                                        stopped it (the next pass resumes there) */
+} MP_DefragResult;
+
+/** What mp_pool_block_info reports about a live block. */
+typedef struct MP_PoolBlockInfo {
+    size_t offset;       /**< bytes from mp_pool_base; valid until the relocation count changes */
+    size_t size_bytes;   /**< bytes requested: the accessible size */
+    size_t usable_bytes; /**< bytes charged to the owner */
+    uint32_t owner;
+    int pinned;
+} MP_PoolBlockInfo;
+
+/** Creates a pool of `pool_bytes` bytes with defaults for everything else
+ * (automatic compaction on); NULL on invalid arguments or when memory cannot
+ * be had (mp_last_error). */
+MP_API MP_Pool *mp_pool_create(size_t pool_bytes, MP_PoolStrategy strategy);
+/** Creates a pool from every option of MP_PoolConfig; NULL on failure. */
+MP_API MP_Pool *mp_pool_create_ex(const MP_PoolConfig *cfg);
+/** Releases the pool, its metadata and, if it mapped it, its region; every
+ * handle becomes invalid. NULL is ignored. */
+MP_API void mp_pool_destroy(MP_Pool *pool);
+/** Allocates `size` bytes (>= 1) for `owner` and stores the handle in `*out`.
+ * `flags`: MP_ALLOC_PINNED. Fails with MP_ERR_OUT_OF_MEMORY (mp_last_error
+ * has requested, available and largest free bytes), MP_ERR_LIMIT_EXCEEDED
+ * (size above max_block_bytes, the owner's limit, a full handle table, or
+ * every slot's generations used up, after at least 2^44 allocations) or
+ * MP_ERR_INVALID_ARGUMENT; `*out` is untouched on failure. Cost: the
+ * backend's alloc plus O(1); an automatic compaction when enabled and needed. */
+MP_API MP_Status mp_pool_alloc(MP_Pool *pool, size_t size, uint32_t owner, uint32_t flags,
+                               MP_Handle *out);
+/** Frees a live block. MP_ERR_DOUBLE_FREE for any handle this pool issued
+ * and freed before (also after its slot was reused), MP_ERR_INVALID_HANDLE
+ * for forged or foreign ones. O(1) plus the backend's free. */
+MP_API MP_Status mp_pool_free(MP_Pool *pool, MP_Handle handle);
+/** As mp_pool_free, but MP_ERR_PROTECTION if the block belongs to another owner. */
+MP_API MP_Status mp_pool_free_as(MP_Pool *pool, uint32_t owner, MP_Handle handle);
+/** Copies `len` bytes at `offset` of the block to `dst`. MP_ERR_OUT_OF_BOUNDS
+ * unless offset + len <= the block's size; MP_ERR_INVALID_HANDLE for a handle
+ * that is not live. */
+MP_API MP_Status mp_pool_read(MP_Pool *pool, MP_Handle handle, size_t offset, void *dst, size_t len);
+/** Copies `len` bytes from `src` into the block at `offset`; bounds as mp_pool_read. */
+MP_API MP_Status mp_pool_write(MP_Pool *pool, MP_Handle handle, size_t offset, const void *src,
+                               size_t len);
+/** Copies `len` bytes between two blocks (or within one; overlap allowed). */
+MP_API MP_Status mp_pool_copy(MP_Pool *pool, MP_Handle dst, size_t dst_offset, MP_Handle src,
+                              size_t src_offset, size_t len);
+/** Sets `len` bytes of the block at `offset` to `byte`. */
+MP_API MP_Status mp_pool_fill(MP_Pool *pool, MP_Handle handle, size_t offset, uint8_t byte, size_t len);
+/** The owner-checked forms: MP_ERR_PROTECTION when a block belongs to
+ * another owner than `owner`, checked after the handle and before bounds. */
+MP_API MP_Status mp_pool_read_as(MP_Pool *pool, uint32_t owner, MP_Handle handle, size_t offset,
+                                 void *dst, size_t len);
+MP_API MP_Status mp_pool_write_as(MP_Pool *pool, uint32_t owner, MP_Handle handle, size_t offset,
+                                  const void *src, size_t len);
+MP_API MP_Status mp_pool_copy_as(MP_Pool *pool, uint32_t owner, MP_Handle dst, size_t dst_offset,
+                                 MP_Handle src, size_t src_offset, size_t len);
+MP_API MP_Status mp_pool_fill_as(MP_Pool *pool, uint32_t owner, MP_Handle handle, size_t offset,
+                                 uint8_t byte, size_t len);
+/** Byte offset of the block from mp_pool_base and its size, for zero-copy
+ * views; valid until mp_pool_relocation_count changes. O(1). */
+MP_API MP_Status mp_pool_locate(const MP_Pool *pool, MP_Handle handle, size_t *offset, size_t *size);
+/** Offset, sizes, owner and pin state of a live block. O(1). */
+MP_API MP_Status mp_pool_block_info(const MP_Pool *pool, MP_Handle handle, MP_PoolBlockInfo *out);
+/** Start of the region; block addresses are base + offset. */
+MP_API void *mp_pool_base(const MP_Pool *pool);
+/** Pins a live block: compaction never moves it. Idempotent. O(1). */
+MP_API MP_Status mp_pool_pin(MP_Pool *pool, MP_Handle handle);
+/** Unpins a live block. Idempotent. O(1). */
+MP_API MP_Status mp_pool_unpin(MP_Pool *pool, MP_Handle handle);
+/** Counters of `owner`; all zero for an owner the pool has never seen. O(1). */
+MP_API MP_Status mp_pool_owner_stats(const MP_Pool *pool, uint32_t owner, MP_PoolOwnerStats *out);
+/** Sets the most bytes `owner` may have in use (0 = no limit). A limit below
+ * the current use only refuses further allocations. MP_ERR_OUT_OF_MEMORY if
+ * the owner record cannot be allocated. */
+MP_API MP_Status mp_pool_set_owner_limit(MP_Pool *pool, uint32_t owner, size_t limit_bytes);
+/** Frees every block of `owner`, pinned ones included; `*freed_blocks`
+ * (optional) gets their number. O(blocks of the owner). */
+MP_API MP_Status mp_pool_free_owner(MP_Pool *pool, uint32_t owner, size_t *freed_blocks);
+/** Stores up to `capacity` handles of `owner`'s live blocks in `out` (most
+ * recent first) and their total number in `*total` (call with capacity 0 to
+ * size the array). O(blocks of the owner). */
+MP_API MP_Status mp_pool_owner_blocks(const MP_Pool *pool, uint32_t owner, MP_Handle *out,
+                                      size_t capacity, size_t *total);
+/** Compaction: moves unpinned blocks to lower addresses to close holes,
+ * updates the handle table and bumps the relocation count by the blocks
+ * moved. `budget_bytes` (0 = unlimited) stops the pass once that many bytes
+ * were copied (at most one block more); the next pass resumes where it
+ * stopped. FIRST_FIT compacts completely (blocks jump into lower holes or
+ * slide down); other strategies move a block only where their backend places
+ * a new block of its size below it. `out` is optional. O(n log n) in live
+ * blocks plus the bytes copied. */
+MP_API MP_Status mp_pool_defragment(MP_Pool *pool, size_t budget_bytes, MP_DefragResult *out);
+/** Blocks moved since create: a view (offset from mp_pool_locate) is valid
+ * while this value is unchanged. O(1). */
+MP_API uint64_t mp_pool_relocation_count(const MP_Pool *pool);
+/** Fills `out` with every metric; O(free blocks of the backends). */
+MP_API MP_Status mp_pool_stats(const MP_Pool *pool, MP_PoolStats *out);
+/** The current pressure level. O(1). */
+MP_API MP_PressureLevel mp_pool_pressure_level(const MP_Pool *pool);
+/** Replaces the pressure callback (NULL removes it). */
+MP_API MP_Status mp_pool_set_pressure_callback(MP_Pool *pool, MP_PressureFn fn, void *ctx);
+/** Verifies handle table vs backend blocks vs owner accounting vs counters;
+ * returns the number of violated invariants (0 = consistent). O(n log n). */
+MP_API size_t mp_pool_check(const MP_Pool *pool);
 
 #ifdef __cplusplus
 }

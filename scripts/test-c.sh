@@ -19,26 +19,35 @@ configure_and_test() { # dir, ctest args..., -- cmake args...
   (cd "$dir" && ctest --output-on-failure -j"$jobs" "${ctest_args[@]}")
 }
 
-configure_and_test build/release -- -DCMAKE_BUILD_TYPE=Release
+configure_and_test build-c/release -- -DCMAKE_BUILD_TYPE=Release
+echo "== install + README C example"
+bash scripts/test-install.sh
 [ "${MP_TEST_QUICK:-0}" = 1 ] && exit 0
 
-configure_and_test build/asan -- -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DMP_SANITIZE=address;undefined"
-configure_and_test build/tsan -L threads -- -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMP_SANITIZE=thread
+configure_and_test build-c/asan -- -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DMP_SANITIZE=address;undefined"
+configure_and_test build-c/tsan -L threads -- -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMP_SANITIZE=thread
 
-echo "== C tests: valgrind memcheck"
-cmake -S . -B build/valgrind -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMP_VALGRIND=ON >/dev/null
-cmake --build build/valgrind -j"$jobs" >/dev/null
-(cd build/valgrind && MP_FUZZ_RUNS=200 ctest -j"$jobs" -LE threads --output-on-failure \
-  -T memcheck --overwrite MemoryCheckCommandOptions="--error-exitcode=97 --leak-check=full --errors-for-leak-kinds=definite" \
-  | tail -n 20)
-defects=$(cat build/valgrind/Testing/Temporary/MemoryChecker.*.log 2>/dev/null | grep -c "ERROR SUMMARY: [1-9]" || true)
-if [ "$defects" != 0 ]; then echo "valgrind found defects"; grep -l "ERROR SUMMARY: [1-9]" build/valgrind/Testing/Temporary/MemoryChecker.*.log; exit 1; fi
+echo "== C tests: valgrind memcheck (every non-thread test binary)"
+cmake -S . -B build-c/valgrind -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMP_VALGRIND=ON >/dev/null
+cmake --build build-c/valgrind -j"$jobs" >/dev/null
+vg_failed=0
+for t in build-c/valgrind/test_* build-c/valgrind/fuzz_*_seeded; do
+  case "$t" in *_threads) continue ;; esac
+  [ -x "$t" ] || continue
+  if MP_FUZZ_RUNS=150 valgrind -q --error-exitcode=97 --leak-check=full --errors-for-leak-kinds=definite \
+      "$t" >"$t.valgrind.log" 2>&1; then
+    echo "valgrind ok: $(basename "$t")"
+  else
+    echo "valgrind FAILED: $(basename "$t")"; tail -n 30 "$t.valgrind.log"; vg_failed=1
+  fi
+done
+[ "$vg_failed" = 0 ] || exit 1
 
 if command -v clang >/dev/null; then
   echo "== libFuzzer: ${fuzz_seconds}s per harness"
-  CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMP_BUILD_FUZZ=ON >/dev/null
-  cmake --build build/fuzz -j"$jobs" >/dev/null
-  for h in build/fuzz/fuzz_*; do
+  CC=clang cmake -S . -B build-c/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMP_BUILD_FUZZ=ON >/dev/null
+  cmake --build build-c/fuzz -j"$jobs" >/dev/null
+  for h in build-c/fuzz/fuzz_*; do
     case "$h" in *_seeded) continue ;; esac
     [ -x "$h" ] || continue
     echo "-- $(basename "$h")"
@@ -49,11 +58,11 @@ else
 fi
 
 echo "== line coverage of native/core"
-configure_and_test build/coverage -LE threads -- -DCMAKE_BUILD_TYPE=Debug -DMP_COVERAGE=ON -DMP_WARNINGS_AS_ERRORS=OFF
+MP_FUZZ_RUNS=300 configure_and_test build-c/coverage -LE threads -- -DCMAKE_BUILD_TYPE=Debug -DMP_COVERAGE=ON -DMP_WARNINGS_AS_ERRORS=OFF
 if command -v gcovr >/dev/null; then
-  gcovr -r . --filter native/core/ --object-directory build/coverage --print-summary \
-    --txt build/coverage/coverage.txt build/coverage | tail -n 3
-  tail -n 20 build/coverage/coverage.txt
+  gcovr -r . --filter native/core/ --object-directory build-c/coverage --print-summary \
+    --txt build-c/coverage/coverage.txt build-c/coverage | tail -n 3
+  tail -n 20 build-c/coverage/coverage.txt
 else
   echo "gcovr not installed (apt-get install gcovr): no coverage report"
 fi

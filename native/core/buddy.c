@@ -1,2 +1,822 @@
-/* buddy.c - under construction in this change. */
+/*
+ * buddy.c - binary buddy allocator whose whole block state lives out of band.
+ *
+ * Algorithm. The managed region is cut into units of min_block_bytes. A block
+ * of order k spans 2^k units, starts at a unit index u that is a multiple of
+ * 2^k, and its buddy starts at u ^ 2^k. Allocation looks up the smallest
+ * non-empty order >= the order wanted (one ctz over a 64-bit bitmap of
+ * non-empty per-order free lists), pops that list's head and splits it,
+ * pushing the halves it does not keep; free merges the block with its buddy
+ * while the buddy is one whole free block of the same order. Both are
+ * O(log(max_block_bytes / min_block_bytes)).
+ * A region that is not a power of two is a forest of top-level blocks: as many
+ * blocks of the top order as fit, then the remainder as blocks of descending
+ * powers of two (managed, not wasted). With that forest, a block of order k
+ * may merge into its parent exactly when k < top_order and the parent lies
+ * inside the region.
+ *
+ * Memory layout. Two arrays indexed by unit, outside the region:
+ *   tags[u]  1 byte: 0 for a unit inside a block; for the first unit of a
+ *            block MP_BUDDY_TAG_START | (MP_BUDDY_TAG_USED if used) | order;
+ *   slots[u] 8 bytes, meaningful at block starts only: for a free block the
+ *            next/prev unit indices of its order's free list (MP_BUDDY_NIL
+ *            ends it); for a used block requested_bytes | align_log2 << 58.
+ * No allocator byte lives in the region, so writes into any block, live or
+ * freed, corrupt user data only. Cost: 9 bytes per unit (14% of the region
+ * with the default 64-byte units). create/create_ex take the arrays from
+ * malloc; create_in lays out [MP_Buddy | slots | tags | region] in caller
+ * memory.
+ *
+ * Alignment. The region base is aligned to min_block_bytes (caller regions:
+ * the start is rounded up, losing less than one unit; mapped regions: to the
+ * top block size, at most 2 MiB), so a block of order k sits at a real address
+ * aligned to min(block bytes, base_align_bytes). alloc_aligned with an
+ * alignment the base has picks an order >= log2(align) (O(log)); larger
+ * alignments scan the free lists for a block holding a suitably aligned
+ * sub-block (O(free blocks), rare). The requested alignment is kept per block
+ * so a moving realloc keeps it.
+ *
+ * Counters. alloc_count counts new blocks (alloc, alloc_aligned, calloc,
+ * realloc of NULL), free_count successful frees; a realloc that resizes or
+ * moves a block counts only in realloc_count. A realloc of an address that is
+ * not a live block counts in rejected_free_count, like a refused free.
+ *
+ * Invariants check() verifies: the tags tile the region into aligned blocks
+ * of order <= top_order whose inner units are tagged 0; no free block has a
+ * free buddy of its order that it could merge with; every free list holds
+ * exactly the free blocks of its order, doubly linked, without cycles; the
+ * non-empty bitmap and per-order counts match the lists; used blocks record
+ * requested_bytes <= block bytes; the O(1) counters equal the sums of a walk.
+ */
 #include "mp_internal.h"
+
+#include <stdlib.h>
+
+#define MP_BUDDY_TAG_START 0x80u
+#define MP_BUDDY_TAG_USED 0x40u
+#define MP_BUDDY_TAG_ORDER 0x3fu
+/* Unit indices are uint32_t, so at most 2^32 - 1 units and orders 0..31. */
+#define MP_BUDDY_MAX_ORDERS 32u
+#define MP_BUDDY_NIL UINT32_MAX
+#define MP_BUDDY_MAX_UNITS ((size_t)UINT32_MAX)
+#define MP_BUDDY_DEFAULT_MIN_BYTES 64u
+/* Region size cap: keeps requested_bytes below the alignment bits of a slot. */
+#define MP_BUDDY_MAX_REGION_LOG2 56u
+#define MP_BUDDY_ALIGN_SHIFT 58u
+#define MP_BUDDY_REQUESTED_MASK ((UINT64_C(1) << MP_BUDDY_ALIGN_SHIFT) - 1u)
+/* Mapped regions get their base aligned to the top block, up to this. */
+#define MP_BUDDY_MAP_ALIGN_MAX_BYTES ((size_t)2 << 20)
+/* Alignment of the control block inside create_in memory. */
+#define MP_BUDDY_CONTROL_ALIGN 16u
+
+typedef union mp_buddy_slot {
+    struct {
+        uint32_t next;
+        uint32_t prev;
+    } link;             /* free block start: its order's list neighbours */
+    uint64_t used_word; /* used block start: requested | align_log2 << 58 */
+} mp_buddy_slot;
+
+struct MP_Buddy {
+    unsigned char *base;     /* region start, aligned to the unit size */
+    size_t region_bytes;     /* unit_count << min_log2 */
+    size_t unit_count;       /* units of min_block_bytes in the region */
+    size_t base_align_bytes; /* largest power of two dividing base */
+    unsigned min_log2;       /* log2(min_block_bytes) */
+    unsigned top_order;      /* order of the largest block */
+    uint8_t *tags;
+    mp_buddy_slot *slots;
+    uint64_t nonempty_orders; /* bit k set iff free list k is not empty */
+    uint32_t heads[MP_BUDDY_MAX_ORDERS];
+    size_t free_block_counts[MP_BUDDY_MAX_ORDERS];
+    MP_HeapStats stats;
+    void *map_ptr; /* non-NULL when the region was mapped here */
+    size_t map_bytes;
+    bool metadata_on_heap;
+    bool thread_safe;
+    mp_lock lock;
+};
+
+typedef struct mp_buddy_geometry {
+    unsigned min_log2;
+    unsigned top_order;
+    size_t unit_count;
+} mp_buddy_geometry;
+
+/* ------------------------------------------------------------- small helpers */
+
+/* Index of the lowest set bit of a non-zero order mask (orders < 32). */
+MP_INLINE unsigned buddy_lowest_order(uint64_t mask) { return mp_log2_floor((size_t)(mask & (~mask + 1))); }
+
+MP_INLINE size_t buddy_units(unsigned order) { return (size_t)1 << order; }
+
+MP_INLINE size_t buddy_block_bytes(const MP_Buddy *b, unsigned order) {
+    return (size_t)1 << (order + b->min_log2);
+}
+
+MP_INLINE unsigned char *buddy_addr(const MP_Buddy *b, size_t unit) {
+    return b->base + (unit << b->min_log2);
+}
+
+MP_INLINE uint8_t buddy_tag(unsigned order, bool used) {
+    return (uint8_t)(MP_BUDDY_TAG_START | (used ? MP_BUDDY_TAG_USED : 0u) | order);
+}
+
+MP_INLINE unsigned buddy_tag_order(uint8_t tag) { return tag & MP_BUDDY_TAG_ORDER; }
+
+/* Order of the smallest block holding `bytes`; > top_order when none does. */
+MP_INLINE unsigned buddy_order_for(const MP_Buddy *b, size_t bytes) {
+    if (bytes <= ((size_t)1 << b->min_log2)) return 0;
+    return mp_log2_floor(bytes - 1) + 1 - b->min_log2;
+}
+
+MP_INLINE size_t buddy_min_bytes(const MP_BuddyConfig *cfg) {
+    return cfg->min_block_bytes != 0 ? cfg->min_block_bytes : MP_BUDDY_DEFAULT_MIN_BYTES;
+}
+
+/* Why a size above the top block fails: its rounding would overflow, or the
+ * region is too small. */
+MP_INLINE MP_Status buddy_too_large_status(size_t size) {
+    return size > SIZE_MAX / 2 ? MP_ERR_SIZE_OVERFLOW : MP_ERR_OUT_OF_MEMORY;
+}
+
+MP_INLINE void buddy_lock(const MP_Buddy *b) {
+    if (b->thread_safe) mp_lock_acquire((mp_lock *)&b->lock);
+}
+
+MP_INLINE void buddy_unlock(const MP_Buddy *b) {
+    if (b->thread_safe) mp_lock_release((mp_lock *)&b->lock);
+}
+
+static size_t buddy_largest_free_bytes(const MP_Buddy *b) {
+    if (b->nonempty_orders == 0) return 0;
+    return buddy_block_bytes(b, mp_log2_floor((size_t)b->nonempty_orders)); /* orders < 32 */
+}
+
+/* ---------------------------------------------------------------- free lists */
+
+static void buddy_list_push(MP_Buddy *b, unsigned order, size_t unit) {
+    uint32_t head = b->heads[order];
+    b->slots[unit].link.next = head;
+    b->slots[unit].link.prev = MP_BUDDY_NIL;
+    if (head != MP_BUDDY_NIL) b->slots[head].link.prev = (uint32_t)unit;
+    b->heads[order] = (uint32_t)unit;
+    b->nonempty_orders |= UINT64_C(1) << order;
+    b->free_block_counts[order]++;
+    b->tags[unit] = buddy_tag(order, false);
+}
+
+/* Unlinks a free block; its tag is left for the caller to rewrite. */
+static void buddy_list_remove(MP_Buddy *b, unsigned order, size_t unit) {
+    uint32_t next = b->slots[unit].link.next;
+    uint32_t prev = b->slots[unit].link.prev;
+    if (prev != MP_BUDDY_NIL) {
+        b->slots[prev].link.next = next;
+    } else {
+        b->heads[order] = next;
+        if (next == MP_BUDDY_NIL) b->nonempty_orders &= ~(UINT64_C(1) << order);
+    }
+    if (next != MP_BUDDY_NIL) b->slots[next].link.prev = prev;
+    b->free_block_counts[order]--;
+}
+
+/* Takes the free block of order `from` at `unit` off its list and splits it
+ * down to order `order`, keeping the piece that starts at `target` (a unit
+ * inside the block, aligned to 2^order) and pushing every other half. */
+static void buddy_carve(MP_Buddy *b, unsigned from, size_t unit, unsigned order, size_t target) {
+    buddy_list_remove(b, from, unit);
+    while (from > order) {
+        from--;
+        size_t half = buddy_units(from);
+        if (target >= unit + half) {
+            buddy_list_push(b, from, unit);
+            unit += half;
+        } else {
+            buddy_list_push(b, from, unit + half);
+        }
+    }
+}
+
+/* Marks the block of `order` at `unit` used; callers unpoison the bytes
+ * that are new to the user (all of them, or only the grown part, so valgrind
+ * keeps knowing which bytes a resized block has defined). */
+static void buddy_mark_used(MP_Buddy *b, size_t unit, unsigned order, size_t requested,
+                            unsigned align_log2) {
+    b->tags[unit] = buddy_tag(order, true);
+    b->slots[unit].used_word = (uint64_t)requested | ((uint64_t)align_log2 << MP_BUDDY_ALIGN_SHIFT);
+}
+
+/* Returns the used block of `order` at `unit` to the free lists, merging it
+ * with its buddies as far as they are free. */
+static void buddy_release(MP_Buddy *b, size_t unit, unsigned order) {
+    MP_POISON(buddy_addr(b, unit), buddy_block_bytes(b, order));
+    b->tags[unit] = 0;
+    while (order < b->top_order) {
+        size_t size_units = buddy_units(order);
+        size_t parent = unit & ~(2 * size_units - 1);
+        if (parent + 2 * size_units > b->unit_count) break;
+        size_t buddy = unit ^ size_units;
+        if (b->tags[buddy] != buddy_tag(order, false)) break;
+        buddy_list_remove(b, order, buddy);
+        b->tags[buddy] = 0;
+        unit = parent;
+        order++;
+    }
+    buddy_list_push(b, order, unit);
+}
+
+/* Resolves `ptr` to the unit of a used block: MP_ERR_INVALID_ADDRESS for
+ * anything that is not a block start, MP_ERR_DOUBLE_FREE for a free one. */
+static MP_Status buddy_lookup(const MP_Buddy *b, const void *ptr, size_t *unit) {
+    uintptr_t p = (uintptr_t)ptr;
+    uintptr_t base = (uintptr_t)b->base;
+    if (p < base || p - base >= b->region_bytes) return MP_ERR_INVALID_ADDRESS;
+    size_t offset = (size_t)(p - base);
+    if ((offset & (((size_t)1 << b->min_log2) - 1)) != 0) return MP_ERR_INVALID_ADDRESS;
+    size_t u = offset >> b->min_log2;
+    uint8_t tag = b->tags[u];
+    if ((tag & MP_BUDDY_TAG_START) == 0) return MP_ERR_INVALID_ADDRESS;
+    if ((tag & MP_BUDDY_TAG_USED) == 0) return MP_ERR_DOUBLE_FREE;
+    *unit = u;
+    return MP_OK;
+}
+
+/* ---------------------------------------------------------------- allocation */
+
+/* Finds a free block of `order` whose real address is a multiple of `align`
+ * when the base does not guarantee it: scans the free lists of every order
+ * >= `order` for a block holding such a sub-block. O(free blocks). */
+static size_t buddy_take_aligned_slow(MP_Buddy *b, unsigned order, size_t align) {
+    size_t block_bytes = buddy_block_bytes(b, order);
+    for (unsigned j = order; j <= b->top_order; j++) {
+        size_t candidate_bytes = buddy_block_bytes(b, j);
+        for (uint32_t v = b->heads[j]; v != MP_BUDDY_NIL; v = b->slots[v].link.next) {
+            uintptr_t start = (uintptr_t)buddy_addr(b, v);
+            size_t skip_bytes = (size_t)((align - (start & (align - 1))) & (align - 1));
+            if ((skip_bytes & (block_bytes - 1)) != 0) continue;
+            if (skip_bytes > candidate_bytes - block_bytes) continue;
+            size_t target = v + (skip_bytes >> b->min_log2);
+            buddy_carve(b, j, v, order, target);
+            return target;
+        }
+    }
+    return MP_BUDDY_NIL;
+}
+
+/* Allocates a block for `size` bytes at a real address that is a multiple of
+ * `align` (a power of two; 1 = no requirement) without touching counters.
+ * Returns the unit or MP_BUDDY_NIL with *status set. */
+static size_t buddy_take(MP_Buddy *b, size_t size, size_t align, MP_Status *status) {
+    unsigned order = buddy_order_for(b, size);
+    if (MP_UNLIKELY(order > b->top_order)) {
+        *status = buddy_too_large_status(size);
+        return MP_BUDDY_NIL;
+    }
+    unsigned align_log2 = mp_log2_floor(align);
+    size_t unit;
+    if (MP_LIKELY(align <= b->base_align_bytes && align_log2 <= b->top_order + b->min_log2)) {
+        unsigned align_order = buddy_order_for(b, align);
+        if (align_order > order) order = align_order;
+        uint64_t candidates = b->nonempty_orders >> order;
+        if (MP_UNLIKELY(candidates == 0)) {
+            *status = MP_ERR_OUT_OF_MEMORY;
+            return MP_BUDDY_NIL;
+        }
+        unsigned from = order + buddy_lowest_order(candidates);
+        unit = b->heads[from];
+        buddy_carve(b, from, unit, order, unit);
+    } else {
+        uintptr_t base = (uintptr_t)b->base;
+        size_t first_aligned_offset = (size_t)((align - (base & (align - 1))) & (align - 1));
+        if ((align > b->base_align_bytes && buddy_block_bytes(b, order) > b->base_align_bytes) ||
+            first_aligned_offset >= b->region_bytes) {
+            /* No address of the region is aligned, or blocks larger than the
+             * base alignment sit at offsets whose residue modulo `align` can
+             * never be the one needed. */
+            *status = MP_ERR_ALIGNMENT;
+            return MP_BUDDY_NIL;
+        }
+        unit = buddy_take_aligned_slow(b, order, align);
+        if (unit == MP_BUDDY_NIL) {
+            *status = MP_ERR_OUT_OF_MEMORY;
+            return MP_BUDDY_NIL;
+        }
+    }
+    buddy_mark_used(b, unit, order, size, align_log2);
+    MP_UNPOISON(buddy_addr(b, unit), buddy_block_bytes(b, order));
+    return unit;
+}
+
+static void buddy_count_in_use(MP_Buddy *b, size_t block_bytes, size_t requested) {
+    b->stats.bytes_in_use += block_bytes;
+    b->stats.bytes_requested += requested;
+    if (b->stats.bytes_in_use > b->stats.bytes_in_use_peak) b->stats.bytes_in_use_peak = b->stats.bytes_in_use;
+}
+
+MP_COLD static void *buddy_alloc_failed(MP_Buddy *b, MP_Status status, size_t size) {
+    b->stats.failed_alloc_count++;
+    mp_fail(status, size, b->region_bytes - b->stats.bytes_in_use, buddy_largest_free_bytes(b));
+    return NULL;
+}
+
+/* The body of every allocating entry point, under the lock. */
+static void *buddy_alloc_locked(MP_Buddy *b, size_t size, size_t align) {
+    MP_Status status = MP_OK;
+    size_t unit = buddy_take(b, size, align, &status);
+    if (MP_UNLIKELY(unit == MP_BUDDY_NIL)) return buddy_alloc_failed(b, status, size);
+    buddy_count_in_use(b, buddy_block_bytes(b, buddy_tag_order(b->tags[unit])), size);
+    b->stats.live_block_count++;
+    b->stats.alloc_count++;
+    return buddy_addr(b, unit);
+}
+
+void *mp_buddy_alloc(MP_Buddy *b, size_t size) {
+    if (MP_UNLIKELY(b == NULL)) {
+        mp_fail(MP_ERR_INVALID_ARGUMENT, size, 0, 0);
+        return NULL;
+    }
+    buddy_lock(b);
+    void *p = buddy_alloc_locked(b, size, 1);
+    buddy_unlock(b);
+    return p;
+}
+
+void *mp_buddy_alloc_aligned(MP_Buddy *b, size_t size, size_t align) {
+    if (MP_UNLIKELY(b == NULL)) {
+        mp_fail(MP_ERR_INVALID_ARGUMENT, size, 0, 0);
+        return NULL;
+    }
+    buddy_lock(b);
+    void *p = mp_is_pow2(align) ? buddy_alloc_locked(b, size, align)
+                                : buddy_alloc_failed(b, MP_ERR_ALIGNMENT, size);
+    buddy_unlock(b);
+    return p;
+}
+
+void *mp_buddy_calloc(MP_Buddy *b, size_t size) {
+    void *p = mp_buddy_alloc(b, size);
+    if (p != NULL) memset(p, 0, size);
+    return p;
+}
+
+MP_Status mp_buddy_free(MP_Buddy *b, void *ptr) {
+    if (b == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    buddy_lock(b);
+    size_t unit = 0;
+    MP_Status status = buddy_lookup(b, ptr, &unit);
+    if (MP_LIKELY(status == MP_OK)) {
+        unsigned order = buddy_tag_order(b->tags[unit]);
+        b->stats.bytes_in_use -= buddy_block_bytes(b, order);
+        b->stats.bytes_requested -= (size_t)(b->slots[unit].used_word & MP_BUDDY_REQUESTED_MASK);
+        b->stats.live_block_count--;
+        b->stats.free_count++;
+        buddy_release(b, unit, order);
+    } else {
+        b->stats.rejected_free_count++;
+    }
+    buddy_unlock(b);
+    return status == MP_OK ? MP_OK : mp_fail(status, 0, 0, 0);
+}
+
+size_t mp_buddy_usable_size(const MP_Buddy *b, const void *ptr) {
+    if (b == NULL) return 0;
+    buddy_lock(b);
+    size_t unit = 0;
+    size_t bytes = 0;
+    if (buddy_lookup(b, ptr, &unit) == MP_OK) bytes = buddy_block_bytes(b, buddy_tag_order(b->tags[unit]));
+    buddy_unlock(b);
+    return bytes;
+}
+
+/* ------------------------------------------------------------------- realloc */
+
+/* True if the used block of `order` at `unit` can become a block of
+ * `new_order` by absorbing the free upper buddies of every level. */
+static bool buddy_can_grow_in_place(const MP_Buddy *b, size_t unit, unsigned order, unsigned new_order) {
+    if ((unit & (buddy_units(new_order) - 1)) != 0) return false;
+    if (unit + buddy_units(new_order) > b->unit_count) return false;
+    for (unsigned j = order; j < new_order; j++) {
+        if (b->tags[unit + buddy_units(j)] != buddy_tag(j, false)) return false;
+    }
+    return true;
+}
+
+/* Resizes the used block at `unit`; *ptr is moved only on success. */
+static MP_Status buddy_resize_locked(MP_Buddy *b, void **ptr, size_t unit, size_t size) {
+    unsigned order = buddy_tag_order(b->tags[unit]);
+    uint64_t word = b->slots[unit].used_word;
+    size_t old_requested = (size_t)(word & MP_BUDDY_REQUESTED_MASK);
+    unsigned align_log2 = (unsigned)(word >> MP_BUDDY_ALIGN_SHIFT);
+    size_t old_bytes = buddy_block_bytes(b, order);
+    unsigned new_order = buddy_order_for(b, size);
+    if (new_order > b->top_order) {
+        MP_Status status = buddy_too_large_status(size);
+        buddy_alloc_failed(b, status, size);
+        return status;
+    }
+    size_t new_unit = unit;
+    if (new_order <= order) {
+        /* Shrink: give back the upper halves; none can merge (their buddies
+         * are parts of this block). */
+        for (unsigned j = order; j-- > new_order;) {
+            size_t half = unit + buddy_units(j);
+            MP_POISON(buddy_addr(b, half), buddy_block_bytes(b, j));
+            buddy_list_push(b, j, half);
+        }
+        buddy_mark_used(b, unit, new_order, size, align_log2);
+    } else if (buddy_can_grow_in_place(b, unit, order, new_order)) {
+        for (unsigned j = order; j < new_order; j++) {
+            size_t half = unit + buddy_units(j);
+            buddy_list_remove(b, j, half);
+            b->tags[half] = 0;
+        }
+        buddy_mark_used(b, unit, new_order, size, align_log2);
+        MP_UNPOISON(buddy_addr(b, unit) + old_bytes, buddy_block_bytes(b, new_order) - old_bytes);
+    } else {
+        MP_Status status = MP_OK;
+        new_unit = buddy_take(b, size, (size_t)1 << align_log2, &status);
+        if (new_unit == MP_BUDDY_NIL) {
+            buddy_alloc_failed(b, status, size);
+            return status;
+        }
+        new_order = buddy_tag_order(b->tags[new_unit]); /* alignment may raise it */
+        memcpy(buddy_addr(b, new_unit), buddy_addr(b, unit), old_bytes);
+        buddy_release(b, unit, order);
+    }
+    b->stats.bytes_in_use -= old_bytes;
+    b->stats.bytes_requested -= old_requested;
+    buddy_count_in_use(b, buddy_block_bytes(b, new_order), size);
+    b->stats.realloc_count++;
+    *ptr = buddy_addr(b, new_unit);
+    return MP_OK;
+}
+
+MP_Status mp_buddy_realloc(MP_Buddy *b, void **ptr, size_t size) {
+    if (b == NULL || ptr == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, size, 0, 0);
+    buddy_lock(b);
+    MP_Status status;
+    if (*ptr == NULL) {
+        void *p = buddy_alloc_locked(b, size, 1);
+        status = p != NULL ? MP_OK : mp_last_error().status;
+        if (p != NULL) {
+            b->stats.realloc_count++;
+            *ptr = p;
+        }
+    } else {
+        size_t unit = 0;
+        status = buddy_lookup(b, *ptr, &unit);
+        if (status == MP_OK) {
+            status = buddy_resize_locked(b, ptr, unit, size);
+        } else {
+            b->stats.rejected_free_count++;
+            mp_fail(status, size, 0, 0);
+        }
+    }
+    buddy_unlock(b);
+    return status;
+}
+
+/* ------------------------------------------------------------------ creation */
+
+/* Validates the block sizes of `cfg` for a region of `usable_bytes` starting
+ * at a unit-aligned base and derives the geometry. */
+static MP_Status buddy_geometry_for(const MP_BuddyConfig *cfg, size_t usable_bytes, mp_buddy_geometry *g) {
+    if ((cfg->flags & ~MP_FLAG_THREAD_SAFE) != 0) return MP_ERR_INVALID_ARGUMENT;
+    size_t min_bytes = buddy_min_bytes(cfg);
+    if (!mp_is_pow2(min_bytes) || min_bytes < 16) return MP_ERR_INVALID_ARGUMENT;
+    unsigned min_log2 = mp_log2_floor(min_bytes);
+    size_t units = usable_bytes >> min_log2;
+    if (units == 0 || units > MP_BUDDY_MAX_UNITS) return MP_ERR_INVALID_ARGUMENT;
+    unsigned units_log2 = mp_log2_floor(units);
+    if (units_log2 + min_log2 > MP_BUDDY_MAX_REGION_LOG2) return MP_ERR_INVALID_ARGUMENT;
+    unsigned top_order = units_log2;
+    if (cfg->max_block_bytes != 0) {
+        if (!mp_is_pow2(cfg->max_block_bytes) || cfg->max_block_bytes < min_bytes) return MP_ERR_INVALID_ARGUMENT;
+        top_order = mp_log2_floor(cfg->max_block_bytes) - min_log2;
+        if (top_order > units_log2) return MP_ERR_INVALID_ARGUMENT; /* larger than the region */
+    }
+    g->min_log2 = min_log2;
+    g->top_order = top_order;
+    g->unit_count = units;
+    return MP_OK;
+}
+
+/* Bytes of the control block and the two per-unit arrays; 0 on overflow. */
+static size_t buddy_metadata_bytes(size_t unit_count) {
+    size_t per_unit = sizeof(mp_buddy_slot) + sizeof(uint8_t);
+    size_t arrays, total;
+    if (!mp_mul_checked(unit_count, per_unit, &arrays)) return 0;
+    if (!mp_add_checked(arrays, sizeof(MP_Buddy), &total)) return 0;
+    return total;
+}
+
+/* Frees every block: tags cleared, the forest of top-level blocks pushed
+ * (highest address first, so the lowest is at the head of each list), the
+ * region poisoned, the counters that describe live blocks zeroed. */
+static void buddy_reset_state(MP_Buddy *b, bool tags_zeroed) {
+    if (!tags_zeroed) memset(b->tags, 0, b->unit_count);
+    for (unsigned k = 0; k < MP_BUDDY_MAX_ORDERS; k++) {
+        b->heads[k] = MP_BUDDY_NIL;
+        b->free_block_counts[k] = 0;
+    }
+    b->nonempty_orders = 0;
+    size_t full_units = (b->unit_count >> b->top_order) << b->top_order;
+    size_t remainder = b->unit_count - full_units;
+    for (unsigned k = 0; k < b->top_order; k++) {
+        if ((remainder >> k) & 1u) buddy_list_push(b, k, full_units + (remainder & ~(2 * buddy_units(k) - 1)));
+    }
+    for (size_t u = full_units; u > 0;) {
+        u -= buddy_units(b->top_order);
+        buddy_list_push(b, b->top_order, u);
+    }
+    MP_POISON(b->base, b->region_bytes);
+    b->stats.bytes_in_use = 0;
+    b->stats.bytes_in_use_peak = 0;
+    b->stats.bytes_requested = 0;
+    b->stats.live_block_count = 0;
+}
+
+static void buddy_init(MP_Buddy *b, const mp_buddy_geometry *g, unsigned char *base, uint32_t flags,
+                       bool tags_zeroed) {
+    b->base = base;
+    b->min_log2 = g->min_log2;
+    b->top_order = g->top_order;
+    b->unit_count = g->unit_count;
+    b->region_bytes = g->unit_count << g->min_log2;
+    uintptr_t base_addr = (uintptr_t)base;
+    b->base_align_bytes = (size_t)(base_addr & (~base_addr + 1));
+    b->slots = (mp_buddy_slot *)(void *)(b + 1);
+    b->tags = (uint8_t *)(b->slots + g->unit_count);
+    b->thread_safe = (flags & MP_FLAG_THREAD_SAFE) != 0;
+    mp_lock_init(&b->lock);
+    memset(&b->stats, 0, sizeof b->stats);
+    b->stats.region_bytes = b->region_bytes;
+    buddy_reset_state(b, tags_zeroed);
+}
+
+MP_Buddy *mp_buddy_create_ex(const MP_BuddyConfig *cfg) {
+    if (cfg == NULL) {
+        mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+        return NULL;
+    }
+    mp_buddy_geometry g;
+    unsigned char *base = NULL;
+    void *map_ptr = NULL;
+    size_t map_bytes = 0;
+    MP_Status status;
+    if (cfg->region != NULL) {
+        size_t min_bytes = buddy_min_bytes(cfg);
+        uintptr_t start = (uintptr_t)cfg->region;
+        uintptr_t aligned = mp_is_pow2(min_bytes) ? mp_align_up_ptr(start, min_bytes) : start;
+        size_t slack = (size_t)(aligned - start);
+        status = buddy_geometry_for(cfg, cfg->region_bytes > slack ? cfg->region_bytes - slack : 0, &g);
+        base = (unsigned char *)aligned;
+    } else {
+        status = buddy_geometry_for(cfg, cfg->region_bytes, &g);
+        if (status == MP_OK) {
+            size_t region_bytes = g.unit_count << g.min_log2;
+            size_t top_bytes = (size_t)1 << (g.top_order + g.min_log2);
+            size_t align = top_bytes < MP_BUDDY_MAP_ALIGN_MAX_BYTES ? top_bytes : MP_BUDDY_MAP_ALIGN_MAX_BYTES;
+            if (align < ((size_t)1 << g.min_log2)) align = (size_t)1 << g.min_log2;
+            size_t page = mp_os_page_size();
+            if (!mp_add_checked(region_bytes, align > page ? align - page : 0, &map_bytes)) {
+                status = MP_ERR_SIZE_OVERFLOW;
+            } else if ((map_ptr = mp_os_map(map_bytes)) == NULL) {
+                status = MP_ERR_OUT_OF_MEMORY;
+            } else {
+                base = (unsigned char *)mp_align_up_ptr((uintptr_t)map_ptr, align);
+            }
+        }
+    }
+    if (status != MP_OK) {
+        mp_fail(status, cfg->region_bytes, 0, 0);
+        return NULL;
+    }
+    size_t meta_bytes = buddy_metadata_bytes(g.unit_count);
+    MP_Buddy *b = meta_bytes != 0 ? calloc(1, meta_bytes) : NULL;
+    if (b == NULL) {
+        mp_os_unmap(map_ptr, map_bytes);
+        mp_fail(MP_ERR_OUT_OF_MEMORY, meta_bytes, 0, 0);
+        return NULL;
+    }
+    b->map_ptr = map_ptr;
+    b->map_bytes = map_bytes;
+    b->metadata_on_heap = true;
+    buddy_init(b, &g, base, cfg->flags, true);
+    return b;
+}
+
+MP_Buddy *mp_buddy_create(size_t region_bytes, size_t min_block_bytes) {
+    MP_BuddyConfig cfg = {region_bytes, min_block_bytes, 0, 0, NULL};
+    return mp_buddy_create_ex(&cfg);
+}
+
+size_t mp_buddy_footprint(const MP_BuddyConfig *cfg) {
+    mp_buddy_geometry g;
+    if (cfg == NULL || buddy_geometry_for(cfg, cfg->region_bytes, &g) != MP_OK) return 0;
+    size_t meta = buddy_metadata_bytes(g.unit_count);
+    size_t unit_bytes = (size_t)1 << g.min_log2;
+    size_t total;
+    /* Worst-case slack: aligning the control block, then the region. */
+    if (meta == 0 || !mp_add_checked(meta, MP_BUDDY_CONTROL_ALIGN - 1 + unit_bytes - 1, &total) ||
+        !mp_add_checked(total, g.unit_count << g.min_log2, &total)) {
+        return 0;
+    }
+    return total;
+}
+
+MP_Buddy *mp_buddy_create_in(void *memory, size_t size, const MP_BuddyConfig *cfg) {
+    size_t need = mp_buddy_footprint(cfg);
+    if (memory == NULL || need == 0 || size < need) {
+        mp_fail(MP_ERR_INVALID_ARGUMENT, need, size, 0);
+        return NULL;
+    }
+    mp_buddy_geometry g;
+    buddy_geometry_for(cfg, cfg->region_bytes, &g);
+    uintptr_t control = mp_align_up_ptr((uintptr_t)memory, MP_BUDDY_CONTROL_ALIGN);
+    MP_Buddy *b = (MP_Buddy *)control;
+    memset(b, 0, sizeof *b);
+    uintptr_t base = mp_align_up_ptr(control + buddy_metadata_bytes(g.unit_count), (uintptr_t)1 << g.min_log2);
+    buddy_init(b, &g, (unsigned char *)base, cfg->flags, false);
+    return b;
+}
+
+void mp_buddy_destroy(MP_Buddy *b) {
+    if (b == NULL) return;
+    MP_UNPOISON(b->base, b->region_bytes);
+    void *map_ptr = b->map_ptr;
+    size_t map_bytes = b->map_bytes;
+    if (b->metadata_on_heap) free(b);
+    mp_os_unmap(map_ptr, map_bytes);
+}
+
+void *mp_buddy_base(const MP_Buddy *b) { return b != NULL ? b->base : NULL; }
+
+MP_Status mp_buddy_reset(MP_Buddy *b) {
+    if (b == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    buddy_lock(b);
+    buddy_reset_state(b, false);
+    buddy_unlock(b);
+    return MP_OK;
+}
+
+/* ------------------------------------------------------ statistics and walks */
+
+MP_Status mp_buddy_stats(const MP_Buddy *b, MP_HeapStats *out) {
+    if (b == NULL || out == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    buddy_lock(b);
+    *out = b->stats;
+    buddy_unlock(b);
+    return MP_OK;
+}
+
+/* O(orders): the per-order counts of the free lists are kept. */
+MP_Status mp_buddy_free_stats(const MP_Buddy *b, MP_FreeStats *out) {
+    if (b == NULL || out == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    MP_FreeStats fs = {0, 0, 0, 0.0};
+    buddy_lock(b);
+    for (unsigned k = 0; k <= b->top_order; k++) {
+        fs.free_block_count += b->free_block_counts[k];
+        fs.free_bytes += b->free_block_counts[k] * buddy_block_bytes(b, k);
+    }
+    fs.largest_free_block_bytes = buddy_largest_free_bytes(b);
+    buddy_unlock(b);
+    if (fs.free_bytes != 0) fs.fragmentation = 1.0 - (double)fs.largest_free_block_bytes / (double)fs.free_bytes;
+    *out = fs;
+    return MP_OK;
+}
+
+/* Calls fn for every block in address order, under the lock: fn must not call
+ * into this allocator. MP_ERR_CORRUPTION if the tags do not tile the region. */
+MP_Status mp_buddy_walk(const MP_Buddy *b, MP_WalkFn fn, void *ctx) {
+    if (b == NULL || fn == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    MP_Status status = MP_OK;
+    buddy_lock(b);
+    for (size_t u = 0; u < b->unit_count;) {
+        uint8_t tag = b->tags[u];
+        unsigned order = buddy_tag_order(tag);
+        if ((tag & MP_BUDDY_TAG_START) == 0 || order > b->top_order) {
+            status = MP_ERR_CORRUPTION;
+            break;
+        }
+        if (fn(buddy_addr(b, u), buddy_block_bytes(b, order), (tag & MP_BUDDY_TAG_USED) != 0, ctx) != 0) break;
+        u += buddy_units(order);
+    }
+    buddy_unlock(b);
+    return status == MP_OK ? MP_OK : mp_fail(status, 0, 0, 0);
+}
+
+/* Gives back the whole pages inside a run of free units. */
+static size_t buddy_release_run(const MP_Buddy *b, size_t first_unit, size_t unit_count) {
+    if (unit_count == 0) return 0;
+    return mp_os_release_pages(buddy_addr(b, first_unit), unit_count << b->min_log2);
+}
+
+/* O(blocks): coalesces address-adjacent free blocks (neighbours that are not
+ * buddies too) and releases the whole pages inside each run. */
+MP_Status mp_buddy_trim(MP_Buddy *b, size_t *released_bytes) {
+    if (b == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    size_t released = 0;
+    buddy_lock(b);
+    if (b->map_ptr != NULL) {
+        size_t run_start = 0, run_units = 0;
+        for (size_t u = 0; u < b->unit_count;) {
+            uint8_t tag = b->tags[u];
+            if ((tag & MP_BUDDY_TAG_START) == 0) break; /* corrupt; check() reports it */
+            size_t units = buddy_units(buddy_tag_order(tag));
+            if ((tag & MP_BUDDY_TAG_USED) != 0) {
+                released += buddy_release_run(b, run_start, run_units);
+                run_units = 0;
+            } else {
+                if (run_units == 0) run_start = u;
+                run_units += units;
+            }
+            u += units;
+        }
+        released += buddy_release_run(b, run_start, run_units);
+    }
+    buddy_unlock(b);
+    if (released_bytes != NULL) *released_bytes = released;
+    return MP_OK;
+}
+
+/* ---------------------------------------------------------------------- check */
+
+typedef struct mp_buddy_tally {
+    size_t free_counts[MP_BUDDY_MAX_ORDERS];
+    size_t used_bytes;
+    size_t used_blocks;
+    size_t requested_bytes;
+} mp_buddy_tally;
+
+/* Walks the tags; counts blocks that break the tiling or could have merged. */
+static size_t buddy_check_tags(const MP_Buddy *b, mp_buddy_tally *t) {
+    size_t bad = 0;
+    for (size_t u = 0; u < b->unit_count;) {
+        uint8_t tag = b->tags[u];
+        unsigned order = buddy_tag_order(tag);
+        size_t units = buddy_units(order);
+        if ((tag & MP_BUDDY_TAG_START) == 0 || order > b->top_order || (u & (units - 1)) != 0 ||
+            u + units > b->unit_count) {
+            bad++;
+            u++;
+            continue;
+        }
+        for (size_t v = u + 1; v < u + units; v++) bad += b->tags[v] != 0;
+        if ((tag & MP_BUDDY_TAG_USED) != 0) {
+            uint64_t requested = b->slots[u].used_word & MP_BUDDY_REQUESTED_MASK;
+            bad += requested > buddy_block_bytes(b, order);
+            t->used_bytes += buddy_block_bytes(b, order);
+            t->used_blocks++;
+            t->requested_bytes += (size_t)requested;
+        } else {
+            t->free_counts[order]++;
+            size_t parent = u & ~(2 * units - 1);
+            bad += order < b->top_order && parent + 2 * units <= b->unit_count &&
+                   b->tags[u ^ units] == buddy_tag(order, false);
+        }
+        u += units;
+    }
+    return bad;
+}
+
+/* Follows every free list; counts broken links, foreign members, cycles and
+ * disagreements with the tag walk, the bitmap and the per-order counts. */
+static size_t buddy_check_lists(const MP_Buddy *b, const mp_buddy_tally *t) {
+    size_t bad = 0;
+    for (unsigned k = 0; k < MP_BUDDY_MAX_ORDERS; k++) {
+        bool nonempty = ((b->nonempty_orders >> k) & 1u) != 0;
+        bad += nonempty != (b->heads[k] != MP_BUDDY_NIL);
+        bad += b->free_block_counts[k] != t->free_counts[k];
+        size_t steps = 0;
+        uint32_t prev = MP_BUDDY_NIL;
+        for (uint32_t v = b->heads[k]; v != MP_BUDDY_NIL; v = b->slots[v].link.next) {
+            if (v >= b->unit_count || b->tags[v] != buddy_tag(k, false) || steps == t->free_counts[k]) {
+                bad++;
+                break;
+            }
+            bad += b->slots[v].link.prev != prev;
+            prev = v;
+            steps++;
+        }
+        bad += steps != t->free_counts[k];
+    }
+    bad += (b->nonempty_orders >> b->top_order >> 1) != 0;
+    return bad;
+}
+
+size_t mp_buddy_check(const MP_Buddy *b) {
+    if (b == NULL) return 1;
+    mp_buddy_tally t;
+    memset(&t, 0, sizeof t);
+    buddy_lock(b);
+    size_t bad = buddy_check_tags(b, &t) + buddy_check_lists(b, &t);
+    bad += ((uintptr_t)b->base & (((uintptr_t)1 << b->min_log2) - 1)) != 0;
+    bad += b->stats.region_bytes != b->region_bytes;
+    bad += b->stats.bytes_in_use != t.used_bytes;
+    bad += b->stats.live_block_count != t.used_blocks;
+    bad += b->stats.bytes_requested != t.requested_bytes;
+    bad += b->stats.bytes_in_use_peak < b->stats.bytes_in_use;
+    buddy_unlock(b);
+    return bad;
+}

@@ -1,2 +1,737 @@
-/* fixed_pool.c - under construction in this change. */
+/*
+ * fixed_pool.c - pool of equal-sized slots: O(1) alloc and free.
+ *
+ * Algorithm. The region is an array of `capacity` slots, `slot_size_bytes`
+ * apart (object_size rounded up to the alignment). A free slot is found in
+ * one of two places: below the high-water index, on a stack of free slot
+ * indices; or at/above it, never handed out since create or reset (lazy
+ * init: create touches no slot, reset costs O(high_water / 64)). Alloc pops
+ * the stack, else takes the high-water slot; free checks and pushes.
+ *
+ * Memory layout. Slots hold user data only. One metadata block (64-byte
+ * aligned) holds this control block, then the uint32 free-index stack (for a
+ * thread-safe pool: the `next` links of a lock-free stack), the allocation
+ * bitmap (1 = in use) and a scratch bitmap that only check() writes.
+ *   create     one OS mapping: slots at its page-aligned start, metadata after
+ *              them, so trim's whole pages of slots never reach it;
+ *   create_ex  slots in cfg->region (base aligned up inside it), metadata from
+ *              aligned_alloc;
+ *   create_in  metadata at the first 64-byte boundary of the caller memory,
+ *              slots at the next `alignment` boundary after it.
+ *
+ * Address -> slot without division. stride = d0 * 2^k with d0 odd. For the
+ * offset n = ptr - base (modulo 2^W), rotr(n * inverse(d0), k) is n / stride
+ * when stride divides n, and exceeds (2^W - 1) / stride >= capacity when it
+ * does not (divisibility by the modular inverse, Hacker's Delight 10-17). So
+ * one multiply and one rotate give the index, and `index < capacity` alone
+ * rejects foreign, interior and NULL pointers, for any region size. For a
+ * power-of-two stride the inverse is 1 and the rotate is the shift.
+ *
+ * Free of a slot at/above the high water is MP_ERR_INVALID_ADDRESS (never
+ * handed out since the last reset), of a free slot below it
+ * MP_ERR_DOUBLE_FREE. A pointer kept across a reset is therefore refused with
+ * one of the two, unless its slot was handed out again: then it names that
+ * new allocation (no allocator without per-pointer tags can tell them apart).
+ *
+ * Threads. Single-threaded pools use plain loads and stores only. With
+ * MP_FLAG_THREAD_SAFE the stack becomes a Treiber stack: `next` links out of
+ * band, a 64-bit head {ABA tag:32, index:32} updated by CAS; the bitmap is
+ * set and cleared with atomic RMW (so two racing frees of one slot yield one
+ * MP_OK and one MP_ERR_DOUBLE_FREE), the high water is claimed by CAS and
+ * counters are relaxed atomics. reset, trim and check are not concurrent-safe.
+ *
+ * Invariants that check() verifies (returns how many are violated):
+ *   magic intact; base aligned; high_water <= capacity;
+ *   no bitmap bit at/above high_water; popcount(bitmap) == allocated;
+ *   free list: every entry < high_water, bit clear, listed once, and
+ *   length == high_water - allocated;
+ *   allocated <= allocated_peak <= capacity;
+ *   thread-safe pools: alloc_count == free_count + allocated + slots
+ *   released by resets (single-threaded pools derive both sides from the
+ *   stack, so their hot paths keep just the peak and free_count).
+ *
+ * Sanitizers. Every slot is poisoned at create, free and reset; alloc
+ * unpoisons object_size bytes (the padding up to the stride stays poisoned).
+ * Destroy unpoisons the region, which may be caller memory.
+ */
 #include "mp_internal.h"
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#define MP_FIXED_MAGIC 0x4D50464958454431ull /* "MPFIXED1" */
+#define MP_FIXED_NIL UINT32_MAX              /* empty link / empty stack */
+#define MP_FIXED_MAX_ALIGNMENT 4096u
+#define MP_FIXED_DEFAULT_ALIGNMENT_CAP 16u
+#define MP_FIXED_META_ALIGN 64u
+#define MP_UPTR_BITS (sizeof(uintptr_t) * CHAR_BIT)
+
+typedef enum fixed_owner {
+    FIXED_OWNS_MAPPING = 1,  /* create: slots and metadata in one OS mapping */
+    FIXED_OWNS_METADATA = 2, /* create_ex with a region: metadata from the heap */
+    FIXED_IN_CALLER = 3      /* create_in: everything in caller memory */
+} fixed_owner;
+
+/* Counters of a thread-safe pool, relaxed atomics on their own cache line. */
+typedef struct fixed_shared {
+    _Alignas(64) _Atomic uint64_t head; /* {tag:32, index:32}, index NIL = empty */
+    _Alignas(64) _Atomic uint32_t high_water;
+    _Atomic size_t allocated;
+    _Atomic size_t allocated_peak;
+    _Atomic uint64_t alloc_count;
+    _Atomic uint64_t free_count;
+    _Atomic uint64_t failed_alloc_count;
+    _Atomic uint64_t rejected_free_count;
+} fixed_shared;
+
+struct MP_FixedPool {
+    /* Hot fields of the single-threaded paths: the first cache line. */
+    uint8_t *base;
+    union {
+        uint32_t *stack;        /* single-threaded: free indices, top at free_top - 1 */
+        _Atomic uint32_t *next; /* thread-safe: next[i] = index below i on the stack */
+    } links;
+    union {
+        uint64_t *plain;
+        _Atomic uint64_t *shared;
+    } bits; /* allocation bitmap, bit i = slot i in use */
+    size_t slot_size_bytes;
+    uintptr_t stride_inverse; /* inverse of the odd part of the stride mod 2^W */
+    uint32_t free_top;
+    uint32_t high_water;
+    uint32_t capacity;
+    uint8_t stride_shift; /* trailing zero bits of the stride */
+    uint8_t is_thread_safe;
+    uint8_t owner; /* fixed_owner */
+    /* The only counters the single-threaded hot paths keep: slots in use are
+     * high_water - free_top, and alloc_count = free_count + in use + slots
+     * released by resets, both derived on request. */
+    size_t allocated_peak;
+    uint64_t free_count;
+    /* Cold fields. */
+    uint64_t failed_alloc_count;
+    uint64_t rejected_free_count;
+    uint64_t reset_released_count; /* slots that were in use when a reset freed them */
+    size_t object_size;
+    size_t alignment;
+    size_t region_bytes;
+    uint64_t *check_scratch; /* capacity bits, written only by check() */
+    void *mapping;           /* FIXED_OWNS_MAPPING: the mapping; FIXED_OWNS_METADATA: this block */
+    size_t mapping_bytes;
+    uint64_t magic;
+    fixed_shared shared; /* used only when is_thread_safe */
+};
+
+/* Everything derived from a config before any memory is touched. */
+typedef struct fixed_geometry {
+    size_t object_size;
+    size_t alignment;
+    size_t slot_size_bytes;
+    size_t capacity;
+    size_t region_bytes;
+    size_t bitmap_words;
+    size_t stack_offset; /* offsets inside the metadata block */
+    size_t bitmap_offset;
+    size_t scratch_offset;
+    size_t meta_bytes; /* multiple of MP_FIXED_META_ALIGN */
+    uintptr_t stride_inverse;
+    unsigned stride_shift;
+    uint32_t flags;
+} fixed_geometry;
+
+/* ------------------------------------------------------------ geometry */
+
+static bool fixed_add_block(size_t *offset, size_t bytes, size_t *block_offset) {
+    size_t rounded;
+    if (!mp_align_up_checked(bytes, MP_FIXED_META_ALIGN, &rounded)) return false;
+    *block_offset = *offset;
+    return mp_add_checked(*offset, rounded, offset);
+}
+
+/* Validates `cfg` and derives the geometry; on error records it and returns
+ * the status. */
+static MP_Status fixed_geometry_from(const MP_FixedPoolConfig *cfg, fixed_geometry *g) {
+    if (cfg == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    if ((cfg->flags & ~MP_FLAG_THREAD_SAFE) != 0 || cfg->object_size == 0 || cfg->capacity == 0 ||
+        cfg->capacity > UINT32_MAX)
+        return mp_fail(MP_ERR_INVALID_ARGUMENT, cfg->object_size, 0, 0);
+    size_t alignment = cfg->alignment;
+    if (alignment == 0) {
+        alignment = cfg->object_size & (~cfg->object_size + 1); /* lowest set bit */
+        if (alignment > MP_FIXED_DEFAULT_ALIGNMENT_CAP) alignment = MP_FIXED_DEFAULT_ALIGNMENT_CAP;
+    } else if (!mp_is_pow2(alignment) || alignment > MP_FIXED_MAX_ALIGNMENT) {
+        return mp_fail(MP_ERR_ALIGNMENT, cfg->object_size, 0, 0);
+    }
+    memset(g, 0, sizeof *g);
+    g->object_size = cfg->object_size;
+    g->alignment = alignment;
+    g->capacity = cfg->capacity;
+    g->flags = cfg->flags;
+    if (!mp_align_up_checked(cfg->object_size, alignment, &g->slot_size_bytes) ||
+        !mp_mul_checked(g->slot_size_bytes, cfg->capacity, &g->region_bytes) ||
+        g->region_bytes > (size_t)PTRDIFF_MAX)
+        return mp_fail(MP_ERR_SIZE_OVERFLOW, cfg->object_size, 0, 0);
+
+    size_t odd = g->slot_size_bytes;
+    while ((odd & 1u) == 0) {
+        odd >>= 1;
+        g->stride_shift++;
+    }
+    /* Newton iteration x <- x(2 - odd x) doubles the correct low bits; x = odd
+     * is right to 3 bits (odd^2 = 1 mod 8), six steps cover 192 bits. */
+    uintptr_t inverse = (uintptr_t)odd;
+    for (int i = 0; i < 6; i++) inverse *= (uintptr_t)2 - (uintptr_t)odd * inverse;
+    g->stride_inverse = inverse;
+
+    g->bitmap_words = (cfg->capacity + 63) / 64;
+    size_t stack_bytes, bitmap_bytes, offset = 0, control_offset;
+    if (!mp_mul_checked(cfg->capacity, sizeof(uint32_t), &stack_bytes) ||
+        !mp_mul_checked(g->bitmap_words, sizeof(uint64_t), &bitmap_bytes) ||
+        !fixed_add_block(&offset, sizeof(MP_FixedPool), &control_offset) ||
+        !fixed_add_block(&offset, stack_bytes, &g->stack_offset) ||
+        !fixed_add_block(&offset, bitmap_bytes, &g->bitmap_offset) ||
+        !fixed_add_block(&offset, bitmap_bytes, &g->scratch_offset))
+        return mp_fail(MP_ERR_SIZE_OVERFLOW, cfg->object_size, 0, 0);
+    g->meta_bytes = offset;
+    return MP_OK;
+}
+
+/* Builds the control block at `meta` (64-byte aligned, g->meta_bytes long)
+ * over the slot region at `base`. `meta_is_zero` skips clearing the bitmap
+ * when the memory is known to be zero (fresh mapping: keeps create lazy). */
+static MP_FixedPool *fixed_init(uint8_t *meta, uint8_t *base, const fixed_geometry *g, fixed_owner owner,
+                                bool meta_is_zero) {
+    MP_FixedPool *p = (MP_FixedPool *)(void *)meta;
+    memset(p, 0, sizeof *p);
+    p->base = base;
+    p->links.stack = (uint32_t *)(void *)(meta + g->stack_offset);
+    p->bits.plain = (uint64_t *)(void *)(meta + g->bitmap_offset);
+    p->check_scratch = (uint64_t *)(void *)(meta + g->scratch_offset);
+    p->slot_size_bytes = g->slot_size_bytes;
+    p->stride_inverse = g->stride_inverse;
+    p->stride_shift = (uint8_t)g->stride_shift;
+    p->capacity = (uint32_t)g->capacity;
+    p->is_thread_safe = (g->flags & MP_FLAG_THREAD_SAFE) != 0;
+    p->owner = (uint8_t)owner;
+    p->object_size = g->object_size;
+    p->alignment = g->alignment;
+    p->region_bytes = g->region_bytes;
+    p->magic = MP_FIXED_MAGIC;
+    if (p->is_thread_safe) {
+        atomic_init(&p->shared.head, (uint64_t)MP_FIXED_NIL);
+        atomic_init(&p->shared.high_water, 0u);
+        atomic_init(&p->shared.allocated, (size_t)0);
+        atomic_init(&p->shared.allocated_peak, (size_t)0);
+        atomic_init(&p->shared.alloc_count, (uint64_t)0);
+        atomic_init(&p->shared.free_count, (uint64_t)0);
+        atomic_init(&p->shared.failed_alloc_count, (uint64_t)0);
+        atomic_init(&p->shared.rejected_free_count, (uint64_t)0);
+        for (size_t w = 0; w < g->bitmap_words && !meta_is_zero; w++) atomic_init(&p->bits.shared[w], 0u);
+    } else if (!meta_is_zero) {
+        memset(p->bits.plain, 0, g->bitmap_words * sizeof(uint64_t));
+    }
+    MP_POISON(base, g->region_bytes);
+    return p;
+}
+
+size_t mp_fixed_pool_region_bytes(const MP_FixedPoolConfig *cfg) {
+    fixed_geometry g;
+    return fixed_geometry_from(cfg, &g) == MP_OK ? g.region_bytes : 0;
+}
+
+/* Caller memory for create_in: worst-case slack to the 64-byte metadata
+ * boundary and then to the slot alignment, metadata, slots. */
+static bool fixed_footprint_of(const fixed_geometry *g, size_t *out) {
+    size_t slack = (g->alignment > MP_FIXED_META_ALIGN ? g->alignment : MP_FIXED_META_ALIGN) - 1;
+    size_t sum;
+    return mp_add_checked(g->meta_bytes, g->region_bytes, &sum) && mp_add_checked(sum, slack, out);
+}
+
+size_t mp_fixed_pool_footprint(const MP_FixedPoolConfig *cfg) {
+    fixed_geometry g;
+    size_t bytes;
+    if (fixed_geometry_from(cfg, &g) != MP_OK) return 0;
+    if (!fixed_footprint_of(&g, &bytes)) {
+        mp_fail(MP_ERR_SIZE_OVERFLOW, cfg->object_size, 0, 0);
+        return 0;
+    }
+    return bytes;
+}
+
+/* ------------------------------------------------------------- creation */
+
+static MP_FixedPool *fixed_create_mapped(const fixed_geometry *g) {
+    size_t meta_at = mp_align_up(g->region_bytes, MP_FIXED_META_ALIGN), total;
+    if (!mp_add_checked(meta_at, g->meta_bytes, &total)) {
+        mp_fail(MP_ERR_SIZE_OVERFLOW, g->object_size, 0, 0);
+        return NULL;
+    }
+    uint8_t *map = mp_os_map(total);
+    if (map == NULL) {
+        mp_fail(MP_ERR_OUT_OF_MEMORY, total, 0, 0);
+        return NULL;
+    }
+    MP_FixedPool *p = fixed_init(map + meta_at, map, g, FIXED_OWNS_MAPPING, true);
+    p->mapping = map;
+    p->mapping_bytes = total;
+    return p;
+}
+
+/* Slots in cfg->region at its first `alignment` boundary. A region that is
+ * too small after that alignment fails with MP_ERR_ALIGNMENT when an aligned
+ * region of the same size would have fitted, else MP_ERR_INVALID_ARGUMENT. */
+static MP_FixedPool *fixed_create_over_region(const fixed_geometry *g, void *region, size_t region_bytes) {
+    uintptr_t start = (uintptr_t)region;
+    size_t pad = (size_t)(mp_align_up_ptr(start, g->alignment) - start);
+    if (region_bytes < g->region_bytes || region_bytes - g->region_bytes < pad) {
+        MP_Status why = region_bytes >= g->region_bytes ? MP_ERR_ALIGNMENT : MP_ERR_INVALID_ARGUMENT;
+        mp_fail(why, g->region_bytes, region_bytes, 0);
+        return NULL;
+    }
+    uint8_t *meta = aligned_alloc(MP_FIXED_META_ALIGN, g->meta_bytes);
+    if (meta == NULL) {
+        mp_fail(MP_ERR_OUT_OF_MEMORY, g->meta_bytes, 0, 0);
+        return NULL;
+    }
+    MP_FixedPool *p = fixed_init(meta, (uint8_t *)region + pad, g, FIXED_OWNS_METADATA, false);
+    p->mapping = meta;
+    return p;
+}
+
+MP_FixedPool *mp_fixed_pool_create_ex(const MP_FixedPoolConfig *cfg) {
+    fixed_geometry g;
+    if (fixed_geometry_from(cfg, &g) != MP_OK) return NULL;
+    return cfg->region != NULL ? fixed_create_over_region(&g, cfg->region, cfg->region_bytes)
+                               : fixed_create_mapped(&g);
+}
+
+MP_FixedPool *mp_fixed_pool_create(size_t object_size, size_t capacity) {
+    MP_FixedPoolConfig cfg = {object_size, capacity, 0, 0, NULL, 0};
+    return mp_fixed_pool_create_ex(&cfg);
+}
+
+MP_FixedPool *mp_fixed_pool_create_in(void *memory, size_t size, const MP_FixedPoolConfig *cfg) {
+    fixed_geometry g;
+    size_t need;
+    if (fixed_geometry_from(cfg, &g) != MP_OK) return NULL;
+    if (!fixed_footprint_of(&g, &need)) {
+        mp_fail(MP_ERR_SIZE_OVERFLOW, cfg->object_size, 0, 0);
+        return NULL;
+    }
+    if (memory == NULL || size < need) {
+        mp_fail(MP_ERR_INVALID_ARGUMENT, need, size, 0);
+        return NULL;
+    }
+    uint8_t *meta = (uint8_t *)mp_align_up_ptr((uintptr_t)memory, MP_FIXED_META_ALIGN);
+    uint8_t *base = (uint8_t *)mp_align_up_ptr((uintptr_t)(meta + g.meta_bytes), g.alignment);
+    return fixed_init(meta, base, &g, FIXED_IN_CALLER, false);
+}
+
+void mp_fixed_pool_destroy(MP_FixedPool *pool) {
+    if (pool == NULL) return;
+    fixed_owner owner = (fixed_owner)pool->owner;
+    void *mapping = pool->mapping;
+    size_t mapping_bytes = pool->mapping_bytes;
+    MP_UNPOISON(pool->base, pool->region_bytes);
+    pool->magic = 0;
+    if (owner == FIXED_OWNS_MAPPING) {
+        mp_os_unmap(mapping, mapping_bytes);
+    } else if (owner == FIXED_OWNS_METADATA) {
+        free(mapping);
+    }
+}
+
+/* ------------------------------------------------------- slot addressing */
+
+/* Slot index of the byte offset `offset` from the base, or a value >=
+ * capacity when `offset` is not the start of a slot (see the header). */
+MP_INLINE uintptr_t fixed_index_of_offset(const MP_FixedPool *p, uintptr_t offset) {
+    uintptr_t x = offset * p->stride_inverse;
+    unsigned k = p->stride_shift;
+    return (x >> k) | (x << ((MP_UPTR_BITS - k) & (MP_UPTR_BITS - 1)));
+}
+
+MP_INLINE uintptr_t fixed_index_of(const MP_FixedPool *p, const void *ptr) {
+    return fixed_index_of_offset(p, (uintptr_t)ptr - (uintptr_t)p->base);
+}
+
+MP_INLINE uint64_t fixed_bit(size_t index) { return (uint64_t)1 << (index & 63); }
+
+/* A bitmap word, whatever the pool's mode (cold paths only). */
+static uint64_t fixed_bits_word(const MP_FixedPool *p, size_t word) {
+    return p->is_thread_safe ? atomic_load_explicit(&p->bits.shared[word], memory_order_relaxed)
+                             : p->bits.plain[word];
+}
+
+static uint32_t fixed_high_water(const MP_FixedPool *p) {
+    return p->is_thread_safe ? atomic_load_explicit(&p->shared.high_water, memory_order_relaxed)
+                             : p->high_water;
+}
+
+/* ------------------------------------------------ single-threaded paths */
+
+/* Index of a free slot taken off the stack or the high water, bit set and
+ * counters updated; MP_FIXED_NIL when every slot is in use. */
+MP_INLINE uint32_t fixed_take_plain(MP_FixedPool *p) {
+    uint32_t index, top = p->free_top, hw = p->high_water;
+    if (MP_LIKELY(top != 0)) {
+        index = p->links.stack[--top];
+        p->free_top = top;
+    } else {
+        if (MP_UNLIKELY(hw == p->capacity)) return MP_FIXED_NIL;
+        index = hw++;
+        p->high_water = hw;
+    }
+    p->bits.plain[index >> 6] |= fixed_bit(index);
+    size_t allocated = (size_t)(hw - top);
+    if (allocated > p->allocated_peak) p->allocated_peak = allocated;
+    return index;
+}
+
+/* --------------------------------------------------- thread-safe paths */
+
+MP_INLINE uint64_t fixed_head_with(uint64_t old_head, uint32_t index) {
+    return (((old_head >> 32) + 1) << 32) | index; /* bump the ABA tag */
+}
+
+static uint32_t fixed_take_shared(MP_FixedPool *p) {
+    fixed_shared *s = &p->shared;
+    uint64_t head = atomic_load_explicit(&s->head, memory_order_acquire);
+    uint32_t index;
+    for (;;) {
+        index = (uint32_t)head;
+        if (index != MP_FIXED_NIL) {
+            /* A stale `next` (the slot was popped meanwhile) is harmless:
+             * the tag has moved and the CAS fails. */
+            uint32_t next = atomic_load_explicit(&p->links.next[index], memory_order_relaxed);
+            if (atomic_compare_exchange_weak_explicit(&s->head, &head, fixed_head_with(head, next),
+                                                      memory_order_acquire, memory_order_acquire))
+                break;
+            continue;
+        }
+        uint32_t hw = atomic_load_explicit(&s->high_water, memory_order_relaxed);
+        while (hw < p->capacity &&
+               !atomic_compare_exchange_weak_explicit(&s->high_water, &hw, hw + 1, memory_order_relaxed,
+                                                      memory_order_relaxed)) {
+        }
+        if (hw < p->capacity) {
+            index = hw;
+            break;
+        }
+        /* The high water only grows: if the stack is still empty now, every
+         * slot was in use at this moment. */
+        head = atomic_load_explicit(&s->head, memory_order_acquire);
+        if ((uint32_t)head == MP_FIXED_NIL) return MP_FIXED_NIL;
+    }
+    /* Relaxed is enough: whoever frees this slot got the pointer through a
+     * happens-before edge, and RMWs on one word see its latest value. */
+    atomic_fetch_or_explicit(&p->bits.shared[index >> 6], fixed_bit(index), memory_order_relaxed);
+    size_t allocated = atomic_fetch_add_explicit(&s->allocated, 1, memory_order_relaxed) + 1;
+    size_t peak = atomic_load_explicit(&s->allocated_peak, memory_order_relaxed);
+    while (allocated > peak && !atomic_compare_exchange_weak_explicit(&s->allocated_peak, &peak, allocated,
+                                                                      memory_order_relaxed,
+                                                                      memory_order_relaxed)) {
+    }
+    atomic_fetch_add_explicit(&s->alloc_count, 1, memory_order_relaxed);
+    return index;
+}
+
+static void fixed_push_shared(MP_FixedPool *p, uint32_t index) {
+    fixed_shared *s = &p->shared;
+    /* Counted out before the slot can be popped again (and counted in only
+     * after a pop): `allocated` never exceeds the slots really in use, so
+     * neither does the peak. */
+    atomic_fetch_sub_explicit(&s->allocated, 1, memory_order_relaxed);
+    uint64_t head = atomic_load_explicit(&s->head, memory_order_relaxed);
+    do {
+        atomic_store_explicit(&p->links.next[index], (uint32_t)head, memory_order_relaxed);
+    } while (!atomic_compare_exchange_weak_explicit(&s->head, &head, fixed_head_with(head, index),
+                                                    memory_order_release, memory_order_relaxed));
+    atomic_fetch_add_explicit(&s->free_count, 1, memory_order_relaxed);
+}
+
+/* ------------------------------------------------------- alloc and free */
+
+static MP_COLD uint32_t fixed_exhausted(MP_FixedPool *p, size_t requested_bytes) {
+    if (p->is_thread_safe) {
+        atomic_fetch_add_explicit(&p->shared.failed_alloc_count, 1, memory_order_relaxed);
+    } else {
+        p->failed_alloc_count++;
+    }
+    mp_fail(MP_ERR_OUT_OF_MEMORY, requested_bytes, 0, 0);
+    return MP_FIXED_NIL;
+}
+
+MP_INLINE uint32_t fixed_take(MP_FixedPool *p) {
+    uint32_t index = MP_LIKELY(!p->is_thread_safe) ? fixed_take_plain(p) : fixed_take_shared(p);
+    return MP_LIKELY(index != MP_FIXED_NIL) ? index : fixed_exhausted(p, p->object_size);
+}
+
+void *mp_fixed_pool_alloc(MP_FixedPool *pool) {
+    if (MP_UNLIKELY(pool == NULL)) {
+        mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+        return NULL;
+    }
+    uint32_t index = fixed_take(pool);
+    if (MP_UNLIKELY(index == MP_FIXED_NIL)) return NULL;
+    uint8_t *slot = pool->base + (size_t)index * pool->slot_size_bytes;
+    MP_UNPOISON(slot, pool->object_size);
+    return slot;
+}
+
+static MP_COLD MP_Status fixed_reject(MP_FixedPool *p, uintptr_t index) {
+    MP_Status why = index < fixed_high_water(p) ? MP_ERR_DOUBLE_FREE : MP_ERR_INVALID_ADDRESS;
+    if (p->is_thread_safe) {
+        atomic_fetch_add_explicit(&p->shared.rejected_free_count, 1, memory_order_relaxed);
+    } else {
+        p->rejected_free_count++;
+    }
+    return mp_fail(why, 0, 0, 0);
+}
+
+/* Frees slot `index` (any value; >= capacity is refused). */
+MP_INLINE MP_Status fixed_release(MP_FixedPool *p, uintptr_t index) {
+    if (MP_UNLIKELY(index >= p->capacity)) return fixed_reject(p, UINTPTR_MAX);
+    uint64_t bit = fixed_bit(index);
+    uint8_t *slot = p->base + index * p->slot_size_bytes;
+    if (MP_LIKELY(!p->is_thread_safe)) {
+        uint64_t *word = &p->bits.plain[index >> 6];
+        if (MP_UNLIKELY((*word & bit) == 0)) return fixed_reject(p, index);
+        *word &= ~bit;
+        p->links.stack[p->free_top++] = (uint32_t)index;
+        p->free_count++;
+        MP_POISON(slot, p->slot_size_bytes);
+        return MP_OK;
+    }
+    uint64_t old = atomic_fetch_and_explicit(&p->bits.shared[index >> 6], ~bit, memory_order_relaxed);
+    if (MP_UNLIKELY((old & bit) == 0)) return fixed_reject(p, index);
+    MP_POISON(slot, p->slot_size_bytes); /* before the push: after it, another thread may own the slot */
+    fixed_push_shared(p, (uint32_t)index);
+    return MP_OK;
+}
+
+MP_Status mp_fixed_pool_free(MP_FixedPool *pool, void *ptr) {
+    if (MP_UNLIKELY(pool == NULL)) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    return fixed_release(pool, fixed_index_of(pool, ptr));
+}
+
+/* Batch calls hand out 32-bit byte offsets, so they serve only pools whose
+ * last slot starts below 4 GiB; larger pools get MP_ERR_UNSUPPORTED. A short
+ * batch counts as one failed allocation. */
+size_t mp_fixed_pool_alloc_many(MP_FixedPool *pool, uint32_t *out, size_t n) {
+    if (pool == NULL || (out == NULL && n != 0)) {
+        mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+        return 0;
+    }
+    if (pool->region_bytes - pool->slot_size_bytes > UINT32_MAX) {
+        mp_fail(MP_ERR_UNSUPPORTED, pool->region_bytes, 0, 0);
+        return 0;
+    }
+    size_t done = 0;
+    for (; done < n; done++) {
+        uint32_t index = MP_LIKELY(!pool->is_thread_safe) ? fixed_take_plain(pool) : fixed_take_shared(pool);
+        if (MP_UNLIKELY(index == MP_FIXED_NIL)) {
+            fixed_exhausted(pool, (n - done) * pool->object_size);
+            break;
+        }
+        size_t offset = (size_t)index * pool->slot_size_bytes;
+        MP_UNPOISON(pool->base + offset, pool->object_size);
+        out[done] = (uint32_t)offset;
+    }
+    return done;
+}
+
+MP_Status mp_fixed_pool_free_many(MP_FixedPool *pool, const uint32_t *offsets, size_t n, size_t *done) {
+    if (done != NULL) *done = 0;
+    if (pool == NULL || (offsets == NULL && n != 0)) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    for (size_t i = 0; i < n; i++) {
+        MP_Status status = fixed_release(pool, fixed_index_of_offset(pool, offsets[i]));
+        if (status != MP_OK) return status;
+        if (done != NULL) *done = i + 1;
+    }
+    return MP_OK;
+}
+
+/* ------------------------------------------------------ whole-pool calls */
+
+MP_Status mp_fixed_pool_reset(MP_FixedPool *pool) {
+    if (pool == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    uint32_t hw = fixed_high_water(pool);
+    size_t words = ((size_t)hw + 63) / 64;
+    if (pool->is_thread_safe) {
+        fixed_shared *s = &pool->shared;
+        uint64_t head = atomic_load_explicit(&s->head, memory_order_relaxed);
+        for (size_t w = 0; w < words; w++)
+            atomic_store_explicit(&pool->bits.shared[w], 0, memory_order_relaxed);
+        pool->reset_released_count += atomic_load_explicit(&s->allocated, memory_order_relaxed);
+        atomic_store_explicit(&s->head, fixed_head_with(head, MP_FIXED_NIL), memory_order_release);
+        atomic_store_explicit(&s->high_water, 0u, memory_order_relaxed);
+        atomic_store_explicit(&s->allocated, (size_t)0, memory_order_relaxed);
+        atomic_store_explicit(&s->allocated_peak, (size_t)0, memory_order_relaxed);
+    } else {
+        memset(pool->bits.plain, 0, words * sizeof(uint64_t));
+        pool->reset_released_count += (size_t)(pool->high_water - pool->free_top);
+        pool->free_top = 0;
+        pool->high_water = 0;
+        pool->allocated_peak = 0;
+    }
+    MP_POISON(pool->base, (size_t)hw * pool->slot_size_bytes);
+    return MP_OK;
+}
+
+/* The six counters: relaxed loads on a thread-safe pool, partly derived on a
+ * single-threaded one (see the control block). */
+typedef struct fixed_counters {
+    size_t allocated, allocated_peak;
+    uint64_t alloc_count, free_count, failed_alloc_count, rejected_free_count;
+} fixed_counters;
+
+static fixed_counters fixed_read_counters(const MP_FixedPool *p) {
+    fixed_counters c;
+    if (p->is_thread_safe) {
+        const fixed_shared *s = &p->shared;
+        c.allocated = atomic_load_explicit(&s->allocated, memory_order_relaxed);
+        c.allocated_peak = atomic_load_explicit(&s->allocated_peak, memory_order_relaxed);
+        c.alloc_count = atomic_load_explicit(&s->alloc_count, memory_order_relaxed);
+        c.free_count = atomic_load_explicit(&s->free_count, memory_order_relaxed);
+        c.failed_alloc_count = atomic_load_explicit(&s->failed_alloc_count, memory_order_relaxed);
+        c.rejected_free_count = atomic_load_explicit(&s->rejected_free_count, memory_order_relaxed);
+    } else {
+        c.allocated = (size_t)(p->high_water - p->free_top);
+        c.allocated_peak = p->allocated_peak;
+        c.free_count = p->free_count;
+        c.alloc_count = p->free_count + c.allocated + p->reset_released_count;
+        c.failed_alloc_count = p->failed_alloc_count;
+        c.rejected_free_count = p->rejected_free_count;
+    }
+    return c;
+}
+
+MP_Status mp_fixed_pool_stats(const MP_FixedPool *pool, MP_FixedPoolStats *out) {
+    if (pool == NULL || out == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    fixed_counters c = fixed_read_counters(pool);
+    out->allocated = c.allocated;
+    out->capacity = pool->capacity;
+    out->object_size = pool->object_size;
+    out->slot_size_bytes = pool->slot_size_bytes;
+    out->alignment = pool->alignment;
+    out->allocated_peak = c.allocated_peak;
+    out->alloc_count = c.alloc_count;
+    out->free_count = c.free_count;
+    out->failed_alloc_count = c.failed_alloc_count;
+    out->rejected_free_count = c.rejected_free_count;
+    out->region_bytes = pool->region_bytes;
+    return MP_OK;
+}
+
+int mp_fixed_pool_owns(const MP_FixedPool *pool, const void *ptr) {
+    if (pool == NULL) return 0;
+    uintptr_t index = fixed_index_of(pool, ptr);
+    return index < pool->capacity && (fixed_bits_word(pool, index >> 6) & fixed_bit(index)) != 0;
+}
+
+void *mp_fixed_pool_base(const MP_FixedPool *pool) { return pool == NULL ? NULL : pool->base; }
+
+/* ------------------------------------------------------------------ check */
+
+/* Counts free-list entries that break the invariants; marks visited entries
+ * in the scratch bitmap, so a repeated entry (or a cycle) is caught once. */
+static size_t fixed_check_free_entry(const MP_FixedPool *p, uint32_t index, uint32_t hw, bool *stop) {
+    if (index >= hw) {
+        *stop = true; /* a wild link: following it would leave the pool */
+        return 1;
+    }
+    uint64_t bit = fixed_bit(index);
+    uint64_t *seen = &p->check_scratch[index >> 6];
+    if (*seen & bit) {
+        *stop = true; /* a repeat: on a linked list it is a cycle */
+        return 1;
+    }
+    *seen |= bit;
+    return (fixed_bits_word(p, index >> 6) & bit) != 0 ? 1 : 0;
+}
+
+/* Walks the free list (stack or links) and returns the violations found;
+ * `*length` receives the number of entries walked. */
+static size_t fixed_check_free_list(const MP_FixedPool *p, uint32_t hw, size_t *length) {
+    size_t violations = 0, n = 0;
+    bool stop = false;
+    memset(p->check_scratch, 0, (((size_t)hw + 63) / 64) * sizeof(uint64_t));
+    if (!p->is_thread_safe) {
+        if (p->free_top > hw) return 1;
+        for (; n < p->free_top && !stop; n++)
+            violations += fixed_check_free_entry(p, p->links.stack[n], hw, &stop);
+    } else {
+        uint32_t index = (uint32_t)atomic_load_explicit(&p->shared.head, memory_order_acquire);
+        while (index != MP_FIXED_NIL && !stop) {
+            violations += fixed_check_free_entry(p, index, hw, &stop);
+            n++;
+            if (!stop) index = atomic_load_explicit(&p->links.next[index], memory_order_relaxed);
+        }
+    }
+    *length = n;
+    return violations;
+}
+
+size_t mp_fixed_pool_check(const MP_FixedPool *pool) {
+    if (pool == NULL) return 1;
+    if (pool->magic != MP_FIXED_MAGIC) return 1;
+    size_t violations = 0;
+    uint32_t hw = fixed_high_water(pool);
+    fixed_counters c = fixed_read_counters(pool);
+    if (((uintptr_t)pool->base & (pool->alignment - 1)) != 0) violations++;
+    if (hw > pool->capacity) return violations + 1; /* every walk below depends on it */
+
+    size_t words = ((size_t)pool->capacity + 63) / 64, popcount = 0, stray_bits = 0;
+    for (size_t w = 0; w < words; w++) {
+        uint64_t bits = fixed_bits_word(pool, w);
+        size_t first = w * 64;
+        uint64_t live_mask = first + 64 <= hw ? ~(uint64_t)0 : first >= hw ? 0 : fixed_bit(hw) - 1;
+        stray_bits += (bits & ~live_mask) != 0;
+        popcount += (size_t)__builtin_popcountll(bits & live_mask);
+    }
+    violations += stray_bits != 0;
+    violations += popcount != c.allocated;
+
+    size_t length = 0;
+    violations += fixed_check_free_list(pool, hw, &length);
+    violations += length + c.allocated != hw;
+    violations += c.allocated > c.allocated_peak || c.allocated_peak > pool->capacity;
+    violations += c.alloc_count != c.free_count + c.allocated + pool->reset_released_count;
+    return violations;
+}
+
+/* ------------------------------------------------------------------- trim */
+
+/* True when slots [first, last] are all free (bits clear). */
+static bool fixed_range_is_free(const MP_FixedPool *p, size_t first, size_t last) {
+    for (size_t w = first >> 6; w <= last >> 6; w++) {
+        uint64_t mask = ~(uint64_t)0;
+        if (w == first >> 6) mask &= ~(fixed_bit(first) - 1);
+        if (w == last >> 6 && (last & 63) != 63) mask &= fixed_bit(last + 1) - 1;
+        if ((fixed_bits_word(p, w) & mask) != 0) return false;
+    }
+    return true;
+}
+
+MP_Status mp_fixed_pool_trim(MP_FixedPool *pool, size_t *released_bytes) {
+    if (released_bytes != NULL) *released_bytes = 0;
+    if (pool == NULL || released_bytes == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    if (pool->owner != FIXED_OWNS_MAPPING) return MP_OK;
+    size_t page = mp_os_page_size(), stride = pool->slot_size_bytes, released = 0;
+    size_t run_start = 0, run_bytes = 0; /* a run of consecutive releasable pages */
+    /* The base is page aligned: page i covers [i * page, (i + 1) * page). */
+    for (size_t at = 0; at + page <= pool->region_bytes; at += page) {
+        if (fixed_range_is_free(pool, at / stride, (at + page - 1) / stride)) {
+            if (run_bytes == 0) run_start = at;
+            run_bytes += page;
+            continue;
+        }
+        if (run_bytes != 0) released += mp_os_release_pages(pool->base + run_start, run_bytes);
+        run_bytes = 0;
+    }
+    if (run_bytes != 0) released += mp_os_release_pages(pool->base + run_start, run_bytes);
+    *released_bytes = released;
+    return MP_OK;
+}

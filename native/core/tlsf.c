@@ -1,2 +1,820 @@
-/* tlsf.c - under construction in this change. */
-#include "mp_internal.h"
+/*
+ * tlsf.c - two-level segregated fit (TLSF): O(1) alloc and free with
+ * immediate coalescing over one contiguous region. Stats, walk, check and
+ * trim are in tlsf_inspect.c; the header, link and footer codec in
+ * tlsf_internal.h.
+ *
+ * Algorithm. Free blocks sit in doubly linked lists indexed by a first level
+ * (the power of two of the size) and a second level (2^sl_log2 equal slices
+ * of that power of two; sizes below 2^(sl_log2 + 4) are cut into 16-byte
+ * slices). Two bitmaps tell which lists are non-empty, so a search is two bit
+ * scans. A request is rounded up to the start of the next list before the
+ * search (good fit), so the head of any list found fits without a look at
+ * the others; if that finds nothing, the request's own list is scanned (cold
+ * path), so an allocation fails only when no free block is large enough.
+ * Freeing merges the block with both free physical neighbours at once.
+ *
+ * Memory layout (16-byte granules, sizes include the header):
+ *   region: [pad][hdr|payload ...][hdr|payload ...] ... [sentinel hdr]
+ *                 ^first                                ^sentinel
+ * A header is two words: w0 = size in granules (low 32 bits) and flags (free,
+ * previous block free, log2 of the alignment asked for, usable - requested
+ * bytes); w1 = a tag: w0, the header's own address and, for a free block,
+ * its next link, times an odd per-instance key (one multiply, tlsf_tag).
+ * User pointer = header + 16, so every block is 16-aligned. A free block
+ * keeps its next and previous links (32-bit granule indices) right after the
+ * header and its size in a footer in its last 8 bytes: 32-byte minimum
+ * block. As in classic TLSF, the "previous block is free" flag says whether
+ * the footer before a header is meaningful: free reads the previous block
+ * only when it merges with it, and touches nothing beyond the immediate
+ * neighbours and their list neighbours. The sentinel is a used block of
+ * size 0, so every block has a physical successor. An aligned request takes
+ * a block with room for the alignment and gives the leading gap back as a
+ * free block (a gap under 32 bytes grows by one alignment step first). A
+ * remainder under 32 bytes is never split off: it stays with the block.
+ *
+ * Hostile writes. Headers, links and footers lie in bytes that were handed
+ * out before, so anything may have overwritten them. Nothing read from the
+ * heap is used before it is validated: a header by its tag and bounds (the
+ * block ends inside the heap), which also authenticates a free block's next
+ * link; a previous link by range and by the block it names being free with
+ * a next link naming the block back; a footer by the header it leads to
+ * (valid, free, of exactly the footer's size). List heads live in the
+ * control block. Headers that stop being block starts (merged) are wiped and
+ * reset changes the key, so stale headers never validate. Every operation
+ * validates all it will touch before it writes anything: a failed validation
+ * returns MP_ERR_CORRUPTION (NULL from alloc) and changes nothing. Random
+ * bytes pass as a header with probability 2^-64; bounds checks hold
+ * regardless, so no pointer outside the heap is ever followed or returned.
+ *
+ * Sanitizers: headers, links, footers and free payload are poisoned; the
+ * allocator opens metadata only around its own accesses (tlsf_peek/poke).
+ *
+ * Counters: alloc_count counts blocks created by alloc, alloc_aligned, calloc
+ * and realloc of NULL; realloc_count every successful realloc (a moving
+ * realloc adds no alloc or free); live_block_count is derived from them when
+ * read; rejected frees and failed allocations change only their own counter.
+ *
+ * Invariants (mp_tlsf_check): every header from first to the sentinel
+ * validates and the sizes tile the heap exactly; each header's previous-free
+ * flag matches its predecessor and every free block's footer holds its size;
+ * no two free blocks are adjacent; every free block is in exactly the list
+ * its size maps to, every listed block but a head names its predecessor, and
+ * nothing else is listed; the bitmaps match the non-empty lists; the O(1)
+ * counters match the used blocks.
+ */
+#include "tlsf_internal.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define TLSF_MIN_REGION_BYTES 64u
+
+/* ------------------------------------------------------------- instance key */
+
+static uint64_t tlsf_mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* New secrets from a process counter, the clock and addresses (ASLR); always
+ * different from the previous key so reset invalidates every old header. The
+ * key is odd, so multiplying by it is a bijection. */
+static void tlsf_new_keys(MP_Tlsf *t) {
+    static _Atomic uint64_t instance_counter;
+    struct timespec now = {0, 0};
+    (void)timespec_get(&now, TIME_UTC);
+    uint64_t seed = atomic_fetch_add_explicit(&instance_counter, 1, memory_order_relaxed);
+    seed = seed * 0x9E3779B97F4A7C15ull ^ (uint64_t)now.tv_nsec ^ ((uint64_t)now.tv_sec << 30);
+    seed ^= (uint64_t)(uintptr_t)t ^ ((uint64_t)(uintptr_t)&now << 13) ^ t->env.key;
+    uint64_t key;
+    do {
+        seed += 0x9E3779B97F4A7C15ull;
+        key = tlsf_mix64(seed) | 1u;
+    } while (key == t->env.key);
+    t->env.key = key;
+}
+
+/* ------------------------------------------------------- free-list upkeep */
+
+/* Links. A free block's next link is covered by its header tag, so it is
+ * exactly what this instance last wrote there, and list heads (in the control
+ * block) are trusted: the lists themselves cannot be redirected by writes
+ * into the heap. A previous link is not covered; it is only used to unlink a
+ * block from the middle of its list, after checking that the block it names
+ * is a valid free block whose (authenticated) next link names the block back.
+ * Heads keep no previous link: popping a head (the hot case of alloc) makes
+ * its successor the head without touching it, so a block is the head of its
+ * list iff heads[list] names it. */
+
+/* Pushes the free block `b` with header word w0 on the list (fl, sl): writes
+ * its header (the tag covers the new next link) and links. */
+MP_INLINE void tlsf_push(MP_Tlsf *t, const tlsf_env *e, uint8_t *b, uint64_t w0, unsigned fl, unsigned sl) {
+    unsigned idx = (fl << e->sl_log2) | sl;
+    uint8_t *head = t->heads[idx];
+    uint32_t next = 0;
+    if (head != NULL) {
+        next = tlsf_index_of(e, head);
+        tlsf_prev_store(head, tlsf_index_of(e, b));
+    } else {
+        t->sl_bitmap[fl] |= 1u << sl;
+        t->fl_bitmap |= 1ull << fl;
+    }
+    tlsf_free_hdr_store(e, b, w0, next);
+    t->heads[idx] = b;
+}
+
+/* Makes `next` (the authenticated next link of the current head, 0 = none)
+ * the head of the list (fl, sl). */
+MP_INLINE void tlsf_pop(MP_Tlsf *t, const tlsf_env *e, uint32_t next, unsigned fl, unsigned sl) {
+    if (next != 0) {
+        t->heads[(fl << e->sl_log2) | sl] = tlsf_block_at(e, next);
+    } else {
+        t->heads[(fl << e->sl_log2) | sl] = NULL;
+        t->sl_bitmap[fl] &= ~(1u << sl);
+        if (t->sl_bitmap[fl] == 0) t->fl_bitmap &= ~(1ull << fl);
+    }
+}
+
+/* True if `pi`, the previous link of the free block with index `bi`, names a
+ * valid free block whose next link names `bi`; sets its header word. */
+MP_INLINE bool tlsf_prev_ok(const tlsf_env *e, uint32_t pi, uint32_t bi, uint64_t *pw0) {
+    uint32_t pnext;
+    if (MP_UNLIKELY(!tlsf_index_ok(e, pi))) return false;
+    return tlsf_free_hdr_ok(e, tlsf_block_at(e, pi), pw0, &pnext) && pnext == bi;
+}
+
+/* Removes the free block `b` (next link `next`) from its list (fl, sl). If it
+ * is not the head its previous link was validated earlier in the same
+ * operation (tlsf_listed_ok); links and head are read again because an
+ * earlier unlink in that operation may have changed them. */
+MP_INLINE void tlsf_unlink(MP_Tlsf *t, const tlsf_env *e, const uint8_t *b, unsigned fl, unsigned sl) {
+    uint32_t next = tlsf_next_load(b);
+    if (t->heads[(fl << e->sl_log2) | sl] == b) {
+        tlsf_pop(t, e, next, fl, sl);
+    } else {
+        uint32_t prev = tlsf_prev_load(b);
+        uint8_t *pb = tlsf_block_at(e, prev);
+        tlsf_free_hdr_store(e, pb, tlsf_peek64(pb), next);
+        if (next != 0) tlsf_prev_store(tlsf_block_at(e, next), prev);
+    }
+}
+
+/* Validates the list position of the free block `b` of `size` bytes (header
+ * and next link validated) and sets its list: the head, or a block whose
+ * previous link passes tlsf_prev_ok. */
+MP_INLINE bool tlsf_listed_ok(const MP_Tlsf *t, const tlsf_env *e, const uint8_t *b, size_t size, unsigned *fl,
+                              unsigned *sl) {
+    uint64_t pw0;
+    tlsf_mapping(e, size, fl, sl);
+    return t->heads[(*fl << e->sl_log2) | *sl] == b || tlsf_prev_ok(e, tlsf_prev_load(b), tlsf_index_of(e, b), &pw0);
+}
+
+/* ---------------------------------------------------------------- search */
+
+/* Cold: the good-fit lists hold nothing; scans the request's own list (fl,
+ * sl) for a block of at least `bs` bytes, validating every step. */
+static MP_COLD uint8_t *tlsf_find_in_own_list(const MP_Tlsf *t, const tlsf_env *e, size_t bs, unsigned fl,
+                                              unsigned sl, uint64_t *w0, uint32_t *next, MP_Status *why) {
+    uint8_t *b = t->heads[(fl << e->sl_log2) | sl];
+    size_t steps_left = t->blocks_bytes / TLSF_MIN_BLOCK_BYTES;
+    *why = MP_ERR_OUT_OF_MEMORY;
+    while (b != NULL) {
+        if (steps_left-- == 0 || !tlsf_free_hdr_ok(e, b, w0, next)) {
+            *why = MP_ERR_CORRUPTION;
+            return NULL;
+        }
+        if (tlsf_w_bytes(*w0) >= bs) return b;
+        b = *next != 0 ? tlsf_block_at(e, *next) : NULL;
+    }
+    return NULL;
+}
+
+/* A free block of at least `bs` bytes with its header and next link
+ * validated into *w0, *next (not yet unlinked) and its list in *fl, *sl, or
+ * NULL with *why set. *is_head tells whether it heads that list: always,
+ * unless the cold scan found it. O(1) except on the cold path. */
+MP_INLINE uint8_t *tlsf_find(const MP_Tlsf *t, const tlsf_env *e, size_t bs, uint64_t *w0, uint32_t *next,
+                             unsigned *fl, unsigned *sl, bool *is_head, MP_Status *why) {
+    unsigned f, s;
+    if (bs < ((size_t)1 << e->fl_shift)) {
+        f = 0; /* exact 16-byte classes: every block of the list fits */
+        s = (unsigned)(bs >> TLSF_GRANULE_LOG2);
+    } else {
+        size_t search = bs + ((size_t)1 << (mp_log2_floor(bs) - e->sl_log2)) - 1;
+        unsigned l = mp_log2_floor(search);
+        f = l - e->fl_shift + 1;
+        s = (unsigned)(search >> (l - e->sl_log2)) ^ (1u << e->sl_log2);
+    }
+    uint8_t *b = NULL;
+    if (MP_LIKELY(f < t->fl_count)) {
+        uint32_t sl_map = t->sl_bitmap[f] & (~0u << s);
+        if (sl_map == 0) {
+            uint64_t fl_map = t->fl_bitmap & (~0ull << (f + 1));
+            if (fl_map != 0) {
+                f = (unsigned)__builtin_ctzll(fl_map);
+                sl_map = t->sl_bitmap[f];
+            }
+        }
+        if (sl_map != 0) {
+            s = (unsigned)__builtin_ctz(sl_map);
+            b = t->heads[(f << e->sl_log2) | s];
+        }
+    }
+    if (MP_UNLIKELY(b == NULL)) {
+        tlsf_mapping(e, bs, fl, sl);
+        b = tlsf_find_in_own_list(t, e, bs, *fl, *sl, w0, next, why);
+        *is_head = b != NULL && t->heads[(*fl << e->sl_log2) | *sl] == b;
+        return b;
+    }
+    *fl = f;
+    *sl = s;
+    *is_head = true;
+    if (MP_UNLIKELY(!tlsf_free_hdr_ok(e, b, w0, next) || tlsf_w_bytes(*w0) < bs)) {
+        *why = MP_ERR_CORRUPTION;
+        return NULL;
+    }
+    return b;
+}
+
+/* ------------------------------------------------------------- allocation */
+
+/* Block bytes for a request (header included, >= the minimum block). The
+ * caller has checked req <= max_request_bytes, so nothing overflows. */
+MP_INLINE size_t tlsf_block_bytes_for(size_t req) {
+    size_t bs = (req + TLSF_HDR_BYTES + 15u) & ~(size_t)15u;
+    return bs < TLSF_MIN_BLOCK_BYTES ? TLSF_MIN_BLOCK_BYTES : bs;
+}
+
+static MP_COLD MP_Status tlsf_too_big(size_t req) {
+    return req > SIZE_MAX - 64u ? MP_ERR_SIZE_OVERFLOW : MP_ERR_OUT_OF_MEMORY;
+}
+
+/* Takes a block for `req` bytes aligned to `align` (0 or a power of two > 16)
+ * out of the free lists, splits off the tail and the alignment gap, marks it
+ * used. Lock held; counters are the caller's. Inlined with align == 0 into
+ * the hot path. */
+MP_INLINE uint8_t *tlsf_take(MP_Tlsf *t, size_t req, size_t align, size_t *usable, MP_Status *why) {
+    const tlsf_env *e = &t->env;
+    size_t search, bs = tlsf_block_bytes_for(req);
+    uint64_t align_bits = 0;
+    if (align == 0) {
+        if (MP_UNLIKELY(req > t->max_request_bytes)) {
+            *why = tlsf_too_big(req);
+            return NULL;
+        }
+        search = bs;
+    } else {
+        if (req > t->max_request_bytes || align > t->blocks_bytes ||
+            (search = bs + align + TLSF_HDR_BYTES) > t->blocks_bytes) {
+            *why = tlsf_too_big(req);
+            return NULL;
+        }
+        align_bits = (uint64_t)mp_log2_floor(align) << TLSF_W_ALIGN_SHIFT;
+    }
+    uint64_t w0, nw0 = 0, pw0;
+    uint32_t next;
+    unsigned fl, sl;
+    bool b_is_head;
+    uint8_t *b = tlsf_find(t, e, search, &w0, &next, &fl, &sl, &b_is_head, why);
+    if (MP_UNLIKELY(b == NULL)) return NULL;
+    size_t size = tlsf_w_bytes(w0);
+    uint8_t *n = b + size, *a = b; /* a: the block handed out */
+    size_t gap = 0;
+    if (align != 0) {
+        uintptr_t payload = (uintptr_t)b + TLSF_HDR_BYTES;
+        gap = (size_t)(mp_align_up_ptr(payload, align) - payload);
+        if (gap != 0 && gap < TLSF_MIN_BLOCK_BYTES) gap += align;
+        a = b + gap;
+    }
+    size_t asize = size - gap, rest = asize - bs;
+    bool split = rest >= TLSF_MIN_BLOCK_BYTES;
+    /* A head is popped without a look at its successor (the next link is
+     * authenticated); a block from the middle of its list needs a valid
+     * predecessor. Keeping the whole block clears the successor's
+     * previous-free flag: its header is rewritten, so it must validate. */
+    if (MP_UNLIKELY((!b_is_head && !tlsf_prev_ok(e, tlsf_prev_load(b), tlsf_index_of(e, b), &pw0)) ||
+                    (!split && (!tlsf_hdr_load(e, n, &nw0) || !(nw0 & TLSF_W_PREV_FREE))))) {
+        *why = MP_ERR_CORRUPTION;
+        return NULL;
+    }
+    /* Everything to be touched is validated; from here on nothing fails. */
+    if (b_is_head) {
+        tlsf_pop(t, e, next, fl, sl);
+    } else {
+        tlsf_unlink(t, e, b, fl, sl);
+    }
+    uint64_t prev_free = w0 & TLSF_W_PREV_FREE;
+    if (gap != 0) {
+        unsigned gfl, gsl;
+        tlsf_mapping(e, gap, &gfl, &gsl);
+        tlsf_footer_store(a, tlsf_granules(gap));
+        tlsf_push(t, e, b, tlsf_granules(gap) | TLSF_W_FREE | prev_free, gfl, gsl);
+        prev_free = TLSF_W_PREV_FREE;
+    }
+    if (split) {
+        unsigned rfl, rsl;
+        tlsf_mapping(e, rest, &rfl, &rsl);
+        tlsf_footer_store(n, tlsf_granules(rest));
+        tlsf_push(t, e, a + bs, tlsf_granules(rest) | TLSF_W_FREE, rfl, rsl);
+        asize = bs;
+    } else {
+        tlsf_hdr_store(e, n, nw0 & ~TLSF_W_PREV_FREE);
+    }
+    *usable = asize - TLSF_HDR_BYTES;
+    uint64_t slack = (uint64_t)(*usable - req) << TLSF_W_SLACK_SHIFT;
+    tlsf_hdr_store(e, a, tlsf_granules(asize) | prev_free | align_bits | slack);
+    MP_UNPOISON(a + TLSF_HDR_BYTES, *usable);
+    return a + TLSF_HDR_BYTES;
+}
+
+/* tlsf_take for aligned requests and realloc: one out-of-line copy. */
+static MP_NOINLINE uint8_t *tlsf_take_aligned(MP_Tlsf *t, size_t req, size_t align, size_t *usable,
+                                              MP_Status *why) {
+    return tlsf_take(t, req, align, usable, why);
+}
+
+/* Cold: the usable bytes of the largest block in the highest non-empty list
+ * (the largest free block), for mp_last_error; stops at anything invalid. */
+static MP_COLD size_t tlsf_largest_free_usable(const MP_Tlsf *t) {
+    const tlsf_env *e = &t->env;
+    if (t->fl_bitmap == 0) return 0;
+    unsigned fl = 63u - (unsigned)__builtin_clzll(t->fl_bitmap);
+    unsigned sl = 31u - (unsigned)__builtin_clz(t->sl_bitmap[fl]);
+    const uint8_t *b = t->heads[(fl << e->sl_log2) | sl];
+    size_t largest = 0, steps_left = t->blocks_bytes / TLSF_MIN_BLOCK_BYTES;
+    while (b != NULL && steps_left-- != 0) {
+        uint64_t w0;
+        uint32_t next;
+        if (!tlsf_free_hdr_ok(e, b, &w0, &next)) break;
+        if (tlsf_w_bytes(w0) > largest) largest = tlsf_w_bytes(w0);
+        b = next != 0 ? tlsf_block_at(e, next) : NULL;
+    }
+    return largest == 0 ? 0 : largest - TLSF_HDR_BYTES;
+}
+
+static MP_COLD void tlsf_alloc_failed(MP_Tlsf *t, MP_Status why, size_t req) {
+    t->stats.failed_alloc_count++;
+    size_t used_bytes = t->stats.bytes_in_use + tlsf_live_blocks(t) * TLSF_HDR_BYTES;
+    mp_fail(why, req, t->blocks_bytes - used_bytes, tlsf_largest_free_usable(t));
+}
+
+MP_INLINE void tlsf_count_alloc(MP_Tlsf *t, size_t usable, size_t req) {
+    t->stats.bytes_in_use += usable;
+    t->stats.bytes_requested += req;
+    t->stats.alloc_count++;
+    if (t->stats.bytes_in_use > t->stats.bytes_in_use_peak) t->stats.bytes_in_use_peak = t->stats.bytes_in_use;
+}
+
+/* Unaligned alloc with counters; lock held. The hot path. */
+MP_INLINE void *tlsf_alloc_counted(MP_Tlsf *t, size_t req) {
+    size_t usable;
+    MP_Status why;
+    uint8_t *p = tlsf_take(t, req, 0, &usable, &why);
+    if (MP_UNLIKELY(p == NULL)) {
+        tlsf_alloc_failed(t, why, req);
+        return NULL;
+    }
+    tlsf_count_alloc(t, usable, req);
+    return p;
+}
+
+/* Aligned alloc (align 0 or > 16) with counters; lock held. */
+static MP_NOINLINE void *tlsf_alloc_aligned_counted(MP_Tlsf *t, size_t req, size_t align) {
+    size_t usable;
+    MP_Status why;
+    uint8_t *p = tlsf_take_aligned(t, req, align, &usable, &why);
+    if (MP_UNLIKELY(p == NULL)) {
+        tlsf_alloc_failed(t, why, req);
+        return NULL;
+    }
+    tlsf_count_alloc(t, usable, req);
+    return p;
+}
+
+static MP_NOINLINE void *tlsf_alloc_locked(MP_Tlsf *t, size_t req, size_t align) {
+    mp_lock_acquire(&t->lock);
+    void *p = align == 0 ? tlsf_alloc_counted(t, req) : tlsf_alloc_aligned_counted(t, req, align);
+    mp_lock_release(&t->lock);
+    return p;
+}
+
+void *mp_tlsf_alloc(MP_Tlsf *t, size_t size) {
+    if (MP_UNLIKELY(t == NULL)) {
+        mp_fail(MP_ERR_INVALID_ARGUMENT, size, 0, 0);
+        return NULL;
+    }
+    if (MP_UNLIKELY(t->flags & MP_FLAG_THREAD_SAFE)) return tlsf_alloc_locked(t, size, 0);
+    return tlsf_alloc_counted(t, size);
+}
+
+void *mp_tlsf_alloc_aligned(MP_Tlsf *t, size_t size, size_t align) {
+    if (MP_UNLIKELY(t == NULL)) {
+        mp_fail(MP_ERR_INVALID_ARGUMENT, size, 0, 0);
+        return NULL;
+    }
+    if (MP_UNLIKELY(!mp_is_pow2(align))) {
+        TLSF_LOCK(t);
+        t->stats.failed_alloc_count++;
+        TLSF_UNLOCK(t);
+        mp_fail(MP_ERR_ALIGNMENT, size, 0, 0);
+        return NULL;
+    }
+    size_t a = align <= 16u ? 0 : align;
+    if (t->flags & MP_FLAG_THREAD_SAFE) return tlsf_alloc_locked(t, size, a);
+    return tlsf_alloc_aligned_counted(t, size, a);
+}
+
+void *mp_tlsf_calloc(MP_Tlsf *t, size_t size) {
+    void *p = mp_tlsf_alloc(t, size);
+    if (p != NULL) memset(p, 0, size);
+    return p;
+}
+
+/* ------------------------------------------------------------------- free */
+
+/* Finds the used block whose payload starts at `ptr`: INVALID_ADDRESS unless
+ * a valid header of a block inside the heap sits right before it,
+ * DOUBLE_FREE if that block is free. */
+MP_INLINE MP_Status tlsf_used_block(const tlsf_env *e, const void *ptr, uint8_t **b_out, uint64_t *w0) {
+    uintptr_t a = (uintptr_t)ptr;
+    if (MP_UNLIKELY(a < TLSF_HDR_BYTES || !tlsf_in_heap(e, a - TLSF_HDR_BYTES))) return MP_ERR_INVALID_ADDRESS;
+    uint8_t *b = (uint8_t *)(a - TLSF_HDR_BYTES);
+    uint32_t next;
+    if (MP_UNLIKELY(!tlsf_hdr_load_next(e, b, w0, &next) || !tlsf_fits_heap(e, b, tlsf_w_size(*w0))))
+        return MP_ERR_INVALID_ADDRESS;
+    if (MP_UNLIKELY(*w0 & TLSF_W_FREE)) return MP_ERR_DOUBLE_FREE;
+    *b_out = b;
+    return MP_OK;
+}
+
+MP_INLINE size_t tlsf_slack(uint64_t w0) { return (size_t)((w0 & TLSF_W_SLACK_MASK) >> TLSF_W_SLACK_SHIFT); }
+
+/* Loads and validates the successor `n` of a used block: a valid header (the
+ * sentinel included) whose previous-free flag is clear; a free one must also
+ * end inside the heap. */
+MP_INLINE bool tlsf_used_successor_ok(const tlsf_env *e, const uint8_t *n, uint64_t *nw0) {
+    return tlsf_hdr_load(e, n, nw0) && !(*nw0 & TLSF_W_PREV_FREE) &&
+           (!(*nw0 & TLSF_W_FREE) || tlsf_fits_heap(e, n, tlsf_w_size(*nw0)));
+}
+
+/* The merging part of tlsf_release: the used block `b` (header word w0,
+ * validated successor `n` with header word nw0) has a free neighbour. On any
+ * error nothing is changed. Out of line: it needs many more registers than
+ * the plain free. */
+static MP_NOINLINE MP_Status tlsf_release_merging(MP_Tlsf *t, uint8_t *b, uint64_t w0, uint8_t *n, uint64_t nw0) {
+    const tlsf_env *e = &t->env;
+    uint64_t pw0 = 0;
+    size_t size = tlsf_w_bytes(w0), psize = 0, nsize = 0;
+    uint8_t *p = NULL;
+    unsigned pfl = 0, psl = 0, nfl = 0, nsl = 0, mfl, msl;
+    if (w0 & TLSF_W_PREV_FREE) {
+        uint64_t psize_g = tlsf_footer_load(b);
+        if (MP_UNLIKELY(psize_g < 2 || psize_g > (uint64_t)((size_t)(b - e->first) >> TLSF_GRANULE_LOG2)))
+            return MP_ERR_CORRUPTION;
+        psize = tlsf_bytes((uint32_t)psize_g);
+        p = b - psize;
+        uint32_t pnext;
+        if (MP_UNLIKELY(!tlsf_hdr_load_next(e, p, &pw0, &pnext) || !(pw0 & TLSF_W_FREE) || tlsf_w_size(pw0) != psize_g ||
+                        !tlsf_listed_ok(t, e, p, psize, &pfl, &psl)))
+            return MP_ERR_CORRUPTION;
+    }
+    if (nw0 & TLSF_W_FREE) {
+        nsize = tlsf_w_bytes(nw0);
+        if (MP_UNLIKELY(!tlsf_listed_ok(t, e, n, nsize, &nfl, &nsl))) return MP_ERR_CORRUPTION;
+    }
+    uint8_t *m = p != NULL ? p : b;
+    size_t msize = psize + size + nsize;
+    tlsf_mapping(e, msize, &mfl, &msl);
+    /* Validated; from here on nothing fails. */
+    MP_POISON(b + TLSF_HDR_BYTES, size - TLSF_HDR_BYTES);
+    uint64_t m_prev_free = w0 & TLSF_W_PREV_FREE;
+    if (p != NULL) {
+        tlsf_unlink(t, e, p, pfl, psl);
+        tlsf_hdr_wipe(b);
+        m_prev_free = pw0 & TLSF_W_PREV_FREE;
+    }
+    if (nsize != 0) {
+        tlsf_unlink(t, e, n, nfl, nsl);
+        tlsf_hdr_wipe(n);
+    } else {
+        tlsf_hdr_store(e, n, nw0 | TLSF_W_PREV_FREE);
+    }
+    tlsf_footer_store(m + msize, tlsf_granules(msize));
+    tlsf_push(t, e, m, tlsf_granules(msize) | TLSF_W_FREE | m_prev_free, mfl, msl);
+    return MP_OK;
+}
+
+/* Frees the used block at `ptr` and merges it with its free neighbours; lock
+ * held. Sets *usable and *requested of the block (meaningful on success). On
+ * any error nothing is changed. */
+MP_INLINE MP_Status tlsf_release(MP_Tlsf *t, void *ptr, size_t *usable, size_t *requested) {
+    const tlsf_env *e = &t->env;
+    uint8_t *b;
+    uint64_t w0, nw0;
+    MP_Status st = tlsf_used_block(e, ptr, &b, &w0);
+    if (MP_UNLIKELY(st != MP_OK)) return st;
+    size_t size = tlsf_w_bytes(w0);
+    uint8_t *n = b + size;
+    if (MP_UNLIKELY(!tlsf_used_successor_ok(e, n, &nw0))) return MP_ERR_CORRUPTION;
+    *usable = size - TLSF_HDR_BYTES;
+    *requested = *usable - tlsf_slack(w0);
+    if ((w0 & TLSF_W_PREV_FREE) || (nw0 & TLSF_W_FREE)) return tlsf_release_merging(t, b, w0, n, nw0);
+    unsigned fl, sl;
+    tlsf_mapping(e, size, &fl, &sl);
+    /* Validated; from here on nothing fails. */
+    MP_POISON(b + TLSF_HDR_BYTES, *usable);
+    tlsf_hdr_store(e, n, nw0 | TLSF_W_PREV_FREE);
+    tlsf_footer_store(n, tlsf_granules(size));
+    tlsf_push(t, e, b, tlsf_granules(size) | TLSF_W_FREE, fl, sl);
+    return MP_OK;
+}
+
+/* free with counters; lock held. */
+MP_INLINE MP_Status tlsf_free_counted(MP_Tlsf *t, void *ptr) {
+    size_t usable, requested;
+    MP_Status st = tlsf_release(t, ptr, &usable, &requested);
+    if (MP_LIKELY(st == MP_OK)) {
+        t->stats.bytes_in_use -= usable;
+        t->stats.bytes_requested -= requested;
+        t->stats.free_count++;
+    } else {
+        t->stats.rejected_free_count++;
+    }
+    return st;
+}
+
+static MP_NOINLINE MP_Status tlsf_free_locked(MP_Tlsf *t, void *ptr) {
+    mp_lock_acquire(&t->lock);
+    MP_Status st = tlsf_free_counted(t, ptr);
+    mp_lock_release(&t->lock);
+    return st;
+}
+
+MP_Status mp_tlsf_free(MP_Tlsf *t, void *ptr) {
+    if (MP_UNLIKELY(t == NULL)) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    MP_Status st = MP_UNLIKELY(t->flags & MP_FLAG_THREAD_SAFE) ? tlsf_free_locked(t, ptr) : tlsf_free_counted(t, ptr);
+    if (MP_UNLIKELY(st != MP_OK)) return mp_fail(st, 0, 0, 0);
+    return MP_OK;
+}
+
+/* Out-of-line free for realloc (a moved block's old place). */
+static MP_NOINLINE MP_Status tlsf_release_cold(MP_Tlsf *t, void *ptr, size_t *usable, size_t *requested) {
+    return tlsf_release(t, ptr, usable, requested);
+}
+
+/* ---------------------------------------------------------------- realloc */
+
+/* Resizes the used block `b` (header word w0) to hold `req` bytes without
+ * moving it, taking the next block if it is free (and must be merged anyway
+ * when shrinking). MP_ERR_OUT_OF_MEMORY when it cannot grow in place;
+ * nothing changes then. */
+static MP_Status tlsf_resize_in_place(MP_Tlsf *t, uint8_t *b, uint64_t w0, size_t req, size_t *usable) {
+    const tlsf_env *e = &t->env;
+    size_t bs = tlsf_block_bytes_for(req);
+    size_t size = tlsf_w_bytes(w0);
+    uint64_t nw0, fw0 = 0;
+    uint8_t *n = b + size;
+    unsigned nfl = 0, nsl = 0, rfl = 0, rsl = 0;
+    if (MP_UNLIKELY(!tlsf_used_successor_ok(e, n, &nw0))) return MP_ERR_CORRUPTION;
+    size_t total = size, nsize = 0;
+    uint8_t *f = n;
+    if ((nw0 & TLSF_W_FREE) && bs <= size + tlsf_w_bytes(nw0)) {
+        nsize = tlsf_w_bytes(nw0);
+        f = n + nsize;
+        if (MP_UNLIKELY(!tlsf_listed_ok(t, e, n, nsize, &nfl, &nsl))) return MP_ERR_CORRUPTION;
+        total += nsize;
+    }
+    if (bs > total) return MP_ERR_OUT_OF_MEMORY;
+    size_t rest = total - bs, new_size = total;
+    if (rest < TLSF_MIN_BLOCK_BYTES && nsize != 0) {
+        /* Absorbing all of the free next block clears the previous-free flag
+         * of the block after it: that header must validate first. */
+        if (MP_UNLIKELY(!tlsf_hdr_load(e, f, &fw0) || !(fw0 & TLSF_W_PREV_FREE))) return MP_ERR_CORRUPTION;
+    }
+    if (nsize != 0) {
+        tlsf_unlink(t, e, n, nfl, nsl);
+        tlsf_hdr_wipe(n);
+    }
+    if (rest >= TLSF_MIN_BLOCK_BYTES) {
+        tlsf_mapping(e, rest, &rfl, &rsl);
+        tlsf_footer_store(f, tlsf_granules(rest));
+        if (nsize == 0) tlsf_hdr_store(e, n, nw0 | TLSF_W_PREV_FREE);
+        tlsf_push(t, e, b + bs, tlsf_granules(rest) | TLSF_W_FREE, rfl, rsl);
+        new_size = bs;
+    } else if (nsize != 0) {
+        tlsf_hdr_store(e, f, fw0 & ~TLSF_W_PREV_FREE);
+    }
+    *usable = new_size - TLSF_HDR_BYTES;
+    uint64_t slack = (uint64_t)(*usable - req) << TLSF_W_SLACK_SHIFT;
+    tlsf_hdr_store(e, b, (w0 & ~(TLSF_W_SIZE_MASK | TLSF_W_SLACK_MASK)) | tlsf_granules(new_size) | slack);
+    if (new_size > size) {
+        MP_UNPOISON(b + size, new_size - size);
+    } else if (new_size < size) {
+        MP_POISON(b + new_size, size - new_size);
+    }
+    return MP_OK;
+}
+
+/* realloc with the lock held; see mp_tlsf_realloc. */
+static MP_Status tlsf_realloc_locked(MP_Tlsf *t, void **ptr, size_t req) {
+    if (*ptr == NULL) {
+        void *p = tlsf_alloc_aligned_counted(t, req, 0);
+        if (p == NULL) return mp_last_error().status;
+        *ptr = p;
+        t->stats.realloc_count++;
+        return MP_OK;
+    }
+    uint8_t *b;
+    uint64_t w0;
+    MP_Status st = tlsf_used_block(&t->env, *ptr, &b, &w0);
+    if (st != MP_OK) return mp_fail(st, req, 0, 0);
+    if (req > t->max_request_bytes) {
+        st = tlsf_too_big(req);
+        tlsf_alloc_failed(t, st, req);
+        return st;
+    }
+    size_t old_usable = tlsf_w_bytes(w0) - TLSF_HDR_BYTES;
+    size_t old_requested = old_usable - tlsf_slack(w0);
+    size_t new_usable, freed_usable, freed_requested;
+    void *moved = NULL;
+    st = tlsf_resize_in_place(t, b, w0, req, &new_usable);
+    if (st == MP_ERR_OUT_OF_MEMORY) {
+        /* Move, keeping the alignment the block was asked with. */
+        unsigned align_log2 = (unsigned)((w0 & TLSF_W_ALIGN_MASK) >> TLSF_W_ALIGN_SHIFT);
+        size_t align = align_log2 == 0 ? 0 : (size_t)1 << align_log2;
+        moved = tlsf_take_aligned(t, req, align, &new_usable, &st);
+        if (moved == NULL) {
+            tlsf_alloc_failed(t, st, req);
+            return st;
+        }
+        memcpy(moved, *ptr, old_usable < req ? old_usable : req);
+        st = tlsf_release_cold(t, *ptr, &freed_usable, &freed_requested);
+        if (st != MP_OK) {
+            /* The old block's neighbourhood failed validation: undo. */
+            (void)tlsf_release_cold(t, moved, &freed_usable, &freed_requested);
+            return mp_fail(st, req, 0, 0);
+        }
+    } else if (st != MP_OK) {
+        return mp_fail(st, req, 0, 0);
+    }
+    t->stats.bytes_in_use = t->stats.bytes_in_use - old_usable + new_usable;
+    t->stats.bytes_requested = t->stats.bytes_requested - old_requested + req;
+    t->stats.realloc_count++;
+    if (t->stats.bytes_in_use > t->stats.bytes_in_use_peak) t->stats.bytes_in_use_peak = t->stats.bytes_in_use;
+    if (moved != NULL) *ptr = moved;
+    return MP_OK;
+}
+
+MP_Status mp_tlsf_realloc(MP_Tlsf *t, void **ptr, size_t size) {
+    if (t == NULL || ptr == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, size, 0, 0);
+    TLSF_LOCK(t);
+    MP_Status st = tlsf_realloc_locked(t, ptr, size);
+    TLSF_UNLOCK(t);
+    return st;
+}
+
+size_t mp_tlsf_usable_size(const MP_Tlsf *t, const void *ptr) {
+    if (t == NULL) return 0;
+    uint8_t *b;
+    uint64_t w0;
+    TLSF_LOCK(t);
+    MP_Status st = tlsf_used_block(&t->env, ptr, &b, &w0);
+    TLSF_UNLOCK(t);
+    return st == MP_OK ? tlsf_w_bytes(w0) - TLSF_HDR_BYTES : 0;
+}
+
+/* ------------------------------------------------------------ life cycle */
+
+typedef struct tlsf_layout {
+    unsigned sl_log2;
+    unsigned fl_count;
+    size_t control_bytes;
+} tlsf_layout;
+
+static MP_Status tlsf_layout_of(const MP_TlsfConfig *cfg, tlsf_layout *lay) {
+    if (cfg == NULL) return MP_ERR_INVALID_ARGUMENT;
+    unsigned sl_log2 = cfg->sl_log2 == 0 ? 5u : cfg->sl_log2;
+    if (sl_log2 > 5u || (cfg->flags & ~MP_FLAG_THREAD_SAFE) != 0) return MP_ERR_INVALID_ARGUMENT;
+    if (cfg->region_bytes < TLSF_MIN_REGION_BYTES || (uint64_t)cfg->region_bytes > TLSF_MAX_REGION_BYTES)
+        return MP_ERR_INVALID_ARGUMENT;
+    unsigned fl_shift = sl_log2 + TLSF_GRANULE_LOG2;
+    unsigned top = mp_log2_floor(cfg->region_bytes);
+    lay->sl_log2 = sl_log2;
+    lay->fl_count = top < fl_shift ? 1u : top - fl_shift + 2u;
+    size_t heads_bytes = ((size_t)lay->fl_count << sl_log2) * sizeof(uint8_t *);
+    lay->control_bytes = mp_align_up(sizeof(MP_Tlsf) + heads_bytes, 16u);
+    return MP_OK;
+}
+
+/* One free block spanning the heap, empty lists, fresh key; counters of the
+ * live blocks cleared. */
+static void tlsf_format(MP_Tlsf *t) {
+    tlsf_new_keys(t);
+    const tlsf_env *e = &t->env;
+    t->fl_bitmap = 0;
+    memset(t->sl_bitmap, 0, sizeof t->sl_bitmap);
+    memset(t->heads, 0, ((size_t)t->fl_count << e->sl_log2) * sizeof(uint8_t *));
+    MP_POISON(e->first, t->blocks_bytes + TLSF_HDR_BYTES);
+    uint32_t heap_g = tlsf_granules(t->blocks_bytes);
+    unsigned fl, sl;
+    tlsf_hdr_store(e, e->sentinel, TLSF_W_PREV_FREE);
+    tlsf_footer_store(e->sentinel, heap_g);
+    tlsf_mapping(e, t->blocks_bytes, &fl, &sl);
+    tlsf_push(t, e, e->first, heap_g | TLSF_W_FREE, fl, sl);
+    t->retired_block_count = t->stats.alloc_count - t->stats.free_count;
+    t->stats.bytes_in_use = 0;
+    t->stats.bytes_in_use_peak = 0;
+    t->stats.bytes_requested = 0;
+}
+
+/* Builds an instance in `control` (lay->control_bytes) over `region`. Even a
+ * 64-byte region at the worst alignment keeps 48 aligned bytes: one minimum
+ * block and the sentinel. */
+static MP_Tlsf *tlsf_build(void *control, const tlsf_layout *lay, const MP_TlsfConfig *cfg, uint8_t *region,
+                           bool owns_region, bool owns_control) {
+    uintptr_t start = mp_align_up_ptr((uintptr_t)region, 16u);
+    uintptr_t end = ((uintptr_t)region + cfg->region_bytes) & ~(uintptr_t)15u;
+    MP_Tlsf *t = control;
+    memset(t, 0, lay->control_bytes);
+    t->region = region;
+    t->env.first = (uint8_t *)start;
+    t->env.sentinel = (uint8_t *)(end - TLSF_HDR_BYTES);
+    t->blocks_bytes = (size_t)(t->env.sentinel - t->env.first);
+    t->env.link_base = start - TLSF_HDR_BYTES;
+    t->env.link_span = tlsf_granules(t->blocks_bytes) - 1u;
+    t->max_request_bytes = t->blocks_bytes - TLSF_HDR_BYTES;
+    t->env.sl_log2 = lay->sl_log2;
+    t->env.fl_shift = lay->sl_log2 + TLSF_GRANULE_LOG2;
+    t->fl_count = lay->fl_count;
+    t->flags = cfg->flags;
+    t->owns_region = owns_region;
+    t->owns_control = owns_control;
+    t->stats.region_bytes = cfg->region_bytes;
+    mp_lock_init(&t->lock);
+    tlsf_format(t);
+    return t;
+}
+
+MP_Tlsf *mp_tlsf_create_ex(const MP_TlsfConfig *cfg) {
+    tlsf_layout lay;
+    MP_Status st = tlsf_layout_of(cfg, &lay);
+    if (st != MP_OK) {
+        mp_fail(st, cfg != NULL ? cfg->region_bytes : 0, 0, 0);
+        return NULL;
+    }
+    void *control = malloc(lay.control_bytes);
+    uint8_t *region = cfg->region;
+    if (control != NULL && region == NULL) region = mp_os_map(cfg->region_bytes);
+    if (control == NULL || region == NULL) {
+        free(control);
+        mp_fail(MP_ERR_OUT_OF_MEMORY, cfg->region_bytes, 0, 0);
+        return NULL;
+    }
+    return tlsf_build(control, &lay, cfg, region, cfg->region == NULL, true);
+}
+
+MP_Tlsf *mp_tlsf_create(size_t region_bytes) {
+    MP_TlsfConfig cfg = {region_bytes, 0, 0, NULL};
+    return mp_tlsf_create_ex(&cfg);
+}
+
+size_t mp_tlsf_footprint(const MP_TlsfConfig *cfg) {
+    tlsf_layout lay;
+    size_t total;
+    if (tlsf_layout_of(cfg, &lay) != MP_OK || !mp_add_checked(lay.control_bytes, cfg->region_bytes, &total) ||
+        !mp_add_checked(total, 15u, &total))
+        return 0;
+    return total;
+}
+
+MP_Tlsf *mp_tlsf_create_in(void *memory, size_t size, const MP_TlsfConfig *cfg) {
+    size_t need = mp_tlsf_footprint(cfg);
+    tlsf_layout lay;
+    if (memory == NULL || need == 0 || size < need || tlsf_layout_of(cfg, &lay) != MP_OK) {
+        mp_fail(MP_ERR_INVALID_ARGUMENT, need, size, 0);
+        return NULL;
+    }
+    uint8_t *control = (uint8_t *)mp_align_up_ptr((uintptr_t)memory, 16u);
+    return tlsf_build(control, &lay, cfg, control + lay.control_bytes, false, false);
+}
+
+MP_Status mp_tlsf_reset(MP_Tlsf *t) {
+    if (t == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    TLSF_LOCK(t);
+    tlsf_format(t);
+    TLSF_UNLOCK(t);
+    return MP_OK;
+}
+
+void *mp_tlsf_base(const MP_Tlsf *t) { return t == NULL ? NULL : t->region; }
+
+void mp_tlsf_destroy(MP_Tlsf *t) {
+    if (t == NULL) return;
+    /* Hand the bytes back unpoisoned: caller memory is reused by the caller. */
+    TLSF_META_OPEN(t->region, t->stats.region_bytes);
+    if (t->owns_region) mp_os_unmap(t->region, t->stats.region_bytes);
+    if (t->owns_control) free(t);
+}

@@ -1,0 +1,250 @@
+// Turns the collected records of one run into tables: cli-table3 for the
+// terminal and Markdown for bench/results/*.md. A ratio column "x NAME" is
+// this row's median / NAME's median, measured in the same run (above 1 =
+// slower than NAME). Nothing here measures anything.
+import Table from 'cli-table3';
+
+export function fmtNs(x) {
+  if (x === null || x === undefined || Number.isNaN(x)) return '-';
+  if (x < 10) return x.toFixed(2);
+  if (x < 100) return x.toFixed(1);
+  return x.toFixed(0);
+}
+
+const fmtRatio = (x) => (Number.isFinite(x) ? `${x < 10 ? x.toFixed(2) : x.toFixed(1)}` : '-');
+const fmtRange = (r) => `${fmtNs(r.min)}–${fmtNs(r.max)}`;
+const fmtBytes = (b) =>
+  b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(2)} MiB` : `${(b / 1024).toFixed(0)} KiB`;
+
+/** A section: { title, note?, head: [...], rows: [[...]] }. */
+function section(title, head, rows, note) {
+  return { title, head, rows, note };
+}
+
+// Short names for ratio headings ("x Buffer" rather than the full case name).
+export function shortName(impl) {
+  const rules = [
+    [/^Buffer\.allocUnsafe/, 'Buffer'],
+    [/^new Uint8Array/, 'Uint8Array'],
+    [/^@thi\.ng\/malloc/, 'thi.ng'],
+    [/^floor: empty native call/, 'call'],
+    [/^floor/, 'floor'],
+  ];
+  for (const [re, name] of rules) if (re.test(impl)) return name;
+  return impl;
+}
+
+function ratioColumns(records, isBaseline) {
+  const bases = records.filter((r) => r.ns_per_op && isBaseline(r));
+  return {
+    head: bases.map((b) => `x ${shortName(b.impl)}`),
+    cells: (r) => bases.map((b) => fmtRatio(r.ns_per_op.median / b.ns_per_op.median)),
+  };
+}
+
+function timedSections(records, bench, titlePrefix, isBaseline, opOf) {
+  const out = [];
+  const workloads = [
+    ...new Set(
+      records.filter((r) => r.bench === bench && r.workload && r.ns_per_op).map((r) => r.workload),
+    ),
+  ];
+  for (const w of workloads) {
+    const rows = records.filter((r) => r.bench === bench && r.workload === w && r.ns_per_op);
+    const ratios = ratioColumns(rows, isBaseline);
+    const failures = rows.some((r) => r.failures > 0);
+    out.push(
+      section(
+        `${titlePrefix} ${w}: ${opOf(w) ?? ''}`,
+        [
+          'impl',
+          'kind',
+          'ns/op median',
+          'min–max',
+          ...ratios.head,
+          ...(failures ? ['failures'] : []),
+        ],
+        rows.map((r) => [
+          r.impl,
+          r.kind,
+          fmtNs(r.ns_per_op.median),
+          fmtRange(r.ns_per_op),
+          ...ratios.cells(r),
+          ...(failures ? [String(r.failures)] : []),
+        ]),
+      ),
+    );
+  }
+  return out;
+}
+
+function replaySections(records, meta) {
+  const out = [];
+  const traces = records.filter((r) => r.bench === 'replay' && r.trace && !r.impl);
+  for (const t of traces) {
+    const rows = records.filter((r) => r.bench === 'replay' && r.trace === t.trace && r.impl);
+    const timed = rows.filter((r) => r.cpu_ns_per_event);
+    const bases = timed.filter((r) => r.kind === 'malloc');
+    const head = [
+      'impl',
+      'CPU ns/event',
+      'min–max',
+      ...bases.map((b) => `x ${b.impl}`),
+      'overhead',
+      'ref ns',
+      'ref ovh',
+      'failures',
+      'note',
+    ];
+    const body = rows.map((r) => {
+      if (!r.cpu_ns_per_event)
+        return [r.impl, '-', '-', ...bases.map(() => '-'), '-', '-', '-', '-', r.error ?? ''];
+      const c = r.cpu_ns_per_event;
+      const notes = [];
+      if (r.timed_out) notes.push(`budget hit after ${r.events_replayed} events`);
+      if (r.failures > 0) notes.push('overhead not comparable: failed requests hold no memory');
+      if (r.note) notes.push(r.note);
+      return [
+        r.impl,
+        fmtNs(c.median),
+        fmtRange(c),
+        ...bases.map((b) => fmtRatio(c.median / b.cpu_ns_per_event.median)),
+        r.failures > 0 ? `(${r.overhead.toFixed(2)})` : r.overhead.toFixed(2),
+        r.ref_cpu_ns_per_event === null || t.truncated ? '' : fmtNs(r.ref_cpu_ns_per_event),
+        r.ref_overhead === null || t.truncated ? '' : r.ref_overhead.toFixed(2),
+        String(r.failures),
+        notes.join('; '),
+      ];
+    });
+    const events = t.truncated
+      ? `first ${t.events} events, no reference for a prefix`
+      : `${t.events} events`;
+    out.push(
+      section(
+        `C replay ${t.trace} (${events}, peak live ${fmtBytes(t.peak_live_bytes)} in ${t.peak_live_objects} objects, ${meta?.mode ?? 'page-touch'})`,
+        head,
+        body,
+      ),
+    );
+  }
+  return out;
+}
+
+function gcSections(records) {
+  const rows = records.filter((r) => r.bench === 'js-gc' && r.ns_per_op);
+  if (rows.length === 0) return [];
+  const ratios = ratioColumns(rows, (r) => r.impl.startsWith('Buffer.allocUnsafe'));
+  return [
+    section(
+      'JS mixed_live10k with GC (drop/free a random live block + alloc 16..4096 B, 10,000 live; node --expose-gc)',
+      ['impl', 'wall ns/op median', 'min–max', 'GC pause ns/op', 'GC pauses', ...ratios.head],
+      rows.map((r) => [
+        r.impl,
+        fmtNs(r.ns_per_op.median),
+        fmtRange(r.ns_per_op),
+        fmtNs(r.gc_ns_per_op.median),
+        String(r.gc_pauses),
+        ...ratios.cells(r),
+      ]),
+    ),
+  ];
+}
+
+function callgrindSections(records) {
+  const rows = records.filter((r) => r.bench === 'callgrind');
+  if (rows.length === 0) return [];
+  return [
+    section(
+      'C instructions per op (callgrind; does not move with machine noise)',
+      ['workload', 'impl', 'instructions/op'],
+      rows.map((r) => [
+        r.workload,
+        r.impl,
+        r.skipped ? `- (${r.skipped})` : r.instructions_per_op.toFixed(1),
+      ]),
+    ),
+  ];
+}
+
+function skippedSection(records) {
+  const seen = new Map();
+  for (const r of records) {
+    if (!r.skipped || r.bench === 'callgrind') continue;
+    const key = `${r.bench}|${r.impl}`;
+    if (!seen.has(key)) seen.set(key, [r.bench, r.impl, r.skipped]);
+  }
+  if (seen.size === 0) return [];
+  return [section('Skipped (never faked)', ['bench', 'impl', 'reason'], [...seen.values()])];
+}
+
+/** All sections of a run, in display order. */
+export function buildSections(run) {
+  const recs = run.records;
+  const opOf = (bench) => (w) =>
+    recs.find((r) => r.bench === bench && r.workload_info?.name === w)?.workload_info.op;
+  const microMeta = recs.find((r) => r.bench === 'micro' && r.meta)?.meta;
+  const microOps = Object.fromEntries((microMeta?.workloads ?? []).map((w) => [w.name, w.op]));
+  const replayMeta = recs.find((r) => r.bench === 'replay' && r.meta)?.meta;
+  return [
+    ...timedSections(
+      recs,
+      'micro',
+      'C micro',
+      (r) => r.kind === 'malloc' || r.kind === 'floor',
+      (w) => microOps[w],
+    ),
+    ...callgrindSections(recs),
+    ...replaySections(recs, replayMeta),
+    ...timedSections(
+      recs,
+      'js',
+      'JS',
+      (r) => r.kind === 'baseline' || r.kind === 'floor',
+      opOf('js'),
+    ),
+    ...gcSections(recs),
+    ...skippedSection(recs),
+    ...run.errors.map((e) => section(`Error: ${e.step}`, ['message'], [[e.message]])),
+  ];
+}
+
+export function renderText(sections) {
+  return sections
+    .map((s) => {
+      const t = new Table({ head: s.head, style: { head: [], border: [], compact: true } });
+      for (const r of s.rows) t.push(r);
+      return `\n${s.title}\n${t.toString()}`;
+    })
+    .join('\n');
+}
+
+const mdCell = (c) => String(c).replace(/\|/g, '\\|');
+
+export function renderMarkdown(run, sections) {
+  const m = run.machine;
+  const lines = [
+    `# Benchmark results ${run.date}`,
+    '',
+    `- command: \`${run.command}\`${run.quick ? ' (quick mode: short samples, truncated traces)' : ''}`,
+    `- commit: ${run.commit.hash}${run.commit.dirty ? ' (work tree had uncommitted changes)' : ''}`,
+    `- machine: ${m.cpu}, ${m.cores} cores, ${fmtBytes(m.memoryBytes)} RAM, ${m.os}; load average ${m.loadAverageAtStart?.join(' ')} at start, ${m.loadAverageAtEnd?.join(' ')} at end`,
+    `- node ${run.node}; ${run.compilers.join('; ')}`,
+    `- libraries: ${Object.entries(run.libraries)
+      .map(([k, v]) => `${k} ${v || 'n/a'}`)
+      .join(', ')}`,
+    `- duration: ${run.durationSeconds.toFixed(0)} s`,
+    '',
+    'Ratios "x NAME" = this row / NAME, same run (above 1 = slower). Replay overhead = footprint / peak live bytes requested (see bench/README.md); "ref" = the traces README reference figures.',
+  ];
+  for (const s of sections) {
+    lines.push(
+      '',
+      `## ${s.title}`,
+      '',
+      `| ${s.head.map(mdCell).join(' | ')} |`,
+      `|${s.head.map(() => '---').join('|')}|`,
+    );
+    for (const r of s.rows) lines.push(`| ${r.map(mdCell).join(' | ')} |`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,74 @@
+/**
+ * Argument checks shared by every pool class. Hot paths inline the cheap
+ * form (`(x >>> 0) === x`); these helpers are the cold paths that build the
+ * typed error once a check failed.
+ */
+import { types } from 'node:util';
+import { AlignmentError, InvalidArgumentError } from './errors';
+
+/** True for integers 0 .. 2^32 - 1 (rejects NaN, fractions, negatives, non-numbers). */
+export function isUint32(x: unknown): x is number {
+  return typeof x === 'number' && x >>> 0 === x;
+}
+
+/** A short rendering of a bad value for messages. */
+export function show(x: unknown): string {
+  if (typeof x === 'string') return JSON.stringify(x);
+  if (typeof x === 'bigint') return `${x}n`;
+  if (typeof x === 'object') return x === null ? 'null' : Object.prototype.toString.call(x);
+  return String(x);
+}
+
+/** `value` as an integer in [min, max] (max <= 2^32 - 1), else InvalidArgumentError. */
+export function uint32Arg(
+  value: unknown,
+  name: string,
+  context: string,
+  min = 0,
+  max = 0xffffffff,
+): number {
+  if (!isUint32(value) || value < min || value > max) {
+    throw new InvalidArgumentError(
+      `${context}: ${name} must be an integer in [${min}, ${max}], got ${show(value)}`,
+    );
+  }
+  return value;
+}
+
+/** A power of two in [1, 2^31] (or 0 when `allowZero`): a non-number is an
+ * InvalidArgumentError, a number that is no power of two an AlignmentError. */
+export function alignmentArg(value: unknown, context: string, allowZero: boolean): number {
+  if (typeof value !== 'number') {
+    throw new InvalidArgumentError(`${context}: alignment must be a number, got ${show(value)}`);
+  }
+  if (allowZero && value === 0) return 0;
+  if (!isUint32(value) || value === 0 || (value & (value - 1)) !== 0) {
+    throw new AlignmentError(`${context}: alignment must be a power of two, got ${show(value)}`);
+  }
+  return value;
+}
+
+export function booleanArg(value: unknown, name: string, context: string): boolean {
+  if (typeof value !== 'boolean')
+    throw new InvalidArgumentError(`${context}: ${name} must be a boolean, got ${show(value)}`);
+  return value;
+}
+
+export function objectArg<T extends object>(value: unknown, name: string, context: string): T {
+  if (typeof value !== 'object' || value === null) {
+    throw new InvalidArgumentError(`${context}: ${name} must be an object, got ${show(value)}`);
+  }
+  return value as T;
+}
+
+export function int32ArrayArg(value: unknown, name: string, context: string): Int32Array {
+  if (!types.isInt32Array(value))
+    throw new InvalidArgumentError(`${context}: ${name} must be an Int32Array, got ${show(value)}`);
+  return value;
+}
+
+/** The element count of a batch call: `count` defaults to the array length and may not exceed it. */
+export function countArg(count: unknown, length: number, context: string): number {
+  if (count === undefined) return length;
+  return uint32Arg(count, 'count', context, 0, length);
+}

@@ -1,0 +1,551 @@
+/**
+ * FixedPool: `capacity` slots of `objectSize` bytes in one region, handed
+ * out as byte offsets into `pool.bytes`.
+ *
+ * Fast path (default, single-threaded pools): a JS-side cache of free slot
+ * offsets (an Int32Array), refilled by one native alloc_many call when empty
+ * and half drained by one free_many call when full, as tcmalloc's and
+ * mimalloc's thread caches do. The core cannot see frees that stop in the
+ * cache, so a per-slot state array (UNTOUCHED / IN_USE / RELEASED) keeps
+ * misuse detection exact in JS, with the core's codes and counting: freeing
+ * a slot handed out since the last reset and already freed is
+ * MP_ERR_DOUBLE_FREE; any other offset that is not a slot in use is
+ * MP_ERR_INVALID_ADDRESS (the core's rule: below its high water or not);
+ * each is counted in rejectedFreeCount. stats() and check() count cached
+ * slots as free: `allocated` is what the caller holds.
+ *
+ * Offset -> slot without division, as the core does: slotSize = odd * 2^k,
+ * and rotr(offset * odd^-1 mod 2^32, k) is offset / slotSize when slotSize
+ * divides offset, and >= capacity when it does not (regions are < 2^31), so
+ * one bound check validates an offset.
+ *
+ * Invariants (check() verifies them): cache entries are distinct slots,
+ * none IN_USE; #inUse slots are IN_USE; the core's `allocated` equals
+ * #inUse + cached slots; the core owns a slot iff it is IN_USE or cached.
+ *
+ * Thread-safe pools (threadSafe: true) have no JS cache: each call goes to
+ * the core, whose free stack is safe to share, and share()/attach() let a
+ * worker use the same pool over the same SharedArrayBuffer.
+ */
+import {
+  alignmentArg,
+  booleanArg,
+  countArg,
+  int32ArrayArg,
+  isUint32,
+  objectArg,
+  show,
+  uint32Arg,
+} from './args';
+import { binding, FLAG_THREAD_SAFE, MAX_REGION_BYTES, NO_MEMORY } from './binding';
+import {
+  CorruptionError,
+  errorFromStatus,
+  InvalidAddressError,
+  InvalidArgumentError,
+  type ErrorDetail,
+  MemoryPoolError,
+  OutOfBoundsError,
+  statusOf,
+  UnsupportedError,
+} from './errors';
+import { destroyedError, errorFromLastError } from './failures';
+import { track, untrack } from './lifecycle';
+import { checkSharedHandle, resolveRegion, type RegionBuffer } from './region';
+import type { FixedPoolStats } from './stats';
+
+/* Hot native calls as module constants: a direct call, no property load. */
+const { fixed_alloc, fixed_free, fixed_alloc_many, fixed_free_many } = binding;
+
+/** Default number of offsets the JS cache holds; refill and drain move half. */
+export const DEFAULT_CACHE_SIZE = 256;
+const MAX_CACHE_SIZE = 1 << 20;
+
+/* Slot states of the cached mode, from the caller's point of view. */
+const UNTOUCHED = 0; // not handed out since create or reset (in the core or the cache)
+const IN_USE = 1; // held by the caller
+const RELEASED = 2; // handed out, then freed (in the core or the cache)
+const MP_OK = 0;
+
+const EMPTY_STATE = new Uint8Array(0);
+const EMPTY_CACHE = new Int32Array(0);
+
+export interface FixedPoolOptions {
+  /** Bytes per object, >= 1. */
+  objectSize: number;
+  /** Number of slots, >= 1. */
+  capacity: number;
+  /** Slot alignment, a power of two <= 4096; default (0): the largest power of two dividing objectSize, at most 16. */
+  alignment?: number;
+  /** Memory for the slots; default: a new SharedArrayBuffer of the needed size. */
+  buffer?: RegionBuffer;
+  /** Where the slots start inside `buffer`; default 0. */
+  byteOffset?: number;
+  /** Offsets kept in the JS cache; default 256, 0 disables it (every call goes native). */
+  cacheSize?: number;
+  /** Share the pool between threads (no JS cache then); default false. */
+  threadSafe?: boolean;
+}
+
+/** What another thread needs to attach to a thread-safe pool (structured-cloneable). */
+export interface FixedPoolHandle {
+  readonly id: number;
+  readonly buffer: SharedArrayBuffer;
+  /** Start and length of the region view the pool was created over. */
+  readonly byteOffset: number;
+  readonly byteLength: number;
+}
+
+/**
+ * The error for a value that cannot even be passed to the core as an offset
+ * (anything but an integer in [0, 2^32)): a non-number is an
+ * InvalidArgumentError, any other number an InvalidAddressError. Refused in
+ * JS, so no core counter moves.
+ */
+function nonOffsetError(offset: unknown, ctx: string, detail: ErrorDetail): MemoryPoolError {
+  return typeof offset !== 'number'
+    ? new InvalidArgumentError(`${ctx}: offset must be a number`, detail)
+    : new InvalidAddressError(`${ctx}: not a slot offset`, detail);
+}
+
+/**
+ * The slot index of `offset` (int32 or uint32) for slotSize = odd * 2^shift
+ * and inverse = odd^-1 mod 2^32, or a value >= capacity when `offset` is not
+ * the start of a slot: a multiply and a rotate, integer ops only.
+ */
+function slotIndex(offset: number, inverse: number, shift: number): number {
+  const x = Math.imul(offset, inverse);
+  return ((x >>> shift) | (x << ((32 - shift) & 31))) >>> 0;
+}
+
+/* Marks the internal attach path of the constructor; not exported. */
+class AttachRequest {
+  constructor(readonly handle: FixedPoolHandle) {}
+}
+
+export class FixedPool {
+  #id = 0;
+  #destroyed = false;
+  #buffer: RegionBuffer;
+  #regionOffset: number;
+  #regionLength: number;
+  #bytes: Uint8Array;
+  #objectSize: number;
+  #capacity: number;
+  #slotSize: number;
+  #alignment: number;
+  #threadSafe: boolean;
+  /* slotSize = odd * 2^#strideShift, #strideInverse = odd^-1 mod 2^32 (see slotIndex). */
+  #strideInverse = 1;
+  #strideShift = 0;
+
+  #cache: Int32Array = EMPTY_CACHE;
+  #cacheCount = 0;
+  #cacheSize = 0;
+  /** Offsets moved per refill or drain. */
+  #batch = 0;
+  #state: Uint8Array = EMPTY_STATE;
+
+  /* Accounting of the cached mode; the core counts what passes through it. */
+  #inUse = 0;
+  #peak = 0;
+  #cacheAllocs = 0;
+  #cacheFrees = 0;
+  #refilled = 0;
+  #drained = 0;
+  /** Frees refused in JS in the cached mode, counted as the core would have. */
+  #rejected = 0;
+  #shortRefills = 0;
+
+  constructor(options: FixedPoolOptions) {
+    if (options instanceof AttachRequest) {
+      const { handle } = options;
+      const view = new Uint8Array(handle.buffer, handle.byteOffset, handle.byteLength);
+      const status = binding.pool_attach(handle.id, view);
+      if (status !== MP_OK) throw errorFromStatus(status, 'FixedPool.attach()');
+      this.#id = handle.id;
+      this.#buffer = handle.buffer;
+      this.#regionOffset = handle.byteOffset;
+      this.#regionLength = handle.byteLength;
+      this.#threadSafe = true;
+    } else {
+      const ctx = 'new FixedPool()';
+      objectArg(options, 'options', ctx);
+      const objectSize = uint32Arg(options.objectSize, 'objectSize', ctx, 1);
+      const capacity = uint32Arg(options.capacity, 'capacity', ctx, 1);
+      const alignment =
+        options.alignment === undefined ? 0 : alignmentArg(options.alignment, ctx, true);
+      const threadSafe =
+        options.threadSafe !== undefined && booleanArg(options.threadSafe, 'threadSafe', ctx);
+      const cacheSize =
+        options.cacheSize !== undefined
+          ? uint32Arg(options.cacheSize, 'cacheSize', ctx, 0, MAX_CACHE_SIZE)
+          : threadSafe
+            ? 0
+            : DEFAULT_CACHE_SIZE;
+      if (threadSafe && cacheSize !== 0) {
+        throw new InvalidArgumentError(
+          `${ctx}: a thread-safe pool keeps no JS cache; cacheSize must be 0`,
+        );
+      }
+      const needed = binding.fixed_region_bytes(objectSize, capacity, alignment);
+      if (needed > MAX_REGION_BYTES) {
+        throw new InvalidArgumentError(
+          `${ctx}: the slots need ${needed} bytes, more than 2^31 - 1`,
+          {
+            requestedBytes: needed,
+          },
+        );
+      }
+      // A default buffer gets room to align its start; the core aligns on real addresses.
+      const slack = options.buffer === undefined && alignment > 16 ? alignment : 0;
+      const region = resolveRegion(options, Math.max(needed, 1) + slack, ctx);
+      const flags = threadSafe ? FLAG_THREAD_SAFE : 0;
+      const id = binding.fixed_create(region.view, objectSize, capacity, alignment, flags);
+      if (id <= 0) throw errorFromLastError(-id, ctx);
+      this.#id = id;
+      this.#buffer = region.buffer;
+      this.#regionOffset = region.byteOffset;
+      this.#regionLength = region.view.byteLength;
+      this.#threadSafe = threadSafe;
+      this.#cacheSize = cacheSize;
+    }
+    const stats = binding.pool_stats<FixedPoolStats>(this.#id);
+    this.#objectSize = stats.objectSize;
+    this.#capacity = stats.capacity;
+    this.#slotSize = stats.slotSizeBytes;
+    this.#alignment = stats.alignment;
+    let odd = this.#slotSize;
+    while ((odd & 1) === 0) {
+      odd >>>= 1;
+      this.#strideShift++;
+    }
+    // Newton's step x(2 - odd x) doubles the correct low bits; odd is its own inverse mod 8.
+    let inverse = odd;
+    for (let i = 0; i < 4; i++) inverse = Math.imul(inverse, 2 - Math.imul(odd, inverse));
+    this.#strideInverse = inverse;
+    const base = this.#regionOffset + binding.region_offset(this.#id);
+    this.#bytes = new Uint8Array(this.#buffer, base, this.#capacity * this.#slotSize);
+    if (this.#cacheSize > 0) {
+      this.#cache = new Int32Array(this.#cacheSize);
+      this.#state = new Uint8Array(this.#capacity);
+      this.#batch = Math.max(1, this.#cacheSize >>> 1);
+    }
+    track(this, this.#id, `FixedPool(${this.#objectSize} x ${this.#capacity})`);
+  }
+
+  /** Attaches this thread to a thread-safe pool another thread created and shared. */
+  static attach(handle: FixedPoolHandle): FixedPool {
+    checkSharedHandle(handle, 'FixedPool.attach()');
+    return new FixedPool(new AttachRequest(handle) as unknown as FixedPoolOptions);
+  }
+
+  /** A handle another thread passes to FixedPool.attach(); thread-safe pools over a SharedArrayBuffer only. */
+  share(): FixedPoolHandle {
+    if (this.#destroyed) throw destroyedError('FixedPool.share()');
+    if (!this.#threadSafe || !(this.#buffer instanceof SharedArrayBuffer)) {
+      throw new UnsupportedError(
+        'FixedPool.share(): only a threadSafe pool over a SharedArrayBuffer can be shared',
+      );
+    }
+    const buffer = this.#buffer;
+    return { id: this.#id, buffer, byteOffset: this.#regionOffset, byteLength: this.#regionLength };
+  }
+
+  /** The slots: slot i is bytes[i * slotSize, i * slotSize + objectSize). */
+  get bytes(): Uint8Array {
+    if (this.#destroyed) throw destroyedError('FixedPool.bytes');
+    return this.#bytes;
+  }
+  get objectSize(): number {
+    return this.#objectSize;
+  }
+  get capacity(): number {
+    return this.#capacity;
+  }
+  get slotSize(): number {
+    return this.#slotSize;
+  }
+  get alignment(): number {
+    return this.#alignment;
+  }
+  get cacheSize(): number {
+    return this.#cacheSize;
+  }
+  get threadSafe(): boolean {
+    return this.#threadSafe;
+  }
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /** The offset of a free slot, or NO_MEMORY (-1) when every slot is in use. O(1). */
+  alloc(): number {
+    const n = this.#cacheCount;
+    if (n === 0) return this.#allocSlow();
+    const offset = this.#cache[n - 1];
+    this.#cacheCount = n - 1;
+    this.#state[this.#slotOf(offset)] = IN_USE;
+    this.#cacheAllocs++;
+    if (++this.#inUse > this.#peak) this.#peak = this.#inUse;
+    return offset;
+  }
+
+  /**
+   * Returns a slot. Throws (changing nothing but rejectedFreeCount, as the
+   * core does): DoubleFreeError for a slot already freed, InvalidAddressError
+   * for any other offset that is not a slot in use, InvalidArgumentError for
+   * a non-number, DestroyedError after destroy(). O(1).
+   */
+  free(offset: number): void {
+    if (typeof offset !== 'number' || offset >>> 0 !== offset) return this.#freeSlow(offset);
+    const index = this.#slotOf(offset);
+    if (this.#state[index] !== IN_USE) return this.#freeSlow(offset);
+    let n = this.#cacheCount;
+    if (n === this.#cacheSize) n = this.#drain();
+    this.#cache[n] = offset;
+    this.#cacheCount = n + 1;
+    this.#state[index] = RELEASED;
+    this.#cacheFrees++;
+    this.#inUse--;
+  }
+
+  /** Allocates up to `count` (default out.length) slots into out[0..n); returns n (< count when the pool ran out). */
+  allocMany(out: Int32Array, count?: number): number {
+    const ctx = 'FixedPool.allocMany()';
+    if (this.#destroyed) throw destroyedError(ctx);
+    int32ArrayArg(out, 'out', ctx);
+    const n = countArg(count, out.length, ctx);
+    if (this.#cacheSize === 0) return fixed_alloc_many(this.#id, out, n);
+    const cache = this.#cache;
+    const state = this.#state;
+    const inverse = this.#strideInverse;
+    const shift = this.#strideShift;
+    const fromCache = Math.min(n, this.#cacheCount);
+    for (let i = 0; i < fromCache; i++) {
+      const offset = cache[--this.#cacheCount];
+      out[i] = offset;
+      state[slotIndex(offset, inverse, shift)] = IN_USE;
+    }
+    this.#cacheAllocs += fromCache;
+    let fromCore = 0;
+    if (n > fromCache) {
+      const rest = fromCache === 0 ? out : out.subarray(fromCache);
+      fromCore = fixed_alloc_many(this.#id, rest, n - fromCache);
+      for (let i = 0; i < fromCore; i++) state[slotIndex(rest[i], inverse, shift)] = IN_USE;
+    }
+    const total = fromCache + fromCore;
+    this.#inUse += total;
+    if (this.#inUse > this.#peak) this.#peak = this.#inUse;
+    return total;
+  }
+
+  /**
+   * Frees offsets[0..count) in order. At the first offset free() would
+   * refuse, the ones before it stay freed and the error (as free() throws
+   * it) carries `index`.
+   */
+  freeMany(offsets: Int32Array, count?: number): void {
+    const ctx = 'FixedPool.freeMany()';
+    if (this.#destroyed) throw destroyedError(ctx);
+    int32ArrayArg(offsets, 'offsets', ctx);
+    const n = countArg(count, offsets.length, ctx);
+    if (this.#cacheSize === 0) {
+      const status = fixed_free_many(this.#id, offsets, n);
+      if (status === MP_OK) return;
+      const index = binding.batch_done();
+      throw errorFromStatus(status, `${ctx} at index ${index}`, { offset: offsets[index], index });
+    }
+    const state = this.#state;
+    const inverse = this.#strideInverse;
+    const shift = this.#strideShift;
+    let i = 0;
+    for (; i < n; i++) {
+      // Int32Array elements are int32: a negative one maps past the last slot.
+      const index = slotIndex(offsets[i], inverse, shift);
+      if (state[index] !== IN_USE) break;
+      state[index] = RELEASED;
+    }
+    if (i > 0) {
+      const status = fixed_free_many(this.#id, offsets, i);
+      if (status !== MP_OK) throw this.#desync(status, ctx);
+      this.#inUse -= i;
+    }
+    if (i < n) {
+      // As the core reads it: an int32 element is a uint32 offset.
+      const detail = { offset: offsets[i], index: i };
+      throw this.#refuseFree(offsets[i] >>> 0, `${ctx} at index ${i}`, detail);
+    }
+  }
+
+  /** True if `offset` is the start of a slot the caller holds. */
+  owns(offset: number): boolean {
+    const ctx = 'FixedPool.owns()';
+    if (this.#destroyed) throw destroyedError(ctx);
+    if (typeof offset !== 'number') {
+      throw new InvalidArgumentError(`${ctx}: offset must be a number, got ${show(offset)}`);
+    }
+    if (!isUint32(offset)) return false;
+    if (this.#cacheSize === 0) return binding.pool_owns(this.#id, offset);
+    return this.#state[this.#slotOf(offset)] === IN_USE;
+  }
+
+  /** A view of the slot at `offset`, `length` (default objectSize, at most objectSize) bytes long. */
+  view(offset: number, length?: number): Uint8Array {
+    const ctx = 'FixedPool.view()';
+    if (!this.owns(offset)) {
+      throw new InvalidAddressError(`${ctx}: ${show(offset)} is not a slot in use`, { offset });
+    }
+    const n = length === undefined ? this.#objectSize : uint32Arg(length, 'length', ctx);
+    if (n > this.#objectSize) {
+      throw new OutOfBoundsError(
+        `${ctx}: length ${n} exceeds the object size ${this.#objectSize}`,
+        {
+          offset,
+        },
+      );
+    }
+    return this.#bytes.subarray(offset, offset + n);
+  }
+
+  /** Frees every slot at once; offsets handed out before become invalid. O(capacity). */
+  reset(): void {
+    const ctx = 'FixedPool.reset()';
+    if (this.#destroyed) throw destroyedError(ctx);
+    const status = binding.pool_reset(this.#id);
+    if (status !== MP_OK) throw errorFromStatus(status, ctx);
+    this.#cacheCount = 0;
+    this.#state.fill(UNTOUCHED);
+    this.#inUse = 0;
+    this.#peak = 0;
+  }
+
+  /** Counters; slots parked in the JS cache count as free. */
+  stats(): FixedPoolStats {
+    if (this.#destroyed) throw destroyedError('FixedPool.stats()');
+    const s = binding.pool_stats<FixedPoolStats>(this.#id);
+    if (this.#cacheSize === 0) return s;
+    s.allocated = this.#inUse;
+    s.allocatedPeak = this.#peak;
+    s.allocCount = s.allocCount - this.#refilled + this.#cacheAllocs;
+    s.freeCount = s.freeCount - this.#drained + this.#cacheFrees;
+    s.failedAllocCount -= this.#shortRefills;
+    s.rejectedFreeCount += this.#rejected;
+    return s;
+  }
+
+  /** Number of violated invariants of the core and of the JS cache (0 = consistent). O(capacity). */
+  check(): number {
+    if (this.#destroyed) throw destroyedError('FixedPool.check()');
+    let violations = binding.pool_check(this.#id);
+    if (this.#cacheSize === 0) return violations;
+    const state = this.#state;
+    const inCache = new Uint8Array(this.#capacity);
+    for (let i = 0; i < this.#cacheCount; i++) {
+      const index = this.#slotOf(this.#cache[i]);
+      if (index >= this.#capacity || inCache[index] === 1 || state[index] === IN_USE) violations++;
+      else inCache[index] = 1;
+    }
+    let inUse = 0;
+    for (let i = 0; i < this.#capacity; i++) {
+      const st = state[i];
+      if (st === IN_USE) inUse++;
+      else if (st !== UNTOUCHED && st !== RELEASED) violations++;
+      const held = st === IN_USE || inCache[i] === 1;
+      if (binding.pool_owns(this.#id, i * this.#slotSize) !== held) violations++;
+    }
+    if (inUse !== this.#inUse) violations++;
+    const allocated = binding.pool_stats<FixedPoolStats>(this.#id).allocated;
+    if (allocated !== this.#inUse + this.#cacheCount) violations++;
+    return violations;
+  }
+
+  /** Releases the pool (this thread's attachment of it). Idempotent; every other call throws DestroyedError after it. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    untrack(this);
+    binding.pool_destroy(this.#id);
+    this.#cache = EMPTY_CACHE;
+    this.#cacheCount = 0;
+    this.#state = EMPTY_STATE;
+    this.#bytes = new Uint8Array(0);
+  }
+
+  [Symbol.dispose](): void {
+    this.destroy();
+  }
+
+  /* ------------------------------------------------------------ slow paths */
+
+  #slotOf(offset: number): number {
+    return slotIndex(offset, this.#strideInverse, this.#strideShift);
+  }
+
+  #allocSlow(): number {
+    if (this.#destroyed) throw destroyedError('FixedPool.alloc()');
+    if (this.#cacheSize === 0) return fixed_alloc(this.#id);
+    // An empty refill is this alloc's failure, counted once by the core (failedAllocCount, last error).
+    if (this.#refill() === 0) return NO_MEMORY;
+    return this.alloc();
+  }
+
+  /** Fills the empty cache with up to #batch slots from the core; returns how many. */
+  #refill(): number {
+    const cache = this.#cache;
+    const got = fixed_alloc_many(this.#id, cache, this.#batch);
+    // The core counts a short batch as one failed allocation; a short refill that got slots failed nobody.
+    if (got > 0 && got < this.#batch) this.#shortRefills++;
+    // alloc() pops from the end: reverse so slots leave in the core's order.
+    for (let i = 0, j = got - 1; i < j; i++, j--) {
+      const t = cache[i];
+      cache[i] = cache[j];
+      cache[j] = t;
+    }
+    this.#refilled += got;
+    this.#cacheCount = got;
+    return got;
+  }
+
+  /** Returns the oldest #batch cached slots of the full cache to the core; returns the new count. */
+  #drain(): number {
+    const cache = this.#cache;
+    const n = this.#batch;
+    const status = fixed_free_many(this.#id, cache, n);
+    if (status !== MP_OK) throw this.#desync(status, 'FixedPool.free()');
+    this.#drained += n;
+    cache.copyWithin(0, n, this.#cacheCount);
+    this.#cacheCount -= n;
+    return this.#cacheCount;
+  }
+
+  /** free() without the cached fast path: the uncached mode's native call
+   * (allocation-free on success) and every refusal. */
+  #freeSlow(offset: number): void {
+    if (this.#cacheSize === 0 && !this.#destroyed && isUint32(offset)) {
+      const status = fixed_free(this.#id, offset);
+      if (status === MP_OK) return;
+      throw errorFromStatus(status, `FixedPool.free(${offset})`, { offset });
+    }
+    const ctx = `FixedPool.free(${show(offset)})`;
+    if (this.#destroyed) throw destroyedError(ctx);
+    if (this.#cacheSize !== 0) throw this.#refuseFree(offset, ctx, { offset });
+    throw nonOffsetError(offset, ctx, { offset });
+  }
+
+  /** Cached mode: the error for an offset that is not a slot in use, decided
+   * and counted in JS by the core's rule (the core never sees it). */
+  #refuseFree(offset: number, ctx: string, detail: ErrorDetail): MemoryPoolError {
+    if (!isUint32(offset)) return nonOffsetError(offset, ctx, detail);
+    this.#rejected++;
+    if (this.#state[this.#slotOf(offset)] === RELEASED) {
+      return errorFromStatus(statusOf('MP_ERR_DOUBLE_FREE'), ctx, detail);
+    }
+    return errorFromStatus(statusOf('MP_ERR_INVALID_ADDRESS'), ctx, detail);
+  }
+
+  /** The core disagreed with the JS slot states: a bug, reported, never hidden. */
+  #desync(status: number, ctx: string): MemoryPoolError {
+    return new CorruptionError(`${ctx}: JS slot states disagree with the core (status ${status})`);
+  }
+}

@@ -1,0 +1,751 @@
+/**
+ * MemoryPool: the managed tier (the C mp_pool) from JavaScript. Blocks are
+ * named by handles, integers below 2^53 that carry a slot index, a
+ * generation and a tag of the pool that issued them, so a stale, forged or
+ * foreign handle is refused and a double free is caught even after the slot
+ * was reused. Blocks belong to owners (strings here, uint32 ids in the core,
+ * mapped both ways by this class), owners may have byte limits, blocks may
+ * be pinned, and compaction moves unpinned blocks.
+ *
+ * Memory: the region is a SharedArrayBuffer made here by default (or the
+ * caller's buffer at byteOffset, 16-byte aligned); all metadata (handle
+ * table, owners) lives on the native heap, so writes through `bytes` can
+ * corrupt only user data.
+ *
+ * Errors. allocate() throws OutOfMemoryError (with requestedBytes,
+ * availableBytes, largestFreeBytes, usedBytes, totalBytes) when the pool has
+ * no room; tryAllocate() returns NO_MEMORY (-1) instead, and throws for
+ * every other refusal. Misuse always throws a typed MemoryPoolError:
+ *   - values that cannot reach the core (a non-number, NaN, a negative,
+ *     fractional or too large size/offset/handle, a non-string owner, a
+ *     call after destroy()) are refused here and change nothing;
+ *   - requests the core refuses (stale handle: MP_ERR_INVALID_HANDLE, or
+ *     MP_ERR_DOUBLE_FREE when freed; a handle of another pool; another
+ *     owner's block: MP_ERR_PROTECTION; bytes outside the block:
+ *     MP_ERR_OUT_OF_BOUNDS; an owner over its limit: MP_ERR_LIMIT_EXCEEDED)
+ *     change nothing but the core's refusal counters (rejectedFreeCount,
+ *     rejectedAccessCount, allocationFailureCount).
+ *
+ * Views. view(handle) is a zero-copy subarray of `bytes`. It stays valid
+ * while `relocationCount` is unchanged and the block is live: compaction
+ * (defragment(), or an automatic pass inside an allocation when
+ * `defragmentation` is on) moves blocks, and a view taken before shows
+ * whatever lies at the old place afterwards. isViewCurrent(view) tells for
+ * one view (the block is live where the view looks); an unchanged
+ * relocationCount tells for all views of live blocks at once.
+ *
+ * Pressure. The core reports level changes (low < 60% <= medium < 80% <=
+ * high < 95% <= critical of the region in use) through a native callback
+ * that only records them; after each mutating call this class compares the
+ * recorded sequence number (one typed-array load) and then runs the
+ * listeners, outside any native call. A listener that throws does not undo
+ * the operation: its error is rethrown in a microtask (an uncaught
+ * exception). Listeners hear the changes made by this thread's calls.
+ *
+ * Cost: allocate, free, readInto and write are one native call each with
+ * numbers as arguments and no object made; the default owner is id 0 and
+ * the last named owner is cached.
+ */
+import { alignmentArg, booleanArg, objectArg, show, uint32Arg } from './args';
+import { binding, FLAG_THREAD_SAFE, MAX_REGION_BYTES, NO_MEMORY } from './binding';
+import {
+  errorFromStatus,
+  type ErrorDetail,
+  InvalidArgumentError,
+  LimitExceededError,
+  type MemoryPoolError,
+  statusOf,
+} from './errors';
+import { destroyedError, errorFromLastError } from './failures';
+import { track, untrack } from './lifecycle';
+import {
+  type MemoryPoolMetrics,
+  type OwnerMetrics,
+  poolBinding,
+  pressureSignal,
+  scratch,
+  staging,
+} from './memory-pool-native';
+import { resolveRegion, type RegionOptions } from './region';
+
+/* Hot native calls as module constants: a direct call, no property load. */
+const { mpool_alloc, mpool_free, mpool_read, mpool_write, mpool_read_staged } = poolBinding;
+
+const MP_OK = 0;
+const ERR_OUT_OF_MEMORY = statusOf('MP_ERR_OUT_OF_MEMORY');
+const ERR_INVALID_ARGUMENT = statusOf('MP_ERR_INVALID_ARGUMENT');
+const ERR_LIMIT_EXCEEDED = statusOf('MP_ERR_LIMIT_EXCEEDED');
+const HANDLE_LIMIT = 2 ** 53;
+
+/** Where a pool's blocks come from (MP_PoolStrategy). */
+export type PoolStrategy =
+  'first_fit' | 'best_fit' | 'worst_fit' | 'buddy' | 'slab' | 'tlsf' | 'auto';
+
+const STRATEGY_IDS: Readonly<Record<PoolStrategy, number>> = {
+  first_fit: 0,
+  best_fit: 1,
+  worst_fit: 2,
+  buddy: 3,
+  slab: 4,
+  tlsf: 5,
+  auto: 6,
+};
+
+/** Every strategy, in MP_PoolStrategy order. */
+export const POOL_STRATEGIES = Object.freeze(Object.keys(STRATEGY_IDS) as PoolStrategy[]);
+
+/** Memory pressure levels, indexed by MP_PressureLevel. */
+export const PRESSURE_LEVELS = ['low', 'medium', 'high', 'critical'] as const;
+export type PressureLevel = (typeof PRESSURE_LEVELS)[number];
+
+/** Called with the new and the previous level after a call of this thread changed it. */
+export type PressureListener = (level: PressureLevel, previous: PressureLevel) => void;
+
+/** The owner of blocks allocated without one (native id 0). */
+export const DEFAULT_OWNER = 'default';
+/* Never assigned: the id of an owner name the pool has not seen, so owner
+ * checks against it fail in the core (which keeps no record for it). */
+const UNKNOWN_OWNER_ID = 0xffffffff;
+
+export interface MemoryPoolOptions extends RegionOptions {
+  /** Bytes of the region, 4096 .. 2^31 - 1 ('auto': at least 32768). */
+  size: number;
+  /** Allocator behind the pool; default 'tlsf'. 'first_fit' compacts completely. */
+  strategy?: PoolStrategy;
+  /** Smaller requests are served and charged as this many bytes; default 16. */
+  minBlockSize?: number;
+  /** Larger requests throw LimitExceededError; default: no limit but the pool ('slab': 4096). */
+  maxBlockSize?: number;
+  /** Alignment of every block's address, a power of two <= 4096; default 16. */
+  alignment?: number;
+  /** Compact and retry once when an allocation fails for fragmentation; default true. */
+  defragmentation?: boolean;
+  /** Fragmentation ratio in (0, 1] from which that automatic pass runs; default 0.3. */
+  defragThreshold?: number;
+  /** Live blocks at most (handle table slots); default size / minBlockSize. */
+  maxBlocks?: number;
+  /** One native lock around every operation; default false. */
+  threadSafe?: boolean;
+  /** A first pressure listener (see onPressureChange). */
+  onPressureChange?: PressureListener;
+}
+
+export interface AllocateOptions {
+  /** Who the block is charged to; default DEFAULT_OWNER. */
+  owner?: string;
+  /** Never moved by compaction; default false. */
+  pinned?: boolean;
+}
+
+/** Owner-checked access: a block of another owner throws ProtectionError. */
+export interface AccessOptions {
+  as: string;
+}
+
+export interface DefragmentResult {
+  /** Bytes copied (a block that slides costs two copies). */
+  bytesMoved: number;
+  /** Blocks whose address changed. */
+  blocksMoved: number;
+  fragmentationBefore: number;
+  fragmentationAfter: number;
+  /** False if the budget stopped the pass (the next one resumes there). */
+  complete: boolean;
+}
+
+export interface BlockInfo {
+  /** Bytes from the start of `bytes`; valid while relocationCount is unchanged. */
+  offset: number;
+  /** Bytes requested: the accessible size. */
+  size: number;
+  /** Bytes charged to the owner. */
+  usableBytes: number;
+  owner: string;
+  pinned: boolean;
+}
+
+/* The handle a view() result was made for: a symbol-keyed property (a few
+ * ns, where a WeakMap entry costs hundreds). */
+const VIEW_HANDLE = Symbol('MemoryPool.viewHandle');
+type ViewOfBlock = Uint8Array & { [VIEW_HANDLE]?: number };
+
+/* Sequence number of the last pressure change of this thread that a pool delivered. */
+let seenPressureSequence = pressureSignal[2];
+
+function isHandleValue(h: unknown): h is number {
+  return typeof h === 'number' && Number.isInteger(h) && h >= 0 && h < HANDLE_LIMIT;
+}
+
+/** `value` as a byte count in [0, 2^53 - 1]. */
+function byteCountArg(value: unknown, name: string, context: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidArgumentError(
+      `${context}: ${name} must be an integer in [0, 2^53 - 1], got ${show(value)}`,
+    );
+  }
+  return value;
+}
+
+export class MemoryPool {
+  #id = 0;
+  #destroyed = false;
+  #bytes: Uint8Array;
+  #size: number;
+  #strategy: PoolStrategy;
+  #threadSafe: boolean;
+  #ownerIds = new Map<string, number>([[DEFAULT_OWNER, 0]]);
+  #ownerNames: string[] = [DEFAULT_OWNER];
+  #lastOwner = DEFAULT_OWNER;
+  #lastOwnerId = 0;
+  #level = 0;
+  #listeners: PressureListener[] = [];
+
+  constructor(options: MemoryPoolOptions) {
+    const ctx = 'new MemoryPool()';
+    objectArg(options, 'options', ctx);
+    const size = uint32Arg(options.size, 'size', ctx, 1, MAX_REGION_BYTES);
+    const strategy = options.strategy === undefined ? 'tlsf' : options.strategy;
+    if (typeof strategy !== 'string' || !Object.hasOwn(STRATEGY_IDS, strategy)) {
+      throw new InvalidArgumentError(
+        `${ctx}: strategy must be one of ${POOL_STRATEGIES.join(', ')}, got ${show(strategy)}`,
+      );
+    }
+    const opt = (name: 'minBlockSize' | 'maxBlockSize' | 'maxBlocks'): number =>
+      options[name] === undefined ? 0 : uint32Arg(options[name], name, ctx, 1);
+    const minBlock = opt('minBlockSize');
+    const maxBlock = opt('maxBlockSize');
+    const maxBlocks = opt('maxBlocks');
+    const alignment =
+      options.alignment === undefined ? 0 : alignmentArg(options.alignment, ctx, false);
+    const defrag =
+      options.defragmentation === undefined ||
+      booleanArg(options.defragmentation, 'defragmentation', ctx);
+    const threshold = options.defragThreshold === undefined ? 0.3 : options.defragThreshold;
+    if (typeof threshold !== 'number' || !(threshold > 0 && threshold <= 1)) {
+      throw new InvalidArgumentError(
+        `${ctx}: defragThreshold must be a number in (0, 1], got ${show(threshold)}`,
+      );
+    }
+    const threadSafe =
+      options.threadSafe !== undefined && booleanArg(options.threadSafe, 'threadSafe', ctx);
+    const listener = options.onPressureChange;
+    if (listener !== undefined && typeof listener !== 'function') {
+      throw new InvalidArgumentError(`${ctx}: onPressureChange must be a function`);
+    }
+    const region = resolveRegion(options, size, ctx);
+    const id = poolBinding.mpool_create(
+      region.view,
+      size,
+      STRATEGY_IDS[strategy],
+      minBlock,
+      maxBlock,
+      alignment,
+      defrag ? 1 : 0,
+      threshold,
+      maxBlocks,
+      threadSafe ? FLAG_THREAD_SAFE : 0,
+    );
+    if (id <= 0) throw errorFromLastError(-id, `${ctx} (size ${size}, strategy ${strategy})`);
+    this.#id = id;
+    this.#size = size;
+    this.#strategy = strategy;
+    this.#threadSafe = threadSafe;
+    this.#bytes = new Uint8Array(region.buffer, region.byteOffset, size);
+    if (listener !== undefined) this.#listeners.push(listener);
+    track(this, id, `MemoryPool(${size} B, ${strategy})`);
+  }
+
+  /** The region: a block's bytes are bytes[offset, offset + size) (see view()). */
+  get bytes(): Uint8Array {
+    if (this.#destroyed) throw destroyedError('MemoryPool.bytes');
+    return this.#bytes;
+  }
+  get size(): number {
+    return this.#size;
+  }
+  get strategy(): PoolStrategy {
+    return this.#strategy;
+  }
+  get threadSafe(): boolean {
+    return this.#threadSafe;
+  }
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /** Blocks moved since create; views taken earlier are stale once it changes. */
+  get relocationCount(): number {
+    return poolBinding.mpool_relocation_count(this.#live('relocationCount'));
+  }
+
+  /** The pressure level now. */
+  get pressure(): PressureLevel {
+    return PRESSURE_LEVELS[poolBinding.mpool_pressure(this.#live('pressure'))];
+  }
+
+  /* ---------------------------------------------------------- allocation */
+
+  /**
+   * A handle to a new block of `size` (1 .. 2^32 - 1) bytes. Throws
+   * OutOfMemoryError when the pool has no room (after an automatic
+   * compaction, if enabled and useful), LimitExceededError above
+   * maxBlockSize, over the owner's limit or with a full handle table.
+   * O(1) plus the strategy's cost.
+   */
+  allocate(size: number, options?: AllocateOptions): number {
+    const h = this.#take(size, options, 'allocate');
+    if (h > 0) return h;
+    throw this.#allocFailure(-h, size, 'allocate');
+  }
+
+  /** As allocate(), but returns NO_MEMORY (-1) where allocate() throws OutOfMemoryError. */
+  tryAllocate(size: number, options?: AllocateOptions): number {
+    const h = this.#take(size, options, 'tryAllocate');
+    if (h > 0) return h;
+    if (-h === ERR_OUT_OF_MEMORY) return NO_MEMORY;
+    throw this.#allocFailure(-h, size, 'tryAllocate');
+  }
+
+  /**
+   * Frees a live block. DoubleFreeError for a handle freed before (also
+   * after its slot was reused), InvalidHandleError for a forged or foreign
+   * one, ProtectionError with `{ as }` naming another owner. O(1).
+   */
+  free(handle: number, access?: AccessOptions): void {
+    if (access === undefined && !this.#destroyed) {
+      const st = mpool_free(this.#id, handle);
+      if (st === MP_OK) {
+        if (pressureSignal[2] !== seenPressureSequence) this.#pressureChanged();
+        return;
+      }
+      throw this.#failure(st, handle, 'free');
+    }
+    const id = this.#live('free');
+    const st = mpool_free(id, handle, this.#accessOwner(access, 'free'));
+    if (st !== MP_OK) throw this.#failure(st, handle, 'free');
+    if (pressureSignal[2] !== seenPressureSequence) this.#pressureChanged();
+  }
+
+  /* -------------------------------------------------------------- access */
+
+  /** A copy of `length` bytes (default: to the end of the block) at `offset` (default 0). */
+  read(handle: number, length?: number, offset?: number, access?: AccessOptions): Uint8Array {
+    const ctx = 'read';
+    const id = this.#live(ctx);
+    const off = offset === undefined ? 0 : uint32Arg(offset, 'offset', `MemoryPool.${ctx}()`);
+    const n = this.#lengthArg(id, handle, off, length, ctx);
+    const owner = access === undefined ? undefined : this.#accessOwner(access, ctx);
+    if (n <= staging.length) {
+      // Staged: a read into a new small array would make V8 give it a backing store.
+      const st =
+        owner === undefined
+          ? mpool_read_staged(id, handle, off, n)
+          : mpool_read_staged(id, handle, off, n, owner);
+      if (st !== MP_OK) throw this.#failure(st, handle, ctx);
+      return staging.slice(0, n);
+    }
+    const out = new Uint8Array(n);
+    const st =
+      owner === undefined
+        ? mpool_read(id, handle, off, out)
+        : mpool_read(id, handle, off, out, owner);
+    if (st !== MP_OK) throw this.#failure(st, handle, ctx);
+    return out;
+  }
+
+  /** Copies target.byteLength bytes at `offset` of the block into `target` (any typed array). */
+  readInto(handle: number, target: ArrayBufferView, offset = 0, access?: AccessOptions): void {
+    if (
+      access === undefined &&
+      typeof offset === 'number' &&
+      offset >>> 0 === offset &&
+      !this.#destroyed
+    ) {
+      const st = mpool_read(this.#id, handle, offset, target);
+      if (st === MP_OK) return;
+      if (st !== ERR_INVALID_ARGUMENT) throw this.#failure(st, handle, 'readInto');
+    }
+    this.#transferSlow(handle, target, offset, access, 'readInto');
+  }
+
+  /** Copies `data` (any typed array or DataView) into the block at `offset` (default 0). */
+  write(handle: number, data: ArrayBufferView, offset = 0, access?: AccessOptions): void {
+    if (
+      access === undefined &&
+      typeof offset === 'number' &&
+      offset >>> 0 === offset &&
+      !this.#destroyed
+    ) {
+      const st = mpool_write(this.#id, handle, offset, data);
+      if (st === MP_OK) return;
+      if (st !== ERR_INVALID_ARGUMENT) throw this.#failure(st, handle, 'write');
+    }
+    this.#transferSlow(handle, data, offset, access, 'write');
+  }
+
+  /** Copies `length` bytes from one block to another (or within one; overlap allowed). */
+  copy(
+    dst: number,
+    dstOffset: number,
+    src: number,
+    srcOffset: number,
+    length: number,
+    access?: AccessOptions,
+  ): void {
+    const ctx = 'copy';
+    const c = `MemoryPool.${ctx}()`;
+    const id = this.#live(ctx);
+    const args = [
+      dst,
+      uint32Arg(dstOffset, 'dstOffset', c),
+      src,
+      uint32Arg(srcOffset, 'srcOffset', c),
+      uint32Arg(length, 'length', c),
+    ] as const;
+    const st =
+      access === undefined
+        ? poolBinding.mpool_copy(id, ...args)
+        : poolBinding.mpool_copy(id, ...args, this.#accessOwner(access, ctx));
+    if (st === MP_OK) return;
+    // Only an argument refused by the glue names its handle; the core's status does not say which.
+    if (st === ERR_INVALID_ARGUMENT) throw this.#failure(st, isHandleValue(dst) ? src : dst, ctx);
+    throw errorFromStatus(st, `${c}: dst ${show(dst)}, src ${show(src)}`);
+  }
+
+  /** Sets `length` bytes (default: to the end of the block) at `offset` (default 0) to `byte`. */
+  fill(
+    handle: number,
+    byte: number,
+    offset?: number,
+    length?: number,
+    access?: AccessOptions,
+  ): void {
+    const ctx = 'fill';
+    const c = `MemoryPool.${ctx}()`;
+    const id = this.#live(ctx);
+    const value = uint32Arg(byte, 'byte', c, 0, 255);
+    const off = offset === undefined ? 0 : uint32Arg(offset, 'offset', c);
+    const n = this.#lengthArg(id, handle, off, length, ctx);
+    const st =
+      access === undefined
+        ? poolBinding.mpool_fill(id, handle, off, value, n)
+        : poolBinding.mpool_fill(id, handle, off, value, n, this.#accessOwner(access, ctx));
+    if (st !== MP_OK) throw this.#failure(st, handle, ctx);
+  }
+
+  /**
+   * A zero-copy view of the block: a subarray of `bytes`. Valid while the
+   * block is live and has not moved (nothing moves while relocationCount is
+   * unchanged); isViewCurrent() tells. O(1), one native call.
+   */
+  view(handle: number): Uint8Array {
+    const id = this.#live('view');
+    const offset = poolBinding.mpool_locate(id, handle);
+    if (offset < 0) throw this.#failure(-offset, handle, 'view');
+    const bytes = this.#bytes;
+    const v = new Uint8Array(bytes.buffer, bytes.byteOffset + offset, scratch[0]) as ViewOfBlock;
+    v[VIEW_HANDLE] = handle;
+    return v;
+  }
+
+  /** True if `view` came from view() and its block is still live at the place the view shows. */
+  isViewCurrent(view: Uint8Array): boolean {
+    const id = this.#live('isViewCurrent');
+    const handle = (view as ViewOfBlock)[VIEW_HANDLE];
+    if (handle === undefined || view.buffer !== this.#bytes.buffer) return false;
+    const offset = poolBinding.mpool_locate(id, handle);
+    return (
+      offset >= 0 &&
+      view.byteOffset === this.#bytes.byteOffset + offset &&
+      view.length === scratch[0]
+    );
+  }
+
+  /** The block's accessible size in bytes. */
+  sizeOf(handle: number): number {
+    const offset = poolBinding.mpool_locate(this.#live('sizeOf'), handle);
+    if (offset < 0) throw this.#failure(-offset, handle, 'sizeOf');
+    return scratch[0];
+  }
+
+  /** Offset, sizes, owner and pin state of a live block. */
+  blockInfo(handle: number): BlockInfo {
+    const st = poolBinding.mpool_block_info(this.#live('blockInfo'), handle);
+    if (st !== MP_OK) throw this.#failure(st, handle, 'blockInfo');
+    const owner = this.#ownerNames[scratch[3]] ?? `#${scratch[3]}`;
+    return {
+      offset: scratch[0],
+      size: scratch[1],
+      usableBytes: scratch[2],
+      owner,
+      pinned: scratch[4] === 1,
+    };
+  }
+
+  /** Compaction never moves a pinned block. Idempotent. */
+  pin(handle: number): void {
+    const st = poolBinding.mpool_pin(this.#live('pin'), handle, 1);
+    if (st !== MP_OK) throw this.#failure(st, handle, 'pin');
+  }
+
+  unpin(handle: number): void {
+    const st = poolBinding.mpool_pin(this.#live('unpin'), handle, 0);
+    if (st !== MP_OK) throw this.#failure(st, handle, 'unpin');
+  }
+
+  /* --------------------------------------------------------- compaction */
+
+  /**
+   * Moves unpinned blocks down to close holes; `budgetBytes` (default 0 =
+   * unlimited) stops the pass once that many bytes were copied, and the next
+   * pass resumes there. Views taken before are stale if blocksMoved > 0.
+   */
+  defragment(budgetBytes = 0): DefragmentResult {
+    const ctx = 'defragment';
+    const id = this.#live(ctx);
+    const budget = byteCountArg(budgetBytes, 'budgetBytes', `MemoryPool.${ctx}()`);
+    const st = poolBinding.mpool_defragment(id, budget);
+    if (st !== MP_OK) throw errorFromLastError(st, `MemoryPool.${ctx}()`);
+    const result = {
+      bytesMoved: scratch[0],
+      blocksMoved: scratch[1],
+      fragmentationBefore: scratch[2],
+      fragmentationAfter: scratch[3],
+      complete: scratch[4] === 1,
+    };
+    if (pressureSignal[2] !== seenPressureSequence) this.#pressureChanged();
+    return result;
+  }
+
+  /* ---------------------------------------------------------- accounting */
+
+  /** Every metric of MP_POOL_STATS_FIELDS; O(free blocks). */
+  metrics(): MemoryPoolMetrics {
+    return binding.pool_stats<MemoryPoolMetrics>(this.#live('metrics'));
+  }
+
+  /** The owner's counters; all zero for an owner the pool has not seen. O(1). */
+  ownerMetrics(owner: string): OwnerMetrics {
+    const id = this.#live('ownerMetrics');
+    return poolBinding.mpool_owner_stats(id, this.#ownerId(owner, false, 'ownerMetrics'));
+  }
+
+  /** The most bytes `owner` may have in use (0 = no limit). A limit below the current use only refuses further allocations. */
+  setOwnerLimit(owner: string, limitBytes: number): void {
+    const ctx = 'setOwnerLimit';
+    const id = this.#live(ctx);
+    const limit = byteCountArg(limitBytes, 'limitBytes', `MemoryPool.${ctx}()`);
+    const st = poolBinding.mpool_set_owner_limit(id, this.#ownerId(owner, true, ctx), limit);
+    if (st !== MP_OK) throw errorFromLastError(st, `MemoryPool.${ctx}(${show(owner)})`);
+  }
+
+  /** Frees every block of `owner`, pinned ones included; returns how many. */
+  freeOwner(owner: string): number {
+    const ctx = 'freeOwner';
+    const id = this.#live(ctx);
+    const freed = poolBinding.mpool_free_owner(id, this.#ownerId(owner, false, ctx));
+    if (pressureSignal[2] !== seenPressureSequence) this.#pressureChanged();
+    if (freed < 0) throw errorFromLastError(-freed, `MemoryPool.${ctx}(${show(owner)})`);
+    return freed;
+  }
+
+  /** Handles of the owner's live blocks, most recent first. */
+  ownerBlocks(owner: string): number[] {
+    const id = this.#live('ownerBlocks');
+    return Array.from(
+      poolBinding.mpool_owner_blocks(id, this.#ownerId(owner, false, 'ownerBlocks')),
+    );
+  }
+
+  /* -------------------------------------------------------------- pressure */
+
+  /** Adds a listener of pressure level changes; returns a function that removes it. */
+  onPressureChange(listener: PressureListener): () => void {
+    this.#live('onPressureChange');
+    if (typeof listener !== 'function') {
+      throw new InvalidArgumentError('MemoryPool.onPressureChange(): listener must be a function');
+    }
+    this.#listeners.push(listener);
+    return () => {
+      const i = this.#listeners.indexOf(listener);
+      if (i >= 0) this.#listeners.splice(i, 1);
+    };
+  }
+
+  /* ------------------------------------------------------------ lifecycle */
+
+  /**
+   * Violated invariants (0 = consistent): the core's check of handle table,
+   * backends, owners and counters, plus the owner name <-> id maps of this
+   * object. O(n log n).
+   */
+  check(): number {
+    let violations = binding.pool_check(this.#live('check'));
+    const names = this.#ownerNames;
+    if (this.#ownerIds.size !== names.length) violations++;
+    for (let i = 0; i < names.length; i++) if (this.#ownerIds.get(names[i]) !== i) violations++;
+    return violations;
+  }
+
+  /** Releases the pool. Idempotent; every other call throws DestroyedError after it. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    untrack(this);
+    binding.pool_destroy(this.#id);
+    this.#bytes = new Uint8Array(0);
+    this.#listeners = [];
+  }
+
+  [Symbol.dispose](): void {
+    this.destroy();
+  }
+
+  /* ------------------------------------------------------------ slow paths */
+
+  /** The native id, or DestroyedError naming `method`. */
+  #live(method: string): number {
+    if (this.#destroyed) throw destroyedError(`MemoryPool.${method}()`);
+    return this.#id;
+  }
+
+  /** One native allocation: a handle, or -status of a refusal of the core
+   * (read its detail before any other native call). Misuse throws. */
+  #take(size: number, options: AllocateOptions | undefined, method: string): number {
+    let owner = 0;
+    let flags = 0;
+    if (
+      options !== undefined ||
+      typeof size !== 'number' ||
+      size >>> 0 !== size ||
+      size === 0 ||
+      this.#destroyed
+    ) {
+      const ctx = `MemoryPool.${method}()`;
+      this.#live(method);
+      uint32Arg(size, 'size', ctx, 1);
+      if (options !== undefined) {
+        objectArg(options, 'options', ctx);
+        if (options.owner !== undefined) owner = this.#ownerId(options.owner, true, method);
+        if (options.pinned !== undefined && booleanArg(options.pinned, 'pinned', ctx)) flags = 1;
+      }
+    }
+    const h =
+      owner === 0 && flags === 0
+        ? mpool_alloc(this.#id, size)
+        : mpool_alloc(this.#id, size, owner, flags);
+    if (h > 0 && pressureSignal[2] !== seenPressureSequence) this.#pressureChanged();
+    return h;
+  }
+
+  /** The error of a refused allocation, with the core's byte detail and, for
+   * exhaustion and limits, the pool's used and total bytes. */
+  #allocFailure(status: number, size: number, method: string): MemoryPoolError {
+    const detail: ErrorDetail = { requestedBytes: size };
+    // Read before metrics(): any later native call may overwrite this thread's last error.
+    const err = errorFromLastError(status, `MemoryPool.${method}(${size})`, detail);
+    if (status !== ERR_OUT_OF_MEMORY && status !== ERR_LIMIT_EXCEEDED) return err;
+    const m = binding.pool_stats<MemoryPoolMetrics>(this.#id);
+    return errorFromStatus(status, `MemoryPool.${method}(${size})`, {
+      requestedBytes: size,
+      availableBytes: err.availableBytes,
+      largestFreeBytes: err.largestFreeBytes,
+      usedBytes: m.usedBytes,
+      totalBytes: m.totalBytes,
+    });
+  }
+
+  /** The error for a status a handle call returned. MP_ERR_INVALID_ARGUMENT
+   * comes from the glue only (the core never saw the call): a handle that is
+   * not an integer in [0, 2^53) or data that is no typed array. */
+  #failure(status: number, handle: unknown, method: string): MemoryPoolError {
+    const ctx = `MemoryPool.${method}(${show(handle)})`;
+    if (status === ERR_INVALID_ARGUMENT && !isHandleValue(handle)) {
+      return new InvalidArgumentError(
+        `${ctx}: a handle is an integer in [1, 2^53), got ${show(handle)}`,
+      );
+    }
+    return errorFromStatus(status, ctx, isHandleValue(handle) ? { handle } : {});
+  }
+
+  /** readInto/write with access options, a bad offset, a DataView, or refused data. */
+  #transferSlow(
+    handle: number,
+    data: ArrayBufferView,
+    offset: number,
+    access: AccessOptions | undefined,
+    method: 'readInto' | 'write',
+  ): void {
+    const ctx = `MemoryPool.${method}()`;
+    const id = this.#live(method);
+    const off = uint32Arg(offset, 'offset', ctx);
+    if (!ArrayBuffer.isView(data)) {
+      throw new InvalidArgumentError(
+        `${ctx}: data must be a typed array or DataView, got ${show(data)}`,
+      );
+    }
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const call = method === 'write' ? mpool_write : mpool_read;
+    const st =
+      access === undefined
+        ? call(id, handle, off, bytes)
+        : call(id, handle, off, bytes, this.#accessOwner(access, method));
+    if (st !== MP_OK) throw this.#failure(st, handle, method);
+  }
+
+  /** `length`, or by default the bytes from `offset` to the end of the block.
+   * An invalid handle gives 0: the access call then refuses (and counts) it
+   * as the core does for any access. */
+  #lengthArg(id: number, handle: number, offset: number, length: unknown, method: string): number {
+    if (length !== undefined) return uint32Arg(length, 'length', `MemoryPool.${method}()`);
+    const end = poolBinding.mpool_locate(id, handle) >= 0 ? scratch[0] : 0;
+    return end > offset ? end - offset : 0;
+  }
+
+  /** The native id of the owner named by `{ as }`. */
+  #accessOwner(access: AccessOptions | undefined, method: string): number {
+    objectArg(access, 'access options', `MemoryPool.${method}()`);
+    return this.#ownerId((access as AccessOptions).as, false, method);
+  }
+
+  /** The id of owner `name`; a new one if `create`, else UNKNOWN_OWNER_ID for a name not seen. */
+  #ownerId(name: unknown, create: boolean, method: string): number {
+    if (name === this.#lastOwner) return this.#lastOwnerId;
+    if (typeof name !== 'string' || name.length === 0) {
+      throw new InvalidArgumentError(
+        `MemoryPool.${method}(): owner must be a non-empty string, got ${show(name)}`,
+      );
+    }
+    let id = this.#ownerIds.get(name);
+    if (id === undefined) {
+      if (!create) return UNKNOWN_OWNER_ID;
+      id = this.#ownerNames.length;
+      if (id >= UNKNOWN_OWNER_ID) {
+        throw new LimitExceededError(`MemoryPool.${method}(): 2^32 - 1 owners are the most`);
+      }
+      this.#ownerIds.set(name, id);
+      this.#ownerNames.push(name);
+    }
+    this.#lastOwner = name;
+    this.#lastOwnerId = id;
+    return id;
+  }
+
+  /** Runs the listeners for the level a call of this thread just reached. */
+  #pressureChanged(): void {
+    seenPressureSequence = pressureSignal[2];
+    const level = pressureSignal[1];
+    const previous = this.#level;
+    if (level === previous) return;
+    this.#level = level;
+    for (const listener of this.#listeners.slice()) {
+      try {
+        listener(PRESSURE_LEVELS[level], PRESSURE_LEVELS[previous]);
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * TlsfAllocator: two-level segregated fit over one region. O(1) alloc and
+ * free with immediate coalescing; every block is 16-byte aligned. TLSF keeps
+ * a 16-byte header before each block inside the region: the core validates
+ * every header and link before it uses one, so stray writes into `bytes`
+ * are reported (check() > 0, CorruptionError from the call that meets them),
+ * never followed. The API is HeapAllocator's.
+ */
+import { objectArg, uint32Arg } from './args';
+import { binding, MAX_REGION_BYTES } from './binding';
+import { HeapAllocator, HeapAttachRequest, type HeapOptions, type HeapPlan } from './heap';
+
+/** Smallest region the core accepts. */
+const MIN_SIZE = 64;
+
+export interface TlsfOptions extends HeapOptions {
+  /** log2 of the second-level subdivisions of each power of two, 1..5; default 5. */
+  slLog2?: number;
+}
+
+function tlsfPlan(options: TlsfOptions): HeapPlan {
+  const ctx = 'new TlsfAllocator()';
+  objectArg(options, 'options', ctx);
+  const size = uint32Arg(options.size, 'size', ctx, MIN_SIZE, MAX_REGION_BYTES);
+  const slLog2 = options.slLog2 === undefined ? 0 : uint32Arg(options.slLog2, 'slLog2', ctx, 1, 5);
+  return {
+    family: 'tlsf',
+    className: 'TlsfAllocator',
+    options,
+    regionBytes: size,
+    create: (view, regionBytes, flags) => binding.tlsf_create(view, regionBytes, slLog2, flags),
+  };
+}
+
+export class TlsfAllocator extends HeapAllocator {
+  static readonly family = 'tlsf';
+
+  /** Manages `size` bytes (>= 64), headers included. */
+  constructor(options: TlsfOptions) {
+    super(options instanceof HeapAttachRequest ? options : tlsfPlan(options));
+  }
+}

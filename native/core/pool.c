@@ -1,0 +1,493 @@
+/*
+ * pool.c - the managed pool (mp_pool): blocks named by generation-checked
+ * handles, charged to owners, pinnable and movable by compaction, on top of
+ * any raw family (pool_backend.c).
+ *
+ * Memory layout. The region (caller memory or one OS mapping) holds only the
+ * backends' blocks. Everything else is out of band on the native heap:
+ *   slots[]   the handle table, mapped at max_blocks * 48 bytes and touched
+ *             lazily: slots [0, high_water) have been used; free ones form a
+ *             stack through `next`; live ones sit in their owner's doubly
+ *             linked list (next/prev), most recent first;
+ *   owners[]  one record per owner id ever seen (pool_owner.c), found through
+ *             an open-addressing hash index and a one-entry cache.
+ *
+ * Handles. handle = tag << 45 | generation << index_bits | index, below 2^53.
+ * The tag (8 bits, from a process-wide counter) makes handles of up to 256
+ * pools alive at once mutually foreign. A slot's generation starts at 1 and
+ * grows by one each time its block is freed, so the generations below the
+ * current one are exactly those handed out and freed: a handle whose
+ * generation is below the slot's is stale, and freeing it is a double free,
+ * however often the slot was reused since. When a generation would exceed
+ * 2^(45 - index_bits) - 1 the slot is retired instead of reused, so a handle
+ * value is never issued twice and double free is always detected. The cost:
+ * a pool can issue max_blocks * (2^(45 - index_bits) - 1) >= 2^44 - max_blocks
+ * handles over its life (1.7e13: ten days of nonstop churn at 50 ns per
+ * allocation); retired slots are counted in the stats, and allocation fails
+ * with LIMIT_EXCEEDED once every slot is live or retired.
+ *
+ * Charging. A request of n bytes asks the backend for max(n, min_block_bytes)
+ * and is charged the usable size the backend reports, to the pool
+ * (used_bytes) and to its owner; the owner's limit is checked against that
+ * charge under the same lock that applies it. Accesses are bounded by n.
+ *
+ * Pressure. used_bytes / total_bytes gives low < 60% <= medium < 80% <= high
+ * < 95% <= critical. The pool keeps the band of used_bytes that keeps the
+ * current level, so each alloc/free costs two comparisons; a change is
+ * reported to the callback after the lock is released.
+ *
+ * Invariants (mp_pool_check, pool_inspect.c): every live slot names a live
+ * backend block of its recorded usable size, inside its backend's slice,
+ * aligned, no two slots the same block, and the backends hold no other used
+ * block; free slots form one acyclic stack; live + free + retired =
+ * high_water; owner lists hold exactly each owner's live slots with the
+ * counted bytes and blocks; the O(1) counters equal the sums of the table;
+ * the pressure level matches used_bytes.
+ *
+ * Threads: with MP_FLAG_THREAD_SAFE every call runs under one spin lock
+ * (backends are single-threaded under it); the pressure callback runs after
+ * the lock is released.
+ */
+#include "pool_internal.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+
+static _Atomic uint32_t pool_tag_counter;
+
+/* The alloc path turns the validated flags into slot state and pin count by
+ * arithmetic. */
+_Static_assert(MP_ALLOC_PINNED == 1u, "MP_ALLOC_PINNED must be the only flag, bit 0");
+
+/* Pressure thresholds: percent of total_bytes where medium, high and
+ * critical begin. */
+static const size_t pool_pressure_percent[3] = {60, 80, 95};
+
+/* ----------------------------------------------------------------- pressure */
+
+/* ceil(total * pct / 100) without overflow. */
+static size_t pool_percent_of(size_t total, size_t pct) {
+    return total / 100 * pct + ((total % 100) * pct + 99) / 100;
+}
+
+void pool_pressure_update(MP_Pool *p) {
+    unsigned level = 0;
+    while (level < 3 && p->used_bytes >= p->pressure_threshold_bytes[level]) level++;
+    p->pressure_down_bytes = level == 0 ? 0 : p->pressure_threshold_bytes[level - 1];
+    p->pressure_up_bytes = level == 3 ? SIZE_MAX : p->pressure_threshold_bytes[level];
+    p->pressure_level = (MP_PressureLevel)level;
+}
+
+MP_COLD void pool_pressure_notify(MP_Pool *p, MP_PressureLevel old_level, MP_PressureLevel new_level) {
+    pool_lock(p);
+    MP_PressureFn fn = p->pressure_fn;
+    void *ctx = p->pressure_ctx;
+    pool_unlock(p);
+    if (fn != NULL) fn(p, old_level, new_level, ctx);
+}
+
+MP_PressureLevel mp_pool_pressure_level(const MP_Pool *pool) {
+    if (pool == NULL) return MP_PRESSURE_LOW;
+    pool_lock(pool);
+    MP_PressureLevel level = pool->pressure_level;
+    pool_unlock(pool);
+    return level;
+}
+
+MP_Status mp_pool_set_pressure_callback(MP_Pool *pool, MP_PressureFn fn, void *ctx) {
+    if (pool == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    pool_lock(pool);
+    pool->pressure_fn = fn;
+    pool->pressure_ctx = ctx;
+    pool_unlock(pool);
+    return MP_OK;
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+/* Validates `cfg` and fills the configuration fields of `p`. */
+static MP_Status pool_configure(MP_Pool *p, const MP_PoolConfig *cfg) {
+    if (cfg->pool_bytes < POOL_MIN_POOL_BYTES || (unsigned)cfg->strategy > MP_STRATEGY_AUTO)
+        return MP_ERR_INVALID_ARGUMENT;
+    if ((cfg->flags & ~MP_FLAG_THREAD_SAFE) != 0) return MP_ERR_INVALID_ARGUMENT;
+    if (cfg->region != NULL && ((uintptr_t)cfg->region & (POOL_BASE_ALIGNMENT - 1)) != 0)
+        return MP_ERR_ALIGNMENT;
+    size_t align = cfg->alignment < POOL_BASE_ALIGNMENT ? POOL_BASE_ALIGNMENT : cfg->alignment;
+    if (cfg->alignment != 0 && !mp_is_pow2(cfg->alignment)) return MP_ERR_ALIGNMENT;
+    if (align > POOL_MAX_ALIGNMENT) return MP_ERR_ALIGNMENT;
+    double threshold = cfg->defrag_threshold == 0.0 ? POOL_DEFAULT_DEFRAG_THRESHOLD : cfg->defrag_threshold;
+    if (!(threshold > 0.0 && threshold <= 1.0)) return MP_ERR_INVALID_ARGUMENT;
+    p->min_block_bytes = cfg->min_block_bytes ? cfg->min_block_bytes : POOL_DEFAULT_MIN_BLOCK_BYTES;
+    if (p->min_block_bytes > cfg->pool_bytes) return MP_ERR_INVALID_ARGUMENT;
+    p->max_request_bytes = cfg->max_block_bytes ? cfg->max_block_bytes : SIZE_MAX;
+    if (p->max_request_bytes < p->min_block_bytes && cfg->max_block_bytes != 0) return MP_ERR_INVALID_ARGUMENT;
+    p->auto_small_max_bytes = cfg->auto_small_max_bytes ? cfg->auto_small_max_bytes : 256u;
+    p->auto_medium_max_bytes = cfg->auto_medium_max_bytes ? cfg->auto_medium_max_bytes : 65536u;
+    if (p->auto_small_max_bytes >= p->auto_medium_max_bytes) return MP_ERR_INVALID_ARGUMENT;
+    size_t max_blocks = cfg->max_blocks ? cfg->max_blocks : cfg->pool_bytes / p->min_block_bytes;
+    if (max_blocks > POOL_MAX_BLOCKS) {
+        if (cfg->max_blocks != 0) return MP_ERR_INVALID_ARGUMENT;
+        max_blocks = POOL_MAX_BLOCKS;
+    }
+    p->max_blocks = max_blocks;
+    p->index_bits = max_blocks <= 1 ? 1u : mp_log2_floor(max_blocks - 1) + 1u;
+    p->index_mask = ((uint64_t)1 << p->index_bits) - 1u;
+    p->gen_max = ((uint64_t)1 << (POOL_PAYLOAD_BITS - p->index_bits)) - 1u;
+    p->total_bytes = cfg->pool_bytes;
+    p->alignment = align;
+    p->strategy = cfg->strategy;
+    p->defrag_enabled = cfg->defrag_enabled != 0;
+    p->defrag_threshold = threshold;
+    p->flags = cfg->flags;
+    p->pressure_fn = cfg->pressure_fn;
+    p->pressure_ctx = cfg->pressure_ctx;
+    return MP_OK;
+}
+
+MP_Pool *mp_pool_create_ex(const MP_PoolConfig *cfg) {
+    if (cfg == NULL) {
+        mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+        return NULL;
+    }
+    MP_Pool *p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        mp_fail(MP_ERR_OUT_OF_MEMORY, sizeof *p, 0, 0);
+        return NULL;
+    }
+    MP_Status st = pool_configure(p, cfg);
+    if (st != MP_OK) {
+        free(p);
+        mp_fail(st, cfg->pool_bytes, 0, 0);
+        return NULL;
+    }
+    mp_lock_init(&p->lock);
+    p->tag = atomic_fetch_add_explicit(&pool_tag_counter, 1u, memory_order_relaxed) &
+             ((1u << POOL_TAG_BITS) - 1u);
+    p->free_head = POOL_NIL;
+    p->owner_cache_index = POOL_NIL;
+    p->futile_defrag_free_count = UINT64_MAX;
+    for (unsigned i = 0; i < 3; i++)
+        p->pressure_threshold_bytes[i] = pool_percent_of(p->total_bytes, pool_pressure_percent[i]);
+    p->pressure_up_bytes = p->pressure_threshold_bytes[0];
+    p->slots_map_bytes = p->max_blocks * sizeof(pool_slot);
+    p->slots = mp_os_map(p->slots_map_bytes);
+    st = p->slots != NULL ? MP_OK : MP_ERR_OUT_OF_MEMORY;
+    if (st == MP_OK) {
+        p->region = cfg->region;
+        if (p->region == NULL) {
+            p->region = mp_os_map(p->total_bytes);
+            p->region_mapped = true;
+            if (p->region == NULL) st = MP_ERR_OUT_OF_MEMORY;
+        }
+    }
+    if (st == MP_OK) st = pool_backends_create(p, cfg);
+    if (st != MP_OK) {
+        if (p->region_mapped && p->region != NULL) mp_os_unmap(p->region, p->total_bytes);
+        mp_os_unmap(p->slots, p->slots_map_bytes);
+        free(p);
+        mp_fail(st, cfg->pool_bytes, 0, 0);
+        return NULL;
+    }
+    return p;
+}
+
+MP_Pool *mp_pool_create(size_t pool_bytes, MP_PoolStrategy strategy) {
+    MP_PoolConfig cfg = {.pool_bytes = pool_bytes, .strategy = strategy, .defrag_enabled = 1};
+    return mp_pool_create_ex(&cfg);
+}
+
+void mp_pool_destroy(MP_Pool *pool) {
+    if (pool == NULL) return;
+    pool_backends_destroy(pool);
+    pool_owners_destroy(pool);
+    mp_os_unmap(pool->slots, pool->slots_map_bytes);
+    if (pool->region_mapped) mp_os_unmap(pool->region, pool->total_bytes);
+    free(pool);
+}
+
+void *mp_pool_base(const MP_Pool *pool) { return pool != NULL ? pool->region : NULL; }
+
+/* --------------------------------------------------------------- allocation */
+
+/* The allocation failed in every backend: compact if enabled and worthwhile
+ * (enough free bytes, fragmentation at or above the threshold, and something
+ * was freed since the last automatic pass that did not help: without a free
+ * the free space only shrank, so another pass cannot do better), then retry
+ * once. Returns the block or NULL with `*figures` describing the free space. */
+MP_COLD static void *pool_alloc_slow(MP_Pool *p, size_t request, unsigned *bi, pool_free_figures *figures) {
+    pool_free_figures_get(p, figures);
+    if (!p->defrag_enabled || figures->free_bytes < request || figures->fragmentation < p->defrag_threshold ||
+        p->free_count == p->futile_defrag_free_count)
+        return NULL;
+    p->auto_defrag_count++;
+    if (pool_defrag_locked(p, 0, true, NULL) != MP_OK) return NULL;
+    void *ptr = pool_be_take(p, request, bi);
+    if (ptr == NULL) {
+        p->futile_defrag_free_count = p->free_count;
+        pool_free_figures_get(p, figures);
+    }
+    return ptr;
+}
+
+MP_COLD static MP_Status pool_alloc_refused(MP_Pool *p, MP_Status st, size_t size, pool_owner *o) {
+    p->alloc_failure_count++;
+    if (st == MP_ERR_LIMIT_EXCEEDED && o != NULL) o->stats.limit_failure_count++;
+    return mp_fail(st, size, p->total_bytes - p->used_bytes, 0);
+}
+
+static MP_Status pool_alloc_locked(MP_Pool *p, size_t size, uint32_t owner, uint32_t flags, MP_Handle *out) {
+    /* size - 1 wraps for 0, so one comparison catches both bad sizes. */
+    if (MP_UNLIKELY(size - 1 >= p->max_request_bytes || (flags & ~MP_ALLOC_PINNED) != 0)) {
+        MP_Status st = size == 0 || (flags & ~MP_ALLOC_PINNED) != 0 ? MP_ERR_INVALID_ARGUMENT : MP_ERR_LIMIT_EXCEEDED;
+        return pool_alloc_refused(p, st, size, NULL);
+    }
+    uint32_t oi = p->owner_cache_index;
+    if (MP_UNLIKELY(oi == POOL_NIL || p->owner_cache_id != owner)) {
+        MP_Status st = pool_owner_get(p, owner, &oi);
+        if (st != MP_OK) return pool_alloc_refused(p, st, size, NULL);
+    }
+    pool_owner *o = &p->owners[oi];
+    size_t request = size < p->min_block_bytes ? p->min_block_bytes : size;
+    size_t limit = o->stats.limit_bytes;
+    if (MP_UNLIKELY(limit != 0 && (o->stats.bytes_in_use > limit || request > limit - o->stats.bytes_in_use)))
+        return pool_alloc_refused(p, MP_ERR_LIMIT_EXCEEDED, size, o);
+    if (MP_UNLIKELY(p->free_head == POOL_NIL && p->high_water == p->max_blocks))
+        return pool_alloc_refused(p, MP_ERR_LIMIT_EXCEEDED, size, o);
+    unsigned bi;
+    uint8_t *ptr = pool_be_take(p, request, &bi);
+    if (MP_UNLIKELY(ptr == NULL)) {
+        pool_free_figures f;
+        ptr = pool_alloc_slow(p, request, &bi, &f);
+        if (ptr == NULL) {
+            p->alloc_failure_count++;
+            return mp_fail(MP_ERR_OUT_OF_MEMORY, size, f.free_bytes, f.largest_free_block_bytes);
+        }
+    }
+    size_t usable = pool_be_usable_fresh(p, bi, ptr);
+    if (MP_UNLIKELY(limit != 0 && usable > limit - o->stats.bytes_in_use)) {
+        pool_be_free(p, bi, ptr);
+        return pool_alloc_refused(p, MP_ERR_LIMIT_EXCEEDED, size, o);
+    }
+    uint32_t idx = p->free_head;
+    pool_slot *s;
+    if (idx != POOL_NIL) {
+        s = &p->slots[idx];
+        p->free_head = s->next;
+    } else {
+        idx = p->high_water++;
+        s = &p->slots[idx];
+        s->gen = 1;
+    }
+    s->ptr = ptr;
+    s->size_bytes = size;
+    s->usable_bytes = usable;
+    s->owner_index = oi;
+    s->state = (uint8_t)(POOL_SLOT_LIVE | flags * POOL_SLOT_PINNED); /* flags is 0 or MP_ALLOC_PINNED (1) */
+    s->backend = (uint8_t)bi;
+    pool_owner_link(p, o, idx);
+    o->stats.bytes_in_use += usable;
+    if (o->stats.bytes_in_use > o->stats.bytes_in_use_peak) o->stats.bytes_in_use_peak = o->stats.bytes_in_use;
+    o->stats.block_count++;
+    o->stats.alloc_count++;
+    p->used_bytes += usable;
+    if (p->used_bytes > p->peak_used_bytes) p->peak_used_bytes = p->used_bytes;
+    p->requested_bytes += size;
+    p->live_count++;
+    p->pinned_count += flags;
+    p->alloc_count++;
+    pool_pressure_check(p);
+    *out = pool_handle(p, idx, s->gen);
+    return MP_OK;
+}
+
+MP_Status mp_pool_alloc(MP_Pool *pool, size_t size, uint32_t owner, uint32_t flags, MP_Handle *out) {
+    if (MP_UNLIKELY(pool == NULL || out == NULL)) return mp_fail(MP_ERR_INVALID_ARGUMENT, size, 0, 0);
+    pool_lock(pool);
+    MP_PressureLevel before = pool->pressure_level;
+    MP_Status st = pool_alloc_locked(pool, size, owner, flags, out);
+    MP_PressureLevel after = pool->pressure_level;
+    pool_unlock(pool);
+    if (MP_UNLIKELY(after != before)) pool_pressure_notify(pool, before, after);
+    return st;
+}
+
+MP_INLINE MP_Status pool_free_common(MP_Pool *pool, bool check_owner, uint32_t owner, MP_Handle handle) {
+    if (MP_UNLIKELY(pool == NULL)) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    uint32_t idx;
+    pool_lock(pool);
+    MP_PressureLevel before = pool->pressure_level;
+    MP_Status st = pool_resolve(pool, handle, &idx);
+    if (MP_LIKELY(st == MP_OK) && check_owner && pool->owners[pool->slots[idx].owner_index].id != owner)
+        st = MP_ERR_PROTECTION;
+    if (MP_LIKELY(st == MP_OK)) st = pool_release_slot(pool, idx);
+    if (MP_LIKELY(st == MP_OK))
+        pool_pressure_check(pool);
+    else
+        pool->rejected_free_count++;
+    MP_PressureLevel after = pool->pressure_level;
+    pool_unlock(pool);
+    if (MP_UNLIKELY(after != before)) pool_pressure_notify(pool, before, after);
+    return MP_LIKELY(st == MP_OK) ? MP_OK : mp_fail(st, 0, 0, 0);
+}
+
+MP_Status mp_pool_free(MP_Pool *pool, MP_Handle handle) { return pool_free_common(pool, false, 0, handle); }
+
+MP_Status mp_pool_free_as(MP_Pool *pool, uint32_t owner, MP_Handle handle) {
+    return pool_free_common(pool, true, owner, handle);
+}
+
+/* ------------------------------------------------------------------ pinning */
+
+static MP_Status pool_set_pinned(MP_Pool *pool, MP_Handle handle, bool pinned) {
+    if (pool == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    uint32_t idx;
+    pool_lock(pool);
+    MP_Status st = pool_resolve(pool, handle, &idx);
+    if (st == MP_OK) {
+        pool_slot *s = &pool->slots[idx];
+        bool was = (s->state & POOL_SLOT_PINNED) != 0;
+        if (pinned && !was) {
+            s->state |= POOL_SLOT_PINNED;
+            pool->pinned_count++;
+        } else if (!pinned && was) {
+            s->state &= (uint8_t)~POOL_SLOT_PINNED;
+            pool->pinned_count--;
+        }
+    } else {
+        st = MP_ERR_INVALID_HANDLE;
+        pool->rejected_access_count++;
+    }
+    pool_unlock(pool);
+    return st == MP_OK ? MP_OK : mp_fail(st, 0, 0, 0);
+}
+
+MP_Status mp_pool_pin(MP_Pool *pool, MP_Handle handle) { return pool_set_pinned(pool, handle, true); }
+
+MP_Status mp_pool_unpin(MP_Pool *pool, MP_Handle handle) { return pool_set_pinned(pool, handle, false); }
+
+/* ------------------------------------------------------------------- access */
+
+/* Resolves `h` for an access of [offset, offset + len) by `owner` (when
+ * `check_owner`): handle, then owner, then bounds. Stale handles are
+ * MP_ERR_INVALID_HANDLE here; only frees report double frees. */
+static MP_Status pool_access(const MP_Pool *p, MP_Handle h, bool check_owner, uint32_t owner, size_t offset,
+                             size_t len, pool_slot **out) {
+    uint32_t idx;
+    if (MP_UNLIKELY(pool_resolve(p, h, &idx) != MP_OK)) return MP_ERR_INVALID_HANDLE;
+    pool_slot *s = &p->slots[idx];
+    if (MP_UNLIKELY(check_owner && p->owners[s->owner_index].id != owner)) return MP_ERR_PROTECTION;
+    if (MP_UNLIKELY(offset > s->size_bytes || len > s->size_bytes - offset)) return MP_ERR_OUT_OF_BOUNDS;
+    *out = s;
+    return MP_OK;
+}
+
+/* Kinds of byte transfer between a block and caller memory. */
+typedef enum pool_xfer { POOL_READ, POOL_WRITE, POOL_FILL } pool_xfer;
+
+static MP_Status pool_transfer(MP_Pool *pool, bool check_owner, uint32_t owner, MP_Handle h, size_t offset,
+                               void *buf, uint8_t byte, size_t len, pool_xfer kind) {
+    if (MP_UNLIKELY(pool == NULL)) return mp_fail(MP_ERR_INVALID_ARGUMENT, len, 0, 0);
+    pool_slot *s;
+    pool_lock(pool);
+    MP_Status st = pool_access(pool, h, check_owner, owner, offset, len, &s);
+    if (MP_UNLIKELY(st == MP_OK && buf == NULL && kind != POOL_FILL && len != 0)) st = MP_ERR_INVALID_ARGUMENT;
+    if (MP_LIKELY(st == MP_OK)) {
+        /* len 0 may come with a NULL buf, which memcpy does not allow */
+        uint8_t *at = s->ptr + offset;
+        if (kind == POOL_FILL)
+            memset(at, byte, len);
+        else if (kind == POOL_READ && len != 0)
+            memcpy(buf, at, len);
+        else if (len != 0)
+            memcpy(at, buf, len);
+    } else {
+        pool->rejected_access_count++;
+    }
+    pool_unlock(pool);
+    return MP_LIKELY(st == MP_OK) ? MP_OK : mp_fail(st, len, 0, 0);
+}
+
+MP_Status mp_pool_read(MP_Pool *pool, MP_Handle handle, size_t offset, void *dst, size_t len) {
+    return pool_transfer(pool, false, 0, handle, offset, dst, 0, len, POOL_READ);
+}
+
+MP_Status mp_pool_write(MP_Pool *pool, MP_Handle handle, size_t offset, const void *src, size_t len) {
+    return pool_transfer(pool, false, 0, handle, offset, (void *)(uintptr_t)src, 0, len, POOL_WRITE);
+}
+
+MP_Status mp_pool_fill(MP_Pool *pool, MP_Handle handle, size_t offset, uint8_t byte, size_t len) {
+    return pool_transfer(pool, false, 0, handle, offset, NULL, byte, len, POOL_FILL);
+}
+
+MP_Status mp_pool_read_as(MP_Pool *pool, uint32_t owner, MP_Handle handle, size_t offset, void *dst, size_t len) {
+    return pool_transfer(pool, true, owner, handle, offset, dst, 0, len, POOL_READ);
+}
+
+MP_Status mp_pool_write_as(MP_Pool *pool, uint32_t owner, MP_Handle handle, size_t offset, const void *src,
+                           size_t len) {
+    return pool_transfer(pool, true, owner, handle, offset, (void *)(uintptr_t)src, 0, len, POOL_WRITE);
+}
+
+MP_Status mp_pool_fill_as(MP_Pool *pool, uint32_t owner, MP_Handle handle, size_t offset, uint8_t byte,
+                          size_t len) {
+    return pool_transfer(pool, true, owner, handle, offset, NULL, byte, len, POOL_FILL);
+}
+
+static MP_Status pool_copy_common(MP_Pool *pool, bool check_owner, uint32_t owner, MP_Handle dst,
+                                  size_t dst_offset, MP_Handle src, size_t src_offset, size_t len) {
+    if (pool == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, len, 0, 0);
+    pool_slot *d, *s;
+    pool_lock(pool);
+    MP_Status st = pool_access(pool, dst, check_owner, owner, dst_offset, len, &d);
+    if (st == MP_OK) st = pool_access(pool, src, check_owner, owner, src_offset, len, &s);
+    if (st == MP_OK)
+        memmove(d->ptr + dst_offset, s->ptr + src_offset, len);
+    else
+        pool->rejected_access_count++;
+    pool_unlock(pool);
+    return st == MP_OK ? MP_OK : mp_fail(st, len, 0, 0);
+}
+
+MP_Status mp_pool_copy(MP_Pool *pool, MP_Handle dst, size_t dst_offset, MP_Handle src, size_t src_offset,
+                       size_t len) {
+    return pool_copy_common(pool, false, 0, dst, dst_offset, src, src_offset, len);
+}
+
+MP_Status mp_pool_copy_as(MP_Pool *pool, uint32_t owner, MP_Handle dst, size_t dst_offset, MP_Handle src,
+                          size_t src_offset, size_t len) {
+    return pool_copy_common(pool, true, owner, dst, dst_offset, src, src_offset, len);
+}
+
+MP_Status mp_pool_locate(const MP_Pool *pool, MP_Handle handle, size_t *offset, size_t *size) {
+    MP_PoolBlockInfo info;
+    MP_Status st = mp_pool_block_info(pool, handle, &info);
+    if (st != MP_OK) return st;
+    if (offset != NULL) *offset = info.offset;
+    if (size != NULL) *size = info.size_bytes;
+    return MP_OK;
+}
+
+MP_Status mp_pool_block_info(const MP_Pool *pool, MP_Handle handle, MP_PoolBlockInfo *out) {
+    if (pool == NULL || out == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    uint32_t idx;
+    pool_lock(pool);
+    MP_Status st = pool_resolve(pool, handle, &idx);
+    if (st == MP_OK) {
+        const pool_slot *s = &pool->slots[idx];
+        out->offset = (size_t)(s->ptr - pool->region);
+        out->size_bytes = s->size_bytes;
+        out->usable_bytes = s->usable_bytes;
+        out->owner = pool->owners[s->owner_index].id;
+        out->pinned = (s->state & POOL_SLOT_PINNED) != 0;
+    }
+    pool_unlock(pool);
+    return st == MP_OK ? MP_OK : mp_fail(MP_ERR_INVALID_HANDLE, 0, 0, 0);
+}
+
+uint64_t mp_pool_relocation_count(const MP_Pool *pool) {
+    if (pool == NULL) return 0;
+    pool_lock(pool);
+    uint64_t n = pool->relocation_count;
+    pool_unlock(pool);
+    return n;
+}

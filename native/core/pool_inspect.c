@@ -1,0 +1,204 @@
+/*
+ * pool_inspect.c - metrics and the consistency check of a managed pool.
+ *
+ * mp_pool_stats reports the O(1) counters plus the backends' free figures
+ * (a walk of their free structures). mp_pool_check cross-checks the four
+ * records of the same facts: the handle table, the backends' own structures
+ * and counters, the owner lists, and the pool's counters; see pool.c for the
+ * invariants. Both take the pool's lock; neither changes the pool.
+ */
+#include "pool_internal.h"
+
+#include <stdlib.h>
+
+static int pool_block_ref_cmp(const void *a, const void *b) {
+    uintptr_t x = ((const pool_block_ref *)a)->addr, y = ((const pool_block_ref *)b)->addr;
+    return (x > y) - (x < y);
+}
+
+pool_block_ref *pool_sorted_blocks(const MP_Pool *p, size_t *count) {
+    *count = p->live_count;
+    if (p->live_count == 0) return NULL;
+    pool_block_ref *refs = malloc(p->live_count * sizeof *refs);
+    if (refs == NULL) return NULL;
+    size_t n = 0;
+    for (uint32_t i = 0; i < p->high_water && n < p->live_count; i++) {
+        if (p->slots[i].state & POOL_SLOT_LIVE) {
+            refs[n].addr = (uintptr_t)p->slots[i].ptr;
+            refs[n].slot = i;
+            n++;
+        }
+    }
+    *count = n;
+    qsort(refs, n, sizeof *refs, pool_block_ref_cmp);
+    return refs;
+}
+
+void pool_free_figures_get(const MP_Pool *p, pool_free_figures *out) {
+    memset(out, 0, sizeof *out);
+    for (unsigned b = 0; b < p->backend_count; b++) {
+        MP_FreeStats fs;
+        if (pool_be_free_stats(p, b, &fs) != MP_OK) continue;
+        out->free_bytes += fs.free_bytes;
+        out->free_block_count += fs.free_block_count;
+        if (fs.largest_free_block_bytes > out->largest_free_block_bytes)
+            out->largest_free_block_bytes = fs.largest_free_block_bytes;
+    }
+    if (out->free_bytes != 0)
+        out->fragmentation = 1.0 - (double)out->largest_free_block_bytes / (double)out->free_bytes;
+}
+
+MP_Status mp_pool_stats(const MP_Pool *pool, MP_PoolStats *out) {
+    if (pool == NULL || out == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    pool_free_figures f;
+    pool_lock(pool);
+    pool_free_figures_get(pool, &f);
+    out->total_bytes = pool->total_bytes;
+    out->used_bytes = pool->used_bytes;
+    out->free_bytes = pool->total_bytes > pool->used_bytes ? pool->total_bytes - pool->used_bytes : 0;
+    out->utilization = (double)pool->used_bytes / (double)pool->total_bytes;
+    out->allocation_count = pool->alloc_count;
+    out->deallocation_count = pool->free_count;
+    out->free_block_count = f.free_block_count;
+    out->allocated_block_count = pool->live_count;
+    out->fragmentation_ratio = f.fragmentation;
+    out->peak_usage_bytes = pool->peak_used_bytes;
+    out->allocation_failure_count = pool->alloc_failure_count;
+    out->largest_free_block_bytes = f.largest_free_block_bytes;
+    out->backend_free_bytes = f.free_bytes;
+    out->requested_bytes = pool->requested_bytes;
+    out->pinned_block_count = pool->pinned_count;
+    out->owner_count = pool->owner_count;
+    out->handle_capacity = pool->max_blocks;
+    out->retired_slot_count = pool->retired_count;
+    out->rejected_free_count = pool->rejected_free_count;
+    out->rejected_access_count = pool->rejected_access_count;
+    out->defrag_count = pool->defrag_count;
+    out->auto_defrag_count = pool->auto_defrag_count;
+    out->relocation_count = pool->relocation_count;
+    out->bytes_moved_total = pool->bytes_moved_total;
+    out->pressure_level = (uint32_t)pool->pressure_level;
+    pool_unlock(pool);
+    return MP_OK;
+}
+
+/* ------------------------------------------------------------------- check */
+
+/* Sums over the live slots, compared with the counters afterwards. */
+typedef struct pool_tally {
+    size_t live, free, retired, pinned, used_bytes, requested_bytes;
+} pool_tally;
+
+static size_t pool_check_live_slot(const MP_Pool *p, const pool_slot *s) {
+    size_t bad = 0;
+    if (s->backend >= p->backend_count) return 1;
+    const pool_backend *be = &p->backends[s->backend];
+    bad += s->gen == 0 || s->gen > p->gen_max;
+    bad += s->ptr < be->lo || s->ptr >= be->hi;
+    bad += ((uintptr_t)s->ptr & (p->alignment - 1)) != 0;
+    bad += s->size_bytes == 0 || s->size_bytes > s->usable_bytes || s->size_bytes > p->max_request_bytes;
+    bad += pool_be_usable(p, s->backend, s->ptr) != s->usable_bytes;
+    bad += s->owner_index >= p->owner_count;
+    return bad;
+}
+
+static size_t pool_check_slots(const MP_Pool *p, pool_tally *t) {
+    size_t bad = 0;
+    for (uint32_t i = 0; i < p->high_water; i++) {
+        const pool_slot *s = &p->slots[i];
+        if (s->state & POOL_SLOT_LIVE) {
+            bad += pool_check_live_slot(p, s);
+            t->live++;
+            t->pinned += (s->state & POOL_SLOT_PINNED) ? 1u : 0u;
+            t->used_bytes += s->usable_bytes;
+            t->requested_bytes += s->size_bytes;
+        } else if (s->gen == p->gen_max + 1u) {
+            t->retired++;
+            bad += s->state != 0;
+        } else {
+            t->free++;
+            bad += s->state != 0 || s->gen < 2 || s->gen > p->gen_max;
+        }
+    }
+    /* The free stack: in range, free slots only, no cycle (bounded walk). */
+    size_t stacked = 0;
+    for (uint32_t i = p->free_head; i != POOL_NIL; i = p->slots[i].next) {
+        if (i >= p->high_water || stacked > t->free || p->slots[i].state != 0 || p->slots[i].gen > p->gen_max)
+            return bad + 1;
+        stacked++;
+    }
+    bad += stacked != t->free;
+    bad += t->live + t->free + t->retired != p->high_water;
+    bad += t->retired != p->retired_count;
+    return bad;
+}
+
+/* Distinct, non-overlapping blocks, and the backends hold exactly as many
+ * used blocks as the table has live slots. */
+static size_t pool_check_blocks(const MP_Pool *p) {
+    size_t bad = 0, n, backend_live = 0;
+    for (unsigned b = 0; b < p->backend_count; b++) {
+        MP_HeapStats hs;
+        if (pool_be_stats(p, b, &hs) != MP_OK) return 1;
+        backend_live += hs.live_block_count;
+    }
+    bad += backend_live != p->live_count;
+    pool_block_ref *refs = pool_sorted_blocks(p, &n);
+    if (refs == NULL) return bad; /* none, or no memory for the sort */
+    for (size_t i = 1; i < n; i++)
+        bad += refs[i - 1].addr + p->slots[refs[i - 1].slot].usable_bytes > refs[i].addr;
+    free(refs);
+    return bad;
+}
+
+static size_t pool_check_owners(const MP_Pool *p) {
+    size_t bad = 0, listed = 0;
+    for (uint32_t oi = 0; oi < p->owner_count; oi++) {
+        const pool_owner *o = &p->owners[oi];
+        bad += pool_owner_find(p, o->id) != oi;
+        size_t count = 0, bytes = 0;
+        uint32_t prev = POOL_NIL;
+        for (uint32_t i = o->head; i != POOL_NIL; prev = i, i = p->slots[i].next) {
+            const pool_slot *s = &p->slots[i];
+            if (i >= p->high_water || count > p->live_count || !(s->state & POOL_SLOT_LIVE)) return bad + 1;
+            bad += s->owner_index != oi || s->prev != prev;
+            count++;
+            bytes += s->usable_bytes;
+        }
+        bad += count != o->stats.block_count || bytes != o->stats.bytes_in_use;
+        bad += o->stats.bytes_in_use > o->stats.bytes_in_use_peak;
+        bad += o->stats.alloc_count - o->stats.free_count != o->stats.block_count;
+        listed += count;
+    }
+    bad += listed != p->live_count;
+    bad += p->owner_cache_index != POOL_NIL && (p->owner_cache_index >= p->owner_count ||
+                                                p->owners[p->owner_cache_index].id != p->owner_cache_id);
+    return bad;
+}
+
+static size_t pool_check_counters(const MP_Pool *p, const pool_tally *t) {
+    size_t bad = 0;
+    bad += t->live != p->live_count || t->pinned != p->pinned_count;
+    bad += t->used_bytes != p->used_bytes || t->requested_bytes != p->requested_bytes;
+    bad += p->alloc_count - p->free_count != p->live_count;
+    bad += p->used_bytes > p->peak_used_bytes;
+    unsigned level = 0;
+    while (level < 3 && p->used_bytes >= p->pressure_threshold_bytes[level]) level++;
+    bad += (unsigned)p->pressure_level != level;
+    bad += p->used_bytes < p->pressure_down_bytes || p->used_bytes >= p->pressure_up_bytes;
+    return bad;
+}
+
+size_t mp_pool_check(const MP_Pool *pool) {
+    if (pool == NULL) return 1;
+    size_t bad = 0;
+    pool_tally t = {0, 0, 0, 0, 0, 0};
+    pool_lock(pool);
+    for (unsigned b = 0; b < pool->backend_count; b++) bad += pool_be_check(pool, b);
+    bad += pool_check_slots(pool, &t);
+    bad += pool_check_blocks(pool);
+    bad += pool_check_owners(pool);
+    bad += pool_check_counters(pool, &t);
+    pool_unlock(pool);
+    return bad;
+}

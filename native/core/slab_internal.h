@@ -1,0 +1,335 @@
+/*
+ * slab_internal.h - the slab allocator's control block and the small helpers
+ * shared by slab.c (allocation, free), slab_lifecycle.c (slab refill and
+ * release, create, reset, trim) and slab_inspect.c (stats, walk, check).
+ * Never installed. The layout and invariants are described at the top of
+ * slab.c.
+ */
+#ifndef MP_SLAB_INTERNAL_H
+#define MP_SLAB_INTERNAL_H
+
+#include "mp_internal.h"
+
+/** "No slab": the end of a list or stack of slab indices. */
+#define SLAB_NONE UINT32_MAX
+
+/** Sizes up to this many bytes find their class through the byte table;
+ * larger ones through a binary search over the (at most 64) classes. */
+#define SLAB_TABLE_MAX_BYTES ((size_t)32768)
+
+/** Largest accepted slab: slot indices and in-slab offsets fit 32 bits and
+ * the division by a slot size stays exact with a 64-bit multiply. */
+#define SLAB_MAX_SLAB_BYTES ((size_t)1 << 30)
+
+/** Bytes of a slab's descriptor at the head of its metadata record; the
+ * record's L1 words follow it, then its L0 words and size entries at
+ * offsets that depend on the class (slab_class.l0_offset, sizes_offset). */
+#define SLAB_DESC_BYTES ((size_t)24)
+
+/** until_event of the active slab: frees never need to act on it, so the
+ * counter only runs down (one cold call every 2^31 frees puts it back). */
+#define SLAB_EVENT_NEVER ((uint32_t)1 << 31)
+
+/** Where a slab is. Pooled slabs belong to no class (they keep the last
+ * one's layout, see slab.c); slabs at or above `fresh_next` were never used
+ * and have no valid metadata. */
+enum slab_state {
+    SLAB_POOLED = 0,       /**< in the free-slab pool, pages may be resident */
+    SLAB_POOLED_CLEAN = 1, /**< in the pool, pages given back by trim */
+    SLAB_ACTIVE = 2,       /**< its class allocates from it (any fill) */
+    SLAB_PARTIAL = 3,      /**< some but not all slots out (live or in the class's cache),
+                                on the class's partial list */
+    SLAB_FULL = 4,         /**< every slot out */
+    SLAB_SPARE = 5         /**< no slot out: the class's one kept empty slab */
+};
+
+/** Descriptor of one slab, at the head of its metadata record. */
+typedef struct slab_desc {
+    uint32_t until_event; /**< frees reaching the bitmap before one must act: FULL 1, PARTIAL
+                               slots out, ACTIVE counts down from SLAB_EVENT_NEVER, else 0 */
+    uint32_t carved;      /**< slots handed out at least once since assigned */
+    uint32_t next;        /**< partial list of the class, or pool stack */
+    uint32_t prev;        /**< partial list of the class */
+    uint32_t scan_word;   /**< L1 word where the next search for a freed slot starts */
+    uint8_t state;        /**< enum slab_state */
+    uint8_t unused[3];
+} slab_desc;
+
+/** Freed slots a class keeps aside for its next allocations. */
+#define SLAB_CACHE_SLOTS 8u
+
+/** A slot in a class's cache: its address and the bit address of its
+ * size entry (see slab_entry_at). */
+typedef struct slab_cached {
+    uint8_t *ptr;
+    uint64_t entry_at;
+} slab_cached;
+
+/** One size class (256 bytes, so the class of an index is a shift away).
+ * The first cache line is what the fast paths read: the class's cache of
+ * freed slots (its newest entry, `top`, kept here so an allocation reads the
+ * pointer with a single load), the cursor (one L0 word of the active slab,
+ * popped bit by bit) and where its slots and size entries are, the divisor
+ * and the counters. */
+typedef struct slab_class {
+    uint32_t cached;          /**< freed slots cached: `top` and cache[0 .. cached - 2] */
+    uint32_t size_width_log2; /**< log2 of the bits per requested-size entry (2..5) */
+    uint8_t *top_ptr;         /**< the newest cached slot (meaningful when cached > 0) */
+    uint64_t top_at;          /**< bit address of its size entry */
+    uint64_t *cursor;         /**< L0 word of the active slab, or the instance's zero word */
+    uint8_t *cursor_ptr;      /**< address of the slot of bit 0 of *cursor */
+    uint64_t cursor_at;       /**< bit address of the size entry of the slot of bit 0 of *cursor */
+    size_t slot_bytes;
+    uint64_t div_magic;       /**< ceil(2^64 / slot_bytes), see slab_divide; 0 for unused entries */
+    uint64_t alloc_count;     /**< slots handed out: allocations and realloc moves into the class */
+    uint64_t release_count;   /**< slots given back: frees, realloc moves out, reset */
+    uint32_t l0_offset;       /**< byte offset of the L0 words in a record of this class */
+    uint32_t sizes_offset;    /**< byte offset of the size entries in a record */
+    uint32_t slots_per_slab;
+    uint32_t l0_words;        /**< L0 words per slab: ceil(slots / 64) */
+    uint32_t l1_words;        /**< L1 words per slab: ceil(l0_words / 64) */
+    uint32_t active;          /**< slab the class allocates from, SLAB_NONE if none */
+    uint32_t partial_head;    /**< first PARTIAL slab, SLAB_NONE if none */
+    uint32_t spare;           /**< the kept empty slab, SLAB_NONE if none */
+    uint32_t slab_count;      /**< slabs assigned to the class, any state */
+    uint32_t align_bytes;     /**< alignment every slot address has */
+    uint32_t free_mark;       /**< slab_entry_mask(size_width_log2) */
+    uint32_t unused;
+    uint64_t failed_alloc_count;
+    slab_cached cache[SLAB_CACHE_SLOTS - 1]; /**< older cached slots, oldest first (entries marked free) */
+    uint64_t padding;         /**< to 256 bytes */
+} slab_class;
+
+_Static_assert(sizeof(slab_class) == 256, "a class is 256 bytes: indexing it is a shift");
+
+struct MP_Slab {
+    /* Read by every fast-path call. */
+    uint8_t *base;             /**< slab k starts at base + (k << slab_shift) */
+    size_t fast_alloc_limit;   /**< sizes below it take the unlocked table path; 0 if thread-safe */
+    size_t fast_free_bytes;    /**< offsets below it may be freed unlocked: fresh_next << slab_shift,
+                                    0 if thread-safe */
+    uint8_t *class_table;      /**< [(table_max_bytes >> 3) + 1] class of (size + 7) >> 3 */
+    uint8_t *slab_cls;         /**< [slab_count] class of each used slab (the last one while pooled):
+                                    apart from the records, so free finds the class with one load */
+    uint8_t *meta;             /**< [slab_count] records of meta_stride bytes: desc, L1, L0, sizes */
+    size_t meta_stride;
+    size_t slab_mask;          /**< slab_bytes - 1 */
+    unsigned slab_shift;
+    bool thread_safe;
+    size_t headroom_bytes;     /**< bytes_in_use_peak - bytes_in_use */
+    /* Counters of the cold paths; the rest of MP_HeapStats is derived. */
+    uint64_t realloc_count;
+    uint64_t realloc_moves;    /**< reallocs that moved: one alloc_count and one release_count
+                                    of the classes that are not an alloc or free */
+    uint64_t reset_dropped;    /**< live slots released by reset (not frees) */
+    uint64_t failed_alloc_count;
+    uint64_t rejected_free_count;
+    /* Geometry and lifetime. */
+    size_t region_bytes;       /**< slab_count << slab_shift */
+    size_t slab_bytes;
+    uint32_t slab_count;
+    uint32_t class_count;
+    uint32_t fresh_next;       /**< slabs >= this were never used */
+    uint32_t pool_head;        /**< stack of pooled slabs, linked by `next` */
+    uint32_t pooled_count;     /**< slabs on that stack */
+    bool heap_control;         /**< control block came from malloc */
+    size_t table_max_bytes;    /**< sizes <= this use class_table */
+    MP_SlabObjectFn ctor;
+    MP_SlabObjectFn dtor;
+    void *hook_ctx;
+    void *map_ptr;             /**< OS mapping holding the region, or NULL */
+    size_t map_bytes;
+    uint64_t zero_word;        /**< the cursor of a class without an active slab; always 0 */
+    mp_lock lock;
+    slab_class classes[MP_SLAB_MAX_CLASSES];
+};
+
+MP_INLINE uint8_t *slab_meta(const MP_Slab *s, uint32_t idx) { return s->meta + (size_t)idx * s->meta_stride; }
+
+MP_INLINE slab_desc *slab_desc_of(const MP_Slab *s, uint32_t idx) { return (slab_desc *)(void *)slab_meta(s, idx); }
+
+/** L0 bitmap of slab `idx` laid out for class `k`: bit i set iff slot i
+ * was carved and is free in the slab (not out: neither live nor cached). */
+MP_INLINE uint64_t *slab_l0(const MP_Slab *s, uint32_t idx, const slab_class *k) {
+    return (uint64_t *)(void *)(slab_meta(s, idx) + k->l0_offset);
+}
+
+/** L1 bitmap: bit w set if L0 word w may be non-zero (never clear when it is). */
+MP_INLINE uint64_t *slab_l1(const MP_Slab *s, uint32_t idx) {
+    return (uint64_t *)(void *)(slab_meta(s, idx) + SLAB_DESC_BYTES);
+}
+
+MP_INLINE uint8_t *slab_sizes(const MP_Slab *s, uint32_t idx, const slab_class *k) {
+    return slab_meta(s, idx) + k->sizes_offset;
+}
+
+/** Class index of used slab `idx` (its last one if pooled). */
+MP_INLINE uint32_t slab_cls(const MP_Slab *s, uint32_t idx) { return s->slab_cls[idx]; }
+
+/** The class whose layout slab `idx`'s record has (its last one if pooled);
+ * an index this instance does not have maps to an unused class entry. */
+MP_INLINE const slab_class *slab_class_of_slab(const MP_Slab *s, uint32_t idx) {
+    return &s->classes[slab_cls(s, idx) & (MP_SLAB_MAX_CLASSES - 1)];
+}
+
+MP_INLINE uint8_t *slab_start(const MP_Slab *s, uint32_t idx) {
+    return s->base + ((size_t)idx << s->slab_shift);
+}
+
+MP_INLINE bool slab_is_pooled(const slab_desc *d) { return d->state <= SLAB_POOLED_CLEAN; }
+
+/* Requested-size entries are 4, 8, 16 or 32 bits wide (2^width_log2, the
+ * narrowest holding slot_bytes), by class, and addressed by bit: entry i of
+ * a record's size area `sizes` is at bit ((uint64_t)sizes << 3) + (i <<
+ * width_log2), in a little-endian bit order. An entry with all its bits set
+ * (the class's free_mark) marks a free slot; no requested size is that
+ * large (slots are multiples of 8 bytes, below 2^(2^width_log2) - 1). Every
+ * access reads or writes the 32-bit window that starts at the entry's byte,
+ * whatever the width, so mixing classes mispredicts no branch on it; the
+ * window is assembled byte by byte (one load or store once compiled on a
+ * little-endian machine, correct on any), and a record's size area has 4
+ * bytes of slack for it. */
+
+/** The free mark of entries 2^width_log2 bits wide (all bits set). */
+MP_INLINE uint32_t slab_entry_mask(unsigned width_log2) {
+    return (uint32_t)(((uint64_t)1 << (1u << width_log2)) - 1);
+}
+
+/** Bit address of the entry of slot `i` in size area `sizes`. */
+MP_INLINE uint64_t slab_entry_at(const uint8_t *sizes, unsigned width_log2, uint32_t i) {
+    return ((uint64_t)(uintptr_t)sizes << 3) + ((uint64_t)i << width_log2);
+}
+
+MP_INLINE uint32_t slab_window_load(const uint8_t *b) {
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+MP_INLINE void slab_window_store(uint8_t *b, uint32_t x) {
+    b[0] = (uint8_t)x;
+    b[1] = (uint8_t)(x >> 8);
+    b[2] = (uint8_t)(x >> 16);
+    b[3] = (uint8_t)(x >> 24);
+}
+
+/** The entry at bit address `at`, of the width whose free mark is `mark`. */
+MP_INLINE size_t slab_entry_get(uint64_t at, uint32_t mark) {
+    return (size_t)((slab_window_load((const uint8_t *)(uintptr_t)(at >> 3)) >> (at & 7u)) & mark);
+}
+
+/** Stores `v` (at most `mark`) in the entry at bit address `at`. */
+MP_INLINE void slab_entry_set(uint64_t at, uint32_t mark, size_t v) {
+    unsigned shift = (unsigned)(at & 7u);
+    uint8_t *b = (uint8_t *)(uintptr_t)(at >> 3);
+    slab_window_store(b, (slab_window_load(b) & ~(mark << shift)) | ((uint32_t)v << shift));
+}
+
+MP_INLINE unsigned slab_ctz64(uint64_t x) {
+#if defined(__GNUC__)
+    return (unsigned)__builtin_ctzll(x);
+#else
+    unsigned n = 0;
+    while (!(x & 1u)) x >>= 1, n++;
+    return n;
+#endif
+}
+
+MP_INLINE unsigned slab_popcount64(uint64_t x) {
+#if defined(__GNUC__)
+    return (unsigned)__builtin_popcountll(x);
+#else
+    unsigned n = 0;
+    for (; x; x &= x - 1) n++;
+    return n;
+#endif
+}
+
+/* A slot handed out is unpoisoned. Constructed objects keep their contents
+ * across free and reuse, so under valgrind they come back defined
+ * (MP_UNPOISON would mark them undefined). */
+#if defined(MP_WITH_VALGRIND) && !defined(MP_ASAN)
+#define SLAB_UNPOISON_DEFINED(p, n) ((void)VALGRIND_MAKE_MEM_DEFINED((p), (n)))
+#define SLAB_UNPOISON_SLOT(s, p, n) ((s)->ctor != NULL ? SLAB_UNPOISON_DEFINED((p), (n)) : MP_UNPOISON((p), (n)))
+#else
+#define SLAB_UNPOISON_DEFINED(p, n) MP_UNPOISON((p), (n))
+#define SLAB_UNPOISON_SLOT(s, p, n) MP_UNPOISON((p), (n))
+#endif
+
+/** Counts a slot of class `k` (of `slot_bytes`) live: the class's alloc
+ * count, and the peak through the headroom (a new peak when the slot does
+ * not fit under the old one). */
+MP_INLINE void slab_note_alloc(MP_Slab *s, slab_class *k, size_t slot_bytes) {
+    size_t headroom = s->headroom_bytes;
+    headroom = headroom > slot_bytes ? headroom : slot_bytes;
+    k->alloc_count++;
+    s->headroom_bytes = headroom - slot_bytes;
+}
+
+MP_INLINE void slab_lock(const MP_Slab *s) {
+    if (s->thread_safe) mp_lock_acquire((mp_lock *)&s->lock);
+}
+
+MP_INLINE void slab_unlock(const MP_Slab *s) {
+    if (s->thread_safe) mp_lock_release((mp_lock *)&s->lock);
+}
+
+/** Binary search for the first class whose slot holds `size` bytes;
+ * class_count when `size` is above the largest class. */
+uint32_t mp_slab_class_search(const MP_Slab *s, size_t size);
+
+/** As mp_slab_class_search, O(1) through the table for sizes up to
+ * table_max_bytes (the common case). */
+MP_INLINE uint32_t slab_class_of(const MP_Slab *s, size_t size) {
+    if (MP_LIKELY(size <= s->table_max_bytes)) return s->class_table[(size + 7) >> 3];
+    return mp_slab_class_search(s, size);
+}
+
+/** Slots of assigned slab `idx` whose L0 bit is clear: carved minus freed
+ * (slots in their class's cache count here). O(slots / 64). */
+size_t mp_slab_live_slots(const MP_Slab *s, uint32_t idx);
+
+
+/** Total slots the slabs of class `k` hold. */
+MP_INLINE size_t slab_class_capacity(const slab_class *k) { return (size_t)k->slab_count * k->slots_per_slab; }
+
+/** Slots of class `c` handed out and not given back (O(1)). */
+MP_INLINE size_t slab_class_in_use(const slab_class *k) { return (size_t)(k->alloc_count - k->release_count); }
+
+/** Free-space figures from the O(1) counters (O(classes)): free bytes and
+ * blocks (a pooled or never-used slab counts as one block of slab_bytes,
+ * a free slot as one of slot_bytes) and, in `*largest_request`, the largest
+ * request that could succeed now. Lock held by the caller. */
+void mp_slab_free_summary(const MP_Slab *s, MP_FreeStats *out, size_t *largest_request);
+
+/** Records a failed allocation of `size` bytes (class `c`, or class_count
+ * when none applies; for OOM the class's failure counter too) with the
+ * free-space figures, for mp_last_error. Returns NULL. */
+void *mp_slab_alloc_failed(MP_Slab *s, size_t size, MP_Status why, uint32_t c);
+
+/* ------------------------------------------- slab_lifecycle.c, lock held */
+
+/** Takes a slot of class `k` for `requested` bytes when the cursor word is
+ * empty: carves the active slab, finds its next word with freed slots, or
+ * moves to a new active slab (partial list, spare, pool, never-used tail,
+ * another class's empty slab). Counts the slot live. NULL, recorded by
+ * mp_slab_alloc_failed, with MP_ERR_OUT_OF_MEMORY, or MP_ERR_CORRUPTION when
+ * a slab's bitmap contradicts its state. */
+void *mp_slab_refill(MP_Slab *s, slab_class *k, size_t requested);
+
+/** The `i`-th oldest slot of class `k`'s cache (i < cached). */
+MP_INLINE slab_cached slab_cache_entry(const slab_class *k, uint32_t i) {
+    if (i + 1 < k->cached) return k->cache[i];
+    slab_cached top = {k->top_ptr, k->top_at};
+    return top;
+}
+
+/** Gives the `count` oldest slots of class `k`'s cache back to their slabs
+ * (L0 bit set; a slab may change state) and returns how many stay
+ * cached. */
+uint32_t mp_slab_flush_cache(MP_Slab *s, slab_class *k, uint32_t count);
+
+/** What free() does when a slab's until_event runs out: a FULL slab joins
+ * the partial list, an emptied PARTIAL slab becomes its class's spare or
+ * goes back to the pool, the active slab's counter starts over. */
+void mp_slab_free_event(MP_Slab *s, slab_desc *d);
+
+#endif /* MP_SLAB_INTERNAL_H */

@@ -1,0 +1,243 @@
+/*
+ * tlsf_inspect.c - looking at a TLSF heap without allocating: O(1) stats,
+ * the walk-based free statistics, the block walker, the consistency check and
+ * trim (returning the whole pages inside free blocks to the OS).
+ *
+ * Everything here walks the blocks in address order from `first` to the
+ * sentinel (layout in tlsf.c) and validates each header before using its
+ * size, so a corrupted heap yields MP_ERR_CORRUPTION (or a violation count
+ * from mp_tlsf_check), never a read outside the heap.
+ *
+ * mp_tlsf_check counts, without stopping at the first: invalid headers (the
+ * physical walk ends there), header bits no header may carry, wrong
+ * previous-free flags, free blocks whose footer does not hold their size,
+ * adjacent free blocks, flags a free block must not carry, misaligned aligned
+ * blocks, a heap not ending exactly at a valid sentinel, counters that differ
+ * from the used blocks, list heads that disagree with the bitmaps, listed
+ * blocks that are not valid free blocks of that list or whose back links are
+ * wrong, cycles, and a number of listed blocks different from the free blocks.
+ */
+#include "tlsf_internal.h"
+
+/* Called for each block in address order with its validated header word;
+ * returns non-zero to stop. */
+typedef int (*tlsf_visit_fn)(uint8_t *b, uint64_t w0, void *ctx);
+
+/* Walks every block; MP_ERR_CORRUPTION if a header fails validation, leaves
+ * the heap, or contradicts its predecessor's free flag. */
+static MP_Status tlsf_walk_blocks(const MP_Tlsf *t, tlsf_visit_fn visit, void *ctx) {
+    const tlsf_env *e = &t->env;
+    uint8_t *b = e->first;
+    uint64_t prev_free = 0;
+    while (b != e->sentinel) {
+        uint64_t w0;
+        if (!tlsf_hdr_load(e, b, &w0) || !tlsf_fits_heap(e, b, tlsf_w_size(w0)) ||
+            (w0 & TLSF_W_PREV_FREE) != prev_free)
+            return MP_ERR_CORRUPTION;
+        if (visit(b, w0, ctx) != 0) return MP_OK;
+        prev_free = (w0 & TLSF_W_FREE) != 0 ? TLSF_W_PREV_FREE : 0;
+        b += tlsf_w_bytes(w0);
+    }
+    return MP_OK;
+}
+
+MP_INLINE bool tlsf_is_free(uint64_t w0) { return (w0 & TLSF_W_FREE) != 0; }
+
+/* ------------------------------------------------------------------ stats */
+
+MP_Status mp_tlsf_stats(const MP_Tlsf *t, MP_HeapStats *out) {
+    if (t == NULL || out == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    TLSF_LOCK(t);
+    *out = t->stats;
+    out->live_block_count = tlsf_live_blocks(t);
+    TLSF_UNLOCK(t);
+    return MP_OK;
+}
+
+static int tlsf_add_free_stats(uint8_t *b, uint64_t w0, void *ctx) {
+    (void)b;
+    MP_FreeStats *fs = ctx;
+    if (tlsf_is_free(w0)) {
+        size_t usable = tlsf_w_bytes(w0) - TLSF_HDR_BYTES;
+        fs->free_bytes += usable;
+        fs->free_block_count++;
+        if (usable > fs->largest_free_block_bytes) fs->largest_free_block_bytes = usable;
+    }
+    return 0;
+}
+
+MP_Status mp_tlsf_free_stats(const MP_Tlsf *t, MP_FreeStats *out) {
+    if (t == NULL || out == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    MP_FreeStats fs = {0, 0, 0, 0.0};
+    TLSF_LOCK(t);
+    MP_Status st = tlsf_walk_blocks(t, tlsf_add_free_stats, &fs);
+    TLSF_UNLOCK(t);
+    if (st != MP_OK) return mp_fail(st, 0, 0, 0);
+    if (fs.free_bytes != 0)
+        fs.fragmentation = 1.0 - (double)fs.largest_free_block_bytes / (double)fs.free_bytes;
+    *out = fs;
+    return MP_OK;
+}
+
+/* ------------------------------------------------------------------- walk */
+
+typedef struct tlsf_user_walk {
+    MP_WalkFn fn;
+    void *ctx;
+} tlsf_user_walk;
+
+static int tlsf_call_user(uint8_t *b, uint64_t w0, void *ctx) {
+    const tlsf_user_walk *w = ctx;
+    return w->fn(b + TLSF_HDR_BYTES, tlsf_w_bytes(w0) - TLSF_HDR_BYTES, !tlsf_is_free(w0), w->ctx);
+}
+
+/* The lock of a thread-safe instance is held during the walk: `fn` must not
+ * call into the same instance. */
+MP_Status mp_tlsf_walk(const MP_Tlsf *t, MP_WalkFn fn, void *ctx) {
+    if (t == NULL || fn == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    tlsf_user_walk w = {fn, ctx};
+    TLSF_LOCK(t);
+    MP_Status st = tlsf_walk_blocks(t, tlsf_call_user, &w);
+    TLSF_UNLOCK(t);
+    return st == MP_OK ? MP_OK : mp_fail(st, 0, 0, 0);
+}
+
+/* ------------------------------------------------------------------- trim */
+
+typedef struct tlsf_trim_state {
+    size_t released_bytes;
+} tlsf_trim_state;
+
+/* Releases the pages strictly inside a free block's payload between its
+ * links and its footer: header, links and footer stay, so the block stays
+ * valid. */
+static int tlsf_trim_block(uint8_t *b, uint64_t w0, void *ctx) {
+    tlsf_trim_state *ts = ctx;
+    size_t size = tlsf_w_bytes(w0);
+    if (tlsf_is_free(w0) && size > TLSF_MIN_BLOCK_BYTES) {
+        uint8_t *from = b + TLSF_PREV_OFFSET + 4u;
+        size_t n = size - TLSF_MIN_BLOCK_BYTES; /* up to the footer */
+        ts->released_bytes += mp_os_release_pages(from, n);
+        MP_POISON(from, n); /* valgrind treats released pages as fresh */
+    }
+    return 0;
+}
+
+MP_Status mp_tlsf_trim(MP_Tlsf *t, size_t *released_bytes) {
+    if (t == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    tlsf_trim_state ts = {0};
+    MP_Status st = MP_OK;
+    TLSF_LOCK(t);
+    if (t->owns_region) st = tlsf_walk_blocks(t, tlsf_trim_block, &ts);
+    TLSF_UNLOCK(t);
+    if (released_bytes != NULL) *released_bytes = ts.released_bytes;
+    return st == MP_OK ? MP_OK : mp_fail(st, 0, 0, 0);
+}
+
+/* ------------------------------------------------------------------ check */
+
+typedef struct tlsf_tally {
+    size_t used_blocks, free_blocks, in_use_bytes, requested_bytes;
+} tlsf_tally;
+
+/* Bits of the first header word that no header may carry. */
+#define TLSF_W_UNUSED_BITS (~(TLSF_W_SIZE_MASK | TLSF_W_FREE | TLSF_W_PREV_FREE | TLSF_W_ALIGN_MASK | TLSF_W_SLACK_MASK))
+
+/* Physical walk of check(): counts violations, fills the tally. */
+static size_t tlsf_check_blocks(const MP_Tlsf *t, tlsf_tally *tally) {
+    const tlsf_env *e = &t->env;
+    size_t bad = 0;
+    uint8_t *b = e->first;
+    bool prev_free = false;
+    while (b != e->sentinel) {
+        uint64_t w0;
+        if (!tlsf_hdr_load(e, b, &w0) || !tlsf_fits_heap(e, b, tlsf_w_size(w0))) return bad + 1;
+        bool is_free = tlsf_is_free(w0);
+        size_t size = tlsf_w_bytes(w0), usable = size - TLSF_HDR_BYTES;
+        if (w0 & TLSF_W_UNUSED_BITS) bad++;
+        if (((w0 & TLSF_W_PREV_FREE) != 0) != prev_free) bad++;
+        if (is_free) {
+            tally->free_blocks++;
+            if (prev_free) bad++;
+            if (w0 & (TLSF_W_ALIGN_MASK | TLSF_W_SLACK_MASK)) bad++;
+            if (tlsf_footer_load(b + size) != tlsf_w_size(w0)) bad++;
+        } else {
+            size_t slack = (size_t)((w0 & TLSF_W_SLACK_MASK) >> TLSF_W_SLACK_SHIFT);
+            unsigned align_log2 = (unsigned)((w0 & TLSF_W_ALIGN_MASK) >> TLSF_W_ALIGN_SHIFT);
+            if (slack > usable) bad++;
+            if (((uintptr_t)(b + TLSF_HDR_BYTES) & (((uintptr_t)1 << align_log2) - 1u)) != 0) bad++;
+            tally->used_blocks++;
+            tally->in_use_bytes += usable;
+            tally->requested_bytes += usable - slack;
+        }
+        prev_free = is_free;
+        b += size;
+    }
+    uint64_t s;
+    if (!tlsf_hdr_load(e, b, &s) || tlsf_w_size(s) != 0 || (s & TLSF_W_FREE) || (s & TLSF_W_UNUSED_BITS) ||
+        ((s & TLSF_W_PREV_FREE) != 0) != prev_free)
+        bad++;
+    return bad;
+}
+
+/* Walks one free list; counts violations, adds its length to *listed. Next
+ * links are authenticated by the header tags; previous links are checked for
+ * every block but the head, which keeps none (see tlsf.c). */
+static size_t tlsf_check_list(const MP_Tlsf *t, unsigned idx, size_t *listed) {
+    const tlsf_env *e = &t->env;
+    size_t bad = 0, limit = t->blocks_bytes / TLSF_MIN_BLOCK_BYTES + 1;
+    const uint8_t *b = t->heads[idx];
+    uint32_t prev = 0;
+    while (b != NULL) {
+        uint64_t w0;
+        uint32_t next;
+        if (*listed >= limit || !tlsf_in_heap(e, (uintptr_t)b) || !tlsf_free_hdr_ok(e, b, &w0, &next)) return bad + 1;
+        if (tlsf_list_index(e, tlsf_w_bytes(w0)) != idx) bad++;
+        if (prev != 0 && tlsf_prev_load(b) != prev) bad++;
+        if (next != 0 && !tlsf_index_ok(e, next)) return bad + 1;
+        (*listed)++;
+        prev = tlsf_index_of(e, b);
+        b = next != 0 ? tlsf_block_at(e, next) : NULL;
+    }
+    return bad;
+}
+
+size_t mp_tlsf_check(const MP_Tlsf *t) {
+    if (t == NULL) return 1;
+    TLSF_LOCK(t);
+    size_t bad = 0;
+    const tlsf_env *e = &t->env;
+    if (((uintptr_t)e->first & 15u) != 0 || ((uintptr_t)e->sentinel & 15u) != 0 ||
+        (size_t)(e->sentinel - e->first) != t->blocks_bytes || e->link_base + TLSF_HDR_BYTES != (uintptr_t)e->first ||
+        (e->key & 1u) == 0)
+        bad++;
+    tlsf_tally tally = {0, 0, 0, 0};
+    size_t bad_blocks = tlsf_check_blocks(t, &tally);
+    bad += bad_blocks;
+    if (bad_blocks == 0) {
+        if (tally.in_use_bytes != t->stats.bytes_in_use) bad++;
+        if (tally.requested_bytes != t->stats.bytes_requested) bad++;
+        if (tally.used_blocks != tlsf_live_blocks(t)) bad++;
+    }
+    if (t->stats.bytes_in_use_peak < t->stats.bytes_in_use) bad++;
+    size_t listed = 0;
+    unsigned sl_count = 1u << e->sl_log2;
+    for (unsigned fl = 0; fl < TLSF_MAX_FL; fl++) {
+        uint32_t sl_map = t->sl_bitmap[fl];
+        if ((sl_map != 0) != (((t->fl_bitmap >> fl) & 1u) != 0)) bad++;
+        if (fl >= t->fl_count) {
+            if (sl_map != 0) bad++;
+            continue;
+        }
+        if (sl_count < 32u && (sl_map >> sl_count) != 0) bad++;
+        for (unsigned sl = 0; sl < sl_count; sl++) {
+            unsigned idx = (fl << e->sl_log2) | sl;
+            if ((t->heads[idx] != NULL) != (((sl_map >> sl) & 1u) != 0)) bad++;
+            bad += tlsf_check_list(t, idx, &listed);
+        }
+    }
+    if ((t->fl_bitmap >> TLSF_MAX_FL) != 0) bad++;
+    if (bad_blocks == 0 && listed != tally.free_blocks) bad++;
+    TLSF_UNLOCK(t);
+    return bad;
+}

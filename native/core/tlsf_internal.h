@@ -1,0 +1,294 @@
+/*
+ * tlsf_internal.h - the TLSF control block and the codec of the in-band block
+ * headers, free-list links and footers, shared by tlsf.c (allocation) and
+ * tlsf_inspect.c (stats, walk, check, trim). See tlsf.c for the layout.
+ */
+#ifndef MP_TLSF_INTERNAL_H
+#define MP_TLSF_INTERNAL_H
+
+#include "mp_internal.h"
+
+#define TLSF_GRANULE_LOG2 4u
+#define TLSF_HDR_BYTES 16u
+/** A free block keeps its two 32-bit links (granule indices) right after its
+ * header and an 8-byte footer (its size) in its last bytes. */
+#define TLSF_NEXT_OFFSET 16u
+#define TLSF_PREV_OFFSET 20u
+#define TLSF_FOOTER_BYTES 8u
+#define TLSF_MIN_BLOCK_BYTES 32u
+/** Block sizes and link indices are 32-bit granule counts, so a region holds
+ * at most 2^32 - 1 granules (64 GiB). */
+#define TLSF_MAX_REGION_BYTES ((uint64_t)0xFFFFFFFFu << TLSF_GRANULE_LOG2)
+#define TLSF_MAX_FL 32u
+
+/* The first header word: size in granules (low 32 bits) and the flags. */
+#define TLSF_W_SIZE_MASK 0xFFFFFFFFull
+#define TLSF_W_FREE (1ull << 32)
+#define TLSF_W_PREV_FREE (1ull << 33)
+#define TLSF_W_ALIGN_SHIFT 34u /* 6 bits: log2 of the alignment asked for, 0 = 16 */
+#define TLSF_W_ALIGN_MASK (0x3Full << TLSF_W_ALIGN_SHIFT)
+#define TLSF_W_SLACK_SHIFT 40u /* 6 bits: usable bytes - requested bytes (at most 31) */
+#define TLSF_W_SLACK_MASK (0x3Full << TLSF_W_SLACK_SHIFT)
+
+/* What every operation reads and nothing changes between resets (the key
+ * changes on reset), kept together at the start of the control block. */
+typedef struct tlsf_env {
+    uint64_t key;          /* secret multiplier of the header tags; odd */
+    uintptr_t link_base;   /* first - 16: link index i names the block at link_base + 16 i */
+    uint8_t *first;        /* first block header: region rounded up to 16 */
+    uint8_t *sentinel;     /* header of the zero-size used block that ends the heap */
+    uint32_t link_span;    /* link indices of blocks that can be free: 1 .. link_span */
+    unsigned sl_log2;      /* log2 of the second-level list count */
+    unsigned fl_shift;     /* sizes below 1 << fl_shift map linearly to first level 0 */
+} tlsf_env;
+
+struct MP_Tlsf {
+    tlsf_env env;
+    uint32_t flags;
+    unsigned fl_count;        /* first-level lists used by this region */
+    size_t max_request_bytes; /* largest request that could ever fit */
+    MP_HeapStats stats;       /* live_block_count is derived when read: see tlsf_live_blocks */
+    uint64_t fl_bitmap;              /* bit fl set iff sl_bitmap[fl] != 0 */
+    uint32_t sl_bitmap[TLSF_MAX_FL]; /* bit sl set iff the list (fl, sl) is non-empty */
+    /* Cold. */
+    uint64_t retired_block_count; /* live blocks dropped by reset */
+    uint8_t *region;      /* the managed bytes as given (mp_tlsf_base) */
+    size_t blocks_bytes;  /* sentinel - first */
+    bool owns_region;     /* region was mapped by mp_os_map */
+    bool owns_control;    /* control block came from malloc */
+    mp_lock lock;
+    uint8_t *heads[];     /* fl_count << sl_log2 list heads (see tlsf.c on links) */
+};
+
+/** Blocks allocated and not yet freed: one counter fewer to keep per operation. */
+MP_INLINE size_t tlsf_live_blocks(const MP_Tlsf *t) {
+    return (size_t)(t->stats.alloc_count - t->stats.free_count - t->retired_block_count);
+}
+
+/* A header, decoded (not validated). */
+typedef struct tlsf_hdr {
+    uint32_t size_granules; /* whole block, header included; 0 only for the sentinel */
+    uint32_t flags;         /* the upper half of the first word */
+} tlsf_hdr;
+
+/* Metadata bytes stay poisoned for sanitizers; the allocator opens them only
+ * for its own writes (valgrind: mark defined, the values are ours). */
+#if defined(MP_ASAN)
+#define TLSF_META_OPEN(p, n) MP_UNPOISON((p), (n))
+#elif defined(MP_WITH_VALGRIND)
+#define TLSF_META_OPEN(p, n) ((void)VALGRIND_MAKE_MEM_DEFINED((p), (n)))
+#else
+#define TLSF_META_OPEN(p, n) ((void)(p), (void)(n))
+#endif
+#define TLSF_META_CLOSE(p, n) MP_POISON((p), (n))
+
+/** Copies the `n` bytes (8 or 16) at the 8-aligned `src` (a header, link or
+ * footer word) to `dst`. The place may turn out to be live user data (an
+ * interior pointer, a corrupted link), so its sanitizer state is restored
+ * exactly: poisoned stays poisoned, accessible stays accessible (for
+ * valgrind, with its definedness). Release builds: a plain load. */
+MP_INLINE void tlsf_peek(void *dst, const uint8_t *src, size_t n) {
+#if defined(MP_ASAN)
+    bool poisoned = __asan_region_is_poisoned((void *)(uintptr_t)src, n) != NULL;
+    if (poisoned) MP_UNPOISON(src, n);
+    memcpy(dst, src, n);
+    if (poisoned) MP_POISON(src, n);
+#elif defined(MP_WITH_VALGRIND)
+    uint8_t vbits[16];
+    unsigned rc = VALGRIND_GET_VBITS(src, vbits, n);
+    (void)VALGRIND_MAKE_MEM_DEFINED(src, n);
+    memcpy(dst, src, n);
+    if (rc == 1) {
+        (void)VALGRIND_SET_VBITS(src, vbits, n);
+    } else {
+        (void)VALGRIND_MAKE_MEM_NOACCESS(src, n);
+    }
+#else
+    memcpy(dst, src, n);
+#endif
+}
+
+MP_INLINE uint64_t tlsf_peek64(const uint8_t *src) {
+    uint64_t v;
+    tlsf_peek(&v, src, sizeof v);
+    return v;
+}
+
+/** A 32-bit field inside an 8-aligned metadata word. Sanitizers track whole
+ * 8-byte words, so they see the access as one to the word. */
+MP_INLINE uint32_t tlsf_peek32(const uint8_t *src) {
+    uint32_t v;
+#if defined(MP_ASAN) || defined(MP_WITH_VALGRIND)
+    const uint8_t *word = (const uint8_t *)((uintptr_t)src & ~(uintptr_t)7);
+    uint8_t bytes[8];
+    tlsf_peek(bytes, word, sizeof bytes);
+    memcpy(&v, bytes + (src - word), sizeof v);
+#else
+    memcpy(&v, src, sizeof v);
+#endif
+    return v;
+}
+
+/** Stores `n` bytes of metadata at `dst` (poisoned again after). A 4-byte
+ * store opens the whole 8-byte word around it. */
+MP_INLINE void tlsf_poke(uint8_t *dst, const void *src, size_t n) {
+#if defined(MP_ASAN) || defined(MP_WITH_VALGRIND)
+    uint8_t *word = (uint8_t *)((uintptr_t)dst & ~(uintptr_t)7);
+    size_t open = n < 8 ? 8 : n;
+    TLSF_META_OPEN(word, open);
+    memcpy(dst, src, n);
+    TLSF_META_CLOSE(word, open);
+#else
+    memcpy(dst, src, n);
+#endif
+}
+
+MP_INLINE void tlsf_poke64(uint8_t *dst, uint64_t v) { tlsf_poke(dst, &v, sizeof v); }
+MP_INLINE void tlsf_poke32(uint8_t *dst, uint32_t v) { tlsf_poke(dst, &v, sizeof v); }
+
+#define TLSF_LOCK(t)                                                                    \
+    do {                                                                                \
+        if ((t)->flags & MP_FLAG_THREAD_SAFE) mp_lock_acquire(&((MP_Tlsf *)(t))->lock); \
+    } while (0)
+#define TLSF_UNLOCK(t)                                                                  \
+    do {                                                                                \
+        if ((t)->flags & MP_FLAG_THREAD_SAFE) mp_lock_release(&((MP_Tlsf *)(t))->lock); \
+    } while (0)
+
+MP_INLINE size_t tlsf_bytes(uint32_t granules) { return (size_t)granules << TLSF_GRANULE_LOG2; }
+MP_INLINE uint32_t tlsf_granules(size_t bytes) { return (uint32_t)(bytes >> TLSF_GRANULE_LOG2); }
+
+/* ----------------------------------------------------------------- headers */
+
+/** The tag (second header word): the first word XOR the header's own
+ * address XOR (free blocks only) the next link shifted into the upper half,
+ * multiplied by the odd per-instance key. For a given address that is a
+ * bijection of the first word and of the next link, so any change of either
+ * alone (a flag, the size, the link) is always detected, as is a header
+ * moved to another address or left from before a reset (new key); random
+ * bytes pass with probability 2^-64, and a zeroed header never (it would
+ * need a zero address). One multiply: it is computed for every header
+ * touched. */
+MP_INLINE uint64_t tlsf_tag(const tlsf_env *e, const uint8_t *b, uint64_t w0, uint32_t next) {
+    return (w0 ^ (uint64_t)(uintptr_t)b ^ ((uint64_t)next << 32)) * e->key;
+}
+
+MP_INLINE uint32_t tlsf_next_load(const uint8_t *b) { return tlsf_peek32(b + TLSF_NEXT_OFFSET); }
+MP_INLINE uint32_t tlsf_prev_load(const uint8_t *b) { return tlsf_peek32(b + TLSF_PREV_OFFSET); }
+
+/** Loads the header at `b`; true if this instance wrote it there (the tag
+ * matches, over the next link too if the header says free; *next is then
+ * that link, else 0). For a block that is not the sentinel (b < sentinel):
+ * the next link of a sentinel claiming to be free would lie past the heap.
+ * Sizes still need their bounds checked by the caller. */
+MP_INLINE bool tlsf_hdr_load_next(const tlsf_env *e, const uint8_t *b, uint64_t *w0, uint32_t *next) {
+    uint64_t w[2];
+    tlsf_peek(w, b, sizeof w);
+    *w0 = w[0];
+    *next = (w[0] & TLSF_W_FREE) ? tlsf_next_load(b) : 0;
+    return tlsf_tag(e, b, w[0], *next) == w[1];
+}
+
+/** tlsf_hdr_load_next for any header, the sentinel included: a physical
+ * successor or a step of a walk. */
+MP_INLINE bool tlsf_hdr_load(const tlsf_env *e, const uint8_t *b, uint64_t *w0) {
+    uint64_t w[2];
+    tlsf_peek(w, b, sizeof w);
+    *w0 = w[0];
+    uint32_t next = (w[0] & TLSF_W_FREE) && b != e->sentinel ? tlsf_next_load(b) : 0;
+    return tlsf_tag(e, b, w[0], next) == w[1];
+}
+
+/** Writes the header of a used block. */
+MP_INLINE void tlsf_hdr_store(const tlsf_env *e, uint8_t *b, uint64_t w0) {
+    uint64_t w[2] = {w0, tlsf_tag(e, b, w0, 0)};
+    tlsf_poke(b, w, sizeof w);
+}
+
+/** Writes the header of a free block and its next link, which the tag covers. */
+MP_INLINE void tlsf_free_hdr_store(const tlsf_env *e, uint8_t *b, uint64_t w0, uint32_t next) {
+    uint64_t w[2] = {w0, tlsf_tag(e, b, w0, next)};
+    tlsf_poke(b, w, sizeof w);
+    tlsf_poke32(b + TLSF_NEXT_OFFSET, next);
+}
+
+/** Zeroes a header that stops being a block start: it never validates again. */
+MP_INLINE void tlsf_hdr_wipe(uint8_t *b) {
+    uint64_t w[2] = {0, 0};
+    tlsf_poke(b, w, sizeof w);
+}
+
+MP_INLINE uint32_t tlsf_w_size(uint64_t w0) { return (uint32_t)(w0 & TLSF_W_SIZE_MASK); }
+MP_INLINE size_t tlsf_w_bytes(uint64_t w0) { return tlsf_bytes(tlsf_w_size(w0)); }
+
+/** The header at `b` decoded without validation: for callers that hold a
+ * block TLSF returned a moment ago (mp_pool reads its usable size). */
+MP_INLINE tlsf_hdr tlsf_hdr_read(const uint8_t *b) {
+    uint64_t w0 = tlsf_peek64(b);
+    tlsf_hdr h = {tlsf_w_size(w0), (uint32_t)(w0 >> 32)};
+    return h;
+}
+
+/** True if a block of `size_g` granules at `b` ends inside the heap (and is
+ * not smaller than a minimum block). */
+MP_INLINE bool tlsf_fits_heap(const tlsf_env *e, const uint8_t *b, uint32_t size_g) {
+    return size_g >= 2u && tlsf_bytes(size_g) <= (size_t)(e->sentinel - b);
+}
+
+/** True if `addr` could be a block header of this heap (aligned, inside). */
+MP_INLINE bool tlsf_in_heap(const tlsf_env *e, uintptr_t addr) {
+    return (addr & 15u) == 0 && addr >= (uintptr_t)e->first && addr < (uintptr_t)e->sentinel;
+}
+
+/** Loads the header at `b` and checks it is a valid free block inside the
+ * heap; *next is its (authenticated) next link. */
+MP_INLINE bool tlsf_free_hdr_ok(const tlsf_env *e, const uint8_t *b, uint64_t *w0, uint32_t *next) {
+    return tlsf_hdr_load_next(e, b, w0, next) && (*w0 & TLSF_W_FREE) && tlsf_fits_heap(e, b, tlsf_w_size(*w0));
+}
+
+/* ------------------------------------------------------- links and footers */
+
+/** The link index of block `b` (1 for the first block; 0 means none). */
+MP_INLINE uint32_t tlsf_index_of(const tlsf_env *e, const uint8_t *b) {
+    return (uint32_t)(((uintptr_t)b - e->link_base) >> TLSF_GRANULE_LOG2);
+}
+
+MP_INLINE uint8_t *tlsf_block_at(const tlsf_env *e, uint32_t index) {
+    return (uint8_t *)(e->link_base + ((uintptr_t)index << TLSF_GRANULE_LOG2));
+}
+
+/** True if `index` (non-zero) names a place where a free block can start. */
+MP_INLINE bool tlsf_index_ok(const tlsf_env *e, uint32_t index) { return index - 1u < e->link_span; }
+
+MP_INLINE void tlsf_prev_store(uint8_t *b, uint32_t prev) { tlsf_poke32(b + TLSF_PREV_OFFSET, prev); }
+
+/** The footer, the last 8 bytes of a free block ending at `end`: its size in
+ * granules. Never trusted alone: the header it leads to must validate as a
+ * free block of that size. */
+MP_INLINE void tlsf_footer_store(uint8_t *end, uint32_t size_g) {
+    tlsf_poke64(end - TLSF_FOOTER_BYTES, (uint64_t)size_g);
+}
+
+MP_INLINE uint64_t tlsf_footer_load(const uint8_t *end) { return tlsf_peek64(end - TLSF_FOOTER_BYTES); }
+
+/* ------------------------------------------------------------ list mapping */
+
+/** First- and second-level list of a block of `size` bytes. */
+MP_INLINE void tlsf_mapping(const tlsf_env *e, size_t size, unsigned *fl, unsigned *sl) {
+    if (size < ((size_t)1 << e->fl_shift)) {
+        *fl = 0;
+        *sl = (unsigned)(size >> TLSF_GRANULE_LOG2);
+    } else {
+        unsigned l = mp_log2_floor(size);
+        *fl = l - e->fl_shift + 1;
+        *sl = (unsigned)(size >> (l - e->sl_log2)) ^ (1u << e->sl_log2);
+    }
+}
+
+MP_INLINE unsigned tlsf_list_index(const tlsf_env *e, size_t size) {
+    unsigned fl, sl;
+    tlsf_mapping(e, size, &fl, &sl);
+    return (fl << e->sl_log2) | sl;
+}
+
+#endif /* MP_TLSF_INTERNAL_H */

@@ -1,0 +1,48 @@
+// Smoke test of the benchmark suite: `node bench/run.mjs --quick --no-write`
+// must build the C benches, run every part and print a table per workload.
+// It checks that the suite runs and measures the package, not the numbers.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const tracesPresent = fs.existsSync(path.join(root, '..', 'shared', 'traces', 'README.md'));
+
+describe('bench/run.mjs --quick', () => {
+  it('runs the C micro, trace replay and JS benches and prints one table per workload', () => {
+    const r = spawnSync(process.execPath, ['bench/run.mjs', '--quick', '--no-write'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 55_000,
+    });
+    expect(r.error, 'the run did not finish in 55 s').toBeUndefined();
+    expect(r.status, r.stderr.slice(-2000)).toBe(0);
+    const out = r.stdout;
+    for (const w of [
+      'fixed64_pair',
+      'fixed64_live10k',
+      'mixed_live10k',
+      'pow2_live10k',
+      'arena_small',
+    ]) {
+      expect(out).toContain(`C micro ${w}:`);
+    }
+    for (const w of ['pair64', 'batch64', 'live10k64', 'arena_small'])
+      expect(out).toContain(`JS ${w}:`);
+    expect(out).toContain('JS mixed_live10k with GC');
+    // glibc is always there and is always a ratio column of the C tables.
+    expect(out).toMatch(/│ glibc\s+│ malloc/);
+    expect(out).toContain('x glibc');
+    // The JS part measures the package itself, not only the baselines.
+    expect(out).not.toContain('dist/ not loadable');
+    expect(out).toMatch(/│ FixedPool \(cached\)\s+│ ours\s+│ \d/);
+    expect(out).toMatch(/│ Arena\s+│ ours\s+│ \d/);
+    if (tracesPresent) {
+      for (const t of ['git-log-p', 'lua-tables', 'node-json', 'python-json-regex', 'sqlite3']) {
+        expect(out).toContain(`C replay ${t} (first 20000 events`);
+      }
+    }
+  }, 60_000);
+});

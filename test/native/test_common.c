@@ -1,0 +1,95 @@
+/*
+ * test_common.c - status names and descriptions, version, per-thread last error.
+ */
+#include <pthread.h>
+
+#include "mp_test.h"
+
+static const MP_Status all_statuses[] = {
+#define STATUS_VALUE_(name, value, text) name,
+    MP_STATUS_LIST(STATUS_VALUE_)
+#undef STATUS_VALUE_
+};
+#define STATUS_COUNT (sizeof all_statuses / sizeof all_statuses[0])
+
+static void every_status_has_a_distinct_name_equal_to_its_identifier(void) {
+    static const char *const identifiers[] = {
+#define STATUS_IDENT_(name, value, text) #name,
+        MP_STATUS_LIST(STATUS_IDENT_)
+#undef STATUS_IDENT_
+    };
+    CHECK(STATUS_COUNT == (size_t)MP_STATUS_COUNT_);
+    for (size_t i = 0; i < STATUS_COUNT; i++) {
+        CHECK(strcmp(mp_status_str(all_statuses[i]), identifiers[i]) == 0);
+        for (size_t j = 0; j < i; j++)
+            CHECK(strcmp(mp_status_str(all_statuses[i]), mp_status_str(all_statuses[j])) != 0);
+    }
+    CHECK(strcmp(mp_status_str(MP_ERR_DOUBLE_FREE), "MP_ERR_DOUBLE_FREE") == 0);
+}
+
+static void every_status_has_a_distinct_nonempty_description(void) {
+    for (size_t i = 0; i < STATUS_COUNT; i++) {
+        const char *text = mp_status_description(all_statuses[i]);
+        REQUIRE(text != NULL);
+        CHECK(text[0] != '\0');
+        for (size_t j = 0; j < i; j++) CHECK(strcmp(text, mp_status_description(all_statuses[j])) != 0);
+    }
+}
+
+static void values_outside_the_enum_are_named_unknown(void) {
+    CHECK(strcmp(mp_status_str(MP_STATUS_COUNT_), "MP_ERR_UNKNOWN") == 0);
+    CHECK(strcmp(mp_status_str((MP_Status)-1), "MP_ERR_UNKNOWN") == 0);
+    CHECK(strcmp(mp_status_description((MP_Status)1000), "unknown status") == 0);
+}
+
+static void version_string_and_number_match_the_header_macros(void) {
+    CHECK(strcmp(mp_version(), MP_VERSION_STRING) == 0);
+    CHECK(mp_version_number() == MP_VERSION_NUMBER);
+    char expected[32];
+    snprintf(expected, sizeof expected, "%d.%d.%d", MP_VERSION_MAJOR, MP_VERSION_MINOR, MP_VERSION_PATCH);
+    CHECK(strcmp(mp_version(), expected) == 0);
+    CHECK(MP_VERSION_NUMBER == MP_VERSION_MAJOR * 10000 + MP_VERSION_MINOR * 100 + MP_VERSION_PATCH);
+}
+
+static void last_error_records_the_failure_and_clear_resets_it(void) {
+    mp_clear_last_error();
+    CHECK(mp_last_error().status == MP_OK);
+    MP_FixedPool *pool = mp_fixed_pool_create(32, 1);
+    REQUIRE(pool != NULL);
+    CHECK(mp_fixed_pool_alloc(pool) != NULL);
+    CHECK(mp_last_error().status == MP_OK); /* success leaves it alone */
+    CHECK(mp_fixed_pool_alloc(pool) == NULL);
+    MP_ErrorInfo e = mp_last_error();
+    CHECK(e.status == MP_ERR_OUT_OF_MEMORY);
+    CHECK(e.requested_bytes == 32);
+    CHECK(e.available_bytes == 0);
+    CHECK(e.largest_free_bytes == 0);
+    mp_clear_last_error();
+    e = mp_last_error();
+    CHECK(e.status == MP_OK && e.requested_bytes == 0 && e.available_bytes == 0 && e.largest_free_bytes == 0);
+    mp_fixed_pool_destroy(pool);
+}
+
+static void *fail_in_other_thread(void *arg) {
+    (void)arg;
+    mp_clear_last_error();
+    CHECK(mp_arena_create(0) == NULL);
+    return (void *)(uintptr_t)mp_last_error().status;
+}
+
+static void last_error_is_per_thread(void) {
+    mp_clear_last_error();
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, fail_in_other_thread, NULL) == 0);
+    void *result = NULL;
+    pthread_join(t, &result);
+    CHECK((MP_Status)(uintptr_t)result == MP_ERR_INVALID_ARGUMENT);
+    CHECK(mp_last_error().status == MP_OK);
+}
+
+MP_TEST_MAIN(TEST_CASE(every_status_has_a_distinct_name_equal_to_its_identifier),
+             TEST_CASE(every_status_has_a_distinct_nonempty_description),
+             TEST_CASE(values_outside_the_enum_are_named_unknown),
+             TEST_CASE(version_string_and_number_match_the_header_macros),
+             TEST_CASE(last_error_records_the_failure_and_clear_resets_it),
+             TEST_CASE(last_error_is_per_thread))

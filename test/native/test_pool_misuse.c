@@ -1,0 +1,274 @@
+/*
+ * test_pool_misuse.c - every kind of bad input to the managed pool is refused
+ * with its status and changes nothing but the rejection counters: NULL
+ * arguments, forged, foreign, stale and never-issued handles, double frees
+ * (also after slot reuse and free_owner), overflowing offsets and lengths,
+ * NULL buffers, bad sizes and flags, the wrong owner.
+ */
+#include "mp_test.h"
+#include "pool_internal.h"
+
+#define KIB ((size_t)1024)
+
+/* Counts differences between two snapshots, ignoring the counters a refused
+ * call is allowed to bump. */
+static int stats_differ(const MP_PoolStats *a, const MP_PoolStats *b) {
+    int diff = 0;
+#define MP_CMP_(type, name, text)                                                                  \
+    if (strcmp(#name, "rejected_free_count") != 0 && strcmp(#name, "rejected_access_count") != 0 && \
+        strcmp(#name, "allocation_failure_count") != 0 && a->name != b->name) {                   \
+        fprintf(stderr, "  stats field %s changed\n", #name);                                      \
+        diff++;                                                                                    \
+    }
+    MP_POOL_STATS_FIELDS(MP_CMP_)
+#undef MP_CMP_
+    return diff;
+}
+
+typedef struct fixture {
+    MP_Pool *pool;
+    MP_Handle live[4];
+    MP_Handle freed;
+    MP_PoolStats before;
+} fixture;
+
+static int fixture_setup(fixture *f, MP_PoolStrategy strategy) {
+    MP_PoolConfig cfg = {.pool_bytes = 256 * KIB, .strategy = strategy, .defrag_enabled = 1};
+    f->pool = mp_pool_create_ex(&cfg);
+    if (f->pool == NULL) return 0;
+    for (int i = 0; i < 4; i++) {
+        if (mp_pool_alloc(f->pool, 100, (uint32_t)i, 0, &f->live[i]) != MP_OK) return 0;
+        if (mp_pool_fill(f->pool, f->live[i], 0, (uint8_t)(0xA0 + i), 100) != MP_OK) return 0;
+    }
+    if (mp_pool_alloc(f->pool, 100, 0, 0, &f->freed) != MP_OK || mp_pool_free(f->pool, f->freed) != MP_OK)
+        return 0;
+    return mp_pool_stats(f->pool, &f->before) == MP_OK;
+}
+
+/* The pool is as the fixture left it: stats, contents, consistency. */
+static void fixture_unchanged(fixture *f) {
+    MP_PoolStats now;
+    CHECK_STATUS(mp_pool_stats(f->pool, &now), MP_OK);
+    CHECK(stats_differ(&f->before, &now) == 0);
+    for (int i = 0; i < 4; i++) {
+        uint8_t buf[100];
+        CHECK_STATUS(mp_pool_read(f->pool, f->live[i], 0, buf, 100), MP_OK);
+        for (int j = 0; j < 100; j++) CHECK(buf[j] == (uint8_t)(0xA0 + i));
+    }
+    CHECK(mp_pool_check(f->pool) == 0);
+}
+
+/* Every handle-taking call refuses `h` with `expected` (free with
+ * `expected_free`). */
+static void all_calls_refuse(fixture *f, MP_Handle h, MP_Status expected_free, MP_Status expected) {
+    MP_Pool *p = f->pool;
+    uint8_t buf[8] = {0};
+    size_t off = 77, size = 77;
+    MP_PoolBlockInfo info;
+    CHECK_STATUS(mp_pool_free(p, h), expected_free);
+    CHECK_STATUS(mp_pool_free_as(p, 0, h), expected_free);
+    CHECK_STATUS(mp_pool_read(p, h, 0, buf, 8), expected);
+    CHECK_STATUS(mp_pool_write(p, h, 0, buf, 8), expected);
+    CHECK_STATUS(mp_pool_fill(p, h, 0, 1, 8), expected);
+    CHECK_STATUS(mp_pool_copy(p, h, 0, f->live[0], 0, 8), expected);
+    CHECK_STATUS(mp_pool_copy(p, f->live[0], 0, h, 0, 8), expected);
+    CHECK_STATUS(mp_pool_read_as(p, 0, h, 0, buf, 8), expected);
+    CHECK_STATUS(mp_pool_pin(p, h), expected);
+    CHECK_STATUS(mp_pool_unpin(p, h), expected);
+    CHECK_STATUS(mp_pool_locate(p, h, &off, &size), expected);
+    CHECK(off == 77 && size == 77);
+    CHECK_STATUS(mp_pool_block_info(p, h, &info), expected);
+}
+
+static void forged_and_out_of_range_handles_are_invalid_and_change_nothing(void) {
+    fixture f;
+    REQUIRE(fixture_setup(&f, MP_STRATEGY_FIRST_FIT));
+    MP_Pool *p = f.pool;
+    MP_Handle forged[] = {0, 1, 2, 12345, (MP_Handle)1 << 53, ((MP_Handle)1 << 53) - 1, UINT64_MAX,
+                          f.live[0] ^ ((MP_Handle)1 << 60), f.live[0] | ((MP_Handle)1 << 53),
+                          /* right tag: beyond the slots ever used, generation 0,
+                           * a future generation, a free slot's next generation */
+                          pool_handle(p, 1000, 1), pool_handle(p, 0, 0), pool_handle(p, 0, 2),
+                          pool_handle(p, 4, p->slots[4].gen)};
+    for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++)
+        all_calls_refuse(&f, forged[i], MP_ERR_INVALID_HANDLE, MP_ERR_INVALID_HANDLE);
+    uint64_t x = 99;
+    for (int i = 0; i < 2000; i++) {
+        MP_Handle h = mp_test_rand(&x) & (((MP_Handle)1 << 53) - 1);
+        int is_live = 0;
+        for (int j = 0; j < 4; j++) is_live |= h == f.live[j];
+        if (!is_live) CHECK(mp_pool_free(p, h) != MP_OK);
+    }
+    fixture_unchanged(&f);
+    MP_PoolStats now;
+    CHECK_STATUS(mp_pool_stats(p, &now), MP_OK);
+    CHECK(now.rejected_free_count >= 2 * 13 && now.rejected_access_count >= 8 * 13);
+    mp_pool_destroy(p);
+}
+
+static void stale_handles_are_invalid_and_freeing_them_is_a_double_free(void) {
+    fixture f;
+    REQUIRE(fixture_setup(&f, MP_STRATEGY_TLSF));
+    all_calls_refuse(&f, f.freed, MP_ERR_DOUBLE_FREE, MP_ERR_INVALID_HANDLE);
+    fixture_unchanged(&f);
+    /* After the slot is reused the old handle is still a double free. */
+    MP_Handle reuse;
+    CHECK_STATUS(mp_pool_alloc(f.pool, 30, 9, 0, &reuse), MP_OK);
+    CHECK_STATUS(mp_pool_free(f.pool, f.freed), MP_ERR_DOUBLE_FREE);
+    CHECK_STATUS(mp_pool_free(f.pool, reuse), MP_OK);
+    /* And after free_owner every handle of the owner is. */
+    CHECK_STATUS(mp_pool_free_owner(f.pool, 2, NULL), MP_OK);
+    CHECK_STATUS(mp_pool_free(f.pool, f.live[2]), MP_ERR_DOUBLE_FREE);
+    CHECK(mp_pool_check(f.pool) == 0);
+    mp_pool_destroy(f.pool);
+}
+
+static void handles_of_another_pool_are_invalid_even_with_the_same_slot(void) {
+    fixture a, b;
+    REQUIRE(fixture_setup(&a, MP_STRATEGY_BUDDY));
+    REQUIRE(fixture_setup(&b, MP_STRATEGY_BUDDY));
+    for (int i = 0; i < 4; i++) all_calls_refuse(&a, b.live[i], MP_ERR_INVALID_HANDLE, MP_ERR_INVALID_HANDLE);
+    fixture_unchanged(&a);
+    fixture_unchanged(&b);
+    mp_pool_destroy(a.pool);
+    mp_pool_destroy(b.pool);
+}
+
+static void overflowing_offsets_and_lengths_are_out_of_bounds(void) {
+    fixture f;
+    REQUIRE(fixture_setup(&f, MP_STRATEGY_SLAB));
+    MP_Pool *p = f.pool;
+    MP_Handle h = f.live[1];
+    uint8_t buf[16];
+    size_t bad[][2] = {{SIZE_MAX, 1}, {1, SIZE_MAX}, {SIZE_MAX, SIZE_MAX}, {101, 0}, {100, 1},
+                       {50, 51},      {0, 101},       {SIZE_MAX - 50, 100}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t off = bad[i][0], len = bad[i][1];
+        CHECK_STATUS(mp_pool_read(p, h, off, buf, len), MP_ERR_OUT_OF_BOUNDS);
+        CHECK_STATUS(mp_pool_write(p, h, off, buf, len), MP_ERR_OUT_OF_BOUNDS);
+        CHECK_STATUS(mp_pool_fill(p, h, off, 0, len), MP_ERR_OUT_OF_BOUNDS);
+        CHECK_STATUS(mp_pool_copy(p, h, off, f.live[2], 0, len), MP_ERR_OUT_OF_BOUNDS);
+        CHECK_STATUS(mp_pool_copy(p, f.live[2], 0, h, off, len), MP_ERR_OUT_OF_BOUNDS);
+        CHECK_STATUS(mp_pool_write_as(p, 1, h, off, buf, len), MP_ERR_OUT_OF_BOUNDS);
+    }
+    fixture_unchanged(&f);
+    mp_pool_destroy(p);
+}
+
+static void null_buffers_with_a_length_are_invalid_arguments(void) {
+    fixture f;
+    REQUIRE(fixture_setup(&f, MP_STRATEGY_AUTO));
+    CHECK_STATUS(mp_pool_read(f.pool, f.live[0], 0, NULL, 4), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_write(f.pool, f.live[0], 0, NULL, 4), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_read(f.pool, f.live[0], 0, NULL, 0), MP_OK);
+    CHECK_STATUS(mp_pool_write(f.pool, f.live[0], 100, NULL, 0), MP_OK);
+    fixture_unchanged(&f);
+    mp_pool_destroy(f.pool);
+}
+
+static void wrong_owner_is_refused_with_protection_and_nothing_changes(void) {
+    fixture f;
+    REQUIRE(fixture_setup(&f, MP_STRATEGY_BEST_FIT));
+    MP_Pool *p = f.pool;
+    uint8_t buf[8] = {0};
+    CHECK_STATUS(mp_pool_free_as(p, 1, f.live[0]), MP_ERR_PROTECTION);
+    CHECK_STATUS(mp_pool_write_as(p, 1, f.live[0], 0, buf, 8), MP_ERR_PROTECTION);
+    CHECK_STATUS(mp_pool_fill_as(p, 3, f.live[0], 0, 0, 8), MP_ERR_PROTECTION);
+    CHECK_STATUS(mp_pool_copy_as(p, 1, f.live[1], 0, f.live[0], 0, 8), MP_ERR_PROTECTION);
+    CHECK_STATUS(mp_pool_copy_as(p, 0, f.live[1], 0, f.live[0], 0, 8), MP_ERR_PROTECTION);
+    fixture_unchanged(&f);
+    MP_PoolStats now;
+    CHECK_STATUS(mp_pool_stats(p, &now), MP_OK);
+    CHECK(now.rejected_free_count == f.before.rejected_free_count + 1);
+    CHECK(now.rejected_access_count == f.before.rejected_access_count + 4);
+    mp_pool_destroy(p);
+}
+
+static void bad_allocations_change_nothing_but_the_failure_count(void) {
+    fixture f;
+    REQUIRE(fixture_setup(&f, MP_STRATEGY_WORST_FIT));
+    MP_Pool *p = f.pool;
+    MP_Handle h = 4242;
+    CHECK_STATUS(mp_pool_alloc(p, 0, 0, 0, &h), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_alloc(p, 16, 0, 0x2, &h), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_alloc(p, SIZE_MAX, 0, 0, &h), MP_ERR_OUT_OF_MEMORY);
+    CHECK_STATUS(mp_pool_alloc(p, SIZE_MAX / 2, 0, 0, &h), MP_ERR_OUT_OF_MEMORY);
+    CHECK_STATUS(mp_pool_alloc(p, 300 * KIB, 0, 0, &h), MP_ERR_OUT_OF_MEMORY);
+    CHECK(h == 4242);
+    CHECK_STATUS(mp_pool_set_owner_limit(p, 0, 1), MP_OK);
+    CHECK_STATUS(mp_pool_alloc(p, 1, 0, 0, &h), MP_ERR_LIMIT_EXCEEDED);
+    CHECK(h == 4242);
+    MP_PoolStats now;
+    CHECK_STATUS(mp_pool_stats(p, &now), MP_OK);
+    CHECK(now.allocation_failure_count == f.before.allocation_failure_count + 6);
+    CHECK_STATUS(mp_pool_set_owner_limit(p, 0, 0), MP_OK);
+    fixture_unchanged(&f);
+    mp_pool_destroy(p);
+}
+
+static void null_pool_and_null_outputs_are_refused(void) {
+    MP_Handle h = 0;
+    uint8_t buf[4];
+    MP_PoolStats st;
+    MP_PoolOwnerStats os;
+    MP_PoolBlockInfo info;
+    size_t total;
+    CHECK_STATUS(mp_pool_alloc(NULL, 8, 0, 0, &h), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_free(NULL, 1), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_free_as(NULL, 0, 1), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_read(NULL, 1, 0, buf, 4), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_write(NULL, 1, 0, buf, 4), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_fill(NULL, 1, 0, 0, 4), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_copy(NULL, 1, 0, 1, 0, 4), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_locate(NULL, 1, NULL, NULL), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_block_info(NULL, 1, &info), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_pin(NULL, 1), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_unpin(NULL, 1), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_owner_stats(NULL, 0, &os), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_set_owner_limit(NULL, 0, 1), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_free_owner(NULL, 0, NULL), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_owner_blocks(NULL, 0, NULL, 0, &total), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_defragment(NULL, 0, NULL), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_stats(NULL, &st), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_set_pressure_callback(NULL, NULL, NULL), MP_ERR_INVALID_ARGUMENT);
+    CHECK(mp_pool_check(NULL) != 0);
+    CHECK(mp_pool_relocation_count(NULL) == 0);
+    CHECK(mp_pool_base(NULL) == NULL);
+    CHECK(mp_pool_pressure_level(NULL) == MP_PRESSURE_LOW);
+    fixture f;
+    REQUIRE(fixture_setup(&f, MP_STRATEGY_FIRST_FIT));
+    CHECK_STATUS(mp_pool_alloc(f.pool, 8, 0, 0, NULL), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_stats(f.pool, NULL), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_owner_stats(f.pool, 0, NULL), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_block_info(f.pool, f.live[0], NULL), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_owner_blocks(f.pool, 0, NULL, 0, NULL), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_pool_owner_blocks(f.pool, 0, NULL, 3, &total), MP_ERR_INVALID_ARGUMENT);
+    fixture_unchanged(&f);
+    mp_pool_destroy(f.pool);
+}
+
+static void double_free_after_defragment_moved_the_block_is_still_detected(void) {
+    fixture f;
+    REQUIRE(fixture_setup(&f, MP_STRATEGY_FIRST_FIT));
+    MP_Pool *p = f.pool;
+    CHECK_STATUS(mp_pool_free(p, f.live[0]), MP_OK);
+    MP_DefragResult r;
+    CHECK_STATUS(mp_pool_defragment(p, 0, &r), MP_OK);
+    CHECK(r.blocks_moved == 3);
+    CHECK_STATUS(mp_pool_free(p, f.live[0]), MP_ERR_DOUBLE_FREE);
+    CHECK_STATUS(mp_pool_free(p, f.freed), MP_ERR_DOUBLE_FREE);
+    for (int i = 1; i < 4; i++) CHECK_STATUS(mp_pool_free(p, f.live[i]), MP_OK);
+    for (int i = 1; i < 4; i++) CHECK_STATUS(mp_pool_free(p, f.live[i]), MP_ERR_DOUBLE_FREE);
+    CHECK(mp_pool_check(p) == 0);
+    mp_pool_destroy(p);
+}
+
+MP_TEST_MAIN(TEST_CASE(forged_and_out_of_range_handles_are_invalid_and_change_nothing),
+             TEST_CASE(stale_handles_are_invalid_and_freeing_them_is_a_double_free),
+             TEST_CASE(handles_of_another_pool_are_invalid_even_with_the_same_slot),
+             TEST_CASE(overflowing_offsets_and_lengths_are_out_of_bounds),
+             TEST_CASE(null_buffers_with_a_length_are_invalid_arguments),
+             TEST_CASE(wrong_owner_is_refused_with_protection_and_nothing_changes),
+             TEST_CASE(bad_allocations_change_nothing_but_the_failure_count),
+             TEST_CASE(null_pool_and_null_outputs_are_refused),
+             TEST_CASE(double_free_after_defragment_moved_the_block_is_still_detected))
