@@ -226,6 +226,11 @@ if (runJs) {
     path.join(root, 'bench', 'js', 'gc_mixed.mjs'),
     ...q,
   ]);
+  // h-module: MemoryPoolingModule targets (guards, calls by pool name, collection)
+  await step('JS module layer', process.execPath, [
+    path.join(root, 'bench', 'js', 'module.mjs'),
+    ...q,
+  ]);
 }
 run.durationSeconds = (Date.now() - t0) / 1000;
 run.machine.loadAverageAtEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);

@@ -26,7 +26,17 @@ export const STATUS_NAMES = [
 ] as const;
 
 export type StatusName = (typeof STATUS_NAMES)[number];
-export type ErrorCode = Exclude<StatusName, 'MP_OK'> | 'MP_ERR_DESTROYED';
+/** Codes of the module layer (lib/module-errors.ts), each with the nearest C status. */
+export const MODULE_ERROR_STATUS = {
+  MP_ERR_NOT_INITIALIZED: 'MP_ERR_INVALID_HANDLE',
+  MP_ERR_SHUT_DOWN: 'MP_ERR_INVALID_HANDLE',
+  MP_ERR_UNKNOWN_POOL: 'MP_ERR_INVALID_ARGUMENT',
+  MP_ERR_DUPLICATE_POOL: 'MP_ERR_INVALID_ARGUMENT',
+  MP_ERR_WAIT_TIMEOUT: 'MP_ERR_OUT_OF_MEMORY',
+  MP_ERR_WAIT_ABORTED: 'MP_ERR_OUT_OF_MEMORY',
+} as const satisfies Record<string, StatusName>;
+export type ModuleErrorCode = keyof typeof MODULE_ERROR_STATUS;
+export type ErrorCode = Exclude<StatusName, 'MP_OK'> | 'MP_ERR_DESTROYED' | ModuleErrorCode;
 
 /** The status value of a name: `statusOf('MP_ERR_DOUBLE_FREE') === 4`. */
 export function statusOf(name: StatusName): number {
@@ -73,7 +83,12 @@ export class MemoryPoolError extends Error {
     super(message);
     this.name = new.target.name;
     this.code = code;
-    this.status = code === 'MP_ERR_DESTROYED' ? statusOf('MP_ERR_INVALID_HANDLE') : statusOf(code);
+    this.status =
+      code === 'MP_ERR_DESTROYED'
+        ? statusOf('MP_ERR_INVALID_HANDLE')
+        : Object.hasOwn(MODULE_ERROR_STATUS, code)
+          ? statusOf(MODULE_ERROR_STATUS[code as ModuleErrorCode])
+          : statusOf(code as StatusName);
     if (detail.requestedBytes !== undefined) this.requestedBytes = detail.requestedBytes;
     if (detail.availableBytes !== undefined) this.availableBytes = detail.availableBytes;
     if (detail.largestFreeBytes !== undefined) this.largestFreeBytes = detail.largestFreeBytes;

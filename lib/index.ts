@@ -54,3 +54,28 @@ export function nativeVersion(): string {
 export function livePoolCount(): number {
   return binding.live_pool_count();
 }
+
+/* The module layer (issue 5): named pools, guards, collections, waiting, events, metrics. */
+export { MemoryPoolingModule, MemoryPoolConfig, AllocationStrategy } from './module';
+export type { ModuleConfig, ModulePoolMetrics, ModuleState } from './module';
+export type {
+  AllocationResult,
+  AutoCollectConfig,
+  ModuleAllocateOptions,
+} from './pool-entry';
+export { AllocationGuard } from './guards';
+export { GC_STRATEGIES } from './gc';
+export type { GcStrategy, GcStrategyName, CollectionResult } from './gc';
+export { CHANNEL_PREFIX, MODULE_EVENT_NAMES, channels } from './events';
+export type * from './events';
+export { renderPrometheus, escapeLabelValue } from './prometheus';
+export type { PrometheusOptions, PoolSnapshot } from './prometheus';
+export {
+  NotInitializedError,
+  ShutDownError,
+  UnknownPoolError,
+  DuplicatePoolError,
+  WaitTimeoutError,
+  WaitAbortedError,
+} from './module-errors';
+export type { WaitOptions } from './waiters';
