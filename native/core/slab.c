@@ -12,16 +12,16 @@
  * 32 KiB, a binary search over at most 64 classes above).
  *
  * Allocation takes, in this order: the newest slot of the class's cache of
- * freed slots (LIFO, up to SLAB_CACHE_SLOTS; the newest one sits in the
- * class's first cache line so the pointer is one load away); else the
- * lowest freed slot of the cursor, one 64-bit word of the free bitmap of
- * the class's active slab; else, out of line (slab_lifecycle.c), the next
- * never-used slot of the active slab (carving: the constructor hook runs,
- * so a reused slot keeps its constructed state), another bitmap word found
- * through the slab's summary bitmap, or the next slab: a partially used one
- * of the class (taken directly when it has one free slot), the class's
- * spare empty slab, the pool, the never-used tail, and last another class's
- * empty slab.
+ * freed slots (LIFO, up to SLAB_CACHE_SLOTS); else the lowest freed slot of
+ * the cursor, one 64-bit word of the free bitmap of the class's active slab;
+ * else the active slab's next never-used slot (carving; the cursor follows
+ * it, so frees of new slots are reused first; with a constructor hook this
+ * step runs out of line, where the hook runs, so a reused slot keeps its
+ * constructed state); else, out of line (slab_lifecycle.c), another bitmap
+ * word found through the slab's summary bitmap, or the next slab: a
+ * partially used one of the class (taken directly when it has one free
+ * slot), the class's spare empty slab, the pool, the never-used tail, and
+ * last another class's empty slab.
  *
  * Free finds the slab by a shift, its class in a byte array and the slot by
  * a multiply with the class's reciprocal (no division). Every slot has a
@@ -161,20 +161,27 @@ MP_INLINE void *slab_take(MP_Slab *s, slab_class *k, size_t requested) {
     uint8_t *p;
     uint64_t at;
     if (MP_LIKELY(n != 0)) {
-        /* Take `top`; the next newest (cache[n - 2], or an unused entry when
-         * n is 1) becomes `top` without a branch. */
-        uint32_t next = n - 2 + (n < 2);
-        p = k->top_ptr;
-        at = k->top_at;
-        k->top_ptr = k->cache[next].ptr;
-        k->top_at = k->cache[next].entry_at;
+        p = k->cache[n - 1].ptr;
+        at = k->cache[n - 1].entry_at;
         k->cached = n - 1;
     } else {
         uint64_t *cursor = k->cursor;
         uint64_t word = *cursor;
-        if (MP_UNLIKELY(word == 0)) return mp_slab_refill(s, k, requested);
-        unsigned bit = slab_ctz64(word);
-        *cursor = word & (word - 1);
+        unsigned bit;
+        if (MP_LIKELY(word != 0)) {
+            bit = slab_ctz64(word);
+            *cursor = word & (word - 1);
+        } else {
+            /* Carve the active slab's next slot here when it is in the
+             * cursor's word (the cursor follows the carving) and no
+             * constructor has to run; the refill does the rest. */
+            slab_desc *d = k->active_desc;
+            uint32_t next;
+            if (d == NULL || (next = d->carved) >= k->slots_per_slab || next % 64 == 0 || s->ctor != NULL)
+                return mp_slab_refill(s, k, requested);
+            d->carved = next + 1;
+            bit = next % 64;
+        }
         p = k->cursor_ptr + (size_t)bit * slot_bytes;
         at = k->cursor_at + ((uint64_t)bit << width);
     }
@@ -267,14 +274,13 @@ MP_NOINLINE uint32_t mp_slab_flush_cache(MP_Slab *s, slab_class *k, uint32_t cou
     uint32_t n = k->cached;
     if (count > n) count = n;
     for (uint32_t i = 0; i < count; i++) {
-        slab_cached e = slab_cache_entry(k, i);
-        uint32_t idx = (uint32_t)((size_t)(e.ptr - s->base) >> s->slab_shift);
+        const slab_cached *e = &k->cache[i];
+        uint32_t idx = (uint32_t)((size_t)(e->ptr - s->base) >> s->slab_shift);
         uint8_t *meta = slab_meta(s, idx);
-        uint64_t bits = e.entry_at - slab_entry_at(meta + k->sizes_offset, k->size_width_log2, 0);
+        uint64_t bits = e->entry_at - slab_entry_at(meta + k->sizes_offset, k->size_width_log2, 0);
         slab_set_free_bit(s, meta, k, (uint32_t)(bits >> k->size_width_log2));
     }
-    /* The rest move down; `top` stays the newest. */
-    if (count < n) memmove(k->cache, k->cache + count, (n - 1 - count) * sizeof k->cache[0]);
+    memmove(k->cache, k->cache + count, (n - count) * sizeof k->cache[0]);
     k->cached = n - count;
     return n - count;
 }
@@ -283,13 +289,8 @@ MP_NOINLINE uint32_t mp_slab_flush_cache(MP_Slab *s, slab_class *k, uint32_t cou
  * class `k`'s cache, which has room, and counts the free. */
 MP_INLINE void slab_cache_push(MP_Slab *s, slab_class *k, uint8_t *ptr, uint64_t at) {
     uint32_t n = k->cached;
-    /* The old `top` moves to cache[n - 1] (to an unused entry when n is 0,
-     * harmlessly), without a branch. */
-    uint32_t below = n - 1 + (n == 0);
-    k->cache[below].ptr = k->top_ptr;
-    k->cache[below].entry_at = k->top_at;
-    k->top_ptr = ptr;
-    k->top_at = at;
+    k->cache[n].ptr = ptr;
+    k->cache[n].entry_at = at;
     k->cached = n + 1;
     slab_count_free(s, k, ptr);
 }

@@ -261,8 +261,7 @@ static size_t slab_check_cache(const MP_Slab *s, uint32_t c) {
     if (k->cached > SLAB_CACHE_SLOTS) return 1;
     size_t bad = 0;
     for (uint32_t i = 0; i < k->cached; i++) {
-        slab_cached entry = slab_cache_entry(k, i);
-        const slab_cached *e = &entry;
+        const slab_cached *e = &k->cache[i];
         size_t off = (size_t)(e->ptr - s->base);
         if (e->ptr < s->base || off >= ((size_t)s->fresh_next << s->slab_shift)) {
             bad++;
@@ -288,13 +287,15 @@ static size_t slab_check_class_refs(const MP_Slab *s, uint32_t c) {
         (k->spare >= s->fresh_next || slab_desc_of(s, k->spare)->state != SLAB_SPARE ||
          slab_cls(s, k->spare) != c))
         bad++;
-    if (k->active == SLAB_NONE) return bad + (k->cursor != &s->zero_word);
+    if (k->active == SLAB_NONE) return bad + (k->cursor != &s->zero_word || k->active_desc != NULL);
     if (k->active >= s->fresh_next) return bad + 1;
     const slab_desc *d = slab_desc_of(s, k->active);
-    if (d->state != SLAB_ACTIVE || slab_cls(s, k->active) != c) bad++;
+    if (d->state != SLAB_ACTIVE || slab_cls(s, k->active) != c || k->active_desc != d) bad++;
     const uint64_t *l0 = slab_l0(s, k->active, k);
     if (k->cursor < l0 || k->cursor >= l0 + k->l0_words) return bad + 1;
     uint32_t first_slot = (uint32_t)(k->cursor - l0) * 64;
+    /* While the slab is carved, the cursor is on the word being carved. */
+    if (d->carved > 0 && d->carved < k->slots_per_slab && first_slot != (d->carved - 1) / 64 * 64) bad++;
     if (k->cursor_ptr != slab_start(s, k->active) + (size_t)first_slot * k->slot_bytes ||
         k->cursor_at != slab_entry_of(s, k->active, k, first_slot))
         bad++;

@@ -66,16 +66,13 @@ typedef struct slab_cached {
 } slab_cached;
 
 /** One size class (256 bytes, so the class of an index is a shift away).
- * The first cache line is what the fast paths read: the class's cache of
- * freed slots (its newest entry, `top`, kept here so an allocation reads the
- * pointer with a single load), the cursor (one L0 word of the active slab,
- * popped bit by bit) and where its slots and size entries are, the divisor
- * and the counters. */
+ * The first cache line is what the fast paths read: the count of cached
+ * freed slots, the cursor (one L0 word of the active slab, popped bit by
+ * bit) and where its slots and size entries are, the divisor and the
+ * counters. The cache itself (LIFO) follows the cold fields. */
 typedef struct slab_class {
-    uint32_t cached;          /**< freed slots cached: `top` and cache[0 .. cached - 2] */
+    uint32_t cached;          /**< slots in `cache` */
     uint32_t size_width_log2; /**< log2 of the bits per requested-size entry (2..5) */
-    uint8_t *top_ptr;         /**< the newest cached slot (meaningful when cached > 0) */
-    uint64_t top_at;          /**< bit address of its size entry */
     uint64_t *cursor;         /**< L0 word of the active slab, or the instance's zero word */
     uint8_t *cursor_ptr;      /**< address of the slot of bit 0 of *cursor */
     uint64_t cursor_at;       /**< bit address of the size entry of the slot of bit 0 of *cursor */
@@ -96,8 +93,8 @@ typedef struct slab_class {
     uint32_t free_mark;       /**< slab_entry_mask(size_width_log2) */
     uint32_t unused;
     uint64_t failed_alloc_count;
-    slab_cached cache[SLAB_CACHE_SLOTS - 1]; /**< older cached slots, oldest first (entries marked free) */
-    uint64_t padding;         /**< to 256 bytes */
+    struct slab_desc *active_desc; /**< descriptor of `active`, NULL if none */
+    slab_cached cache[SLAB_CACHE_SLOTS]; /**< freed slots, newest last (entries marked free) */
 } slab_class;
 
 _Static_assert(sizeof(slab_class) == 256, "a class is 256 bytes: indexing it is a shift");
@@ -314,13 +311,6 @@ void *mp_slab_alloc_failed(MP_Slab *s, size_t size, MP_Status why, uint32_t c);
  * mp_slab_alloc_failed, with MP_ERR_OUT_OF_MEMORY, or MP_ERR_CORRUPTION when
  * a slab's bitmap contradicts its state. */
 void *mp_slab_refill(MP_Slab *s, slab_class *k, size_t requested);
-
-/** The `i`-th oldest slot of class `k`'s cache (i < cached). */
-MP_INLINE slab_cached slab_cache_entry(const slab_class *k, uint32_t i) {
-    if (i + 1 < k->cached) return k->cache[i];
-    slab_cached top = {k->top_ptr, k->top_at};
-    return top;
-}
 
 /** Gives the `count` oldest slots of class `k`'s cache back to their slabs
  * (L0 bit set; a slab may change state) and returns how many stay

@@ -98,8 +98,9 @@ static void slab_unlink_partial(MP_Slab *s, slab_class *k, slab_desc *d) {
 /** Stops class `k` allocating from its active slab (which stays assigned
  * and unlisted; the caller sets its new state). */
 static slab_desc *slab_deactivate(MP_Slab *s, slab_class *k) {
-    slab_desc *d = slab_desc_of(s, k->active);
+    slab_desc *d = k->active_desc;
     k->active = SLAB_NONE;
+    k->active_desc = NULL;
     slab_clear_cursor(s, k);
     return d;
 }
@@ -278,7 +279,9 @@ void *mp_slab_refill(MP_Slab *s, slab_class *k, size_t requested) {
     d->state = SLAB_ACTIVE;
     d->until_event = SLAB_EVENT_NEVER;
     k->active = idx;
-    slab_set_cursor(s, k, idx, 0);
+    k->active_desc = d;
+    /* On the word being carved, if the slab is partly carved. */
+    slab_set_cursor(s, k, idx, d->carved > 0 && d->carved < k->slots_per_slab ? (d->carved - 1) / 64 : 0);
     void *p = slab_take_active(s, k, idx, d, requested);
     /* A partial, spare or new slab has a free slot unless its metadata was
      * overwritten behind the allocator's back. */
@@ -567,6 +570,7 @@ MP_Status mp_slab_reset(MP_Slab *s) {
         k->release_count += live;
         s->reset_dropped += live;
         k->active = k->partial_head = k->spare = SLAB_NONE;
+        k->active_desc = NULL;
         k->slab_count = 0;
         k->cached = 0;
         slab_clear_cursor(s, k);

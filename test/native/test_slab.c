@@ -2,8 +2,10 @@
  * test_slab.c - API tests of the slab allocator: class mapping, alignment,
  * realloc in place and across classes, calloc, every statistic, walk, trim
  * (pages really leave RSS), create_in, caller regions with a 16-byte-aligned
- * base, constructor/destructor hooks, and that writes into freed slots never
- * reach the allocator's metadata.
+ * base, constructor/destructor hooks, which emptied slabs a class keeps
+ * (its active slab and one spare) and that a class short of slabs takes
+ * other classes' empty ones, and that writes into freed slots never reach
+ * the allocator's metadata.
  */
 #define _DEFAULT_SOURCE
 #include "mp_test.h"
