@@ -165,11 +165,12 @@ MP_INLINE void tlsf_unlink(MP_Tlsf *t, const tlsf_env *e, const uint8_t *b, unsi
 /* Validates the list position of the free block `b` of `size` bytes (header
  * and next link validated) and sets its list: the head, or a block whose
  * previous link passes tlsf_prev_ok. */
-MP_INLINE bool tlsf_listed_ok(const MP_Tlsf *t, const tlsf_env *e, const uint8_t *b, size_t size, unsigned *fl,
-                              unsigned *sl) {
+MP_INLINE bool tlsf_listed_ok(const MP_Tlsf *t, const tlsf_env *e, const uint8_t *b, size_t size,
+                              unsigned *fl, unsigned *sl) {
     uint64_t pw0;
     tlsf_mapping(e, size, fl, sl);
-    return t->heads[(*fl << e->sl_log2) | *sl] == b || tlsf_prev_ok(e, tlsf_prev_load(b), tlsf_index_of(e, b), &pw0);
+    return t->heads[(*fl << e->sl_log2) | *sl] == b ||
+           tlsf_prev_ok(e, tlsf_prev_load(b), tlsf_index_of(e, b), &pw0);
 }
 
 /* ---------------------------------------------------------------- search */
@@ -365,27 +366,18 @@ MP_INLINE void tlsf_count_alloc(MP_Tlsf *t, size_t usable, size_t req) {
     t->stats.bytes_in_use += usable;
     t->stats.bytes_requested += req;
     t->stats.alloc_count++;
-    if (t->stats.bytes_in_use > t->stats.bytes_in_use_peak) t->stats.bytes_in_use_peak = t->stats.bytes_in_use;
+    if (t->stats.bytes_in_use > t->stats.bytes_in_use_peak)
+        t->stats.bytes_in_use_peak = t->stats.bytes_in_use;
 }
 
-/* Unaligned alloc with counters; lock held. The hot path. */
-MP_INLINE void *tlsf_alloc_counted(MP_Tlsf *t, size_t req) {
+/* alloc with counters; lock held. Inlined with align == 0 (the hot path);
+ * other alignments (0 or a power of two > 16) take the out-of-line copy of
+ * tlsf_take. */
+MP_INLINE void *tlsf_alloc_counted(MP_Tlsf *t, size_t req, size_t align) {
     size_t usable;
     MP_Status why;
-    uint8_t *p = tlsf_take(t, req, 0, &usable, &why);
-    if (MP_UNLIKELY(p == NULL)) {
-        tlsf_alloc_failed(t, why, req);
-        return NULL;
-    }
-    tlsf_count_alloc(t, usable, req);
-    return p;
-}
-
-/* Aligned alloc (align 0 or > 16) with counters; lock held. */
-static MP_NOINLINE void *tlsf_alloc_aligned_counted(MP_Tlsf *t, size_t req, size_t align) {
-    size_t usable;
-    MP_Status why;
-    uint8_t *p = tlsf_take_aligned(t, req, align, &usable, &why);
+    uint8_t *p =
+        align == 0 ? tlsf_take(t, req, 0, &usable, &why) : tlsf_take_aligned(t, req, align, &usable, &why);
     if (MP_UNLIKELY(p == NULL)) {
         tlsf_alloc_failed(t, why, req);
         return NULL;
@@ -396,7 +388,7 @@ static MP_NOINLINE void *tlsf_alloc_aligned_counted(MP_Tlsf *t, size_t req, size
 
 static MP_NOINLINE void *tlsf_alloc_locked(MP_Tlsf *t, size_t req, size_t align) {
     mp_lock_acquire(&t->lock);
-    void *p = align == 0 ? tlsf_alloc_counted(t, req) : tlsf_alloc_aligned_counted(t, req, align);
+    void *p = tlsf_alloc_counted(t, req, align);
     mp_lock_release(&t->lock);
     return p;
 }
@@ -407,7 +399,7 @@ void *mp_tlsf_alloc(MP_Tlsf *t, size_t size) {
         return NULL;
     }
     if (MP_UNLIKELY(t->flags & MP_FLAG_THREAD_SAFE)) return tlsf_alloc_locked(t, size, 0);
-    return tlsf_alloc_counted(t, size);
+    return tlsf_alloc_counted(t, size, 0);
 }
 
 void *mp_tlsf_alloc_aligned(MP_Tlsf *t, size_t size, size_t align) {
@@ -424,7 +416,7 @@ void *mp_tlsf_alloc_aligned(MP_Tlsf *t, size_t size, size_t align) {
     }
     size_t a = align <= 16u ? 0 : align;
     if (t->flags & MP_FLAG_THREAD_SAFE) return tlsf_alloc_locked(t, size, a);
-    return tlsf_alloc_aligned_counted(t, size, a);
+    return tlsf_alloc_counted(t, size, a);
 }
 
 void *mp_tlsf_calloc(MP_Tlsf *t, size_t size) {
@@ -440,7 +432,8 @@ void *mp_tlsf_calloc(MP_Tlsf *t, size_t size) {
  * DOUBLE_FREE if that block is free. */
 MP_INLINE MP_Status tlsf_used_block(const tlsf_env *e, const void *ptr, uint8_t **b_out, uint64_t *w0) {
     uintptr_t a = (uintptr_t)ptr;
-    if (MP_UNLIKELY(a < TLSF_HDR_BYTES || !tlsf_in_heap(e, a - TLSF_HDR_BYTES))) return MP_ERR_INVALID_ADDRESS;
+    if (MP_UNLIKELY(a < TLSF_HDR_BYTES || !tlsf_in_heap(e, a - TLSF_HDR_BYTES)))
+        return MP_ERR_INVALID_ADDRESS;
     uint8_t *b = (uint8_t *)(a - TLSF_HDR_BYTES);
     uint32_t next;
     if (MP_UNLIKELY(!tlsf_hdr_load_next(e, b, w0, &next) || !tlsf_fits_heap(e, b, tlsf_w_size(*w0))))
@@ -464,7 +457,8 @@ MP_INLINE bool tlsf_used_successor_ok(const tlsf_env *e, const uint8_t *n, uint6
  * validated successor `n` with header word nw0) has a free neighbour. On any
  * error nothing is changed. Out of line: it needs many more registers than
  * the plain free. */
-static MP_NOINLINE MP_Status tlsf_release_merging(MP_Tlsf *t, uint8_t *b, uint64_t w0, uint8_t *n, uint64_t nw0) {
+static MP_NOINLINE MP_Status tlsf_release_merging(MP_Tlsf *t, uint8_t *b, uint64_t w0, uint8_t *n,
+                                                  uint64_t nw0) {
     const tlsf_env *e = &t->env;
     uint64_t pw0 = 0;
     size_t size = tlsf_w_bytes(w0), psize = 0, nsize = 0;
@@ -477,8 +471,8 @@ static MP_NOINLINE MP_Status tlsf_release_merging(MP_Tlsf *t, uint8_t *b, uint64
         psize = tlsf_bytes((uint32_t)psize_g);
         p = b - psize;
         uint32_t pnext;
-        if (MP_UNLIKELY(!tlsf_hdr_load_next(e, p, &pw0, &pnext) || !(pw0 & TLSF_W_FREE) || tlsf_w_size(pw0) != psize_g ||
-                        !tlsf_listed_ok(t, e, p, psize, &pfl, &psl)))
+        if (MP_UNLIKELY(!tlsf_hdr_load_next(e, p, &pw0, &pnext) || !(pw0 & TLSF_W_FREE) ||
+                        tlsf_w_size(pw0) != psize_g || !tlsf_listed_ok(t, e, p, psize, &pfl, &psl)))
             return MP_ERR_CORRUPTION;
     }
     if (nw0 & TLSF_W_FREE) {
@@ -555,14 +549,10 @@ static MP_NOINLINE MP_Status tlsf_free_locked(MP_Tlsf *t, void *ptr) {
 
 MP_Status mp_tlsf_free(MP_Tlsf *t, void *ptr) {
     if (MP_UNLIKELY(t == NULL)) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
-    MP_Status st = MP_UNLIKELY(t->flags & MP_FLAG_THREAD_SAFE) ? tlsf_free_locked(t, ptr) : tlsf_free_counted(t, ptr);
+    MP_Status st =
+        MP_UNLIKELY(t->flags & MP_FLAG_THREAD_SAFE) ? tlsf_free_locked(t, ptr) : tlsf_free_counted(t, ptr);
     if (MP_UNLIKELY(st != MP_OK)) return mp_fail(st, 0, 0, 0);
     return MP_OK;
-}
-
-/* Out-of-line free for realloc (a moved block's old place). */
-static MP_NOINLINE MP_Status tlsf_release_cold(MP_Tlsf *t, void *ptr, size_t *usable, size_t *requested) {
-    return tlsf_release(t, ptr, usable, requested);
 }
 
 /* ---------------------------------------------------------------- realloc */
@@ -621,7 +611,7 @@ static MP_Status tlsf_resize_in_place(MP_Tlsf *t, uint8_t *b, uint64_t w0, size_
 /* realloc with the lock held; see mp_tlsf_realloc. */
 static MP_Status tlsf_realloc_locked(MP_Tlsf *t, void **ptr, size_t req) {
     if (*ptr == NULL) {
-        void *p = tlsf_alloc_aligned_counted(t, req, 0);
+        void *p = tlsf_alloc_counted(t, req, 0);
         if (p == NULL) return mp_last_error().status;
         *ptr = p;
         t->stats.realloc_count++;
@@ -651,10 +641,10 @@ static MP_Status tlsf_realloc_locked(MP_Tlsf *t, void **ptr, size_t req) {
             return st;
         }
         memcpy(moved, *ptr, old_usable < req ? old_usable : req);
-        st = tlsf_release_cold(t, *ptr, &freed_usable, &freed_requested);
+        st = tlsf_release(t, *ptr, &freed_usable, &freed_requested);
         if (st != MP_OK) {
             /* The old block's neighbourhood failed validation: undo. */
-            (void)tlsf_release_cold(t, moved, &freed_usable, &freed_requested);
+            (void)tlsf_release(t, moved, &freed_usable, &freed_requested);
             return mp_fail(st, req, 0, 0);
         }
     } else if (st != MP_OK) {
@@ -663,7 +653,8 @@ static MP_Status tlsf_realloc_locked(MP_Tlsf *t, void **ptr, size_t req) {
     t->stats.bytes_in_use = t->stats.bytes_in_use - old_usable + new_usable;
     t->stats.bytes_requested = t->stats.bytes_requested - old_requested + req;
     t->stats.realloc_count++;
-    if (t->stats.bytes_in_use > t->stats.bytes_in_use_peak) t->stats.bytes_in_use_peak = t->stats.bytes_in_use;
+    if (t->stats.bytes_in_use > t->stats.bytes_in_use_peak)
+        t->stats.bytes_in_use_peak = t->stats.bytes_in_use;
     if (moved != NULL) *ptr = moved;
     return MP_OK;
 }

@@ -141,7 +141,8 @@ typedef struct tlsf_tally {
 } tlsf_tally;
 
 /* Bits of the first header word that no header may carry. */
-#define TLSF_W_UNUSED_BITS (~(TLSF_W_SIZE_MASK | TLSF_W_FREE | TLSF_W_PREV_FREE | TLSF_W_ALIGN_MASK | TLSF_W_SLACK_MASK))
+#define TLSF_W_UNUSED_BITS                                                                                   \
+    (~(TLSF_W_SIZE_MASK | TLSF_W_FREE | TLSF_W_PREV_FREE | TLSF_W_ALIGN_MASK | TLSF_W_SLACK_MASK))
 
 /* Physical walk of check(): counts violations, fills the tally. */
 static size_t tlsf_check_blocks(const MP_Tlsf *t, tlsf_tally *tally) {
@@ -191,7 +192,8 @@ static size_t tlsf_check_list(const MP_Tlsf *t, unsigned idx, size_t *listed) {
     while (b != NULL) {
         uint64_t w0;
         uint32_t next;
-        if (*listed >= limit || !tlsf_in_heap(e, (uintptr_t)b) || !tlsf_free_hdr_ok(e, b, &w0, &next)) return bad + 1;
+        if (*listed >= limit || !tlsf_in_heap(e, (uintptr_t)b) || !tlsf_free_hdr_ok(e, b, &w0, &next))
+            return bad + 1;
         if (tlsf_list_index(e, tlsf_w_bytes(w0)) != idx) bad++;
         if (prev != 0 && tlsf_prev_load(b) != prev) bad++;
         if (next != 0 && !tlsf_index_ok(e, next)) return bad + 1;
@@ -208,8 +210,8 @@ size_t mp_tlsf_check(const MP_Tlsf *t) {
     size_t bad = 0;
     const tlsf_env *e = &t->env;
     if (((uintptr_t)e->first & 15u) != 0 || ((uintptr_t)e->sentinel & 15u) != 0 ||
-        (size_t)(e->sentinel - e->first) != t->blocks_bytes || e->link_base + TLSF_HDR_BYTES != (uintptr_t)e->first ||
-        (e->key & 1u) == 0)
+        (size_t)(e->sentinel - e->first) != t->blocks_bytes ||
+        e->link_base + TLSF_HDR_BYTES != (uintptr_t)e->first || (e->key & 1u) == 0)
         bad++;
     tlsf_tally tally = {0, 0, 0, 0};
     size_t bad_blocks = tlsf_check_blocks(t, &tally);

@@ -33,31 +33,31 @@
 /* What every operation reads and nothing changes between resets (the key
  * changes on reset), kept together at the start of the control block. */
 typedef struct tlsf_env {
-    uint64_t key;          /* secret multiplier of the header tags; odd */
-    uintptr_t link_base;   /* first - 16: link index i names the block at link_base + 16 i */
-    uint8_t *first;        /* first block header: region rounded up to 16 */
-    uint8_t *sentinel;     /* header of the zero-size used block that ends the heap */
-    uint32_t link_span;    /* link indices of blocks that can be free: 1 .. link_span */
-    unsigned sl_log2;      /* log2 of the second-level list count */
-    unsigned fl_shift;     /* sizes below 1 << fl_shift map linearly to first level 0 */
+    uint64_t key;        /* secret multiplier of the header tags; odd */
+    uintptr_t link_base; /* first - 16: link index i names the block at link_base + 16 i */
+    uint8_t *first;      /* first block header: region rounded up to 16 */
+    uint8_t *sentinel;   /* header of the zero-size used block that ends the heap */
+    uint32_t link_span;  /* link indices of blocks that can be free: 1 .. link_span */
+    unsigned sl_log2;    /* log2 of the second-level list count */
+    unsigned fl_shift;   /* sizes below 1 << fl_shift map linearly to first level 0 */
 } tlsf_env;
 
 struct MP_Tlsf {
     tlsf_env env;
     uint32_t flags;
-    unsigned fl_count;        /* first-level lists used by this region */
-    size_t max_request_bytes; /* largest request that could ever fit */
-    MP_HeapStats stats;       /* live_block_count is derived when read: see tlsf_live_blocks */
+    unsigned fl_count;               /* first-level lists used by this region */
+    size_t max_request_bytes;        /* largest request that could ever fit */
+    MP_HeapStats stats;              /* live_block_count is derived when read: see tlsf_live_blocks */
     uint64_t fl_bitmap;              /* bit fl set iff sl_bitmap[fl] != 0 */
     uint32_t sl_bitmap[TLSF_MAX_FL]; /* bit sl set iff the list (fl, sl) is non-empty */
     /* Cold. */
     uint64_t retired_block_count; /* live blocks dropped by reset */
-    uint8_t *region;      /* the managed bytes as given (mp_tlsf_base) */
-    size_t blocks_bytes;  /* sentinel - first */
-    bool owns_region;     /* region was mapped by mp_os_map */
-    bool owns_control;    /* control block came from malloc */
+    uint8_t *region;              /* the managed bytes as given (mp_tlsf_base) */
+    size_t blocks_bytes;          /* sentinel - first */
+    bool owns_region;             /* region was mapped by mp_os_map */
+    bool owns_control;            /* control block came from malloc */
     mp_lock lock;
-    uint8_t *heads[];     /* fl_count << sl_log2 list heads (see tlsf.c on links) */
+    uint8_t *heads[]; /* fl_count << sl_log2 list heads (see tlsf.c on links) */
 };
 
 /** Blocks allocated and not yet freed: one counter fewer to keep per operation. */
@@ -146,13 +146,13 @@ MP_INLINE void tlsf_poke(uint8_t *dst, const void *src, size_t n) {
 MP_INLINE void tlsf_poke64(uint8_t *dst, uint64_t v) { tlsf_poke(dst, &v, sizeof v); }
 MP_INLINE void tlsf_poke32(uint8_t *dst, uint32_t v) { tlsf_poke(dst, &v, sizeof v); }
 
-#define TLSF_LOCK(t)                                                                    \
-    do {                                                                                \
-        if ((t)->flags & MP_FLAG_THREAD_SAFE) mp_lock_acquire(&((MP_Tlsf *)(t))->lock); \
+#define TLSF_LOCK(t)                                                                                         \
+    do {                                                                                                     \
+        if ((t)->flags & MP_FLAG_THREAD_SAFE) mp_lock_acquire(&((MP_Tlsf *)(t))->lock);                      \
     } while (0)
-#define TLSF_UNLOCK(t)                                                                  \
-    do {                                                                                \
-        if ((t)->flags & MP_FLAG_THREAD_SAFE) mp_lock_release(&((MP_Tlsf *)(t))->lock); \
+#define TLSF_UNLOCK(t)                                                                                       \
+    do {                                                                                                     \
+        if ((t)->flags & MP_FLAG_THREAD_SAFE) mp_lock_release(&((MP_Tlsf *)(t))->lock);                      \
     } while (0)
 
 MP_INLINE size_t tlsf_bytes(uint32_t granules) { return (size_t)granules << TLSF_GRANULE_LOG2; }
@@ -243,7 +243,8 @@ MP_INLINE bool tlsf_in_heap(const tlsf_env *e, uintptr_t addr) {
 /** Loads the header at `b` and checks it is a valid free block inside the
  * heap; *next is its (authenticated) next link. */
 MP_INLINE bool tlsf_free_hdr_ok(const tlsf_env *e, const uint8_t *b, uint64_t *w0, uint32_t *next) {
-    return tlsf_hdr_load_next(e, b, w0, next) && (*w0 & TLSF_W_FREE) && tlsf_fits_heap(e, b, tlsf_w_size(*w0));
+    return tlsf_hdr_load_next(e, b, w0, next) && (*w0 & TLSF_W_FREE) &&
+           tlsf_fits_heap(e, b, tlsf_w_size(*w0));
 }
 
 /* ------------------------------------------------------- links and footers */
