@@ -168,8 +168,20 @@ static bool fl_first_candidate(MP_FitList *f, uint32_t need, mp_fit_cursor *c) {
     case MP_FIT_BEST:
         return mp_fit_index_lower_bound(ix, need, 0, c);
     default: {
-        uint32_t largest = mp_fit_index_largest(ix);
-        return largest >= need && mp_fit_index_lower_bound(ix, largest, 0, c);
+        /* The lowest address of the largest size: walk back from the last
+         * key a few steps, else search the group's start. */
+        uint32_t start, size, prev_start, prev_size;
+        if (!mp_fit_index_last(ix, c)) return false;
+        mp_fit_index_at(ix, *c, &start, &size);
+        if (size < need) return false;
+        mp_fit_cursor p = *c;
+        for (int steps = 0; steps < 8; steps++) {
+            if (!mp_fit_index_prev(ix, &p)) return true;
+            mp_fit_index_at(ix, p, &prev_start, &prev_size);
+            if (prev_size != size) return true;
+            *c = p;
+        }
+        return mp_fit_index_lower_bound(ix, size, 0, c);
     }
     }
 }

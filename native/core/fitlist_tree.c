@@ -1,6 +1,8 @@
 /*
  * fitlist_tree.c - the B+-trees indexing the free blocks of a fit-list
- * allocator (layout and API: fitlist_tree.h).
+ * allocator: node pool, insert, remove, replace, rebalancing and the bounds
+ * and tournament they keep (layout and API: fitlist_tree.h; searches and the
+ * check: fitlist_tree_query.c).
  *
  * Algorithm: B+-trees of 64-bit keys. Leaves hold up to 29 sorted keys and
  * are chained in key order; inner nodes hold up to 15 children and the
@@ -11,15 +13,19 @@
  * with a sibling when a node falls below a third of its capacity. Replacing a
  * key by one that keeps its place in key order rewrites it in place, moving a
  * separator if needed. Every node links to its parent, so a key found by a
- * search is removed or replaced where it is, without a second descent.
+ * search is removed or replaced where it is, without a second descent; the
+ * common cases (a leaf with room, a key leaving a leaf that stays full
+ * enough) touch one leaf and take no stack frame for paths.
  *
  * Bins: one tree per exact size of 1..MP_FIT_BINS granules and one for larger
  * sizes, in that order; a bitmap of non-empty trees turns "smallest size >=
  * need" into a bit scan, and since a bin holds one size, its lowest address
- * is its first key. Cursors move across trees in that order, so the trees
- * read as one (size, start) order. First fit adds a tournament tree over the
- * bins' lowest addresses: the lowest block of any bin >= need is a suffix
- * minimum (8 steps), compared with the first key of the larger-block tree.
+ * is its first key. An emptied bin keeps its leaf while the pool has spare
+ * nodes (a fixed pool takes them back when it runs short), so bins that
+ * empty and refill all the time cost no node traffic. First fit adds a
+ * tournament tree over the bins' lowest addresses: the lowest block of any
+ * bin >= need is a suffix minimum (8 steps), compared with the lowest fitting
+ * block of the larger-block tree.
  *
  * Maxima: the address-keyed tree of larger blocks (first fit) keeps in every node an upper
  * bound of the largest block size below it (max_size), mirrored per child in
@@ -35,7 +41,8 @@
  * [0, nodes_touched) and recycled through a list of released nodes, so the
  * memory touched follows the number of free blocks, not the region size.
  *
- * Invariants verified by mp_fit_index_check: see the header.
+ * Invariants verified by mp_fit_index_check (fitlist_tree_query.c): see the
+ * header.
  */
 #include "fitlist_tree.h"
 
@@ -43,12 +50,13 @@
 #include <string.h>
 
 #define LEAF_MIN 9u  /* about a third of MP_FIT_LEAF_KEYS */
+#define INNER_MIN 5u /* a third of MP_FIT_INNER_CHILDREN */
+
 #if defined(__GNUC__)
-#define MP_FIT_NOINLINE __attribute__((noinline))
+#define MP_FIT_NOINLINE __attribute__((noinline)) /* slow paths stay out of the hot ones */
 #else
 #define MP_FIT_NOINLINE
 #endif
-#define INNER_MIN 5u /* a third of MP_FIT_INNER_CHILDREN */
 
 _Static_assert(sizeof(mp_fit_node) == 256, "an index node is four cache lines");
 
@@ -533,7 +541,7 @@ void mp_fit_index_remove_at(mp_fit_index *ix, mp_fit_cursor c) {
     }
     /* An emptied bin keeps its leaf while nodes are plentiful: bins empty
      * and refill all the time, and a kept leaf makes both cheap. */
-    if (n->count == 0 && c.tree < MP_FIT_BINS &&
+    if (n->count == 0 && c.tree < MP_FIT_BINS && c.leaf == ix->trees[c.tree].root &&
         (ix->growable || ix->released_count + (ix->node_capacity - ix->nodes_touched) >= 16)) {
         mark_tree(ix, c.tree, false);
         bin_changed(ix, c.tree);

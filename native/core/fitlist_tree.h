@@ -125,6 +125,9 @@ bool mp_fit_index_prev(const mp_fit_index *ix, mp_fit_cursor *c);
  * order of the trees (for first fit only within a bin). O(1) for a bin size
  * and start 0, else O(log n). */
 bool mp_fit_index_lower_bound(const mp_fit_index *ix, uint32_t size, uint32_t start, mp_fit_cursor *c);
+/** The last block in (size, start) order (size-keyed): the largest block at
+ * the highest address among equal sizes. O(1). */
+bool mp_fit_index_last(const mp_fit_index *ix, mp_fit_cursor *c);
 /** The last block whose (size, start) is below (size, start) (size-keyed). */
 bool mp_fit_index_last_below(const mp_fit_index *ix, uint32_t size, uint32_t start, mp_fit_cursor *c);
 /** Address-keyed: the lowest free block with at least `need` granules.

@@ -80,6 +80,8 @@ bool mp_fit_index_lower_bound(const mp_fit_index *ix, uint32_t size, uint32_t st
     return first_from(ix, ti + 1, c);
 }
 
+bool mp_fit_index_last(const mp_fit_index *ix, mp_fit_cursor *c) { return last_upto(ix, MP_FIT_TREES - 1, c); }
+
 bool mp_fit_index_last_below(const mp_fit_index *ix, uint32_t size, uint32_t start, mp_fit_cursor *c) {
     if (mp_fit_index_lower_bound(ix, size, start, c)) return mp_fit_index_prev(ix, c);
     return last_upto(ix, MP_FIT_TREES - 1, c);

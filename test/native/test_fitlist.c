@@ -459,14 +459,19 @@ static void many_free_blocks_keep_the_tree_balanced(void) {
     }
 }
 
+/* A create_in instance in malloc'd memory (*memory, for free()). */
+static MP_FitList *inside(size_t region_bytes, MP_FitPolicy policy, void **memory) {
+    MP_FitListConfig cfg = {region_bytes, policy, 0, NULL};
+    size_t bytes = mp_fitlist_footprint(&cfg);
+    *memory = malloc(bytes);
+    return *memory ? mp_fitlist_create_in(*memory, bytes, &cfg) : NULL;
+}
+
 /* White box (fitlist_internal.h): every kind of out-of-band block metadata,
  * corrupted one at a time, is counted by check(); restored, check() is 0. */
 static void check_counts_corrupted_block_metadata(void) {
-    MP_FitListConfig cfg = {1024, MP_FIT_FIRST, 0, NULL};
-    size_t bytes = mp_fitlist_footprint(&cfg);
-    uint8_t *memory = malloc(bytes);
-    REQUIRE(memory != NULL);
-    MP_FitList *f = mp_fitlist_create_in(memory, bytes, &cfg);
+    void *memory;
+    MP_FitList *f = inside(1024, MP_FIT_FIRST, &memory);
     REQUIRE(f != NULL);
     uint8_t *a = mp_fitlist_alloc(f, 100), *b = mp_fitlist_alloc_aligned(f, 20, 64);
     REQUIRE(a != NULL && b != NULL);
@@ -640,10 +645,7 @@ static void create_in_footprint_is_under_6_5_percent_over_the_region(void) {
  * second one: 1023 one-granule holes and the tail, more than its 8 index
  * nodes hold. */
 static MP_FitList *fragmented_create_in(MP_FitPolicy policy, void **memory, uint8_t **blocks) {
-    MP_FitListConfig cfg = {65536, policy, 0, NULL};
-    size_t bytes = mp_fitlist_footprint(&cfg);
-    *memory = malloc(bytes);
-    MP_FitList *f = *memory ? mp_fitlist_create_in(*memory, bytes, &cfg) : NULL;
+    MP_FitList *f = inside(65536, policy, memory);
     if (f == NULL) return NULL;
     for (int i = 0; i < 2048; i++) blocks[i] = mp_fitlist_alloc(f, 16);
     for (int i = 1; i < 2048; i += 2) mp_fitlist_free(f, blocks[i]);
@@ -718,11 +720,8 @@ static void zero_byte_and_over_aligned_small_blocks_keep_exact_stats_and_alignme
 }
 
 static void create_in_refuses_more_escaping_blocks_than_its_table_holds(void) {
-    MP_FitListConfig cfg = {16384, MP_FIT_FIRST, 0, NULL};
-    size_t bytes = mp_fitlist_footprint(&cfg);
-    void *memory = malloc(bytes);
-    REQUIRE(memory != NULL);
-    MP_FitList *f = mp_fitlist_create_in(memory, bytes, &cfg);
+    void *memory;
+    MP_FitList *f = inside(16384, MP_FIT_FIRST, &memory);
     REQUIRE(f != NULL);
     uint32_t room = f->escapes.capacity / 2;
     for (uint32_t i = 0; i < room; i++) CHECK(mp_fitlist_alloc(f, 0) != NULL);

@@ -92,6 +92,17 @@ static void replace(model *m, size_t i, const mp_fit_cursor *c) {
     }
 }
 
+/* Removes, replaces or keeps the block a query found at cursor c. */
+static void change_found(model *m, size_t i, const mp_fit_cursor *c) {
+    uint64_t what = mp_test_rand(&m->seed) % 3;
+    if (what == 0) {
+        mp_fit_index_remove_at(&m->ix, *c);
+        drop(m, i);
+    } else if (what == 1) {
+        replace(m, i, c);
+    }
+}
+
 static void query_size_keyed(model *m) {
     uint32_t need = 1 + (uint32_t)(mp_test_rand(&m->seed) % SLOT);
     uint32_t start = (uint32_t)(mp_test_rand(&m->seed) % (SLOT * SLOTS));
@@ -125,13 +136,7 @@ static void query_size_keyed(model *m) {
     CHECK(mp_fit_index_largest(&m->ix) == (m->n ? m->keys[m->n - 1].size : 0));
     if (expect < m->n) { /* and change the block found, where it is */
         mp_fit_index_lower_bound(&m->ix, need, start, &c);
-        uint64_t what = mp_test_rand(&m->seed) % 3;
-        if (what == 0) {
-            mp_fit_index_remove_at(&m->ix, c);
-            drop(m, expect);
-        } else if (what == 1) {
-            replace(m, expect, &c);
-        }
+        change_found(m, expect, &c);
     }
 }
 
@@ -167,13 +172,7 @@ static void query_address_keyed(model *m) {
             CHECK(j == m->n); /* the walk saw every fitting block */
         }
     }
-    uint64_t what = mp_test_rand(&m->seed) % 3;
-    if (what == 0) {
-        mp_fit_index_remove_at(&m->ix, c);
-        drop(m, expect);
-    } else if (what == 1) {
-        replace(m, expect, &c);
-    }
+    change_found(m, expect, &c);
 }
 
 static void step(model *m, size_t target) {
@@ -255,5 +254,29 @@ static void indexes_with_too_few_nodes_refuse_inserts_and_stay_consistent(void) 
     run(true, 1, 6);
 }
 
+/* Ascending inserts split leaves at the end (the full leaf stays full, the
+ * new one holds one key); removing such a lone key empties a leaf that is
+ * not the root, which must rebalance, not pass for an empty bin. */
+static void ascending_inserts_then_removals_keep_every_bin_consistent(void) {
+    for (int by_address = 0; by_address < 2; by_address++) {
+        static mp_fit_index ix;
+        mp_fit_index_init(&ix, NULL, 0, SLOT * SLOTS, by_address != 0, true);
+        for (uint32_t i = 0; i < 4 * MP_FIT_LEAF_KEYS + 1; i++) CHECK(mp_fit_index_insert(&ix, i * SLOT, 7));
+        const mp_fit_tree *bin = &ix.trees[6];
+        CHECK(bin->height == 2 && ix.nodes[bin->last_leaf].count == 1);
+        CHECK(mp_fit_index_remove(&ix, 4 * MP_FIT_LEAF_KEYS * SLOT, 7));
+        CHECK(mp_fit_index_check(&ix) == 0 && ix.key_count == 4 * MP_FIT_LEAF_KEYS);
+        mp_fit_cursor c;
+        CHECK(by_address ? mp_fit_index_first_fit(&ix, 7, &c) : mp_fit_index_lower_bound(&ix, 7, 0, &c));
+        for (uint32_t i = 0; i < 4 * MP_FIT_LEAF_KEYS; i++) CHECK(mp_fit_index_remove(&ix, i * SLOT, 7));
+        CHECK(mp_fit_index_check(&ix) == 0 && ix.key_count == 0);
+        CHECK(by_address ? !mp_fit_index_first_fit(&ix, 7, &c) : !mp_fit_index_lower_bound(&ix, 7, 0, &c));
+        CHECK(mp_fit_index_insert(&ix, 3 * SLOT, 7) && mp_fit_index_check(&ix) == 0);
+        CHECK(by_address ? mp_fit_index_first_fit(&ix, 7, &c) : mp_fit_index_lower_bound(&ix, 7, 0, &c));
+        mp_fit_index_release(&ix);
+    }
+}
+
 MP_TEST_MAIN(TEST_CASE(size_keyed_index_matches_a_sorted_array), TEST_CASE(address_keyed_index_matches_a_sorted_array),
-             TEST_CASE(indexes_with_too_few_nodes_refuse_inserts_and_stay_consistent))
+             TEST_CASE(indexes_with_too_few_nodes_refuse_inserts_and_stay_consistent),
+             TEST_CASE(ascending_inserts_then_removals_keep_every_bin_consistent))
