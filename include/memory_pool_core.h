@@ -496,8 +496,9 @@ typedef struct MP_FitListConfig {
  * frees bring the count back down; and it refuses (MP_ERR_OUT_OF_MEMORY)
  * zero-byte or over-aligned 16-byte blocks, and blocks aligned to 512 KiB or
  * more, beyond one live such block per 64 KiB of region (at least 32).
- * Instances whose metadata comes from malloc grow instead. Aligned requests try the first 16 candidates in policy order
- * for an exact fit, then the first block of size + align - 16 bytes. */
+ * Instances whose metadata comes from malloc grow instead. Aligned requests
+ * try the first 16 candidates in policy order for an exact fit, then the
+ * first block of size + align - 16 bytes. */
 MP_API MP_FitList *mp_fitlist_create(size_t region_bytes, MP_FitPolicy policy);
 MP_API MP_FitList *mp_fitlist_create_ex(const MP_FitListConfig *cfg);
 MP_API size_t mp_fitlist_footprint(const MP_FitListConfig *cfg);

@@ -2,7 +2,11 @@
  * test_fitlist.c - API tests of the fit-list allocator: placement of each
  * policy, splitting and coalescing, realloc in place and moving, calloc,
  * alignment on real addresses, counters, free stats, walk, trim, reset,
- * create_in and caller regions.
+ * create_in and caller regions; and, white box (fitlist_internal.h): the
+ * create_in footprint, placement that stays exact when a create_in index runs
+ * out of nodes, the escape table of zero-byte and over-aligned blocks, stale
+ * writes into freed blocks, blocks spanning many metadata groups, and check()
+ * counting each kind of corrupted metadata.
  */
 #define _DEFAULT_SOURCE
 #include "mp_test.h"
