@@ -8,7 +8,7 @@
  *     control block and metadata included, inside caller memory of at least
  *     mp_<family>_footprint(cfg) bytes (no heap, no OS call).
  * Metadata never lives inside the bytes handed out to users, except the
- * validated block headers of TLSF and the fit-list.
+ * validated block headers of TLSF.
  *
  * Error convention (one for the whole library):
  *   - hot-path allocation (`alloc`, `alloc_aligned`, `calloc`) returns NULL on
@@ -473,9 +473,10 @@ MP_API void mp_tlsf_destroy(MP_Tlsf *t);
 typedef struct MP_FitList MP_FitList;
 
 typedef enum MP_FitPolicy {
-    MP_FIT_FIRST = 0, /**< lowest address that fits */
-    MP_FIT_BEST = 1,  /**< smallest block that fits, O(log n) */
-    MP_FIT_WORST = 2  /**< largest block, O(log n) */
+    MP_FIT_FIRST = 0, /**< lowest address that fits, O(log n) */
+    MP_FIT_BEST = 1,  /**< smallest block that fits, lowest address on ties;
+                           O(1) search up to 4 KiB, O(log n) above */
+    MP_FIT_WORST = 2  /**< largest block, lowest address on ties, O(log n) */
 } MP_FitPolicy;
 
 typedef struct MP_FitListConfig {
@@ -486,7 +487,18 @@ typedef struct MP_FitListConfig {
 } MP_FitListConfig;
 
 /** Free-list allocator with first-, best- or worst-fit placement, splitting
- * and coalescing. */
+ * and coalescing; blocks are multiples of 16 bytes. All metadata lives out of
+ * band (writes into blocks, even freed ones, reach only user data): 6 bits
+ * per 16-byte granule plus index nodes for the free blocks, so
+ * mp_fitlist_footprint is about 1.065 x region_bytes. A create_in instance
+ * holds index nodes for about one free block per 768 bytes of region: beyond
+ * that, placement stays exact but scans the region (O(region / 1 KiB)) until
+ * frees bring the count back down; and it refuses (MP_ERR_OUT_OF_MEMORY)
+ * zero-byte or over-aligned 16-byte blocks, and blocks aligned to 512 KiB or
+ * more, beyond one live such block per 64 KiB of region (at least 32).
+ * Instances whose metadata comes from malloc grow instead. Aligned requests
+ * try the first 16 candidates in policy order for an exact fit, then the
+ * first block of size + align - 16 bytes. */
 MP_API MP_FitList *mp_fitlist_create(size_t region_bytes, MP_FitPolicy policy);
 MP_API MP_FitList *mp_fitlist_create_ex(const MP_FitListConfig *cfg);
 MP_API size_t mp_fitlist_footprint(const MP_FitListConfig *cfg);

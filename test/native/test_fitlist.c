@@ -2,16 +2,27 @@
  * test_fitlist.c - API tests of the fit-list allocator: placement of each
  * policy, splitting and coalescing, realloc in place and moving, calloc,
  * alignment on real addresses, counters, free stats, walk, trim, reset,
- * create_in and caller regions.
+ * create_in and caller regions; and, white box (fitlist_internal.h): the
+ * create_in footprint, placement that stays exact when a create_in index runs
+ * out of nodes, the escape table of zero-byte and over-aligned blocks, stale
+ * writes into freed blocks, blocks spanning many metadata groups, and check()
+ * counting each kind of corrupted metadata.
  */
 #define _DEFAULT_SOURCE
 #include "mp_test.h"
 
-#include "fitlist_tree.h"
+#include "fitlist_internal.h"
 
 #include <stdint.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define FITLIST_TEST_VALGRIND 1
+#endif
+#endif
 
 static size_t blocks_free(MP_FitList *f) {
     MP_FreeStats fs;
@@ -452,70 +463,374 @@ static void many_free_blocks_keep_the_tree_balanced(void) {
     }
 }
 
-/* White box: create_in lays out [control][nodes][size tags][tags][region],
- * each part 16-byte aligned, so with 64 granules the 2-byte tags of the last
- * granules sit right below the region and the 4-byte size tags below them. */
-static void check_counts_corrupted_block_metadata(void) {
-    MP_FitListConfig cfg = {1024, MP_FIT_FIRST, 0, NULL};
+/* A create_in instance in malloc'd memory (*memory, for free()). */
+static MP_FitList *inside(size_t region_bytes, MP_FitPolicy policy, void **memory) {
+    MP_FitListConfig cfg = {region_bytes, policy, 0, NULL};
     size_t bytes = mp_fitlist_footprint(&cfg);
-    uint8_t *memory = malloc(bytes);
-    REQUIRE(memory != NULL);
-    MP_FitList *f = mp_fitlist_create_in(memory, bytes, &cfg);
+    *memory = malloc(bytes);
+    return *memory ? mp_fitlist_create_in(*memory, bytes, &cfg) : NULL;
+}
+
+/* White box (fitlist_internal.h): every kind of out-of-band block metadata,
+ * corrupted one at a time, is counted by check(); restored, check() is 0. */
+static void check_counts_corrupted_block_metadata(void) {
+    void *memory;
+    MP_FitList *f = inside(1024, MP_FIT_FIRST, &memory);
     REQUIRE(f != NULL);
-    REQUIRE(mp_fitlist_alloc(f, 100) != NULL && mp_fitlist_alloc_aligned(f, 20, 64) != NULL);
-    uint8_t *base = mp_fitlist_base(f);
-    uint16_t *last_tags = (uint16_t *)(base - 2 * sizeof(uint16_t)); /* granules 62 and 63 */
-    uint32_t *last_size = (uint32_t *)(base - 64 * sizeof(uint16_t) - sizeof(uint32_t));
-    CHECK(mp_fitlist_check(f) == 0 && last_tags[0] == 0 && last_tags[1] == 0);
-    last_tags[0] = 1; /* a block start inside the free tail */
+    uint8_t *a = mp_fitlist_alloc(f, 100), *b = mp_fitlist_alloc_aligned(f, 20, 64);
+    REQUIRE(a != NULL && b != NULL);
+    size_t ga = (size_t)(a - (uint8_t *)mp_fitlist_base(f)) / 16; /* 7 granules */
+    CHECK(mp_fitlist_check(f) == 0 && f->granule_count == 64);
+    fl_group *group = &f->groups[0]; /* granules 0..63 */
+    uint64_t saved = group->starts;
+    group->starts |= (uint64_t)1 << 62; /* a block start inside the free tail */
     CHECK(mp_fitlist_check(f) > 0);
-    last_tags[0] = 0;
-    uint32_t saved = *last_size;
-    *last_size = saved + 1; /* the tail's end tag disagrees with its start */
+    group->starts = saved;
+    f->summary[0][0] ^= 1; /* the summary disagrees with the starts */
     CHECK(mp_fitlist_check(f) > 0);
-    *last_size = saved;
+    f->summary[0][0] ^= 1;
+    group->free_ends ^= (uint64_t)1 << 63; /* the tail's last granule loses its end bit */
+    CHECK(mp_fitlist_check(f) > 0);
+    group->free_ends ^= (uint64_t)1 << 63;
+    group->free_ends ^= (uint64_t)1 << (ga + 3); /* an end bit inside a used block */
+    CHECK(mp_fitlist_check(f) > 0);
+    group->free_ends ^= (uint64_t)1 << (ga + 3);
+    unsigned nib = fl_nib(f, ga + 1);
+    fl_nib_set(f, ga + 1, FL_ALIGN_ESCAPED); /* escaped, but no escape entry */
+    CHECK(mp_fitlist_check(f) > 0);
+    fl_nib_set(f, ga + 1, 9); /* aligned to 8 KiB: the address is not */
+    CHECK(mp_fitlist_check(f) > 0);
+    fl_nib_set(f, ga + 1, nib);
+    CHECK(mp_fitlist_check(f) == 0);
+    mp_fit_node *leaf = &f->index.nodes[f->index.trees[0].root];
+    uint64_t key = leaf->u.keys[0];
+    leaf->u.keys[0] = key + 1; /* the indexed free block is one granule too large */
+    CHECK(mp_fitlist_check(f) > 0);
+    leaf->u.keys[0] = key;
+    f->free_blocks++;
+    CHECK(mp_fitlist_check(f) > 0);
+    f->free_blocks--;
     CHECK(mp_fitlist_check(f) == 0);
     mp_fitlist_destroy(f);
     free(memory);
 }
 
-static void tree_check_counts_broken_order_balance_maxima_and_cycles(void) {
-    enum { GRANULES = 64 };
-    mp_fit_node nodes[GRANULES / 2];
-    mp_fit_tree t;
-    mp_fit_tree_init(&t, nodes, GRANULES / 2, GRANULES, 0);
-    uint32_t ids[8];
-    for (uint32_t i = 0; i < 8; i++)
-        ids[i] = mp_fit_tree_insert(&t, i * 8, 1 + i);
-    mp_fit_tree_remove(&t, ids[7]);                 /* its node goes back to the pool ... */
-    CHECK(mp_fit_tree_insert(&t, 56, 8) == ids[7]); /* ... and is reused first */
-    CHECK(mp_fit_tree_check(&t) == 0 && t.node_count == 8 && mp_fit_tree_largest(&t) == 8);
-    CHECK(mp_fit_tree_lower_bound(&t, 6, 0) == ids[5] && mp_fit_tree_last_below(&t, 6, 0) == ids[4]);
-    mp_fit_node *root = &nodes[t.root];
-    root->height++;
-    CHECK(mp_fit_tree_check(&t) > 0);
-    root->height--;
-    root->subtree_max_granules = 1;
-    CHECK(mp_fit_tree_check(&t) > 0);
-    root->subtree_max_granules = 8;
-    root->size_granules += 100; /* keys out of order */
-    CHECK(mp_fit_tree_check(&t) > 0);
-    root->size_granules -= 100;
-    root->start_granule = GRANULES; /* a block outside the region */
-    CHECK(mp_fit_tree_check(&t) > 0);
-    root->start_granule = (uint32_t)(root - nodes) * 8;
-    CHECK(mp_fit_tree_check(&t) == 0);
-    uint32_t left = root->child[0], lost = nodes[left].child[0];
-    nodes[left].child[0] = t.root; /* a cycle: the check must stop */
-    CHECK(mp_fit_tree_check(&t) > 0);
-    nodes[left].child[0] = MP_FIT_NIL; /* a lost subtree: node_count disagrees */
-    CHECK(mp_fit_tree_check(&t) > 0);
-    nodes[left].child[0] = lost;
-    t.unused_head = ids[0]; /* a reachable node also on the released list */
-    CHECK(mp_fit_tree_check(&t) > 0);
-    t.unused_head = MP_FIT_NIL;
-    t.root = GRANULES; /* an index beyond the pool */
-    CHECK(mp_fit_tree_check(&t) > 0);
+/* A size-keyed index (bins and the tree of larger sizes), and one keyed by
+ * address, with enough keys for three levels; corrupting any invariant is
+ * counted and the check terminates. */
+static void index_check_counts_broken_order_counts_maxima_links_and_cycles(void) {
+    enum { GRANULES = 1 << 20, NODES = 64, KEYS = 600, BIG = MP_FIT_BINS + 44 };
+    static mp_fit_node nodes[NODES];
+    mp_fit_index t;
+    mp_fit_index_init(&t, nodes, NODES, GRANULES, false, false);
+    for (uint32_t i = 0; i < KEYS; i++) CHECK(mp_fit_index_insert(&t, i * 1024, BIG + i % 50));
+    CHECK(mp_fit_index_insert(&t, GRANULES - 64, 5) && mp_fit_index_insert(&t, GRANULES - 128, 5));
+    CHECK(mp_fit_index_insert(&t, GRANULES - 192, 7));
+    mp_fit_tree *big = &t.trees[MP_FIT_BINS];
+    CHECK(mp_fit_index_check(&t) == 0 && t.key_count == KEYS + 3 && big->height == 3);
+    mp_fit_cursor c;
+    uint32_t start, size;
+    CHECK(mp_fit_index_lower_bound(&t, 6, 0, &c)); /* bin 6 is empty: the next bin */
+    mp_fit_index_at(&t, c, &start, &size);
+    CHECK(size == 7 && start == GRANULES - 192);
+    CHECK(mp_fit_index_last_below(&t, 6, 0, &c)); /* the highest address of bin 5 */
+    mp_fit_index_at(&t, c, &start, &size);
+    CHECK(size == 5 && start == GRANULES - 64);
+    CHECK(mp_fit_index_next(&t, &c) && mp_fit_index_next(&t, &c)); /* bin 7, then the big tree */
+    mp_fit_index_at(&t, c, &start, &size);
+    CHECK(size == BIG && start == 0);
+    CHECK(mp_fit_index_lower_bound(&t, BIG + 49, 0, &c));
+    mp_fit_index_at(&t, c, &start, &size);
+    CHECK(size == BIG + 49 && start == 49 * 1024);
+    CHECK(mp_fit_index_largest(&t) == BIG + 49);
+    CHECK(mp_fit_index_remove(&t, 0, BIG) && !mp_fit_index_remove(&t, 0, BIG));
+    CHECK(mp_fit_index_remove(&t, GRANULES - 192, 7) && mp_fit_index_check(&t) == 0);
+    CHECK(!mp_fit_index_lower_bound(&t, BIG + 50, 0, &c) && mp_fit_index_largest(&t) == BIG + 49);
+
+    mp_fit_node *root = &nodes[big->root];
+    mp_fit_node *leaf = &nodes[big->first_leaf];
+    uint64_t k0 = leaf->u.keys[0], k1 = leaf->u.keys[1];
+    leaf->u.keys[0] = k1; /* keys out of order inside a leaf */
+    leaf->u.keys[1] = k0;
+    CHECK(mp_fit_index_check(&t) > 0);
+    leaf->u.keys[0] = k0;
+    leaf->u.keys[1] = k1;
+    uint64_t sep = root->u.in.seps[0];
+    root->u.in.seps[0] = root->u.in.seps[1] + 1; /* separators out of order */
+    CHECK(mp_fit_index_check(&t) > 0);
+    root->u.in.seps[0] = sep;
+    leaf->u.keys[0] = (uint64_t)BIG << 32 | (GRANULES - 1); /* a block beyond the region */
+    CHECK(mp_fit_index_check(&t) > 0);
+    leaf->u.keys[0] = (uint64_t)3 << 32 | 7; /* a size that belongs in a bin */
+    CHECK(mp_fit_index_check(&t) > 0);
+    leaf->u.keys[0] = k0;
+    uint32_t next = leaf->next;
+    leaf->next = big->last_leaf; /* a broken leaf chain */
+    CHECK(mp_fit_index_check(&t) > 0);
+    leaf->next = next;
+    t.nonempty[0] ^= 1u << 6; /* bin 7 marked non-empty while empty */
+    CHECK(mp_fit_index_check(&t) > 0);
+    t.nonempty[0] ^= 1u << 6;
+    CHECK(mp_fit_index_check(&t) == 0);
+    uint32_t child = root->u.in.child[0];
+    root->u.in.child[0] = big->root; /* a cycle: the check must stop */
+    CHECK(mp_fit_index_check(&t) > 0);
+    root->u.in.child[0] = child;
+    nodes[child].parent = MP_FIT_NIL; /* a wrong parent link */
+    CHECK(mp_fit_index_check(&t) > 0);
+    nodes[child].parent = big->root;
+    root->count--; /* a lost subtree: key_count disagrees */
+    CHECK(mp_fit_index_check(&t) > 0);
+    root->count++;
+    uint32_t head = t.released_head, released = t.released_count;
+    t.released_head = big->first_leaf; /* a reachable node also on the released list */
+    t.released_count = 1;
+    CHECK(mp_fit_index_check(&t) > 0);
+    t.released_head = head;
+    t.released_count = released;
+    uint32_t root_id = big->root;
+    big->root = NODES + 1; /* an index beyond the pool */
+    CHECK(mp_fit_index_check(&t) > 0);
+    big->root = root_id;
+    CHECK(mp_fit_index_check(&t) == 0);
+
+    mp_fit_index a;
+    mp_fit_index_init(&a, nodes, NODES, GRANULES, true, false);
+    for (uint32_t i = 0; i < KEYS; i++) CHECK(mp_fit_index_insert(&a, i * 1024, BIG + i % 50));
+    CHECK(mp_fit_index_insert(&a, GRANULES - 64, 9) && mp_fit_index_insert(&a, GRANULES - 128, 5));
+    CHECK(mp_fit_index_first_fit(&a, BIG + 49, &c));
+    mp_fit_index_at(&a, c, &start, &size);
+    CHECK(start == 49 * 1024 && size == BIG + 49 && mp_fit_index_largest(&a) == BIG + 49);
+    CHECK(mp_fit_index_first_fit(&a, 9, &c)); /* a larger block lies lower than the bin of 9 */
+    mp_fit_index_at(&a, c, &start, &size);
+    CHECK(start == 0 && size == BIG);
+    CHECK(mp_fit_index_remove(&a, 0, BIG) && mp_fit_index_first_fit(&a, 6, &c));
+    mp_fit_index_at(&a, c, &start, &size);
+    CHECK(start == 1024 && size == BIG + 1);
+    mp_fit_walk walk;
+    mp_fit_index_walk_init(&a, 5, &walk); /* address order across the tree and the bins */
+    uint32_t seen = 0, last = 0;
+    while (mp_fit_index_walk_next(&a, &walk, &c)) {
+        mp_fit_index_at(&a, c, &start, &size);
+        CHECK(size >= 5 && (seen == 0 || start > last));
+        last = start;
+        seen++;
+    }
+    CHECK(seen == KEYS - 1 + 2);
+    CHECK(mp_fit_index_check(&a) == 0 && a.trees[MP_FIT_BINS].height == 3);
+    root = &nodes[a.trees[MP_FIT_BINS].root];
+    uint32_t max = root->u.in.max[1];
+    root->u.in.max[1] = max - 1; /* a bound below its child's */
+    CHECK(mp_fit_index_check(&a) > 0);
+    root->u.in.max[1] = max;
+    a.lowest[MP_FIT_BINS + 8] = 0; /* the tournament disagrees with bin 9 */
+    CHECK(mp_fit_index_check(&a) > 0);
+    a.lowest[MP_FIT_BINS + 8] = (uint64_t)(GRANULES - 64) << 9 | 8;
+    CHECK(mp_fit_index_check(&a) == 0);
+    leaf = &nodes[a.trees[MP_FIT_BINS].last_leaf];
+    leaf->count = MP_FIT_LEAF_KEYS + 1; /* a count beyond the node */
+    CHECK(mp_fit_index_check(&a) > 0);
+}
+
+/* Metadata is 6 bits per granule, index nodes for a free block per ~48
+ * granules, and a control block of ~8 KiB: 6.5% of large regions. */
+static void create_in_footprint_is_under_6_5_percent_over_the_region(void) {
+    static const size_t mib[] = {64, 1024, 1};
+    for (size_t i = 0; i < 3; i++) {
+        for (int policy = MP_FIT_FIRST; policy <= MP_FIT_WORST; policy++) {
+            MP_FitListConfig cfg = {mib[i] << 20, (MP_FitPolicy)policy, 0, NULL};
+            size_t bytes = mp_fitlist_footprint(&cfg), permille = mib[i] == 1 ? 75 : 65;
+            CHECK(bytes > cfg.region_bytes && bytes - cfg.region_bytes <= cfg.region_bytes / 1000 * permille);
+        }
+    }
+}
+
+/* Fills a create_in list of 4096 granules with 16-byte blocks and frees every
+ * second one: 1023 one-granule holes and the tail, more than its 8 index
+ * nodes hold. */
+static MP_FitList *fragmented_create_in(MP_FitPolicy policy, void **memory, uint8_t **blocks) {
+    MP_FitList *f = inside(65536, policy, memory);
+    if (f == NULL) return NULL;
+    for (int i = 0; i < 2048; i++) blocks[i] = mp_fitlist_alloc(f, 16);
+    for (int i = 1; i < 2048; i += 2) mp_fitlist_free(f, blocks[i]);
+    return f;
+}
+
+static void free_blocks_beyond_a_create_in_index_are_placed_exactly_and_reindexed(void) {
+    static uint8_t *blocks[2048];
+    for (int policy = MP_FIT_FIRST; policy <= MP_FIT_WORST; policy++) {
+        void *memory = NULL;
+        MP_FitList *f = fragmented_create_in((MP_FitPolicy)policy, &memory, blocks);
+        REQUIRE(f != NULL && blocks[2047] != NULL);
+        uint8_t *tail = blocks[2047]; /* the last freed block joined the tail */
+        CHECK(f->index.node_capacity == 8 && f->unindexed > 0 && f->free_blocks == 1024);
+        CHECK(mp_fitlist_check(f) == 0);
+        /* 16 bytes: the first hole (first, best fit), the tail (worst fit). */
+        uint8_t *p = mp_fitlist_alloc(f, 16);
+        CHECK(p == (policy == MP_FIT_WORST ? tail : blocks[1]));
+        /* 32 bytes: only the tail holds two granules. */
+        CHECK(mp_fitlist_alloc(f, 32) == (policy == MP_FIT_WORST ? tail + 16 : tail));
+        /* 64-aligned: no odd-granule hole is; after 16 tries the padded
+         * search takes the first block of 64 bytes, the tail. */
+        uint8_t *a = mp_fitlist_alloc_aligned(f, 16, 64);
+        CHECK(a != NULL && ((uintptr_t)a & 63) == 0 && a >= tail && a < tail + 128);
+        MP_FreeStats fs;
+        CHECK_STATUS(mp_fitlist_free_stats(f, &fs), MP_OK);
+        CHECK(fs.largest_free_block_bytes >= 65536 - 2048 * 16 - 128 && fs.free_block_count > 1000);
+        CHECK(mp_fitlist_check(f) == 0);
+        for (int i = 0; i < 2048; i += 2) CHECK_STATUS(mp_fitlist_free(f, blocks[i]), MP_OK);
+        CHECK_STATUS(mp_fitlist_free(f, p), MP_OK);
+        CHECK_STATUS(mp_fitlist_free(f, a), MP_OK);
+        CHECK(mp_fitlist_check(f) == 0);
+        /* Few free blocks again: the next allocation re-indexes them all. */
+        void *q = mp_fitlist_alloc(f, 48);
+        CHECK(q != NULL && f->unindexed == 0 && mp_fitlist_check(f) == 0);
+        mp_fitlist_destroy(f);
+        free(memory);
+    }
+}
+
+static void zero_byte_and_over_aligned_small_blocks_keep_exact_stats_and_alignment(void) {
+    MP_FitList *f = mp_fitlist_create(1 << 20, MP_FIT_BEST);
+    REQUIRE(f != NULL);
+    uint8_t *z = mp_fitlist_alloc(f, 0), *a = mp_fitlist_alloc_aligned(f, 1, 256);
+    uint8_t *b = mp_fitlist_alloc_aligned(f, 16, 64), *huge = mp_fitlist_alloc_aligned(f, 40, (size_t)1 << 19);
+    REQUIRE(z && a && b && huge);
+    CHECK(((uintptr_t)a & 255) == 0 && ((uintptr_t)b & 63) == 0 && ((uintptr_t)huge & ((1u << 19) - 1)) == 0);
+    CHECK(mp_fitlist_usable_size(f, z) == 16 && mp_fitlist_usable_size(f, a) == 16);
+    CHECK(mp_fitlist_usable_size(f, huge) == 48);
+    CHECK(f->escapes.count == 4); /* their info does not fit the nibbles */
+    MP_HeapStats s;
+    mp_fitlist_stats(f, &s);
+    CHECK(s.bytes_requested == 0 + 1 + 16 + 40 && s.bytes_in_use == 16 * 3 + 48);
+    CHECK(mp_fitlist_check(f) == 0);
+    void *blocker = mp_fitlist_alloc(f, 16);
+    CHECK(blocker != NULL);
+    *a = 0x6B;
+    void *p = a;
+    CHECK_STATUS(mp_fitlist_realloc(f, &p, 100), MP_OK); /* grows in place or moves, 256-aligned */
+    CHECK(((uintptr_t)p & 255) == 0 && *(uint8_t *)p == 0x6B && mp_fitlist_usable_size(f, p) == 112);
+    CHECK_STATUS(mp_fitlist_realloc(f, &p, 0), MP_OK); /* one granule again: escaped again */
+    CHECK(((uintptr_t)p & 255) == 0 && mp_fitlist_usable_size(f, p) == 16);
+    mp_fitlist_stats(f, &s);
+    CHECK(s.bytes_requested == 0 + 0 + 16 + 40 + 16 && f->escapes.count == 4);
+    CHECK(mp_fitlist_check(f) == 0);
+    CHECK_STATUS(mp_fitlist_free(f, z), MP_OK);
+    CHECK_STATUS(mp_fitlist_free(f, p), MP_OK);
+    CHECK_STATUS(mp_fitlist_free(f, b), MP_OK);
+    CHECK_STATUS(mp_fitlist_free(f, huge), MP_OK);
+    CHECK(f->escapes.count == 0 && mp_fitlist_check(f) == 0);
+    mp_fitlist_destroy(f);
+}
+
+static void create_in_refuses_more_escaping_blocks_than_its_table_holds(void) {
+    void *memory;
+    MP_FitList *f = inside(16384, MP_FIT_FIRST, &memory);
+    REQUIRE(f != NULL);
+    uint32_t room = f->escapes.capacity / 2;
+    for (uint32_t i = 0; i < room; i++) CHECK(mp_fitlist_alloc(f, 0) != NULL);
+    uint8_t *two = mp_fitlist_alloc_aligned(f, 32, 64);
+    REQUIRE(two != NULL);
+    MP_HeapStats before, after;
+    mp_fitlist_stats(f, &before);
+    mp_clear_last_error();
+    CHECK(mp_fitlist_alloc(f, 0) == NULL && mp_last_error().status == MP_ERR_OUT_OF_MEMORY);
+    void *p = two;
+    CHECK_STATUS(mp_fitlist_realloc(f, &p, 8), MP_ERR_OUT_OF_MEMORY); /* one 64-aligned granule escapes */
+    CHECK(p == two && mp_fitlist_usable_size(f, two) == 32);
+    mp_fitlist_stats(f, &after);
+    CHECK(after.failed_alloc_count == before.failed_alloc_count + 2);
+    after.failed_alloc_count = before.failed_alloc_count;
+    CHECK(memcmp(&before, &after, sizeof before) == 0);
+    CHECK(mp_fitlist_alloc(f, 1) != NULL); /* what needs no escape still works */
+    CHECK(mp_fitlist_check(f) == 0);
+    mp_fitlist_destroy(f);
+    free(memory);
+}
+
+/* Makes freed bytes writable for ASan/valgrind and scribbles on them. */
+static void scribble(void *p, size_t n, uint8_t value) {
+    MP_UNPOISON(p, n);
+#if defined(FITLIST_TEST_VALGRIND)
+    VALGRIND_MAKE_MEM_UNDEFINED(p, n);
+#endif
+    memset(p, value, n);
+}
+
+static void writes_into_freed_blocks_never_reach_the_allocator(void) {
+    for (int policy = MP_FIT_FIRST; policy <= MP_FIT_WORST; policy++) {
+        MP_FitList *clean = mp_fitlist_create(1 << 18, (MP_FitPolicy)policy);
+        MP_FitList *dirty = mp_fitlist_create(1 << 18, (MP_FitPolicy)policy);
+        REQUIRE(clean && dirty);
+        uint8_t *base_c = mp_fitlist_base(clean), *base_d = mp_fitlist_base(dirty);
+        enum { N = 400 };
+        static uint8_t *c[N], *d[N];
+        uint64_t seed = 99;
+        int same = 1;
+        for (int round = 0; round < 6; round++) {
+            for (int i = 0; i < N; i++) {
+                size_t size = (size_t)(mp_test_rand(&seed) % 600);
+                c[i] = mp_fitlist_alloc(clean, size);
+                d[i] = mp_fitlist_alloc(dirty, size);
+                same &= (c[i] == NULL) == (d[i] == NULL) && (c[i] == NULL || c[i] - base_c == d[i] - base_d);
+            }
+            for (int i = round & 1; i < N; i += 2) {
+                if (c[i] == NULL) continue;
+                size_t usable = mp_fitlist_usable_size(dirty, d[i]);
+                mp_fitlist_free(clean, c[i]);
+                mp_fitlist_free(dirty, d[i]);
+                scribble(d[i], usable, (uint8_t)(0xFF ^ i)); /* a stale pointer writes */
+            }
+            same &= mp_fitlist_check(dirty) == 0;
+        }
+        CHECK(same);
+        mp_fitlist_destroy(clean);
+        mp_fitlist_destroy(dirty);
+    }
+}
+
+static void blocks_spanning_many_groups_split_and_merge_correctly(void) {
+    const size_t mib = (size_t)1 << 20;
+    MP_FitList *f = mp_fitlist_create(1024 * mib, MP_FIT_FIRST);
+    REQUIRE(f != NULL);
+    uint8_t *big = mp_fitlist_alloc(f, 600 * mib), *small = mp_fitlist_alloc(f, 16);
+    uint8_t *mid = mp_fitlist_alloc(f, 300 * mib);
+    REQUIRE(big && small && mid);
+    CHECK(small == big + 600 * mib && mid == small + 16);
+    CHECK(mp_fitlist_usable_size(f, big) == 600 * mib && mp_fitlist_usable_size(f, mid) == 300 * mib);
+    CHECK_STATUS(mp_fitlist_free(f, small), MP_OK);
+    CHECK_STATUS(mp_fitlist_free(f, big), MP_OK); /* merges with the hole right of it */
+    MP_FreeStats fs;
+    mp_fitlist_free_stats(f, &fs);
+    CHECK(fs.free_block_count == 2 && fs.largest_free_block_bytes == 600 * mib + 16);
+    void *p = mid;
+    CHECK_STATUS(mp_fitlist_realloc(f, &p, 400 * mib), MP_OK); /* grows into the tail in place */
+    CHECK(p == mid && mp_fitlist_usable_size(f, mid) == 400 * mib);
+    CHECK(mp_fitlist_check(f) == 0);
+    CHECK_STATUS(mp_fitlist_free(f, mid), MP_OK);
+    mp_fitlist_free_stats(f, &fs);
+    CHECK(fs.free_block_count == 1 && fs.largest_free_block_bytes == 1024 * mib);
+    CHECK(mp_fitlist_check(f) == 0);
+    mp_fitlist_destroy(f);
+}
+
+static void first_fit_reports_the_exact_largest_free_block_after_carving_it(void) {
+    MP_FitList *f = mp_fitlist_create(1 << 20, MP_FIT_FIRST);
+    REQUIRE(f != NULL);
+    void *a = mp_fitlist_alloc(f, 8192), *b = mp_fitlist_alloc(f, 16), *c = mp_fitlist_alloc(f, 16384);
+    REQUIRE(a && b && c);
+    CHECK_STATUS(mp_fitlist_free(f, a), MP_OK);
+    CHECK(mp_fitlist_alloc(f, (1 << 20) - 8192 - 16 - 16384) != NULL); /* the tail is gone */
+    MP_FreeStats fs;
+    mp_fitlist_free_stats(f, &fs);
+    CHECK(fs.largest_free_block_bytes == 8192 && fs.free_block_count == 1);
+    CHECK(mp_fitlist_alloc(f, 4096) == a); /* shrinks the largest */
+    mp_fitlist_free_stats(f, &fs);
+    CHECK(fs.largest_free_block_bytes == 4096);
+    mp_clear_last_error();
+    CHECK(mp_fitlist_alloc(f, 4097) == NULL && mp_last_error().largest_free_bytes == 4096);
+    CHECK(mp_fitlist_check(f) == 0);
+    mp_fitlist_destroy(f);
 }
 
 static void destroy_accepts_null(void) {
@@ -544,5 +859,12 @@ MP_TEST_MAIN(TEST_CASE(first_fit_takes_lowest_address_that_fits),
              TEST_CASE(reset_frees_every_block_and_keeps_lifetime_counts),
              TEST_CASE(many_free_blocks_keep_the_tree_balanced),
              TEST_CASE(check_counts_corrupted_block_metadata),
-             TEST_CASE(tree_check_counts_broken_order_balance_maxima_and_cycles),
+             TEST_CASE(index_check_counts_broken_order_counts_maxima_links_and_cycles),
+             TEST_CASE(create_in_footprint_is_under_6_5_percent_over_the_region),
+             TEST_CASE(free_blocks_beyond_a_create_in_index_are_placed_exactly_and_reindexed),
+             TEST_CASE(zero_byte_and_over_aligned_small_blocks_keep_exact_stats_and_alignment),
+             TEST_CASE(create_in_refuses_more_escaping_blocks_than_its_table_holds),
+             TEST_CASE(writes_into_freed_blocks_never_reach_the_allocator),
+             TEST_CASE(blocks_spanning_many_groups_split_and_merge_correctly),
+             TEST_CASE(first_fit_reports_the_exact_largest_free_block_after_carving_it),
              TEST_CASE(destroy_accepts_null))

@@ -200,6 +200,27 @@ static void null_instance_is_refused_everywhere(void) {
     mp_fitlist_destroy(f);
 }
 
+static void pointers_into_the_never_carved_part_return_MP_ERR_INVALID_ADDRESS(void) {
+    for (int policy = MP_FIT_FIRST; policy <= MP_FIT_WORST; policy++) {
+        MP_FitList *f = mp_fitlist_create(1 << 20, (MP_FitPolicy)policy);
+        REQUIRE(f != NULL);
+        uint8_t *p = mp_fitlist_alloc(f, 100), *base = mp_fitlist_base(f);
+        REQUIRE(p != NULL);
+        snapshot before = take(f);
+        /* Inside the one free block that was never carved: its metadata is
+         * set up lazily and must read as "no block starts here". */
+        void *bad[] = {base + (512 << 10), base + (1 << 20) - 16, base + (1 << 20) - 1024, base + 4096};
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            CHECK_STATUS(mp_fitlist_free(f, bad[i]), MP_ERR_INVALID_ADDRESS);
+            CHECK(mp_fitlist_usable_size(f, bad[i]) == 0);
+            void *q = bad[i];
+            CHECK_STATUS(mp_fitlist_realloc(f, &q, 10), MP_ERR_INVALID_ADDRESS);
+        }
+        CHECK(unchanged(f, &before) && rejected(f) == 2 * sizeof bad / sizeof bad[0]);
+        mp_fitlist_destroy(f);
+    }
+}
+
 static void bad_configs_are_refused_with_MP_ERR_INVALID_ARGUMENT(void) {
     static _Alignas(16) uint8_t region[256];
     MP_FitListConfig bad[] = {
@@ -237,4 +258,5 @@ MP_TEST_MAIN(TEST_CASE(double_free_returns_MP_ERR_DOUBLE_FREE_and_changes_nothin
              TEST_CASE(overflowing_sizes_fail_cleanly),
              TEST_CASE(realloc_of_a_free_block_returns_MP_ERR_DOUBLE_FREE),
              TEST_CASE(null_instance_is_refused_everywhere),
+             TEST_CASE(pointers_into_the_never_carved_part_return_MP_ERR_INVALID_ADDRESS),
              TEST_CASE(bad_configs_are_refused_with_MP_ERR_INVALID_ARGUMENT))
