@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // `npm run bench`: builds the C benches (cmake, build/bench), runs them and the
-// JS benches, prints one table per workload and writes the raw records with
-// the machine, compilers, commit and exact command to bench/results/.
+// JS benches, prints one table per workload and the targets of issues #2–#6,
+// and writes the raw records with the machine, compilers, commit and exact
+// command to bench/results/<date>-<commit>.json, the tables to .md and the
+// charts to .html (bench/chart.mjs and bench/readme-table.mjs redo the last
+// two and the README table from any results file).
 //
 // usage: node bench/run.mjs [--quick] [--no-write] [--no-build] [--only=c|js]
 //   --quick     short samples and the first 20,000 events of each trace (the
@@ -14,7 +17,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chartsHtml } from './js/chart.mjs';
 import { buildSections, renderMarkdown, renderText } from './js/report.mjs';
+import { evaluateTargets } from './js/targets.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -35,20 +40,29 @@ const binDir = path.join(buildDir, 'bench', 'c');
 // ------------------------------------------------------------ progress
 // One rewritten line on a terminal; on a pipe or in CI, one line per step
 // and at most one progress line every 5 s.
+// Each step line says which step of how many and the time so far.
 const progress = {
   tty: process.stderr.isTTY,
   step: '',
   last: 0,
+  index: 0,
+  total: 0,
+  t0: Date.now(),
+  elapsed() {
+    return `${Math.round((Date.now() - this.t0) / 1000)} s`;
+  },
   start(step) {
     this.clear();
     this.step = step;
-    process.stderr.write(`[bench] ${step}\n`);
+    this.index++;
+    process.stderr.write(`[bench ${this.index}/${this.total}, ${this.elapsed()}] ${step}\n`);
   },
   line(text) {
     const now = Date.now();
     if (this.tty) {
       const width = (process.stderr.columns || 100) - 1;
-      process.stderr.write(`\r\x1b[K${`  ${text}`.slice(0, width)}`);
+      const head = `  [${this.index}/${this.total} ${this.elapsed()}] `;
+      process.stderr.write(`\r\x1b[K${`${head}${text}`.slice(0, width)}`);
     } else if (now - this.last > 5000) {
       process.stderr.write(`  ${text}\n`);
       this.last = now;
@@ -200,13 +214,18 @@ async function buildC() {
   return true;
 }
 
+const callgrindRuns = runC && !quick && capture('valgrind', ['--version']) !== '';
+progress.total =
+  (runC ? (argv.includes('--no-build') ? 2 : 3) + (callgrindRuns ? 1 : 0) : 0) + (runJs ? 4 : 0);
 if (runC) {
   const built = argv.includes('--no-build') || (await buildC());
   if (built) {
     const q = quick ? ['--quick'] : [];
     await step('C micro benchmarks', path.join(binDir, 'mp_bench_micro'), q);
-    await step('C trace replay', path.join(binDir, 'mp_bench_replay'), q);
-    if (!quick && capture('valgrind', ['--version'])) {
+    // The traces are looked for in ../shared/traces; MP_TRACE_DIR names another folder.
+    const traces = process.env.MP_TRACE_DIR ? ['--traces', process.env.MP_TRACE_DIR] : [];
+    await step('C trace replay', path.join(binDir, 'mp_bench_replay'), [...q, ...traces]);
+    if (callgrindRuns) {
       await step('callgrind instruction counts', 'bash', [
         path.join(root, 'bench', 'callgrind.sh'),
         '--json',
@@ -219,6 +238,10 @@ if (runJs) {
   const q = quick ? ['--quick'] : [];
   await step('JS micro benchmarks', process.execPath, [
     path.join(root, 'bench', 'js', 'micro.mjs'),
+    ...q,
+  ]);
+  await step('JS managed pool (MemoryPool calls)', process.execPath, [
+    path.join(root, 'bench', 'js', 'memory_pool.mjs'),
     ...q,
   ]);
   await step('JS mixed sizes with GC', process.execPath, [
@@ -264,11 +287,18 @@ if (!argv.includes('--no-write')) {
   fs.mkdirSync(dir, { recursive: true });
   const stem = `${run.date.slice(0, 10)}-${run.commit.hash.slice(0, 12)}${run.commit.dirty ? '-dirty' : ''}${quick ? '-quick' : ''}`;
   const json = JSON.stringify(run, null, 1) + '\n';
-  const md = renderMarkdown(run, sections);
+  const html = chartsHtml(run, { targets: evaluateTargets(run) });
   for (const name of [stem, 'latest']) {
     fs.writeFileSync(path.join(dir, `${name}.json`), json);
-    fs.writeFileSync(path.join(dir, `${name}.md`), md);
+    fs.writeFileSync(
+      path.join(dir, `${name}.md`),
+      renderMarkdown(run, sections, { chartsFile: `${name}.html` }),
+    );
+    fs.writeFileSync(path.join(dir, `${name}.html`), html);
   }
-  process.stdout.write(`results: bench/results/${stem}.json and .md (also latest.*)\n`);
+  process.stdout.write(
+    `results: bench/results/${stem}.json, .md and .html (charts; also latest.*)\n` +
+      `README table: node bench/readme-table.mjs bench/results/${stem}.json --write\n`,
+  );
 }
 process.exitCode = run.errors.length > 0 ? 1 : 0;

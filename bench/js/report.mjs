@@ -3,6 +3,7 @@
 // this row's median / NAME's median, measured in the same run (above 1 =
 // slower than NAME). Nothing here measures anything.
 import Table from 'cli-table3';
+import { evaluateTargets, targetSummary } from './targets.mjs';
 
 export function fmtNs(x) {
   if (x === null || x === undefined || Number.isNaN(x)) return '-';
@@ -137,15 +138,33 @@ function gcSections(records) {
   return [
     section(
       'JS mixed_live10k with GC (drop/free a random live block + alloc 16..4096 B, 10,000 live; node --expose-gc)',
-      ['impl', 'wall ns/op median', 'min–max', 'GC pause ns/op', 'GC pauses', ...ratios.head],
+      [
+        'impl',
+        'kind',
+        'wall ns/op median',
+        'min–max',
+        'GC pause ns/op',
+        'deferred GC ns/op',
+        'CPU ns/op',
+        'GC pauses',
+        'memory / live bytes',
+        ...ratios.head,
+        'failures',
+      ],
       rows.map((r) => [
         r.impl,
+        r.kind,
         fmtNs(r.ns_per_op.median),
         fmtRange(r.ns_per_op),
         fmtNs(r.gc_ns_per_op.median),
+        fmtNs(r.deferred_gc_ns_per_op?.median),
+        fmtNs(r.cpu_ns_per_op?.median),
         String(r.gc_pauses),
+        r.footprint_bytes_per_live_byte?.toFixed(2) ?? '-',
         ...ratios.cells(r),
+        String(r.failures),
       ]),
+      'Wall = the run + the deferred GC (a full gc() after the run less the same gc() before it: the garbage the sample left). CPU = all threads (V8 marks concurrently). Memory = heapUsed + arrayBuffers grown by creating and prefilling the case, over the requested bytes of the 10,000 live blocks; for region allocators that is the region size chosen here.',
     ),
   ];
 }
@@ -177,6 +196,22 @@ function skippedSection(records) {
   return [section('Skipped (never faked)', ['bench', 'impl', 'reason'], [...seen.values()])];
 }
 
+/** Every numeric target of issues #2–#6 against this run (targets.mjs). */
+export function targetsSection(run) {
+  const rows = evaluateTargets(run);
+  return section(
+    `Targets of issues #2–#6, this run: ${targetSummary(rows)}`,
+    ['issue', 'target', 'measured (same run)', 'result'],
+    rows.map((t) => [
+      `#${t.issue}`,
+      t.target,
+      t.measured,
+      t.status === 'unmeasured' ? 'not measured' : t.status,
+    ]),
+    "Computed by bench/js/targets.mjs from this run's records: ratio targets are ratios of two medians of this run.",
+  );
+}
+
 /** All sections of a run, in display order. */
 export function buildSections(run) {
   const recs = run.records;
@@ -204,6 +239,7 @@ export function buildSections(run) {
     ),
     ...gcSections(recs),
     ...skippedSection(recs),
+    targetsSection(run),
     ...run.errors.map((e) => section(`Error: ${e.step}`, ['message'], [[e.message]])),
   ];
 }
@@ -220,7 +256,7 @@ export function renderText(sections) {
 
 const mdCell = (c) => String(c).replace(/\|/g, '\\|');
 
-export function renderMarkdown(run, sections) {
+export function renderMarkdown(run, sections, { chartsFile } = {}) {
   const m = run.machine;
   const lines = [
     `# Benchmark results ${run.date}`,
@@ -230,16 +266,27 @@ export function renderMarkdown(run, sections) {
     `- machine: ${m.cpu}, ${m.cores} cores, ${fmtBytes(m.memoryBytes)} RAM, ${m.os}; load average ${m.loadAverageAtStart?.join(' ')} at start, ${m.loadAverageAtEnd?.join(' ')} at end`,
     `- node ${run.node}; ${run.compilers.join('; ')}`,
     `- libraries: ${Object.entries(run.libraries)
-      .map(([k, v]) => `${k} ${v || 'n/a'}`)
+      .map(([k, v]) => `${k} ${v || 'not installed (see Skipped)'}`)
       .join(', ')}`,
     `- duration: ${run.durationSeconds.toFixed(0)} s`,
+    ...(chartsFile
+      ? [
+          `- charts: [${chartsFile}](${chartsFile}) (one self-contained HTML page, one SVG per workload)`,
+        ]
+      : []),
     '',
     'Ratios "x NAME" = this row / NAME, same run (above 1 = slower). Replay overhead = footprint / peak live bytes requested (see bench/README.md); "ref" = the traces README reference figures.',
   ];
-  for (const s of sections) {
+  // The targets lead the Markdown report (on a terminal they close it).
+  const ordered = [
+    ...sections.filter((s) => s.title.startsWith('Targets')),
+    ...sections.filter((s) => !s.title.startsWith('Targets')),
+  ];
+  for (const s of ordered) {
     lines.push(
       '',
       `## ${s.title}`,
+      ...(s.note ? ['', s.note] : []),
       '',
       `| ${s.head.map(mdCell).join(' | ')} |`,
       `|${s.head.map(() => '---').join('|')}|`,

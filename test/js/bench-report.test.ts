@@ -1,0 +1,286 @@
+// The bench's reporting code over a small results fixture: charts (SVG
+// well-formed, one bar per implementation, log axis, ratio labels,
+// footprint), the targets table (met / missed / not measured, ratios) and the
+// README headline table (and that README.md's block matches the results file
+// it names). Pure functions: no benchmark runs here.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error plain ESM modules of the bench, no type declarations
+import { chartsHtml, makeScale, renderCharts } from '../../bench/js/chart.mjs';
+// @ts-expect-error see above
+import { headlineMarkdown, readBlock } from '../../bench/js/headline.mjs';
+// @ts-expect-error see above
+import { evaluateTargets } from '../../bench/js/targets.mjs';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+const timed = (
+  bench: string,
+  workload: string,
+  impl: string,
+  kind: string,
+  median: number,
+  extra = {},
+) => ({
+  bench,
+  workload,
+  impl,
+  kind,
+  ns_per_op: { median, min: median * 0.9, max: median * 1.2 },
+  reps: 7,
+  failures: 0,
+  ...extra,
+});
+
+const fixture = {
+  schema: 1,
+  date: '2026-01-02T03:04:05.000Z',
+  command: 'npm run bench',
+  quick: false,
+  machine: { cpu: 'Test CPU', cores: 2, loadAverageAtStart: [0.5, 0.5, 0.5] },
+  node: 'v20.0.0',
+  compilers: ['gcc 12'],
+  libraries: { glibc: '2.36', jemalloc: '', mimalloc: '2.0.9' },
+  commit: { hash: 'abcdef0123456789', dirty: false },
+  errors: [],
+  durationSeconds: 1,
+  records: [
+    { bench: 'micro', meta: { workloads: [{ name: 'fixed64_pair', op: 'alloc 64 B + free' }] } },
+    {
+      bench: 'micro',
+      impl: 'jemalloc',
+      kind: 'malloc',
+      skipped: 'not installed (apt-get install libjemalloc-dev)',
+    },
+    timed('micro', 'fixed64_pair', 'floor:freelist', 'floor', 1),
+    timed('micro', 'fixed64_pair', 'fixed', 'family', 4),
+    timed('micro', 'fixed64_pair', 'buddy', 'family', 400),
+    timed('micro', 'fixed64_pair', 'glibc', 'malloc', 8),
+    timed('micro', 'fixed64_pair', 'mimalloc', 'malloc', 10),
+    timed('micro', 'arena_small', 'floor:bump', 'floor', 1),
+    timed('micro', 'arena_small', 'arena', 'family', 1.2),
+    timed('micro', 'arena_small', 'glibc', 'malloc', 30),
+    {
+      bench: 'replay',
+      trace: 'sqlite3',
+      events: 1000,
+      truncated: false,
+      peak_live_bytes: 1 << 20,
+      peak_live_objects: 10,
+    },
+    {
+      bench: 'replay',
+      trace: 'sqlite3',
+      impl: 'tlsf',
+      kind: 'family',
+      cpu_ns_per_event: { median: 20, min: 19, max: 22 },
+      overhead: 1.1,
+      failures: 0,
+      reps: 3,
+    },
+    {
+      bench: 'replay',
+      trace: 'sqlite3',
+      impl: 'slab',
+      kind: 'family',
+      cpu_ns_per_event: { median: 5, min: 5, max: 6 },
+      overhead: 0.1,
+      failures: 12,
+      reps: 3,
+    },
+    {
+      bench: 'replay',
+      trace: 'sqlite3',
+      impl: 'glibc',
+      kind: 'malloc',
+      cpu_ns_per_event: { median: 30, min: 29, max: 31 },
+      overhead: 1.4,
+      failures: 0,
+      reps: 3,
+    },
+    {
+      bench: 'replay',
+      trace: 'sqlite3',
+      impl: 'mimalloc',
+      kind: 'malloc',
+      cpu_ns_per_event: { median: 25, min: 24, max: 26 },
+      overhead: 1.9,
+      failures: 0,
+      reps: 3,
+    },
+    { bench: 'js', workload_info: { name: 'pair64', op: 'alloc 64 B + write 1 byte + free' } },
+    timed('js', 'pair64', 'FixedPool (cached)', 'ours', 4),
+    timed('js', 'pair64', 'FixedPool (cacheSize 0)', 'ours', 60),
+    timed('js', 'pair64', 'Buffer.allocUnsafe(64)', 'baseline', 45),
+    timed('js', 'pair64', '@thi.ng/malloc MemPool', 'baseline', 13),
+    timed('js', 'pair64', 'floor: Int32Array free stack', 'floor', 2),
+    timed('js-gc', 'mixed_live10k', 'FixedPool ×9 size classes (cached)', 'ours', 10, {
+      footprint_bytes_per_live_byte: 1.6,
+    }),
+    timed('js-gc', 'mixed_live10k', 'Buffer.allocUnsafe(size)', 'baseline', 800, {
+      footprint_bytes_per_live_byte: 1.3,
+    }),
+  ],
+};
+
+/** Minimal XML well-formedness: balanced tags, quoted attributes, known entities. */
+function checkXml(xml: string): string | null {
+  const stack: string[] = [];
+  const tag =
+    /<(\/?)([A-Za-z][\w:-]*)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>|<!--[\s\S]*?-->|<!doctype[^>]*>/gi;
+  let last = 0;
+  for (let m = tag.exec(xml); m; m = tag.exec(xml)) {
+    const text = xml.slice(last, m.index);
+    if (/[<>]/.test(text)) return `stray markup before offset ${m.index}: ${text.slice(0, 40)}`;
+    if (/&(?!(amp|lt|gt|quot|apos|#\d+);)/.test(text)) return `bad entity near ${m.index}`;
+    last = tag.lastIndex;
+    if (!m[2]) continue; // comment or doctype
+    if (m[1]) {
+      if (stack.pop() !== m[2]) return `unbalanced </${m[2]}> at ${m.index}`;
+    } else if (!m[4]) stack.push(m[2]);
+  }
+  if (/[<>]/.test(xml.slice(last))) return 'stray markup at the end';
+  return stack.length ? `unclosed <${stack.join('> <')}>` : null;
+}
+
+describe('bench charts', () => {
+  const charts = renderCharts(fixture);
+  const byKey = new Map(charts.map((c: { key: string; svg: string }) => [c.key, c.svg]));
+
+  it('the XML check itself rejects broken markup', () => {
+    expect(checkXml('<svg><g></svg>')).not.toBeNull();
+    expect(checkXml('<svg><text>a & b</text></svg>')).not.toBeNull();
+    expect(checkXml('<svg x=1></svg>')).not.toBeNull();
+    expect(checkXml('<svg><g a="1"/><text>x &amp; y</text></svg>')).toBeNull();
+  });
+
+  it('renders one well-formed SVG per workload, plus a footprint chart per trace', () => {
+    expect([...byKey.keys()]).toEqual([
+      'micro/fixed64_pair',
+      'micro/arena_small',
+      'replay/sqlite3',
+      'replay/sqlite3/footprint',
+      'js/pair64',
+      'js-gc/mixed_live10k',
+      'js-gc/mixed_live10k/footprint',
+    ]);
+    for (const [key, svg] of byKey) {
+      expect(checkXml(svg), key).toBeNull();
+      expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'), key).toBe(true);
+    }
+  });
+
+  it('draws a bar for each implementation, coloured by role, with its ratio to the best baseline', () => {
+    const svg = byKey.get('micro/fixed64_pair')!;
+    for (const [impl, role] of [
+      ['floor:freelist', 'floor'],
+      ['fixed', 'ours'],
+      ['buddy', 'ours'],
+      ['glibc', 'baseline'],
+      ['mimalloc', 'baseline'],
+    ]) {
+      expect(svg).toMatch(
+        new RegExp(`<g data-impl="${impl}" data-role="${role}">[^]*?<rect [^>]*height="12"`),
+      );
+    }
+    // fixed 4 ns against glibc 8 ns, the fastest baseline: 0.50×; buddy 400 / 8 = 50×.
+    expect(svg).toContain('4.00 ns · 0.50× glibc');
+    expect(svg).toContain('400 ns · 50.0× glibc');
+    expect(svg).toContain('log scale'); // 1 .. 480 ns spans orders of magnitude
+    expect(svg).toContain('skipped jemalloc: not installed (apt-get install libjemalloc-dev)');
+    expect(byKey.get('micro/arena_small')).toContain('log scale'); // 1 .. 36
+  });
+
+  it('uses a linear axis when the values are close and a log axis when they are not', () => {
+    expect(makeScale([3, 4, 5]).log).toBe(false);
+    const log = makeScale([1, 1000]);
+    expect(log.log).toBe(true);
+    expect(log.ticks).toEqual([1, 10, 100, 1000]);
+    expect(log.x(10) - log.x(1)).toBeCloseTo(log.x(1000) - log.x(100), 6);
+  });
+
+  it('the footprint chart marks allocators whose requests failed as not comparable', () => {
+    const svg = byKey.get('replay/sqlite3/footprint')!;
+    expect(svg).toMatch(
+      /data-impl="slab"[^]*?fill-opacity="0.35"[^]*?not comparable: requests failed/,
+    );
+    expect(svg).toContain('1.10 · 0.79× glibc'); // tlsf 1.1 / glibc 1.4
+  });
+
+  it('the HTML page holds every chart and the targets', () => {
+    const html = chartsHtml(fixture, { targets: evaluateTargets(fixture) });
+    expect(
+      checkXml(html.replace(/<meta[^>]*>/, '').replace(/<style>[\s\S]*?<\/style>/, '')),
+    ).toBeNull();
+    expect(html.match(/<svg /g)).toHaveLength(charts.length);
+    expect(html).toContain('<h2 id="targets">Targets</h2>');
+  });
+});
+
+describe('bench targets', () => {
+  const targets = evaluateTargets(fixture) as {
+    target: string;
+    measured: string;
+    status: string;
+  }[];
+  const find = (start: string) => {
+    const t = targets.find((x) => x.target.startsWith(start));
+    expect(t, start).toBeDefined();
+    return t!;
+  };
+
+  it('evaluates absolute targets from the medians', () => {
+    expect(find('C fixed pool alloc+free pair ≤ 1.5 ns')).toMatchObject({
+      status: 'missed',
+      measured: 'fixed 4.00 ns',
+    });
+    expect(find('JS FixedPool alloc+free pair, cached path ≤ 5 ns')).toMatchObject({
+      status: 'met',
+    });
+  });
+
+  it('computes ratio targets as ratios of two medians of the run', () => {
+    expect(find('C arena alloc ≤ 1.3×').measured).toBe(
+      'arena 1.20 ns ÷ floor:bump 1.00 ns = 1.20×',
+    );
+    expect(find('C arena alloc ≤ 1.3×').status).toBe('met');
+    // 13 / 4 = 3.25 ≥ 3: met; 800 / 10 = 80 ≥ 50: met; 4 / 2 = 2 > 1.5: missed.
+    expect(find('JS cached FixedPool pair ≥ 3×').status).toBe('met');
+    expect(find('JS cached FixedPool ≥ 50×').measured).toContain('= 80.0×');
+    expect(find('JS cached FixedPool pair ≤ 1.5×').status).toBe('missed');
+  });
+
+  it('says "not measured" where the run has no such case, and counts replay wins per trace', () => {
+    expect(find('Compaction moves').status).toBe('unmeasured');
+    expect(find('C buddy ≤ 20 ns/op').status).toBe('unmeasured'); // no mixed workload in the fixture
+    // tlsf 20 ≤ mimalloc 25 and 1.1 ≤ glibc 1.4 on the one trace; slab failed requests: not counted.
+    expect(find('Replay:')).toMatchObject({ status: 'missed', measured: '1 of 1: sqlite3 (tlsf)' });
+  });
+});
+
+describe('README headline table', () => {
+  it('compares our fastest clean implementation with the fastest baseline', () => {
+    const md = headlineMarkdown(fixture, { source: 'bench/results/x.json' });
+    expect(md).toContain('commit `abcdef012345`');
+    expect(md).toContain(
+      '| C fixed64_pair: alloc 64 B + free | fixed 4.00 ns | glibc 8.00 ns | **0.50×** |',
+    );
+    // slab replayed faster but failed requests: tlsf is the row shown.
+    expect(md).toContain(
+      '| tlsf 20.0 ns/event, footprint 1.10 | mimalloc 25.0 ns/event, footprint 1.90 | **0.80×** |',
+    );
+    expect(md).toContain('[where we lose](bench/README.md#where-we-lose)');
+  });
+
+  it('README.md shows the table generated from the results file it names', () => {
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+    const block = readBlock(readme);
+    expect(block, 'README.md has no bench-table block').not.toBeNull();
+    const source = /Full tables: \[([^\]]+)\.md\]/.exec(block!)?.[1];
+    expect(source).toBeDefined();
+    const run = JSON.parse(fs.readFileSync(path.join(root, `${source}.json`), 'utf8'));
+    expect(block).toBe(headlineMarkdown(run, { source: `${source}.json` }));
+  });
+});
