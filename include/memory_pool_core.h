@@ -314,6 +314,8 @@ MP_API size_t mp_buddy_footprint(const MP_BuddyConfig *cfg);
 MP_API MP_Buddy *mp_buddy_create_in(void *memory, size_t size, const MP_BuddyConfig *cfg);
 MP_API void *mp_buddy_alloc(MP_Buddy *b, size_t size);
 MP_API void *mp_buddy_alloc_aligned(MP_Buddy *b, size_t size, size_t align);
+/** As alloc, and zeroes the block's whole usable size (mp_buddy_usable_size),
+ * so the slack a later in-place realloc grows into reads as zeros too. */
 MP_API void *mp_buddy_calloc(MP_Buddy *b, size_t size);
 /** Resizes `*ptr` to `size` bytes, in place when possible, keeping contents
  * and alignment; on failure `*ptr` and its block are left intact. `*ptr` NULL
@@ -450,9 +452,12 @@ MP_API size_t mp_tlsf_footprint(const MP_TlsfConfig *cfg);
 MP_API MP_Tlsf *mp_tlsf_create_in(void *memory, size_t size, const MP_TlsfConfig *cfg);
 MP_API void *mp_tlsf_alloc(MP_Tlsf *t, size_t size);
 MP_API void *mp_tlsf_alloc_aligned(MP_Tlsf *t, size_t size, size_t align);
+/** As alloc, and zeroes the block's whole usable size (mp_tlsf_usable_size),
+ * so the slack a later in-place realloc grows into reads as zeros too. */
 MP_API void *mp_tlsf_calloc(MP_Tlsf *t, size_t size);
 /** Grows or shrinks in place when the next block allows, else moves keeping
- * the alignment asked at allocation; on failure `*ptr` and its block stay. */
+ * the alignment asked at allocation; on failure `*ptr` and its block stay.
+ * An address that is not a live block counts in rejected_free_count. */
 MP_API MP_Status mp_tlsf_realloc(MP_Tlsf *t, void **ptr, size_t size);
 /** O(1). MP_ERR_INVALID_ADDRESS (not a block start), MP_ERR_DOUBLE_FREE, or
  * MP_ERR_CORRUPTION when a header or link next to the block fails validation;
@@ -569,6 +574,15 @@ typedef enum MP_PressureLevel {
 typedef void (*MP_PressureFn)(MP_Pool *pool, MP_PressureLevel old_level, MP_PressureLevel new_level,
                               void *ctx);
 
+struct MP_DefragResult;
+
+/** Called after each automatic compaction pass (one that mp_pool_alloc ran,
+ * counted by auto_defrag_count, whether or not the allocation then
+ * succeeded), once per pass, outside the pool's lock, in the allocating
+ * thread, before any pressure callback of the same call. `result` is valid
+ * during the call only. It may call the pool, except mp_pool_destroy. */
+typedef void (*MP_AutoDefragFn)(MP_Pool *pool, const struct MP_DefragResult *result, void *ctx);
+
 /** mp_pool_alloc flag: the block is pinned from the start (never moved). */
 #define MP_ALLOC_PINNED 0x1u
 
@@ -598,6 +612,8 @@ typedef struct MP_PoolConfig {
                                   aligned); NULL = map from the OS */
     MP_PressureFn pressure_fn; /**< optional, see MP_PressureFn */
     void *pressure_ctx;        /**< passed to pressure_fn */
+    MP_AutoDefragFn auto_defrag_fn; /**< optional, see MP_AutoDefragFn */
+    void *auto_defrag_ctx;          /**< passed to auto_defrag_fn */
 } MP_PoolConfig;
 
 /* X(type, name, description): the one list of pool metrics (seed names in
@@ -751,6 +767,10 @@ MP_API MP_Status mp_pool_owner_blocks(const MP_Pool *pool, uint32_t owner, MP_Ha
  * a new block of its size below it. `out` is optional. O(n log n) in live
  * blocks plus the bytes copied. */
 MP_API MP_Status mp_pool_defragment(MP_Pool *pool, size_t budget_bytes, MP_DefragResult *out);
+/** The number of automatic compaction passes so far (auto_defrag_count) and,
+ * in `*out` (optional), what the most recent one did; 0 and a zeroed result
+ * before the first. Polling alternative to MP_AutoDefragFn. O(1). */
+MP_API uint64_t mp_pool_last_auto_defrag(const MP_Pool *pool, MP_DefragResult *out);
 /** Blocks moved since create: a view (offset from mp_pool_locate) is valid
  * while this value is unchanged. O(1). */
 MP_API uint64_t mp_pool_relocation_count(const MP_Pool *pool);

@@ -37,6 +37,8 @@ export interface CollectionEvent extends CollectionResult {
 
 export interface DefragmentEvent extends DefragmentResult {
   pool: string;
+  /** True for a pass the pool ran inside an allocation (enableDefragmentation), false for defragment(). */
+  automatic: boolean;
 }
 
 export interface LeakEvent {

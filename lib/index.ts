@@ -24,6 +24,7 @@ export type {
   PoolStrategy,
   PressureLevel,
   PressureListener,
+  AutoDefragmentListener,
   AllocateOptions,
   AccessOptions,
   DefragmentResult,

@@ -82,7 +82,12 @@ export interface NativePoolBinding {
   mpool_relocation_count(id: number): number;
   /** MP_PressureLevel. */
   mpool_pressure(id: number): number;
-  /** 8 doubles of results, then uint32 (old level, new level, sequence) of the last pressure change. */
+  /**
+   * 8 doubles of results; uint32 words 16..20: old and new level of the last
+   * pressure change, then the sequences of signals (any kind), pressure
+   * changes and automatic compaction passes; doubles 11..15: the last
+   * automatic pass's result (as mpool_defragment's).
+   */
   mpool_scratch: ArrayBuffer;
   /** Where mpool_read_staged puts what it reads (this thread's). */
   mpool_staging: ArrayBuffer;
@@ -93,8 +98,15 @@ export const poolBinding = binding as NativeBinding & NativePoolBinding;
 
 /** Multi-value results of locate, block_info and defragment (this thread's). */
 export const scratch = new Float64Array(poolBinding.mpool_scratch, 0, 8);
-/** [old level, new level, sequence] of the last pressure change made by this thread. */
-export const pressureSignal = new Uint32Array(poolBinding.mpool_scratch, 64, 3);
+/**
+ * Signals of this thread's calls: [old level, new level] of the last pressure
+ * change, then the sequence numbers of [2] any signal, [3] pressure changes,
+ * [4] automatic compaction passes. Comparing [2] after a call tells whether
+ * anything happened at all.
+ */
+export const pressureSignal = new Uint32Array(poolBinding.mpool_scratch, 64, 5);
+/** The last automatic compaction pass of this thread: as scratch[0..4] after mpool_defragment. */
+export const autoDefragResult = new Float64Array(poolBinding.mpool_scratch, 88, 5);
 /** What mpool_read_staged read (this thread's). */
 export const staging = new Uint8Array(poolBinding.mpool_staging);
 

@@ -42,6 +42,11 @@
  * the operation: its error is rethrown in a microtask (an uncaught
  * exception). Listeners hear the changes made by this thread's calls.
  *
+ * Automatic compaction. A pass the core runs inside an allocation (see
+ * `defragmentation`) is signalled the same way (the same sequence compare):
+ * onAutoDefragment listeners get its DefragmentResult after the allocation
+ * returns or fails, before the pressure listeners of the same call.
+ *
  * Cost: allocate, free, readInto and write are one native call each with
  * numbers as arguments and no object made; the default owner is id 0 and
  * the last named owner is cached.
@@ -59,6 +64,7 @@ import {
 import { destroyedError, errorFromLastError } from './failures';
 import { track, untrack } from './lifecycle';
 import {
+  autoDefragResult,
   type MemoryPoolMetrics,
   type OwnerMetrics,
   poolBinding,
@@ -100,6 +106,9 @@ export type PressureLevel = (typeof PRESSURE_LEVELS)[number];
 
 /** Called with the new and the previous level after a call of this thread changed it. */
 export type PressureListener = (level: PressureLevel, previous: PressureLevel) => void;
+
+/** Called with the result of an automatic compaction pass an allocation of this thread ran. */
+export type AutoDefragmentListener = (result: DefragmentResult) => void;
 
 /** The owner of blocks allocated without one (native id 0). */
 export const DEFAULT_OWNER = 'default';
@@ -169,8 +178,24 @@ export interface BlockInfo {
 const VIEW_HANDLE = Symbol('MemoryPool.viewHandle');
 type ViewOfBlock = Uint8Array & { [VIEW_HANDLE]?: number };
 
-/* Sequence number of the last pressure change of this thread that a pool delivered. */
+/* Sequence numbers (pressureSignal[2..4]) of the last signal, pressure change
+ * and automatic pass of this thread that a pool delivered. */
 let seenPressureSequence = pressureSignal[2];
+let seenLevelSequence = pressureSignal[3];
+let seenAutoDefragSequence = pressureSignal[4];
+
+/** Calls every listener; one that throws has its error rethrown in a microtask. */
+function callEach<A extends unknown[]>(listeners: ((...args: A) => void)[], ...args: A): void {
+  for (const listener of listeners.slice()) {
+    try {
+      listener(...args);
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+  }
+}
 
 function isHandleValue(h: unknown): h is number {
   return typeof h === 'number' && Number.isInteger(h) && h >= 0 && h < HANDLE_LIMIT;
@@ -199,6 +224,7 @@ export class MemoryPool {
   #lastOwnerId = 0;
   #level = 0;
   #listeners: PressureListener[] = [];
+  #defragListeners: AutoDefragmentListener[] = [];
 
   constructor(options: MemoryPoolOptions) {
     const ctx = 'new MemoryPool()';
@@ -295,15 +321,19 @@ export class MemoryPool {
   allocate(size: number, options?: AllocateOptions): number {
     const h = this.#take(size, options, 'allocate');
     if (h > 0) return h;
-    throw this.#allocFailure(-h, size, 'allocate');
+    const err = this.#allocFailure(-h, size, 'allocate');
+    if (pressureSignal[2] !== seenPressureSequence) this.#pressureChanged(); // a futile pass
+    throw err;
   }
 
   /** As allocate(), but returns NO_MEMORY (-1) where allocate() throws OutOfMemoryError. */
   tryAllocate(size: number, options?: AllocateOptions): number {
     const h = this.#take(size, options, 'tryAllocate');
     if (h > 0) return h;
-    if (-h === ERR_OUT_OF_MEMORY) return NO_MEMORY;
-    throw this.#allocFailure(-h, size, 'tryAllocate');
+    const err = -h === ERR_OUT_OF_MEMORY ? null : this.#allocFailure(-h, size, 'tryAllocate');
+    if (pressureSignal[2] !== seenPressureSequence) this.#pressureChanged(); // a futile pass
+    if (err === null) return NO_MEMORY;
+    throw err;
   }
 
   /**
@@ -572,6 +602,24 @@ export class MemoryPool {
     };
   }
 
+  /**
+   * Adds a listener of the automatic compaction passes this thread's
+   * allocations run (one call per pass, also when the allocation then
+   * fails); returns a function that removes it. Views are stale after a
+   * pass with blocksMoved > 0.
+   */
+  onAutoDefragment(listener: AutoDefragmentListener): () => void {
+    this.#live('onAutoDefragment');
+    if (typeof listener !== 'function') {
+      throw new InvalidArgumentError('MemoryPool.onAutoDefragment(): listener must be a function');
+    }
+    this.#defragListeners.push(listener);
+    return () => {
+      const i = this.#defragListeners.indexOf(listener);
+      if (i >= 0) this.#defragListeners.splice(i, 1);
+    };
+  }
+
   /* ------------------------------------------------------------ lifecycle */
 
   /**
@@ -595,6 +643,7 @@ export class MemoryPool {
     binding.pool_destroy(this.#id);
     this.#bytes = new Uint8Array(0);
     this.#listeners = [];
+    this.#defragListeners = [];
   }
 
   [Symbol.dispose](): void {
@@ -731,21 +780,28 @@ export class MemoryPool {
     return id;
   }
 
-  /** Runs the listeners for the level a call of this thread just reached. */
+  /** Runs the listeners for what a call of this thread just signalled: an
+   * automatic compaction pass first (it happened first), then the level the
+   * call reached. */
   #pressureChanged(): void {
     seenPressureSequence = pressureSignal[2];
+    if (pressureSignal[4] !== seenAutoDefragSequence) {
+      seenAutoDefragSequence = pressureSignal[4];
+      const r = autoDefragResult;
+      callEach(this.#defragListeners, {
+        bytesMoved: r[0],
+        blocksMoved: r[1],
+        fragmentationBefore: r[2],
+        fragmentationAfter: r[3],
+        complete: r[4] === 1,
+      });
+    }
+    if (pressureSignal[3] === seenLevelSequence) return;
+    seenLevelSequence = pressureSignal[3];
     const level = pressureSignal[1];
     const previous = this.#level;
     if (level === previous) return;
     this.#level = level;
-    for (const listener of this.#listeners.slice()) {
-      try {
-        listener(PRESSURE_LEVELS[level], PRESSURE_LEVELS[previous]);
-      } catch (err) {
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
-    }
+    callEach(this.#listeners, PRESSURE_LEVELS[level], PRESSURE_LEVELS[previous]);
   }
 }

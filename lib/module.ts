@@ -315,11 +315,12 @@ export class MemoryPoolingModule extends EventEmitter {
     this.#entry(pool, 'touch').collectables.touch(blockId);
   }
 
-  /** Compacts the pool (see MemoryPool.defragment) and emits 'defragment'. */
+  /** Compacts the pool (see MemoryPool.defragment) and emits 'defragment' (automatic: false).
+   * A pass the pool runs itself inside an allocation emits it with automatic: true. */
   defragment(pool: string, budgetBytes = 0): DefragmentResult {
     const e = this.#entry(pool, 'defragment');
     const result = e.pool.defragment(budgetBytes);
-    this.#publish('defragment', { pool, ...result });
+    this.#publish('defragment', { pool, ...result, automatic: false });
     return result;
   }
 

@@ -109,6 +109,9 @@ export class PoolEntry implements GuardHost {
         });
       }
     });
+    pool.onAutoDefragment((result) => {
+      publish('defragment', { pool: name, ...result, automatic: true });
+    });
   }
 
   /* ---------------------------------------------------------- allocation */

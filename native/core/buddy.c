@@ -355,7 +355,7 @@ void *mp_buddy_alloc_aligned(MP_Buddy *b, size_t size, size_t align) {
 
 void *mp_buddy_calloc(MP_Buddy *b, size_t size) {
     void *p = mp_buddy_alloc(b, size);
-    if (p != NULL) memset(p, 0, size);
+    if (p != NULL) memset(p, 0, mp_buddy_usable_size(b, p)); /* all of it: see the header */
     return p;
 }
 

@@ -45,8 +45,8 @@
  * the pressure level matches used_bytes.
  *
  * Threads: with MP_FLAG_THREAD_SAFE every call runs under one spin lock
- * (backends are single-threaded under it); the pressure callback runs after
- * the lock is released.
+ * (backends are single-threaded under it); the pressure and automatic
+ * compaction callbacks run after the lock is released.
  */
 #include "pool_internal.h"
 
@@ -141,6 +141,8 @@ static MP_Status pool_configure(MP_Pool *p, const MP_PoolConfig *cfg) {
     p->flags = cfg->flags;
     p->pressure_fn = cfg->pressure_fn;
     p->pressure_ctx = cfg->pressure_ctx;
+    p->auto_defrag_fn = cfg->auto_defrag_fn;
+    p->auto_defrag_ctx = cfg->auto_defrag_ctx;
     return MP_OK;
 }
 
@@ -209,18 +211,34 @@ void *mp_pool_base(const MP_Pool *pool) { return pool != NULL ? pool->region : N
 
 /* --------------------------------------------------------------- allocation */
 
+/* What mp_pool_alloc reports once the lock is released: the pressure level
+ * before the call, plus POOL_SIGNAL_AUTO_DEFRAG if the call ran an automatic
+ * pass (whose result is then in `pass`). The flag lives in the word the hot
+ * path already compares with the level after the call, so noticing a pass
+ * costs the common case nothing. */
+#define POOL_SIGNAL_AUTO_DEFRAG 0x100u
+typedef struct pool_alloc_signal {
+    unsigned level;
+    MP_DefragResult pass;
+} pool_alloc_signal;
+
 /* The allocation failed in every backend: compact if enabled and worthwhile
  * (enough free bytes, fragmentation at or above the threshold, and something
  * was freed since the last automatic pass that did not help: without a free
  * the free space only shrank, so another pass cannot do better), then retry
  * once. Returns the block or NULL with `*figures` describing the free space. */
-MP_COLD static void *pool_alloc_slow(MP_Pool *p, size_t request, unsigned *bi, pool_free_figures *figures) {
+MP_COLD static void *pool_alloc_slow(MP_Pool *p, size_t request, unsigned *bi, pool_free_figures *figures,
+                                     pool_alloc_signal *signal) {
     pool_free_figures_get(p, figures);
     if (!p->defrag_enabled || figures->free_bytes < request || figures->fragmentation < p->defrag_threshold ||
         p->free_count == p->futile_defrag_free_count)
         return NULL;
     p->auto_defrag_count++;
-    if (pool_defrag_locked(p, 0, true, NULL) != MP_OK) return NULL;
+    memset(&p->last_auto_defrag, 0, sizeof p->last_auto_defrag); /* stays zero if the pass cannot start */
+    MP_Status st = pool_defrag_locked(p, 0, true, &p->last_auto_defrag);
+    signal->level |= POOL_SIGNAL_AUTO_DEFRAG;
+    signal->pass = p->last_auto_defrag;
+    if (st != MP_OK) return NULL;
     void *ptr = pool_be_take(p, request, bi);
     if (ptr == NULL) {
         p->futile_defrag_free_count = p->free_count;
@@ -235,7 +253,8 @@ MP_COLD static MP_Status pool_alloc_refused(MP_Pool *p, MP_Status st, size_t siz
     return mp_fail(st, size, p->total_bytes - p->used_bytes, 0);
 }
 
-static MP_Status pool_alloc_locked(MP_Pool *p, size_t size, uint32_t owner, uint32_t flags, MP_Handle *out) {
+static MP_Status pool_alloc_locked(MP_Pool *p, size_t size, uint32_t owner, uint32_t flags, MP_Handle *out,
+                                   pool_alloc_signal *signal) {
     /* size - 1 wraps for 0, so one comparison catches both bad sizes. */
     if (MP_UNLIKELY(size - 1 >= p->max_request_bytes || (flags & ~MP_ALLOC_PINNED) != 0)) {
         MP_Status st = size == 0 || (flags & ~MP_ALLOC_PINNED) != 0 ? MP_ERR_INVALID_ARGUMENT : MP_ERR_LIMIT_EXCEEDED;
@@ -257,7 +276,7 @@ static MP_Status pool_alloc_locked(MP_Pool *p, size_t size, uint32_t owner, uint
     uint8_t *ptr = pool_be_take(p, request, &bi);
     if (MP_UNLIKELY(ptr == NULL)) {
         pool_free_figures f;
-        ptr = pool_alloc_slow(p, request, &bi, &f);
+        ptr = pool_alloc_slow(p, request, &bi, &f, signal);
         if (ptr == NULL) {
             p->alloc_failure_count++;
             return mp_fail(MP_ERR_OUT_OF_MEMORY, size, f.free_bytes, f.largest_free_block_bytes);
@@ -300,14 +319,29 @@ static MP_Status pool_alloc_locked(MP_Pool *p, size_t size, uint32_t owner, uint
     return MP_OK;
 }
 
+/* Runs the callbacks of an allocation, outside the lock: the automatic
+ * pass's first (it happened first), then the pressure change. */
+MP_COLD static void pool_alloc_notify(MP_Pool *p, const pool_alloc_signal *signal, MP_PressureLevel after) {
+    if (signal->level & POOL_SIGNAL_AUTO_DEFRAG) {
+        pool_lock(p);
+        MP_AutoDefragFn fn = p->auto_defrag_fn;
+        void *ctx = p->auto_defrag_ctx;
+        pool_unlock(p);
+        if (fn != NULL) fn(p, &signal->pass, ctx);
+    }
+    MP_PressureLevel before = (MP_PressureLevel)(signal->level & ~POOL_SIGNAL_AUTO_DEFRAG);
+    if (after != before) pool_pressure_notify(p, before, after);
+}
+
 MP_Status mp_pool_alloc(MP_Pool *pool, size_t size, uint32_t owner, uint32_t flags, MP_Handle *out) {
     if (MP_UNLIKELY(pool == NULL || out == NULL)) return mp_fail(MP_ERR_INVALID_ARGUMENT, size, 0, 0);
+    pool_alloc_signal signal;
     pool_lock(pool);
-    MP_PressureLevel before = pool->pressure_level;
-    MP_Status st = pool_alloc_locked(pool, size, owner, flags, out);
-    MP_PressureLevel after = pool->pressure_level;
+    signal.level = (unsigned)pool->pressure_level;
+    MP_Status st = pool_alloc_locked(pool, size, owner, flags, out, &signal);
+    unsigned after = (unsigned)pool->pressure_level;
     pool_unlock(pool);
-    if (MP_UNLIKELY(after != before)) pool_pressure_notify(pool, before, after);
+    if (MP_UNLIKELY(after != signal.level)) pool_alloc_notify(pool, &signal, (MP_PressureLevel)after);
     return st;
 }
 
@@ -482,6 +516,18 @@ MP_Status mp_pool_block_info(const MP_Pool *pool, MP_Handle handle, MP_PoolBlock
     }
     pool_unlock(pool);
     return st == MP_OK ? MP_OK : mp_fail(MP_ERR_INVALID_HANDLE, 0, 0, 0);
+}
+
+uint64_t mp_pool_last_auto_defrag(const MP_Pool *pool, MP_DefragResult *out) {
+    if (pool == NULL) {
+        if (out != NULL) memset(out, 0, sizeof *out);
+        return 0;
+    }
+    pool_lock(pool);
+    uint64_t n = pool->auto_defrag_count;
+    if (out != NULL) *out = pool->last_auto_defrag;
+    pool_unlock(pool);
+    return n;
 }
 
 uint64_t mp_pool_relocation_count(const MP_Pool *pool) {

@@ -141,6 +141,9 @@ struct MP_Pool {
     uint64_t futile_defrag_free_count; /**< free_count when an automatic pass last
                                             failed to make room; no new pass until
                                             something is freed */
+    MP_DefragResult last_auto_defrag; /**< what the latest automatic pass did */
+    MP_AutoDefragFn auto_defrag_fn;
+    void *auto_defrag_ctx;
 
     /* pressure: the level and the used_bytes band [down, up) that keeps it */
     MP_PressureLevel pressure_level;

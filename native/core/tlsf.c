@@ -54,6 +54,8 @@
  * and realloc of NULL; realloc_count every successful realloc (a moving
  * realloc adds no alloc or free); live_block_count is derived from them when
  * read; rejected frees and failed allocations change only their own counter.
+ * A realloc of an address that is not a live block counts in
+ * rejected_free_count, like a refused free (as in every family).
  *
  * Invariants (mp_tlsf_check): every header from first to the sentinel
  * validates and the sizes tile the heap exactly; each header's previous-free
@@ -421,7 +423,9 @@ void *mp_tlsf_alloc_aligned(MP_Tlsf *t, size_t size, size_t align) {
 
 void *mp_tlsf_calloc(MP_Tlsf *t, size_t size) {
     void *p = mp_tlsf_alloc(t, size);
-    if (p != NULL) memset(p, 0, size);
+    /* The whole usable size: a later in-place realloc into the slack, or a
+     * reader of usable_size, sees zeros too. */
+    if (p != NULL) memset(p, 0, mp_tlsf_usable_size(t, p));
     return p;
 }
 
@@ -620,7 +624,10 @@ static MP_Status tlsf_realloc_locked(MP_Tlsf *t, void **ptr, size_t req) {
     uint8_t *b;
     uint64_t w0;
     MP_Status st = tlsf_used_block(&t->env, *ptr, &b, &w0);
-    if (st != MP_OK) return mp_fail(st, req, 0, 0);
+    if (st != MP_OK) {
+        t->stats.rejected_free_count++; /* as a refused free, in every family */
+        return mp_fail(st, req, 0, 0);
+    }
     if (req > t->max_request_bytes) {
         st = tlsf_too_big(req);
         tlsf_alloc_failed(t, st, req);

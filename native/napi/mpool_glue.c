@@ -16,11 +16,15 @@
  * MP_ERR_INVALID_ARGUMENT without calling the core, so no pool counter
  * moves; the TypeScript layer validates everything else before calling.
  *
- * Pressure: every pool is created with pressure_signal() as its callback.
- * The core calls it synchronously, after releasing the pool's lock, in the
- * thread that made the change; it records (old level, new level, sequence
- * number) in that thread's scratch (uint32 words 16..18 of `mpool_scratch`).
- * The TypeScript layer compares the sequence after each mutating call and
+ * Signals: every pool is created with pressure_signal() and
+ * auto_defrag_signal() as its callbacks. The core calls them synchronously,
+ * after releasing the pool's lock, in the thread that made the change; they
+ * record in that thread's scratch (uint32 words 16..20 of `mpool_scratch`:
+ * old level, new level, signal sequence, pressure sequence, automatic pass
+ * sequence; doubles 11..15: the last automatic pass's bytes moved, blocks
+ * moved, fragmentation before, after, complete). Each signal bumps the
+ * signal sequence and its own one. The TypeScript layer compares the signal
+ * sequence after each mutating call (one compare whatever the kinds) and
  * runs its listeners then, so no JS runs inside a native call.
  *
  * The scratch, and the 4 KiB staging buffer of mpool_read_staged
@@ -42,10 +46,14 @@
 
 #define MPOOL (&mp_napi_family_mpool)
 
-/* Doubles of the scratch buffer for multi-value results, then the pressure
- * words (old level, new level, sequence). */
+/* Doubles of the scratch buffer for multi-value results, then the signal
+ * words (old level, new level, signal / pressure / automatic pass sequences,
+ * one pad word), then the automatic pass's result. */
 #define SCRATCH_DOUBLES 8u
-#define SCRATCH_BYTES (SCRATCH_DOUBLES * sizeof(double) + 4u * sizeof(uint32_t))
+#define SIGNAL_WORDS 6u
+#define AUTO_DEFRAG_DOUBLES 5u
+#define SCRATCH_BYTES \
+    ((SCRATCH_DOUBLES + AUTO_DEFRAG_DOUBLES) * sizeof(double) + SIGNAL_WORDS * sizeof(uint32_t))
 /* Bytes of the per-thread staging buffer of mpool_read_staged. */
 #define STAGING_BYTES 4096u
 /* Largest handle value plus one: handles are below 2^53. */
@@ -53,6 +61,7 @@
 
 static _Thread_local double *tl_scratch;
 static _Thread_local uint32_t *tl_pressure;
+static _Thread_local double *tl_auto_defrag;
 static _Thread_local napi_ref tl_scratch_ref;
 static _Thread_local uint8_t *tl_staging;
 static _Thread_local napi_ref tl_staging_ref;
@@ -101,6 +110,23 @@ static void pressure_signal(MP_Pool *pool, MP_PressureLevel old_level, MP_Pressu
     cell[0] = (uint32_t)old_level;
     cell[1] = (uint32_t)new_level;
     cell[2]++;
+    cell[3]++;
+}
+
+/* Records an automatic compaction pass for the TypeScript layer of this thread. */
+static void auto_defrag_signal(MP_Pool *pool, const MP_DefragResult *r, void *ctx) {
+    (void)pool;
+    (void)ctx;
+    uint32_t *cell = tl_pressure;
+    double *out = tl_auto_defrag;
+    if (cell == NULL || out == NULL) return;
+    out[0] = (double)r->bytes_moved;
+    out[1] = (double)r->blocks_moved;
+    out[2] = r->fragmentation_before;
+    out[3] = r->fragmentation_after;
+    out[4] = r->complete ? 1.0 : 0.0;
+    cell[2]++;
+    cell[4]++;
 }
 
 /* ---------------------------------------------------------------- arguments */
@@ -201,6 +227,7 @@ static napi_value js_mpool_create(napi_env env, napi_callback_info info) {
     cfg.defrag_enabled = defrag != 0;
     cfg.region = region;
     cfg.pressure_fn = pressure_signal;
+    cfg.auto_defrag_fn = auto_defrag_signal;
     g->pool = mp_pool_create_ex(&cfg);
     if (g->pool == NULL) {
         free(g);
@@ -482,11 +509,12 @@ static napi_value js_mpool_pressure(napi_env env, napi_callback_info info) {
 /* ----------------------------------------------------------------- lifetime */
 
 /* Runs before the addon's own env cleanup (hooks run in reverse order of
- * registration): no pressure callback may reach this env's scratch after. */
+ * registration): no signal callback may reach this env's scratch after. */
 static void scratch_release(void *arg) {
     napi_env env = arg;
     tl_scratch = NULL;
     tl_pressure = NULL;
+    tl_auto_defrag = NULL;
     tl_staging = NULL;
     if (tl_scratch_ref != NULL) napi_delete_reference(env, tl_scratch_ref);
     if (tl_staging_ref != NULL) napi_delete_reference(env, tl_staging_ref);
@@ -526,6 +554,7 @@ static napi_status mpool_init(napi_env env, napi_value exports, mp_napi_env *e) 
     if (st != napi_ok) return st;
     tl_scratch = scratch;
     tl_pressure = (uint32_t *)((double *)scratch + SCRATCH_DOUBLES);
+    tl_auto_defrag = (double *)(tl_pressure + SIGNAL_WORDS);
     tl_staging = staging;
     return napi_ok;
 }

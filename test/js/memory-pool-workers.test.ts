@@ -2,28 +2,12 @@
 // (owners, compaction, pressure events delivered in that worker), several
 // workers at once each hear only their own pressure changes, and pools a
 // worker leaves behind are released when it exits.
-import { once } from 'node:events';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { livePoolCount } from '../../lib/index';
+import { runWorker } from './processes';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const dist = join(root, 'dist', 'index.js');
-const script = join(root, 'test', 'js', 'fixtures', 'memory-pool-worker.cjs');
-
-/** The worker's first message and its exit code (both waits start at once). */
-async function run<T>(data: Record<string, unknown>): Promise<{ message: T; code: number }> {
-  const worker = new Worker(script, { workerData: { dist, ...data } });
-  const errors: Error[] = [];
-  worker.on('error', (e) => errors.push(e));
-  const exited = once(worker, 'exit');
-  const [message] = (await once(worker, 'message')) as [T];
-  const [code] = (await exited) as [number];
-  if (errors.length) throw errors[0];
-  return { message, code };
-}
+const run = <T>(data: Record<string, unknown>): Promise<{ message: T; code: number }> =>
+  runWorker<T>('memory-pool-worker.cjs', data);
 
 interface OwnResult {
   blocks: number;

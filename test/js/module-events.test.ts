@@ -78,7 +78,7 @@ describe('module events', () => {
     for (let i = 0; i < 8; i += 2) await m.deallocate('default', blocks[i]);
     const result = m.defragment('default');
     expect(result.blocksMoved).toBeGreaterThan(0);
-    expect(events).toEqual([{ pool: 'default', ...result }]);
+    expect(events).toEqual([{ pool: 'default', ...result, automatic: false }]);
     await m.shutdown();
   });
 

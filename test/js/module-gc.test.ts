@@ -3,9 +3,6 @@
 // each strategy's choice of victims; eviction events; automatic collection
 // under pressure with its minimum interval. Guard finalization needs
 // --expose-gc, so it runs in a child process (fixtures/module-gc.cjs).
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   AllocationGuard,
@@ -15,8 +12,7 @@ import {
   OutOfMemoryError,
   type CollectionEvent,
 } from '../../lib/index';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
+import { runGcFixture } from './processes';
 
 async function ready(config = {}): Promise<MemoryPoolingModule> {
   const m = new MemoryPoolingModule({
@@ -91,12 +87,7 @@ describe('guards', () => {
   });
 
   it('guards garbage-collected without free() are leaks reclaimed once by the next collection (child process, --expose-gc)', () => {
-    const out = execFileSync(
-      process.execPath,
-      ['--expose-gc', join(root, 'test/js/fixtures/module-gc.cjs'), join(root, 'dist/index.js')],
-      { encoding: 'utf8' },
-    );
-    expect(JSON.parse(out)).toEqual({
+    expect(runGcFixture('module-gc.cjs')).toEqual({
       // c's block was freed behind its guard: nothing leaked, nothing to reclaim.
       leakEvents: ['b:200'],
       leakStackNamesFixture: true,

@@ -3,33 +3,15 @@
 // the process-wide registry, and a thread that ends without destroy()
 // releases its pools through the env cleanup hook.
 import { once } from 'node:events';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { FixedPool, TlsfAllocator, livePoolCount } from '../../lib/index';
+import { runWorker, startWorker } from './processes';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const dist = join(root, 'dist', 'index.js');
-const script = join(root, 'test', 'js', 'fixtures', 'pool-worker.cjs');
-
-function start(data: Record<string, unknown>): Worker {
-  return new Worker(script, { workerData: { dist, ...data } });
-}
-
-/** Resolves with the worker's first message and its exit code. Both waits
- * start at once: a worker that posts and exits can deliver both events in
- * one turn, and an 'exit' listener added after the message would miss it. */
-async function run<T>(data: Record<string, unknown>): Promise<{ message: T; code: number }> {
-  const worker = start(data);
-  const errors: Error[] = [];
-  worker.on('error', (e) => errors.push(e));
-  const exited = once(worker, 'exit');
-  const [message] = (await once(worker, 'message')) as [T];
-  const [code] = (await exited) as [number];
-  if (errors.length) throw errors[0];
-  return { message, code };
-}
+const SCRIPT = 'pool-worker.cjs';
+const start = (data: Record<string, unknown>): Worker => startWorker(SCRIPT, data);
+const run = <T>(data: Record<string, unknown>): Promise<{ message: T; code: number }> =>
+  runWorker<T>(SCRIPT, data);
 
 interface OwnResult {
   intact: boolean;

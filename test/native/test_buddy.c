@@ -5,16 +5,7 @@
  * create_in and caller regions whose base is only 16-byte aligned.
  */
 #define _DEFAULT_SOURCE
-#include <stdint.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
-#include "mp_test.h"
-
-#define KIB ((size_t)1024)
-#define MIB (KIB * KIB)
-
-static int is_aligned(const void *p, size_t align) { return ((uintptr_t)p & (align - 1)) == 0; }
+#include "test_util.h"
 
 static MP_FreeStats free_stats_of(const MP_Buddy *b) {
     MP_FreeStats fs;
@@ -40,7 +31,7 @@ static unsigned char *misaligned_buffer(size_t bytes, void **to_free) {
 static void test_create_maps_a_region_and_hands_out_min_blocks(void) {
     MP_Buddy *b = mp_buddy_create(MIB, 0);
     REQUIRE(b != NULL);
-    CHECK(is_aligned(mp_buddy_base(b), 4096));
+    CHECK(mp_test_is_aligned(mp_buddy_base(b), 4096));
     void *p = mp_buddy_alloc(b, 1);
     REQUIRE(p != NULL);
     CHECK(p == mp_buddy_base(b));
@@ -65,7 +56,7 @@ static void test_sizes_round_up_to_power_of_two_blocks(void) {
         void *p = mp_buddy_alloc(b, sizes[i]);
         REQUIRE(p != NULL);
         CHECK(mp_buddy_usable_size(b, p) == usable[i]);
-        CHECK(is_aligned(p, usable[i]));
+        CHECK(mp_test_is_aligned(p, usable[i]));
         memset(p, (int)i, usable[i]);
         CHECK(mp_buddy_check(b) == 0);
         CHECK_STATUS(mp_buddy_free(b, p), MP_OK);
@@ -143,7 +134,7 @@ static void test_alloc_aligned_returns_real_addresses_aligned_to_the_request(voi
     for (size_t align = 1; align <= 2 * MIB; align <<= 1) {
         void *p = mp_buddy_alloc_aligned(b, 100, align);
         REQUIRE(p != NULL);
-        CHECK(is_aligned(p, align));
+        CHECK(mp_test_is_aligned(p, align));
         CHECK(mp_buddy_usable_size(b, p) >= 100);
         CHECK(mp_buddy_check(b) == 0);
     }
@@ -159,13 +150,13 @@ static void test_caller_region_with_16_byte_base_aligns_on_real_addresses(void) 
     REQUIRE(b != NULL);
     unsigned char *base = mp_buddy_base(b);
     CHECK(base >= region && base < region + 64);
-    CHECK(is_aligned(base, 64));
+    CHECK(mp_test_is_aligned(base, 64));
     CHECK(stats_of(b).region_bytes == 256 * KIB - 64);
     /* Alignments above the base's own (64) take the scanning path. */
     for (size_t align = 16; align <= 64 * KIB; align <<= 1) {
         void *p = mp_buddy_alloc_aligned(b, 48, align);
         REQUIRE(p != NULL);
-        CHECK(is_aligned(p, align));
+        CHECK(mp_test_is_aligned(p, align));
         CHECK(p >= (void *)base && (unsigned char *)p + 64 <= base + 256 * KIB - 64);
         memset(p, 0x5a, 48);
         CHECK(mp_buddy_check(b) == 0);
@@ -177,19 +168,28 @@ static void test_caller_region_with_16_byte_base_aligns_on_real_addresses(void) 
     free(raw);
 }
 
+/* calloc zeroes the whole block (usable size), so growing in place into its
+ * slack also reads zeros. */
 static void test_calloc_returns_zeroed_bytes_of_a_reused_block(void) {
     MP_Buddy *b = mp_buddy_create(64 * KIB, 64);
     REQUIRE(b != NULL);
     unsigned char *p = mp_buddy_alloc(b, 200);
     REQUIRE(p != NULL);
-    memset(p, 0xab, 200);
+    CHECK(mp_buddy_usable_size(b, p) == 256);
+    memset(p, 0xab, 256);
     CHECK_STATUS(mp_buddy_free(b, p), MP_OK);
     unsigned char *q = mp_buddy_calloc(b, 200);
     REQUIRE(q == p);
     size_t nonzero = 0;
-    for (size_t i = 0; i < 200; i++) nonzero += q[i] != 0;
+    for (size_t i = 0; i < 256; i++) nonzero += q[i] != 0;
     CHECK(nonzero == 0);
     CHECK(stats_of(b).bytes_requested == 200);
+    void *grown = q;
+    CHECK_STATUS(mp_buddy_realloc(b, &grown, 256), MP_OK);
+    CHECK(grown == q);
+    nonzero = 0;
+    for (size_t i = 200; i < 256; i++) nonzero += q[i] != 0;
+    CHECK(nonzero == 0);
     mp_buddy_destroy(b);
 }
 
@@ -261,7 +261,7 @@ static void test_realloc_keeps_the_alignment_of_an_aligned_block(void) {
     REQUIRE(b != NULL);
     void *p = mp_buddy_alloc_aligned(b, 100, 16 * KIB);
     REQUIRE(p != NULL);
-    CHECK(is_aligned(p, 16 * KIB));
+    CHECK(mp_test_is_aligned(p, 16 * KIB));
     void *q = p;
     CHECK_STATUS(mp_buddy_realloc(b, &q, 50), MP_OK);
     CHECK(q == p);
@@ -271,7 +271,7 @@ static void test_realloc_keeps_the_alignment_of_an_aligned_block(void) {
     fill(q, 64, 5);
     CHECK_STATUS(mp_buddy_realloc(b, &q, 300), MP_OK);
     CHECK(q != p);
-    CHECK(is_aligned(q, 16 * KIB));
+    CHECK(mp_test_is_aligned(q, 16 * KIB));
     CHECK(verify(q, 64, 5));
     CHECK(mp_buddy_check(b) == 0);
     mp_buddy_destroy(b);
@@ -364,18 +364,6 @@ static void test_walk_visits_every_block_in_address_order(void) {
     mp_buddy_destroy(b);
 }
 
-static size_t resident_pages(void *base, size_t bytes) {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t pages = bytes / page;
-    unsigned char *vec = malloc(pages);
-    size_t resident = 0;
-    if (vec != NULL && mincore(base, bytes, vec) == 0) {
-        for (size_t i = 0; i < pages; i++) resident += vec[i] & 1u;
-    }
-    free(vec);
-    return resident;
-}
-
 static void test_trim_returns_free_pages_to_the_os(void) {
     MP_Buddy *b = mp_buddy_create(8 * MIB, 0);
     REQUIRE(b != NULL);
@@ -386,13 +374,13 @@ static void test_trim_returns_free_pages_to_the_os(void) {
         memset(blocks[i], 0x11, 64 * KIB);
     }
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t before = resident_pages(mp_buddy_base(b), 8 * MIB);
+    size_t before = mp_test_resident_pages(mp_buddy_base(b), 8 * MIB);
     CHECK(before >= 4 * MIB / page);
     for (int i = 0; i < 64; i += 2) CHECK_STATUS(mp_buddy_free(b, blocks[i]), MP_OK);
     size_t released = 0;
     CHECK_STATUS(mp_buddy_trim(b, &released), MP_OK);
     CHECK(released >= 2 * MIB);
-    size_t after = resident_pages(mp_buddy_base(b), 8 * MIB);
+    size_t after = mp_test_resident_pages(mp_buddy_base(b), 8 * MIB);
     CHECK(after + 2 * MIB / page <= before);
     /* Live blocks keep their contents. */
     unsigned char *live = blocks[1];
@@ -425,7 +413,7 @@ static void test_create_in_places_everything_inside_caller_memory(void) {
     REQUIRE(b != NULL);
     unsigned char *base = mp_buddy_base(b);
     CHECK((unsigned char *)b >= mem + 1 && base + 128 * KIB <= mem + 1 + need);
-    CHECK(is_aligned(base, 128));
+    CHECK(mp_test_is_aligned(base, 128));
     CHECK(stats_of(b).region_bytes == 128 * KIB);
     void *p = mp_buddy_alloc(b, 128 * KIB);
     CHECK(p == base);

@@ -12,17 +12,7 @@
 #include "mp_test.h"
 
 #include "fitlist_internal.h"
-
-#include <stdint.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
-#if defined(__has_include)
-#if __has_include(<valgrind/memcheck.h>)
-#include <valgrind/memcheck.h>
-#define FITLIST_TEST_VALGRIND 1
-#endif
-#endif
+#include "test_util.h"
 
 static size_t blocks_free(MP_FitList *f) {
     MP_FreeStats fs;
@@ -357,19 +347,6 @@ static void walk_visits_blocks_in_address_order_and_can_stop(void) {
     mp_fitlist_destroy(f);
 }
 
-static size_t resident_pages(void *start, size_t bytes) {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE), n = bytes / page, resident = 0;
-    unsigned char *vec = malloc(n);
-    if (vec == NULL || mincore(start, n * page, vec) != 0) {
-        free(vec);
-        return SIZE_MAX;
-    }
-    for (size_t i = 0; i < n; i++)
-        resident += vec[i] & 1;
-    free(vec);
-    return resident;
-}
-
 static void trim_returns_whole_free_pages_to_the_os(void) {
     const size_t mib = 1u << 20;
     MP_FitList *f = mp_fitlist_create(4 * mib, MP_FIT_FIRST);
@@ -380,13 +357,13 @@ static void trim_returns_whole_free_pages_to_the_os(void) {
     memset(big, 0xCC, 2 * mib);
     uint8_t *first_page = (uint8_t *)mp_fitlist_base(f);
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    CHECK(resident_pages(first_page, 4 * mib) >= 2 * mib / page);
+    CHECK(mp_test_resident_pages(first_page, 4 * mib) >= 2 * mib / page);
     CHECK_STATUS(mp_fitlist_free(f, big), MP_OK);
     size_t released = 0;
     CHECK_STATUS(mp_fitlist_trim(f, &released), MP_OK);
     CHECK(released >= 4 * mib - page && released < 4 * mib);
-    CHECK(resident_pages(first_page + page, 4 * mib - page) == 0);
-    CHECK(resident_pages(first_page, page) == 1); /* the live block's page stays */
+    CHECK(mp_test_resident_pages(first_page + page, 4 * mib - page) == 0);
+    CHECK(mp_test_resident_pages(first_page, page) == 1); /* the live block's page stays */
     uint8_t *again = mp_fitlist_alloc(f, 2 * mib);
     CHECK(again == big); /* the released range is handed out again */
     CHECK(mp_fitlist_check(f) == 0);
@@ -748,15 +725,6 @@ static void create_in_refuses_more_escaping_blocks_than_its_table_holds(void) {
     free(memory);
 }
 
-/* Makes freed bytes writable for ASan/valgrind and scribbles on them. */
-static void scribble(void *p, size_t n, uint8_t value) {
-    MP_UNPOISON(p, n);
-#if defined(FITLIST_TEST_VALGRIND)
-    VALGRIND_MAKE_MEM_UNDEFINED(p, n);
-#endif
-    memset(p, value, n);
-}
-
 static void writes_into_freed_blocks_never_reach_the_allocator(void) {
     for (int policy = MP_FIT_FIRST; policy <= MP_FIT_WORST; policy++) {
         MP_FitList *clean = mp_fitlist_create(1 << 18, (MP_FitPolicy)policy);
@@ -779,7 +747,7 @@ static void writes_into_freed_blocks_never_reach_the_allocator(void) {
                 size_t usable = mp_fitlist_usable_size(dirty, d[i]);
                 mp_fitlist_free(clean, c[i]);
                 mp_fitlist_free(dirty, d[i]);
-                scribble(d[i], usable, (uint8_t)(0xFF ^ i)); /* a stale pointer writes */
+                mp_test_scribble(d[i], usable, (uint8_t)(0xFF ^ i)); /* a stale pointer writes */
             }
             same &= mp_fitlist_check(dirty) == 0;
         }

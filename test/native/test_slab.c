@@ -8,11 +8,8 @@
  * the allocator's metadata.
  */
 #define _DEFAULT_SOURCE
-#include "mp_test.h"
 #include "slab_internal.h" /* SLAB_CACHE_SLOTS */
-
-#include <sys/mman.h>
-#include <unistd.h>
+#include "test_util.h"
 
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -428,21 +425,6 @@ static void walk_visits_every_slot_and_pooled_slab_in_address_order(void) {
     mp_slab_destroy(s);
 }
 
-/* Resident pages of [p, p + n) by mincore. */
-static size_t resident_pages(void *p, size_t n) {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t pages = n / page;
-    unsigned char *vec = malloc(pages);
-    if (vec == NULL || mincore(p, n, vec) != 0) {
-        free(vec);
-        return (size_t)-1;
-    }
-    size_t r = 0;
-    for (size_t i = 0; i < pages; i++) r += vec[i] & 1u;
-    free(vec);
-    return r;
-}
-
 static void trim_gives_the_pages_of_empty_slabs_back_to_the_os(void) {
     enum { SLABS = 64, SLAB = 65536 };
     MP_Slab *s = mp_slab_create((size_t)SLABS * SLAB);
@@ -455,13 +437,13 @@ static void trim_gives_the_pages_of_empty_slabs_back_to_the_os(void) {
     }
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t touched = (size_t)32 * SLAB / page;
-    CHECK(resident_pages(mp_slab_base(s), (size_t)SLABS * SLAB) >= touched);
+    CHECK(mp_test_resident_pages(mp_slab_base(s), (size_t)SLABS * SLAB) >= touched);
     void *keep = mp_slab_alloc(s, 64); /* slab 32 stays assigned */
     for (int i = 0; i < 32 * 16; i++) CHECK_STATUS(mp_slab_free(s, blocks[i]), MP_OK);
     size_t released = 0;
     CHECK_STATUS(mp_slab_trim(s, &released), MP_OK);
     CHECK(released == (size_t)32 * SLAB);
-    CHECK(resident_pages(mp_slab_base(s), (size_t)32 * SLAB) == 0);
+    CHECK(mp_test_resident_pages(mp_slab_base(s), (size_t)32 * SLAB) == 0);
     CHECK_STATUS(mp_slab_trim(s, &released), MP_OK); /* nothing dirty is left */
     CHECK(released == 0);
     CHECK(mp_slab_check(s) == 0);
