@@ -610,7 +610,7 @@ static void *fl_alloc_common(MP_FitList *f, size_t size, size_t align, bool zero
     }
     f->stats.alloc_count++;
     uint8_t *p = fl_ptr(f, g);
-    if (zero) memset(p, 0, size == 0 ? FL_GRANULE_BYTES : mp_align_up(size, FL_GRANULE_BYTES));
+    if (zero) memset(p, 0, fl_block_size(f, g) << FL_GRANULE_SHIFT); /* the whole usable size */
     fl_unlock(f);
     return p;
 }
