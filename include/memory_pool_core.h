@@ -670,7 +670,7 @@ typedef struct MP_PoolOwnerStats {
 
 /** What one mp_pool_defragment pass did. */
 typedef struct MP_DefragResult {
-    size_t bytes_moved;            /**< bytes copied (a block that slides costs two copies) */
+    size_t bytes_moved;            /**< bytes copied: the requested size of every moved block */
     size_t blocks_moved;           /**< blocks whose address changed */
     double fragmentation_before;   /**< fragmentation_ratio before the pass */
     double fragmentation_after;    /**< and after it */
@@ -762,10 +762,15 @@ MP_API MP_Status mp_pool_owner_blocks(const MP_Pool *pool, uint32_t owner, MP_Ha
  * updates the handle table and bumps the relocation count by the blocks
  * moved. `budget_bytes` (0 = unlimited) stops the pass once that many bytes
  * were copied (at most one block more); the next pass resumes where it
- * stopped. FIRST_FIT compacts completely (blocks jump into lower holes or
- * slide down); other strategies move a block only where their backend places
- * a new block of its size below it. `out` is optional. O(n log n) in live
- * blocks plus the bytes copied. */
+ * stopped. A complete pass leaves, with nothing pinned: TLSF and the fit
+ * lists (first, best, worst) one free block per backend (every block slid
+ * against the one below it; alignments above 16 may leave gaps under one
+ * alignment step); buddy at most one free block per order; slab
+ * ceil(live / slots per slab) slabs per class (consolidation; emptied slabs
+ * are released). Pinned blocks stay and the others pack around them.
+ * Usable sizes, and so owner charges, never change. `out` is optional.
+ * O(n) in live blocks (radix sort, O(1) or O(log n) per slide; buddy:
+ * O(n) per order per sweep) plus the bytes copied. */
 MP_API MP_Status mp_pool_defragment(MP_Pool *pool, size_t budget_bytes, MP_DefragResult *out);
 /** The number of automatic compaction passes so far (auto_defrag_count) and,
  * in `*out` (optional), what the most recent one did; 0 and a zeroed result

@@ -152,7 +152,7 @@ export interface AccessOptions {
 }
 
 export interface DefragmentResult {
-  /** Bytes copied (a block that slides costs two copies). */
+  /** Bytes copied: the requested size of every moved block. */
   bytesMoved: number;
   /** Blocks whose address changed. */
   blocksMoved: number;

@@ -48,54 +48,9 @@
  * non-empty bitmap and per-order counts match the lists; used blocks record
  * requested_bytes <= block bytes; the O(1) counters equal the sums of a walk.
  */
-#include "mp_internal.h"
+#include "buddy_internal.h"
 
 #include <stdlib.h>
-
-#define MP_BUDDY_TAG_START 0x80u
-#define MP_BUDDY_TAG_USED 0x40u
-#define MP_BUDDY_TAG_ORDER 0x3fu
-/* Unit indices are uint32_t, so at most 2^32 - 1 units and orders 0..31. */
-#define MP_BUDDY_MAX_ORDERS 32u
-#define MP_BUDDY_NIL UINT32_MAX
-#define MP_BUDDY_MAX_UNITS ((size_t)UINT32_MAX)
-#define MP_BUDDY_DEFAULT_MIN_BYTES 64u
-/* Region size cap: keeps requested_bytes below the alignment bits of a slot. */
-#define MP_BUDDY_MAX_REGION_LOG2 56u
-#define MP_BUDDY_ALIGN_SHIFT 58u
-#define MP_BUDDY_REQUESTED_MASK ((UINT64_C(1) << MP_BUDDY_ALIGN_SHIFT) - 1u)
-/* Mapped regions get their base aligned to the top block, up to this. */
-#define MP_BUDDY_MAP_ALIGN_MAX_BYTES ((size_t)2 << 20)
-/* Alignment of the control block inside create_in memory. */
-#define MP_BUDDY_CONTROL_ALIGN 16u
-
-typedef union mp_buddy_slot {
-    struct {
-        uint32_t next;
-        uint32_t prev;
-    } link;             /* free block start: its order's list neighbours */
-    uint64_t used_word; /* used block start: requested | align_log2 << 58 */
-} mp_buddy_slot;
-
-struct MP_Buddy {
-    unsigned char *base;     /* region start, aligned to the unit size */
-    size_t region_bytes;     /* unit_count << min_log2 */
-    size_t unit_count;       /* units of min_block_bytes in the region */
-    size_t base_align_bytes; /* largest power of two dividing base */
-    unsigned min_log2;       /* log2(min_block_bytes) */
-    unsigned top_order;      /* order of the largest block */
-    uint8_t *tags;
-    mp_buddy_slot *slots;
-    uint64_t nonempty_orders; /* bit k set iff free list k is not empty */
-    uint32_t heads[MP_BUDDY_MAX_ORDERS];
-    size_t free_block_counts[MP_BUDDY_MAX_ORDERS];
-    MP_HeapStats stats;
-    void *map_ptr; /* non-NULL when the region was mapped here */
-    size_t map_bytes;
-    bool metadata_on_heap;
-    bool thread_safe;
-    mp_lock lock;
-};
 
 typedef struct mp_buddy_geometry {
     unsigned min_log2;
@@ -107,22 +62,6 @@ typedef struct mp_buddy_geometry {
 
 /* Index of the lowest set bit of a non-zero order mask (orders < 32). */
 MP_INLINE unsigned buddy_lowest_order(uint64_t mask) { return mp_log2_floor((size_t)(mask & (~mask + 1))); }
-
-MP_INLINE size_t buddy_units(unsigned order) { return (size_t)1 << order; }
-
-MP_INLINE size_t buddy_block_bytes(const MP_Buddy *b, unsigned order) {
-    return (size_t)1 << (order + b->min_log2);
-}
-
-MP_INLINE unsigned char *buddy_addr(const MP_Buddy *b, size_t unit) {
-    return b->base + (unit << b->min_log2);
-}
-
-MP_INLINE uint8_t buddy_tag(unsigned order, bool used) {
-    return (uint8_t)(MP_BUDDY_TAG_START | (used ? MP_BUDDY_TAG_USED : 0u) | order);
-}
-
-MP_INLINE unsigned buddy_tag_order(uint8_t tag) { return tag & MP_BUDDY_TAG_ORDER; }
 
 /* Order of the smallest block holding `bytes`; > top_order when none does. */
 MP_INLINE unsigned buddy_order_for(const MP_Buddy *b, size_t bytes) {
@@ -183,7 +122,7 @@ static void buddy_list_remove(MP_Buddy *b, unsigned order, size_t unit) {
 /* Takes the free block of order `from` at `unit` off its list and splits it
  * down to order `order`, keeping the piece that starts at `target` (a unit
  * inside the block, aligned to 2^order) and pushing every other half. */
-static void buddy_carve(MP_Buddy *b, unsigned from, size_t unit, unsigned order, size_t target) {
+void buddy_carve(MP_Buddy *b, unsigned from, size_t unit, unsigned order, size_t target) {
     buddy_list_remove(b, from, unit);
     while (from > order) {
         from--;
@@ -200,15 +139,14 @@ static void buddy_carve(MP_Buddy *b, unsigned from, size_t unit, unsigned order,
 /* Marks the block of `order` at `unit` used; callers unpoison the bytes
  * that are new to the user (all of them, or only the grown part, so valgrind
  * keeps knowing which bytes a resized block has defined). */
-static void buddy_mark_used(MP_Buddy *b, size_t unit, unsigned order, size_t requested,
-                            unsigned align_log2) {
+void buddy_mark_used(MP_Buddy *b, size_t unit, unsigned order, size_t requested, unsigned align_log2) {
     b->tags[unit] = buddy_tag(order, true);
     b->slots[unit].used_word = (uint64_t)requested | ((uint64_t)align_log2 << MP_BUDDY_ALIGN_SHIFT);
 }
 
 /* Returns the used block of `order` at `unit` to the free lists, merging it
  * with its buddies as far as they are free. */
-static void buddy_release(MP_Buddy *b, size_t unit, unsigned order) {
+void buddy_release(MP_Buddy *b, size_t unit, unsigned order) {
     MP_POISON(buddy_addr(b, unit), buddy_block_bytes(b, order));
     b->tags[unit] = 0;
     while (order < b->top_order) {
@@ -227,7 +165,7 @@ static void buddy_release(MP_Buddy *b, size_t unit, unsigned order) {
 
 /* Resolves `ptr` to the unit of a used block: MP_ERR_INVALID_ADDRESS for
  * anything that is not a block start, MP_ERR_DOUBLE_FREE for a free one. */
-static MP_Status buddy_lookup(const MP_Buddy *b, const void *ptr, size_t *unit) {
+MP_Status buddy_lookup(const MP_Buddy *b, const void *ptr, size_t *unit) {
     uintptr_t p = (uintptr_t)ptr;
     uintptr_t base = (uintptr_t)b->base;
     if (p < base || p - base >= b->region_bytes) return MP_ERR_INVALID_ADDRESS;

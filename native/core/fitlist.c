@@ -104,25 +104,6 @@ static MP_Status fl_lookup_used(const MP_FitList *f, const void *ptr, size_t *g_
 
 /* ------------------------------------------------------- index bookkeeping */
 
-static void fl_note_unindexed(MP_FitList *f) {
-    if (f->unindexed++ == 0) f->rebuild_below = f->free_blocks - f->free_blocks / 8;
-}
-
-static void fl_ix_add(MP_FitList *f, size_t start, size_t size) {
-    if (!mp_fit_index_insert(&f->index, (uint32_t)start, (uint32_t)size)) fl_note_unindexed(f);
-}
-
-static void fl_ix_del(MP_FitList *f, size_t start, size_t size) {
-    if (!mp_fit_index_remove(&f->index, (uint32_t)start, (uint32_t)size) && f->unindexed > 0) f->unindexed--;
-}
-
-static void fl_ix_move(MP_FitList *f, size_t start, size_t size, size_t new_start, size_t new_size) {
-    unsigned r = mp_fit_index_replace(&f->index, (uint32_t)start, (uint32_t)size, (uint32_t)new_start,
-                                      (uint32_t)new_size);
-    if (!(r & MP_FIT_OLD_FOUND) && f->unindexed > 0) f->unindexed--;
-    if (!(r & MP_FIT_NEW_ADDED)) fl_note_unindexed(f);
-}
-
 static int fl_reindex_one(uint32_t start, uint32_t size, void *ctx) {
     MP_FitList *f = ctx;
     if (!mp_fit_index_insert(&f->index, start, size)) f->unindexed++;

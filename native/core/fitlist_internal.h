@@ -247,4 +247,37 @@ int fl_scan_free(const MP_FitList *f, int (*fn)(uint32_t start, uint32_t size, v
  * blocks are unindexed). */
 size_t fl_largest_free(const MP_FitList *f);
 
+/* ------------------------------------------------- index bookkeeping */
+
+/* Index upkeep that tolerates a full fixed node pool: a free block the index
+ * cannot take is counted unindexed (see fitlist.c). */
+MP_INLINE void fl_note_unindexed(MP_FitList *f) {
+    if (f->unindexed++ == 0) f->rebuild_below = f->free_blocks - f->free_blocks / 8;
+}
+
+MP_INLINE void fl_ix_add(MP_FitList *f, size_t start, size_t size) {
+    if (!mp_fit_index_insert(&f->index, (uint32_t)start, (uint32_t)size)) fl_note_unindexed(f);
+}
+
+MP_INLINE void fl_ix_del(MP_FitList *f, size_t start, size_t size) {
+    if (!mp_fit_index_remove(&f->index, (uint32_t)start, (uint32_t)size) && f->unindexed > 0) f->unindexed--;
+}
+
+MP_INLINE void fl_ix_move(MP_FitList *f, size_t start, size_t size, size_t new_start, size_t new_size) {
+    unsigned r = mp_fit_index_replace(&f->index, (uint32_t)start, (uint32_t)size, (uint32_t)new_start,
+                                      (uint32_t)new_size);
+    if (!(r & MP_FIT_OLD_FOUND) && f->unindexed > 0) f->unindexed--;
+    if (!(r & MP_FIT_NEW_ADDED)) fl_note_unindexed(f);
+}
+/* ---------------------------------------------- fitlist_place.c, compaction */
+
+/** Slides the used block at `ptr` down over the free block right below it by
+ * the largest multiple of `align` (a power of two; 16 and below: any
+ * distance) that fits, and copies its first `copy_bytes`; the granules it
+ * leaves merge with a free right neighbour. `*moved_to` is the new address,
+ * or `ptr` if nothing is free right below. Size, info and counters
+ * unchanged. MP_ERR_INVALID_ADDRESS if `ptr` starts no used block (nothing
+ * changed). O(log free blocks) plus the copy. */
+MP_Status mp_fitlist_slide_down(MP_FitList *f, void *ptr, size_t align, size_t copy_bytes, void **moved_to);
+
 #endif /* MP_FITLIST_INTERNAL_H */

@@ -72,7 +72,6 @@ static MP_Status pool_make_fitlist(pool_backend *be, uint8_t *lo, size_t bytes, 
     be->kind = POOL_BE_FITLIST;
     be->u.fitlist = mp_fitlist_create_ex(&c);
     if (be->u.fitlist == NULL) return MP_ERR_INVALID_ARGUMENT;
-    be->address_ordered = policy == MP_FIT_FIRST;
     return MP_OK;
 }
 

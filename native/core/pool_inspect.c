@@ -11,15 +11,39 @@
 
 #include <stdlib.h>
 
-static int pool_block_ref_cmp(const void *a, const void *b) {
-    uintptr_t x = ((const pool_block_ref *)a)->addr, y = ((const pool_block_ref *)b)->addr;
-    return (x > y) - (x < y);
+/* Radix digits: 11 bits, so the counts fit in L1 and a 64 MiB pool (2^22
+ * granules) sorts in two passes. */
+#define POOL_RADIX_BITS 11u
+#define POOL_RADIX_SIZE (1u << POOL_RADIX_BITS)
+
+/* Sorts `refs` by address (LSD radix on the offset from `lo` in granules;
+ * every block is 16-byte aligned), using `tmp` (n entries). Returns the
+ * array that holds the result (refs or tmp). */
+static pool_block_ref *pool_radix_sort(pool_block_ref *refs, pool_block_ref *tmp, size_t n, uintptr_t lo,
+                                       size_t span_bytes) {
+    size_t count[POOL_RADIX_SIZE];
+    size_t top = span_bytes >> 4;
+    for (unsigned shift = 0; shift == 0 || (top >> shift) != 0; shift += POOL_RADIX_BITS) {
+        memset(count, 0, sizeof count);
+        for (size_t i = 0; i < n; i++) count[((refs[i].addr - lo) >> 4 >> shift) & (POOL_RADIX_SIZE - 1)]++;
+        size_t sum = 0;
+        for (size_t d = 0; d < POOL_RADIX_SIZE; d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) tmp[count[((refs[i].addr - lo) >> 4 >> shift) & (POOL_RADIX_SIZE - 1)]++] = refs[i];
+        pool_block_ref *t = refs;
+        refs = tmp;
+        tmp = t;
+    }
+    return refs;
 }
 
 pool_block_ref *pool_sorted_blocks(const MP_Pool *p, size_t *count) {
     *count = p->live_count;
     if (p->live_count == 0) return NULL;
-    pool_block_ref *refs = malloc(p->live_count * sizeof *refs);
+    pool_block_ref *refs = malloc(2 * p->live_count * sizeof *refs);
     if (refs == NULL) return NULL;
     size_t n = 0;
     for (uint32_t i = 0; i < p->high_water && n < p->live_count; i++) {
@@ -30,7 +54,8 @@ pool_block_ref *pool_sorted_blocks(const MP_Pool *p, size_t *count) {
         }
     }
     *count = n;
-    qsort(refs, n, sizeof *refs, pool_block_ref_cmp);
+    pool_block_ref *sorted = pool_radix_sort(refs, refs + n, n, (uintptr_t)p->region, p->total_bytes);
+    if (sorted != refs) memcpy(refs, sorted, n * sizeof *refs);
     return refs;
 }
 

@@ -81,8 +81,15 @@ typedef struct pool_backend {
     uint8_t *lo;           /**< first byte a block of this backend may occupy */
     uint8_t *hi;           /**< one past the last */
     size_t max_request_bytes; /**< larger requests are never routed here */
-    bool address_ordered;  /**< alloc returns the lowest fitting address (first fit) */
 } pool_backend;
+
+/** Where a budgeted compaction pass stopped: the next one resumes there. */
+typedef struct pool_defrag_resume {
+    uintptr_t addr;       /**< first block address not visited yet in `backend` */
+    uint32_t backend;     /**< backend the pass was in */
+    uint32_t order;       /**< buddy: order being swept */
+    bool sweep_moved;     /**< buddy: the sweep in progress moved a block */
+} pool_defrag_resume;
 
 struct MP_Pool {
     /* geometry and configuration, fixed at create */
@@ -137,7 +144,7 @@ struct MP_Pool {
     uint64_t auto_defrag_count;
     uint64_t relocation_count;
     uint64_t bytes_moved_total;
-    uintptr_t defrag_cursor;    /**< budgeted passes resume at this address */
+    pool_defrag_resume defrag_resume; /**< where a budgeted pass stopped */
     uint64_t futile_defrag_free_count; /**< free_count when an automatic pass last
                                             failed to make room; no new pass until
                                             something is freed */
@@ -361,7 +368,8 @@ typedef struct pool_block_ref {
 
 /** The live blocks sorted by address (malloc'd; the caller frees it) and
  * their number in `*count`. NULL with `*count` 0 if there are none; NULL with
- * `*count` non-zero if memory ran out. O(high_water + n log n). */
+ * `*count` non-zero if memory ran out. O(high_water + n) (a radix sort of
+ * the 16-byte granule offsets, 11 bits a pass). */
 pool_block_ref *pool_sorted_blocks(const MP_Pool *p, size_t *count);
 
 #endif /* MP_POOL_INTERNAL_H */

@@ -351,7 +351,7 @@ static MP_Status slab_refusal(const MP_Slab *s, const void *ptr) {
 
 /** MP_OK and the slab and slot when `ptr` starts a live slot, else why not.
  * Lock held. */
-static MP_Status slab_locate(const MP_Slab *s, const void *ptr, uint32_t *idx_out, uint32_t *slot_out) {
+MP_Status mp_slab_locate(const MP_Slab *s, const void *ptr, uint32_t *idx_out, uint32_t *slot_out) {
     uintptr_t off = (uintptr_t)ptr - (uintptr_t)s->base;
     if (off >= ((size_t)s->fresh_next << s->slab_shift)) return MP_ERR_INVALID_ADDRESS;
     uint32_t idx = (uint32_t)(off >> s->slab_shift);
@@ -368,7 +368,7 @@ static MP_Status slab_locate(const MP_Slab *s, const void *ptr, uint32_t *idx_ou
 }
 
 /** Frees the live slot (idx, slot) straight into its slab; lock held. */
-static void slab_give_back_slot(MP_Slab *s, uint32_t idx, uint32_t slot) {
+void mp_slab_give_back_slot(MP_Slab *s, uint32_t idx, uint32_t slot) {
     slab_class *k = &s->classes[slab_cls(s, idx)];
     slab_entry_set(slab_entry_at(slab_sizes(s, idx, k), k->size_width_log2, slot), k->free_mark, k->free_mark);
     slab_count_free(s, k, slab_start(s, idx) + (size_t)slot * k->slot_bytes);
@@ -433,8 +433,8 @@ static MP_Status slab_realloc_live(MP_Slab *s, void **ptr, uint32_t idx, uint32_
         return mp_last_error().status;
     }
     memcpy(p, *ptr, old->slot_bytes);
-    s->headroom_bytes -= old->slot_bytes; /* slab_give_back_slot adds it again */
-    slab_give_back_slot(s, idx, slot);
+    s->headroom_bytes -= old->slot_bytes; /* mp_slab_give_back_slot adds it again */
+    mp_slab_give_back_slot(s, idx, slot);
     s->realloc_count++;
     s->realloc_moves++;
     *ptr = p;
@@ -451,7 +451,7 @@ MP_Status mp_slab_realloc(MP_Slab *s, void **ptr, size_t size) {
     }
     slab_lock(s);
     uint32_t idx, slot;
-    MP_Status st = slab_locate(s, *ptr, &idx, &slot);
+    MP_Status st = mp_slab_locate(s, *ptr, &idx, &slot);
     if (st == MP_OK) {
         st = slab_realloc_live(s, ptr, idx, slot, size);
     } else {
@@ -466,7 +466,7 @@ size_t mp_slab_usable_size(const MP_Slab *s, const void *ptr) {
     if (s == NULL) return 0;
     slab_lock(s);
     uint32_t idx, slot;
-    size_t bytes = slab_locate(s, ptr, &idx, &slot) == MP_OK ? slab_class_of_slab(s, idx)->slot_bytes : 0;
+    size_t bytes = mp_slab_locate(s, ptr, &idx, &slot) == MP_OK ? slab_class_of_slab(s, idx)->slot_bytes : 0;
     slab_unlock(s);
     return bytes;
 }

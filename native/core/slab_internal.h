@@ -321,5 +321,34 @@ uint32_t mp_slab_flush_cache(MP_Slab *s, slab_class *k, uint32_t count);
  * the partial list, an emptied PARTIAL slab becomes its class's spare or
  * goes back to the pool, the active slab's counter starts over. */
 void mp_slab_free_event(MP_Slab *s, slab_desc *d);
+/** Points class `k`'s cursor at L0 word `w` of slab `idx`. */
+void mp_slab_set_cursor(MP_Slab *s, slab_class *k, uint32_t idx, uint32_t w);
+/** Takes the PARTIAL slab `d` of class `k` off the class's partial list. */
+void mp_slab_unlink_partial(MP_Slab *s, slab_class *k, slab_desc *d);
+
+/* ------------------------------------------------ slab.c, lock held */
+
+/** MP_OK and the slab and slot when `ptr` starts a live slot, else why not. */
+MP_Status mp_slab_locate(const MP_Slab *s, const void *ptr, uint32_t *idx_out, uint32_t *slot_out);
+/** Frees the live slot (idx, slot) straight into its slab's bitmap (no
+ * cache): a slab that empties becomes its class's spare or goes back to the
+ * pool at once. */
+void mp_slab_give_back_slot(MP_Slab *s, uint32_t idx, uint32_t slot);
+
+/* --------------------------------------------- slab_place.c, compaction */
+
+/** Gives every class's cached freed slots back to their slabs, so the slabs'
+ * bitmaps show every free slot and a slab with no live slot is released. */
+void mp_slab_compact_prepare(MP_Slab *s);
+
+/** Moves the live slot at `ptr` into a free slot of slab `dst_idx`, which
+ * must be assigned to the same class (ACTIVE or PARTIAL; a FULL one has no
+ * room), copying `copy_bytes`; the old slot goes straight back to its slab.
+ * `*moved_to` is the new slot, or `ptr` when `dst_idx` has no free slot.
+ * Requested size is kept; alloc and free counts do not change (the move
+ * counts as a realloc move). MP_ERR_INVALID_ADDRESS if `ptr` is not a live
+ * slot, MP_ERR_INVALID_ARGUMENT for a slab of another class (nothing
+ * changed). O(slots / 64) for the search in the destination. */
+MP_Status mp_slab_move_into(MP_Slab *s, void *ptr, uint32_t dst_idx, size_t copy_bytes, void **moved_to);
 
 #endif /* MP_SLAB_INTERNAL_H */

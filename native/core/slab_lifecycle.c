@@ -46,7 +46,7 @@ size_t mp_slab_live_slots(const MP_Slab *s, uint32_t idx) {
 }
 
 /** Points class `k`'s cursor at L0 word `w` of slab `idx`. */
-static void slab_set_cursor(MP_Slab *s, slab_class *k, uint32_t idx, uint32_t w) {
+void mp_slab_set_cursor(MP_Slab *s, slab_class *k, uint32_t idx, uint32_t w) {
     size_t first_slot = (size_t)w * 64;
     k->cursor = slab_l0(s, idx, k) + w;
     k->cursor_ptr = slab_start(s, idx) + first_slot * k->slot_bytes;
@@ -86,7 +86,7 @@ static void slab_release(MP_Slab *s, uint32_t idx) {
     s->pooled_count++;
 }
 
-static void slab_unlink_partial(MP_Slab *s, slab_class *k, slab_desc *d) {
+void mp_slab_unlink_partial(MP_Slab *s, slab_class *k, slab_desc *d) {
     if (d->prev != SLAB_NONE)
         slab_desc_of(s, d->prev)->next = d->next;
     else
@@ -232,12 +232,12 @@ MP_INLINE uint32_t slab_pop_word(MP_Slab *s, uint32_t idx, const slab_class *k, 
 MP_INLINE void *slab_take_active(MP_Slab *s, slab_class *k, uint32_t idx, slab_desc *d, size_t requested) {
     if (d->carved < k->slots_per_slab) {
         uint32_t slot = d->carved++;
-        if (slot % 64 == 0) slab_set_cursor(s, k, idx, slot / 64);
+        if (slot % 64 == 0) mp_slab_set_cursor(s, k, idx, slot / 64);
         return slab_hand_out(s, k, idx, slot, requested, true);
     }
     uint32_t w = slab_find_word(s, idx, d, k);
     if (w == SLAB_NONE) return NULL;
-    slab_set_cursor(s, k, idx, w);
+    mp_slab_set_cursor(s, k, idx, w);
     return slab_hand_out(s, k, idx, slab_pop_word(s, idx, k, w), requested, false);
 }
 
@@ -263,12 +263,12 @@ void *mp_slab_refill(MP_Slab *s, slab_class *k, size_t requested) {
              * thin, as with many live blocks freed at random). */
             uint32_t w = slab_find_word(s, idx, d, k);
             if (w == SLAB_NONE) return mp_slab_alloc_failed(s, requested, MP_ERR_CORRUPTION, (uint32_t)(k - s->classes));
-            slab_unlink_partial(s, k, d);
+            mp_slab_unlink_partial(s, k, d);
             d->state = SLAB_FULL;
             d->until_event = 1;
             return slab_hand_out(s, k, idx, slab_pop_word(s, idx, k, w), requested, false);
         }
-        slab_unlink_partial(s, k, d);
+        mp_slab_unlink_partial(s, k, d);
     } else if (k->spare != SLAB_NONE) {
         idx = k->spare;
         k->spare = SLAB_NONE;
@@ -281,7 +281,7 @@ void *mp_slab_refill(MP_Slab *s, slab_class *k, size_t requested) {
     k->active = idx;
     k->active_desc = d;
     /* On the word being carved, if the slab is partly carved. */
-    slab_set_cursor(s, k, idx, d->carved > 0 && d->carved < k->slots_per_slab ? (d->carved - 1) / 64 : 0);
+    mp_slab_set_cursor(s, k, idx, d->carved > 0 && d->carved < k->slots_per_slab ? (d->carved - 1) / 64 : 0);
     void *p = slab_take_active(s, k, idx, d, requested);
     /* A partial, spare or new slab has a free slot unless its metadata was
      * overwritten behind the allocator's back. */
@@ -307,7 +307,7 @@ void mp_slab_free_event(MP_Slab *s, slab_desc *d) {
         }
         break; /* a one-slot slab is empty now */
     case SLAB_PARTIAL:
-        slab_unlink_partial(s, k, d);
+        mp_slab_unlink_partial(s, k, d);
         break;
     default: /* no slab in another state passes free's bit test */
         return;

@@ -99,82 +99,6 @@ static void tlsf_new_keys(MP_Tlsf *t) {
     t->env.key = key;
 }
 
-/* ------------------------------------------------------- free-list upkeep */
-
-/* Links. A free block's next link is covered by its header tag, so it is
- * exactly what this instance last wrote there, and list heads (in the control
- * block) are trusted: the lists themselves cannot be redirected by writes
- * into the heap. A previous link is not covered; it is only used to unlink a
- * block from the middle of its list, after checking that the block it names
- * is a valid free block whose (authenticated) next link names the block back.
- * Heads keep no previous link: popping a head (the hot case of alloc) makes
- * its successor the head without touching it, so a block is the head of its
- * list iff heads[list] names it. */
-
-/* Pushes the free block `b` with header word w0 on the list (fl, sl): writes
- * its header (the tag covers the new next link) and links. */
-MP_INLINE void tlsf_push(MP_Tlsf *t, const tlsf_env *e, uint8_t *b, uint64_t w0, unsigned fl, unsigned sl) {
-    unsigned idx = (fl << e->sl_log2) | sl;
-    uint8_t *head = t->heads[idx];
-    uint32_t next = 0;
-    if (head != NULL) {
-        next = tlsf_index_of(e, head);
-        tlsf_prev_store(head, tlsf_index_of(e, b));
-    } else {
-        t->sl_bitmap[fl] |= 1u << sl;
-        t->fl_bitmap |= 1ull << fl;
-    }
-    tlsf_free_hdr_store(e, b, w0, next);
-    t->heads[idx] = b;
-}
-
-/* Makes `next` (the authenticated next link of the current head, 0 = none)
- * the head of the list (fl, sl). */
-MP_INLINE void tlsf_pop(MP_Tlsf *t, const tlsf_env *e, uint32_t next, unsigned fl, unsigned sl) {
-    if (next != 0) {
-        t->heads[(fl << e->sl_log2) | sl] = tlsf_block_at(e, next);
-    } else {
-        t->heads[(fl << e->sl_log2) | sl] = NULL;
-        t->sl_bitmap[fl] &= ~(1u << sl);
-        if (t->sl_bitmap[fl] == 0) t->fl_bitmap &= ~(1ull << fl);
-    }
-}
-
-/* True if `pi`, the previous link of the free block with index `bi`, names a
- * valid free block whose next link names `bi`; sets its header word. */
-MP_INLINE bool tlsf_prev_ok(const tlsf_env *e, uint32_t pi, uint32_t bi, uint64_t *pw0) {
-    uint32_t pnext;
-    if (MP_UNLIKELY(!tlsf_index_ok(e, pi))) return false;
-    return tlsf_free_hdr_ok(e, tlsf_block_at(e, pi), pw0, &pnext) && pnext == bi;
-}
-
-/* Removes the free block `b` (next link `next`) from its list (fl, sl). If it
- * is not the head its previous link was validated earlier in the same
- * operation (tlsf_listed_ok); links and head are read again because an
- * earlier unlink in that operation may have changed them. */
-MP_INLINE void tlsf_unlink(MP_Tlsf *t, const tlsf_env *e, const uint8_t *b, unsigned fl, unsigned sl) {
-    uint32_t next = tlsf_next_load(b);
-    if (t->heads[(fl << e->sl_log2) | sl] == b) {
-        tlsf_pop(t, e, next, fl, sl);
-    } else {
-        uint32_t prev = tlsf_prev_load(b);
-        uint8_t *pb = tlsf_block_at(e, prev);
-        tlsf_free_hdr_store(e, pb, tlsf_peek64(pb), next);
-        if (next != 0) tlsf_prev_store(tlsf_block_at(e, next), prev);
-    }
-}
-
-/* Validates the list position of the free block `b` of `size` bytes (header
- * and next link validated) and sets its list: the head, or a block whose
- * previous link passes tlsf_prev_ok. */
-MP_INLINE bool tlsf_listed_ok(const MP_Tlsf *t, const tlsf_env *e, const uint8_t *b, size_t size,
-                              unsigned *fl, unsigned *sl) {
-    uint64_t pw0;
-    tlsf_mapping(e, size, fl, sl);
-    return t->heads[(*fl << e->sl_log2) | *sl] == b ||
-           tlsf_prev_ok(e, tlsf_prev_load(b), tlsf_index_of(e, b), &pw0);
-}
-
 /* ---------------------------------------------------------------- search */
 
 /* Cold: the good-fit lists hold nothing; scans the request's own list (fl,
@@ -430,32 +354,6 @@ void *mp_tlsf_calloc(MP_Tlsf *t, size_t size) {
 }
 
 /* ------------------------------------------------------------------- free */
-
-/* Finds the used block whose payload starts at `ptr`: INVALID_ADDRESS unless
- * a valid header of a block inside the heap sits right before it,
- * DOUBLE_FREE if that block is free. */
-MP_INLINE MP_Status tlsf_used_block(const tlsf_env *e, const void *ptr, uint8_t **b_out, uint64_t *w0) {
-    uintptr_t a = (uintptr_t)ptr;
-    if (MP_UNLIKELY(a < TLSF_HDR_BYTES || !tlsf_in_heap(e, a - TLSF_HDR_BYTES)))
-        return MP_ERR_INVALID_ADDRESS;
-    uint8_t *b = (uint8_t *)(a - TLSF_HDR_BYTES);
-    uint32_t next;
-    if (MP_UNLIKELY(!tlsf_hdr_load_next(e, b, w0, &next) || !tlsf_fits_heap(e, b, tlsf_w_size(*w0))))
-        return MP_ERR_INVALID_ADDRESS;
-    if (MP_UNLIKELY(*w0 & TLSF_W_FREE)) return MP_ERR_DOUBLE_FREE;
-    *b_out = b;
-    return MP_OK;
-}
-
-MP_INLINE size_t tlsf_slack(uint64_t w0) { return (size_t)((w0 & TLSF_W_SLACK_MASK) >> TLSF_W_SLACK_SHIFT); }
-
-/* Loads and validates the successor `n` of a used block: a valid header (the
- * sentinel included) whose previous-free flag is clear; a free one must also
- * end inside the heap. */
-MP_INLINE bool tlsf_used_successor_ok(const tlsf_env *e, const uint8_t *n, uint64_t *nw0) {
-    return tlsf_hdr_load(e, n, nw0) && !(*nw0 & TLSF_W_PREV_FREE) &&
-           (!(*nw0 & TLSF_W_FREE) || tlsf_fits_heap(e, n, tlsf_w_size(*nw0)));
-}
 
 /* The merging part of tlsf_release: the used block `b` (header word w0,
  * validated successor `n` with header word nw0) has a free neighbour. On any

@@ -1,0 +1,104 @@
+/*
+ * tlsf_place.c - placement primitive for compaction (mp_pool): slide a used
+ * TLSF block down over the free block right below it.
+ *
+ * Layout before and after (P free, B used, N the physical successor of B,
+ * d the distance slid, a multiple of the alignment asked for):
+ *   before: [P: free, L bytes          ][B: hdr|payload ][N ...]
+ *   after:  [rest: free, L - d][B': hdr|payload ][F: free, d (+ N if free)]
+ * B keeps its size, flags and slack (so its usable size and its owner's
+ * charge do not change); P shrinks to its remainder (gone when d = L) and the
+ * d bytes B left merge with N when N is free. Cost O(1): two or three list
+ * unlinks and pushes, a few header writes and one memmove of the payload
+ * bytes the caller still needs; no search, no split of another block.
+ *
+ * Hostile writes: as everywhere in TLSF, every header, footer and link this
+ * touches is validated before anything is written (P's footer leads to a
+ * valid free header of exactly that size that sits in its list; B and N
+ * validate as in free); a failed validation returns MP_ERR_CORRUPTION and
+ * changes nothing, so the caller's block stays where it was, intact.
+ *
+ * Sanitizers: the destination bytes that are not part of B's payload are
+ * opened before the memmove (only those: under valgrind opening marks bytes
+ * undefined, which would lose the definedness of overlapping user bytes),
+ * and the bytes B leaves are poisoned after it, as free payload.
+ *
+ * The invariants mp_tlsf_check verifies hold after every slide: the blocks
+ * still tile the heap, no two free blocks are adjacent (the remainder of P
+ * is followed by B, F by a used block or the sentinel), every free block is
+ * listed under its size, the counters are unchanged.
+ */
+#include "tlsf_internal.h"
+
+/* The distance a block may slide over `free_bytes` of free space below it
+ * keeping its alignment (`align` 0 or a power of two >= 16) and leaving no
+ * free remainder smaller than a minimum block; 0 if none. */
+static size_t tlsf_slide_distance(size_t free_bytes, size_t align) {
+    if (align <= 16u) return free_bytes;
+    size_t d = free_bytes & ~(align - 1u);
+    size_t rest = free_bytes - d;
+    if (rest != 0 && rest < TLSF_MIN_BLOCK_BYTES) d = d >= align ? d - align : 0;
+    return d;
+}
+
+MP_Status mp_tlsf_slide_down(MP_Tlsf *t, void *ptr, size_t align, size_t copy_bytes, void **moved_to) {
+    const tlsf_env *e = &t->env;
+    uint8_t *b;
+    uint64_t w0, nw0, pw0 = 0;
+    *moved_to = ptr;
+    if (tlsf_used_block(e, ptr, &b, &w0) != MP_OK) return MP_ERR_CORRUPTION;
+    if (!(w0 & TLSF_W_PREV_FREE)) return MP_OK; /* nothing free right below */
+    size_t size = tlsf_w_bytes(w0);
+    if (copy_bytes > size - TLSF_HDR_BYTES) return MP_ERR_INVALID_ARGUMENT;
+    uint8_t *n = b + size;
+    if (!tlsf_used_successor_ok(e, n, &nw0)) return MP_ERR_CORRUPTION;
+    /* P: the free block the footer before B names; it must validate as a
+     * free block of exactly that size and sit in its list. */
+    uint64_t psize_g = tlsf_footer_load(b);
+    if (psize_g < 2 || psize_g > (uint64_t)((size_t)(b - e->first) >> TLSF_GRANULE_LOG2)) return MP_ERR_CORRUPTION;
+    size_t psize = tlsf_bytes((uint32_t)psize_g);
+    uint8_t *p = b - psize;
+    uint32_t pnext;
+    unsigned pfl, psl, nfl = 0, nsl = 0, ffl, fsl;
+    if (!tlsf_hdr_load_next(e, p, &pw0, &pnext) || !(pw0 & TLSF_W_FREE) || tlsf_w_size(pw0) != psize_g ||
+        !tlsf_listed_ok(t, e, p, psize, &pfl, &psl))
+        return MP_ERR_CORRUPTION;
+    size_t nsize = 0;
+    if (nw0 & TLSF_W_FREE) {
+        nsize = tlsf_w_bytes(nw0);
+        if (!tlsf_listed_ok(t, e, n, nsize, &nfl, &nsl)) return MP_ERR_CORRUPTION;
+    }
+    size_t d = tlsf_slide_distance(psize, align);
+    if (d == 0) return MP_OK;
+    size_t rest = psize - d, fsize = d + nsize;
+    uint8_t *nb = p + rest, *f = nb + size;
+    tlsf_mapping(e, fsize, &ffl, &fsl);
+    /* Validated; from here on nothing fails. */
+    tlsf_unlink(t, e, p, pfl, psl);
+    if (nsize != 0) {
+        tlsf_unlink(t, e, n, nfl, nsl);
+        tlsf_hdr_wipe(n);
+    }
+    uint8_t *dst = nb + TLSF_HDR_BYTES, *src = b + TLSF_HDR_BYTES;
+    size_t usable = size - TLSF_HDR_BYTES;
+    /* B's old header lies in its new payload: wiped first (so it never
+     * validates again, even where the copy does not overwrite it). */
+    tlsf_hdr_wipe(b);
+    MP_UNPOISON(dst, (size_t)(src - dst) < usable ? (size_t)(src - dst) : usable);
+    memmove(dst, src, copy_bytes);
+    MP_POISON(f, d);
+    uint64_t prev_free = pw0 & TLSF_W_PREV_FREE;
+    if (rest != 0) {
+        unsigned rfl, rsl;
+        tlsf_mapping(e, rest, &rfl, &rsl);
+        tlsf_footer_store(nb, tlsf_granules(rest));
+        tlsf_push(t, e, p, tlsf_granules(rest) | TLSF_W_FREE | prev_free, rfl, rsl);
+        prev_free = TLSF_W_PREV_FREE;
+    }
+    tlsf_hdr_store(e, nb, (w0 & ~TLSF_W_PREV_FREE) | prev_free);
+    if (nsize == 0) tlsf_hdr_store(e, n, nw0 | TLSF_W_PREV_FREE);
+    tlsf_footer_store(f + fsize, tlsf_granules(fsize));
+    tlsf_push(t, e, f, tlsf_granules(fsize) | TLSF_W_FREE, ffl, fsl);
+    *moved_to = dst;
+    return MP_OK;
+}
