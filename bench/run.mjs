@@ -216,7 +216,7 @@ async function buildC() {
 
 const callgrindRuns = runC && !quick && capture('valgrind', ['--version']) !== '';
 progress.total =
-  (runC ? (argv.includes('--no-build') ? 2 : 3) + (callgrindRuns ? 1 : 0) : 0) + (runJs ? 4 : 0);
+  (runC ? (argv.includes('--no-build') ? 3 : 4) + (callgrindRuns ? 1 : 0) : 0) + (runJs ? 4 : 0);
 if (runC) {
   const built = argv.includes('--no-build') || (await buildC());
   if (built) {
@@ -225,6 +225,7 @@ if (runC) {
     // The traces are looked for in ../shared/traces; MP_TRACE_DIR names another folder.
     const traces = process.env.MP_TRACE_DIR ? ['--traces', process.env.MP_TRACE_DIR] : [];
     await step('C trace replay', path.join(binDir, 'mp_bench_replay'), [...q, ...traces]);
+    await step('C managed-pool compaction', path.join(binDir, 'mp_bench_compact'), q);
     if (callgrindRuns) {
       await step('callgrind instruction counts', 'bash', [
         path.join(root, 'bench', 'callgrind.sh'),

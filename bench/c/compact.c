@@ -12,9 +12,10 @@
  * bytes and blocks moved, fragmentation before and after.
  *
  * Output: one JSON object per line, like mp_bench_micro: a meta line, then
- * {"bench":"compact","strategy":...,"block":...,"gb_per_s":{"median",...},
- *  "bytes_moved":...,"blocks_moved":...,"live_bytes":...,
- *  "fragmentation_before":...,"fragmentation_after":...}.
+ * {"bench":"compact","workload":"compact_<block>","impl":"pool:<strategy>",
+ *  "ns_per_op":{"median",...} (wall ns of the pass per block moved),
+ *  "gb_per_s":{"median",...},"bytes_moved":...,"blocks_moved":...,
+ *  "live_bytes":...,"fragmentation_before":...,"fragmentation_after":...}.
  */
 #include "bench_util.h"
 #include "memory_pool_core.h"
@@ -47,6 +48,7 @@ static uint64_t rng_next(uint64_t *s) {
 
 typedef struct sample {
     double gb_per_s;
+    double ns_per_block; /* pass time / blocks moved */
     MP_DefragResult r;
     size_t live_bytes;
 } sample;
@@ -82,6 +84,7 @@ static int run_sample(MP_PoolStrategy strategy, size_t pool_bytes, size_t block,
     int ok = st == MP_OK && mp_pool_check(p) == 0;
     if (!ok) fprintf(stderr, "compact: pass failed: %s\n", mp_status_str(st));
     out->gb_per_s = (double)out->r.bytes_moved / (double)(t1 - t0 ? t1 - t0 : 1);
+    out->ns_per_block = (double)(t1 - t0) / (double)(out->r.blocks_moved ? out->r.blocks_moved : 1);
     out->live_bytes = live;
     free(h);
     mp_pool_destroy(p);
@@ -118,30 +121,47 @@ int main(int argc, char **argv) {
     printf("{\"bench\":\"compact\",\"meta\":{\"compiler\":");
     bench_json_string(stdout, bench_compiler());
     printf(",\"reps\":%d,\"pool_bytes\":%zu,\"fill_percent\":90,\"freed\":\"half, at random\","
-           "\"unit\":\"GB/s = bytes of moved blocks / ns of one unbudgeted mp_pool_defragment\"}}\n",
+           "\"unit\":\"GB/s = bytes of moved blocks / ns of one unbudgeted mp_pool_defragment\","
+           "\"workloads\":[",
            reps, pool_mib << 20);
+    for (size_t b = 0; b < sizeof block_sizes / sizeof block_sizes[0]; b++) {
+        if (block_sizes[b] != 0)
+            printf("%s{\"name\":\"compact_%zu\",\"op\":\"one block of %zu B moved by a full compaction "
+                   "(pool 90%% full, half the blocks freed at random)\"}",
+                   b ? "," : "", block_sizes[b], block_sizes[b]);
+        else
+            printf("%s{\"name\":\"compact_mixed\",\"op\":\"one block of 16..4096 B moved by a full "
+                   "compaction (pool 90%% full, half the blocks freed at random)\"}",
+                   b ? "," : "");
+    }
+    printf("]}}\n");
     for (size_t s = 0; s < sizeof strategies / sizeof strategies[0]; s++) {
         if (only != NULL && strcmp(only, strategies[s].name) != 0) continue;
         for (size_t b = 0; b < sizeof block_sizes / sizeof block_sizes[0]; b++) {
-            double gbs[BENCH_COMPACT_MAX_REPS];
+            double gbs[BENCH_COMPACT_MAX_REPS], nsb[BENCH_COMPACT_MAX_REPS];
             sample last = {0};
             int ok = 1;
             for (int r = 0; r < reps && ok; r++) {
                 ok = run_sample(strategies[s].strategy, pool_mib << 20, block_sizes[b], 42u + (uint64_t)r, &last);
                 gbs[r] = last.gb_per_s;
+                nsb[r] = last.ns_per_block;
             }
             if (!ok) return 1;
             bench_summary sum = bench_summarize(gbs, (size_t)reps);
+            bench_summary ns = bench_summarize(nsb, (size_t)reps);
             char block[24];
             if (block_sizes[b] != 0)
                 snprintf(block, sizeof block, "%zu", block_sizes[b]);
             else
                 snprintf(block, sizeof block, "mixed");
-            printf("{\"bench\":\"compact\",\"strategy\":\"%s\",\"block\":\"%s\","
+            printf("{\"bench\":\"compact\",\"workload\":\"compact_%s\",\"impl\":\"pool:%s\","
+                   "\"kind\":\"family\",\"strategy\":\"%s\",\"block\":\"%s\","
+                   "\"ns_per_op\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f},"
                    "\"gb_per_s\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f},\"reps\":%d,"
                    "\"bytes_moved\":%zu,\"blocks_moved\":%zu,\"live_bytes\":%zu,"
                    "\"fragmentation_before\":%.4f,\"fragmentation_after\":%.4f}\n",
-                   strategies[s].name, block, sum.median, sum.min, sum.max, reps, last.r.bytes_moved,
+                   block, strategies[s].name, strategies[s].name, block, ns.median, ns.min, ns.max, sum.median,
+                   sum.min, sum.max, reps, last.r.bytes_moved,
                    last.r.blocks_moved, last.live_bytes, last.r.fragmentation_before, last.r.fragmentation_after);
             fflush(stdout);
         }

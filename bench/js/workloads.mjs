@@ -13,7 +13,7 @@ export function roleOf(record) {
   return 'ours';
 }
 
-const BENCH_PREFIX = { micro: 'C', js: 'JS', 'js-gc': 'JS' };
+const BENCH_PREFIX = { micro: 'C', compact: 'C', js: 'JS', 'js-gc': 'JS' };
 
 function timedRow(r, stat) {
   return {
