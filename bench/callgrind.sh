@@ -9,12 +9,20 @@
 # (fixed64_pair: one alloc + one free; arena_small: one alloc + amortized
 # reset; mixed_live10k: one free + one alloc).
 #
-# usage: bench/callgrind.sh [--json] [BUILD_DIR]   (default build/bench)
+# usage: bench/callgrind.sh [--json] [--only REGEX] [BUILD_DIR]   (default build/bench)
+#   --only REGEX  run only the cases whose "workload impl" matches REGEX (grep -E)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 json=0
-if [ "${1:-}" = "--json" ]; then json=1; shift; fi
+only=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --json) json=1; shift ;;
+    --only) only=$2; shift 2 ;;
+    *) break ;;
+  esac
+done
 build=${1:-build/bench}
 micro="$build/bench/c/mp_bench_micro"
 
@@ -35,9 +43,10 @@ n1=20000
 n2=220000
 cases=(
   "fixed64_pair floor:freelist" "fixed64_pair fixed" "fixed64_pair slab" "fixed64_pair tlsf"
-  "fixed64_pair buddy" "fixed64_pair glibc" "fixed64_pair jemalloc" "fixed64_pair mimalloc"
-  "arena_small floor:bump" "arena_small arena" "arena_small mimalloc"
-  "mixed_live10k floor:sizeclass" "mixed_live10k slab" "mixed_live10k tlsf" "mixed_live10k mimalloc"
+  "fixed64_pair pool:tlsf" "fixed64_pair buddy" "fixed64_pair glibc" "fixed64_pair jemalloc" "fixed64_pair mimalloc"
+  "arena_small floor:bump" "arena_small arena" "arena_small arena:window" "arena_small mimalloc"
+  "mixed_live10k floor:sizeclass" "mixed_live10k slab" "mixed_live10k tlsf" "mixed_live10k pool:tlsf" "mixed_live10k buddy"
+  "mixed_live10k mimalloc" "pow2_live10k floor:sizeclass" "pow2_live10k buddy"
 )
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -54,6 +63,7 @@ count_ir() { # workload impl ops
 
 [ "$json" = 1 ] || printf '%-15s %-16s %12s\n' workload impl "instr/op"
 for c in "${cases[@]}"; do
+  if [ -n "$only" ] && ! grep -Eq -- "$only" <<<"$c"; then continue; fi
   set -- $c
   a=$(count_ir "$1" "$2" "$n1")
   b=$(count_ir "$1" "$2" "$n2")

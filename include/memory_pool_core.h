@@ -251,6 +251,62 @@ MP_API void *mp_arena_base(const MP_Arena *arena);
 MP_API MP_Status mp_arena_trim(MP_Arena *arena, size_t *released_bytes);
 MP_API void mp_arena_destroy(MP_Arena *arena);
 
+/* Arena bump window: an opt-in inline fast path. A window reserves a chunk
+ * of its arena out of line and bumps inside it with inline code (no call).
+ * Contract:
+ *  - Checked inline, as mp_arena_alloc does: `align` is a power of two and
+ *    the block fits in the window. Everything else (size 0, a bad alignment,
+ *    a full window) goes out of line to mp_arena_window_refill_alloc, which
+ *    gives the window's unused tail back, reserves a new chunk and fails
+ *    exactly like mp_arena_alloc (NULL, status in mp_last_error).
+ *  - One open window per arena; arena and window are single-threaded.
+ *    mp_arena_reset and mp_arena_rewind empty an open window first (the
+ *    next allocation reserves a fresh chunk), mp_arena_destroy detaches it
+ *    (every later allocation through it fails with MP_ERR_INVALID_ARGUMENT).
+ *  - While open, the reserved chunk counts in the arena's offset (and marks);
+ *    mp_arena_stats includes the window's allocations. Under ASan the chunk
+ *    is unpoisoned when reserved, its unused tail re-poisoned when returned.
+ * The fields are private: touch them only through these functions. */
+typedef struct MP_ArenaWindow {
+    uintptr_t cur;        /* next free byte of the chunk */
+    uintptr_t end;        /* one past the chunk; cur == end == 0 when empty */
+    uint64_t alloc_count; /* allocations bumped since the last fold into the arena */
+    MP_Arena *arena;      /* NULL once closed or detached */
+    size_t chunk_bytes;   /* bytes reserved per refill (at least the request) */
+} MP_ArenaWindow;
+
+/** Opens `window` on `arena`, reserving `chunk_bytes` per refill (0 = 64 KiB)
+ * lazily on the first allocation. MP_ERR_INVALID_ARGUMENT if either is NULL
+ * or the arena already has an open window. O(1). */
+MP_API MP_Status mp_arena_window_open(MP_Arena *arena, MP_ArenaWindow *window, size_t chunk_bytes);
+/** Gives the unused tail of the chunk back to the arena (when nothing was
+ * allocated from the arena after it) and closes the window; blocks already
+ * handed out stay valid until the arena is reset or rewound. O(1). */
+MP_API MP_Status mp_arena_window_close(MP_ArenaWindow *window);
+/** The out-of-line part of mp_arena_window_alloc; call that instead. */
+MP_API void *mp_arena_window_refill_alloc(MP_ArenaWindow *window, size_t size, size_t align);
+
+/** Bumps `size` bytes aligned to `align` (a power of two) off the window:
+ * inline when it fits, else as mp_arena_window_refill_alloc. Same results
+ * and failures as mp_arena_alloc on the window's arena. */
+static inline void *mp_arena_window_alloc(MP_ArenaWindow *window, size_t size, size_t align) {
+    uintptr_t cur = window->cur;
+    size_t remaining = (size_t)(window->end - cur);
+    size_t pad = (size_t)(0 - cur) & (align - 1);
+    /* As mp_arena_alloc: a power of two iff align ^ (align - 1) > align - 1;
+     * size - 1 >= remaining catches size 0 and blocks that do not fit. */
+    int refused = ((align ^ (align - 1)) <= align - 1) | (size - 1 >= remaining) | (pad > remaining - size);
+#if defined(__GNUC__)
+    if (__builtin_expect(refused, 0)) return mp_arena_window_refill_alloc(window, size, align);
+#else
+    if (refused) return mp_arena_window_refill_alloc(window, size, align);
+#endif
+    uintptr_t block = cur + pad;
+    window->cur = block + size;
+    window->alloc_count++;
+    return (void *)block;
+}
+
 /* ------------------------------------------- variable-size families: shared */
 
 /* O(1) counters kept by every variable-size family (buddy, slab, tlsf, fit). */

@@ -12,6 +12,9 @@
  *                    4,096 allocations; op = one allocation (+ amortized reset)
  *
  * Implementations: every family of the library that can serve a workload,
+ * the managed pool over TLSF ("pool:tlsf": handles instead of pointers, so
+ * its loops write their byte into a bench-side array indexed by the handle's
+ * slot index, and free by the handle kept there),
  * the inline floors (inline_baselines.h), glibc malloc, jemalloc and
  * mimalloc, all in this one process (bench_util.h says how). Families still
  * under construction are reported as skipped.
@@ -38,7 +41,7 @@
 #define BENCH_SEQ_MASK (BENCH_SEQ_LEN - 1u)
 #define BENCH_ARENA_BATCH 4096u
 #define BENCH_REGION_BYTES ((size_t)256 << 20) /* per variable-size family, lazily touched */
-#define BENCH_MAX_IMPLS 16
+#define BENCH_MAX_IMPLS 24
 #define BENCH_MAX_REPS 64
 
 /* State shared by all workloads (mapped, not malloc'ed). */
@@ -128,6 +131,37 @@ static const micro_workload workloads[WK_COUNT] = {
 #include "micro_workloads.h"
 #endif
 
+#if MP_BENCH_HAVE_TLSF
+/* The managed pool seen through the pointer-shaped workload template: a
+ * handle's low BENCH_POOL_INDEX_BITS bits are its slot index (pool.c, with
+ * max_blocks = 2^BENCH_POOL_INDEX_BITS), which picks a byte of `bytes` to
+ * stand for the block and a cell of `handles` to remember the handle. */
+#define BENCH_POOL_INDEX_BITS 17u
+#define BENCH_POOL_SLOTS ((size_t)1 << BENCH_POOL_INDEX_BITS)
+typedef struct bench_pool {
+    MP_Pool *pool;
+    MP_Handle *handles;
+    unsigned char *bytes;
+} bench_pool;
+
+static inline void *bench_pool_alloc(bench_pool *bp, size_t size) {
+    MP_Handle h;
+    if (mp_pool_alloc(bp->pool, size, 0, 0, &h) != MP_OK) return NULL;
+    size_t i = (size_t)(h & (BENCH_POOL_SLOTS - 1));
+    bp->handles[i] = h;
+    return bp->bytes + i;
+}
+
+static inline int bench_pool_free(bench_pool *bp, const void *p) {
+    return mp_pool_free(bp->pool, bp->handles[(const unsigned char *)p - bp->bytes]) != MP_OK;
+}
+
+#define WL_NAME pool_tlsf
+#define WL_ALLOC(ctx, size) bench_pool_alloc((bench_pool *)(ctx), (size))
+#define WL_FREE(ctx, p, size) bench_pool_free((bench_pool *)(ctx), (p))
+#include "micro_workloads.h"
+#endif
+
 /* Arena workload: the bump floor, the arena, and malloc-likes (which free
  * the batch where an arena resets). */
 static void floor_bump_arena(void *ctx, bench_ws *w, size_t n) {
@@ -156,6 +190,28 @@ static void arena_arena(void *ctx, bench_ws *w, size_t n) {
         }
         if ((i % BENCH_ARENA_BATCH) == BENCH_ARENA_BATCH - 1) w->failures += (mp_arena_reset(a) != MP_OK);
     }
+    w->failures += (mp_arena_reset(a) != MP_OK);
+}
+
+/* The same through the header's inline bump window (MP_ArenaWindow); the
+ * reset every batch empties the window, which stays open. */
+static void arena_window_arena(void *ctx, bench_ws *w, size_t n) {
+    MP_Arena *a = ctx;
+    MP_ArenaWindow win;
+    if (mp_arena_window_open(a, &win, 0) != MP_OK) {
+        w->failures += n;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char *p = mp_arena_window_alloc(&win, w->sizes[i & BENCH_SEQ_MASK], 8);
+        if (p == NULL) {
+            w->failures++;
+        } else {
+            *(volatile unsigned char *)p = (unsigned char)i;
+        }
+        if ((i % BENCH_ARENA_BATCH) == BENCH_ARENA_BATCH - 1) w->failures += (mp_arena_reset(a) != MP_OK);
+    }
+    w->failures += (mp_arena_window_close(&win) != MP_OK);
     w->failures += (mp_arena_reset(a) != MP_OK);
 }
 #endif
@@ -188,6 +244,9 @@ typedef struct micro_state {
     inl_freelist floor_list;
     inl_sizeclass floor_classes;
     inl_bump floor_bump;
+#if MP_BENCH_HAVE_TLSF
+    bench_pool pool_tlsf;
+#endif
     bench_ws ws;
     uint32_t *seq[WK_COUNT]; /* size sequence per workload (NULL = fixed 64) */
     uint32_t *victims;
@@ -248,6 +307,13 @@ static void setup_impls(micro_state *st) {
 #else
     im->missing = BENCH_NOT_IMPLEMENTED;
 #endif
+    im = add_impl(st, "arena:window", "family", NULL);
+#if MP_BENCH_HAVE_ARENA
+    im->ctx = mp_arena_create((size_t)2 << 20);
+    im->arena = arena_window_arena;
+#else
+    im->missing = BENCH_NOT_IMPLEMENTED;
+#endif
     im = add_impl(st, "slab", "family", NULL);
 #if MP_BENCH_HAVE_SLAB
     im->ctx = mp_slab_create(BENCH_REGION_BYTES);
@@ -259,6 +325,18 @@ static void setup_impls(micro_state *st) {
 #if MP_BENCH_HAVE_TLSF
     im->ctx = mp_tlsf_create(BENCH_REGION_BYTES);
     set_heap_fns(im, tlsf_pair64, tlsf_live64, tlsf_prefill, tlsf_replace, tlsf_drain);
+#else
+    im->missing = BENCH_NOT_IMPLEMENTED;
+#endif
+    im = add_impl(st, "pool:tlsf", "family", NULL);
+#if MP_BENCH_HAVE_TLSF
+    MP_PoolConfig pool_cfg = {.pool_bytes = BENCH_REGION_BYTES, .strategy = MP_STRATEGY_TLSF,
+                              .max_blocks = BENCH_POOL_SLOTS};
+    st->pool_tlsf.pool = mp_pool_create_ex(&pool_cfg);
+    st->pool_tlsf.handles = bench_map(BENCH_POOL_SLOTS * sizeof(MP_Handle));
+    st->pool_tlsf.bytes = bench_map(BENCH_POOL_SLOTS);
+    if (st->pool_tlsf.pool != NULL) im->ctx = &st->pool_tlsf;
+    set_heap_fns(im, pool_tlsf_pair64, pool_tlsf_live64, pool_tlsf_prefill, pool_tlsf_replace, pool_tlsf_drain);
 #else
     im->missing = BENCH_NOT_IMPLEMENTED;
 #endif
@@ -300,13 +378,16 @@ static void destroy_impls(micro_state *st) {
         if (im->pair64 == fixed_pair64) mp_fixed_pool_destroy(im->ctx);
 #endif
 #if MP_BENCH_HAVE_ARENA
-        if (im->arena == arena_arena) mp_arena_destroy(im->ctx);
+        if (im->arena == arena_arena || im->arena == arena_window_arena) mp_arena_destroy(im->ctx);
 #endif
 #if MP_BENCH_HAVE_SLAB
         if (im->pair64 == slab_pair64) mp_slab_destroy(im->ctx);
 #endif
 #if MP_BENCH_HAVE_TLSF
         if (im->pair64 == tlsf_pair64) mp_tlsf_destroy(im->ctx);
+#endif
+#if MP_BENCH_HAVE_TLSF
+        if (im->pair64 == pool_tlsf_pair64) mp_pool_destroy(((bench_pool *)im->ctx)->pool);
 #endif
 #if MP_BENCH_HAVE_BUDDY
         if (im->pair64 == buddy_pair64) mp_buddy_destroy(im->ctx);

@@ -26,9 +26,17 @@
  * occur: the padding is computed as (-cur) mod align and compared against the
  * remaining bytes, never added to an address first.
  *
+ * Window (MP_ArenaWindow, the header's inline fast path). The arena records
+ * its one open window. A refill moves `cur` past a chunk of at least
+ * chunk_bytes and hands [chunk, chunk end) to the window, which bumps inside
+ * it inline; giving the tail back (refill, close, reset, rewind) moves `cur`
+ * back to the window's position when the chunk is still the last thing
+ * allocated, and folds the window's allocation count into the arena's.
+ *
  * Invariants that check() verifies (returns how many are violated):
  *   magic intact; base <= cur <= end; end - base == buffer_size > 0;
- *   offset_peak <= buffer_size; epoch >= 1; owner kind known.
+ *   offset_peak <= buffer_size; epoch >= 1; owner kind known; an open window
+ *   points back at the arena and its chunk lies inside [base, cur].
  *
  * Threads. An arena is single-threaded: cfg->flags must be 0, and
  * MP_FLAG_THREAD_SAFE is refused with MP_ERR_INVALID_ARGUMENT (share an arena
@@ -69,7 +77,8 @@ struct MP_Arena {
     void *mapping;  /* ARENA_OWNS_MAPPING: the mapping; ARENA_OWNS_CONTROL: this block */
     size_t mapping_bytes;
     uint64_t magic;
-    uint32_t owner; /* arena_owner */
+    uint32_t owner;         /* arena_owner */
+    MP_ArenaWindow *window; /* the open window, or NULL */
 };
 
 /* ------------------------------------------------------------- creation */
@@ -158,8 +167,14 @@ MP_Arena *mp_arena_create_in(void *memory, size_t size, const MP_ArenaConfig *cf
     return arena_init(control, buffer, cfg->size, ARENA_IN_CALLER);
 }
 
+static void arena_window_empty(MP_Arena *a);
+
 void mp_arena_destroy(MP_Arena *arena) {
     if (arena == NULL) return;
+    if (arena->window != NULL) {
+        arena_window_empty(arena);
+        arena->window->arena = NULL;
+    }
     arena_owner owner = (arena_owner)arena->owner;
     void *mapping = arena->mapping;
     size_t mapping_bytes = arena->mapping_bytes;
@@ -234,6 +249,7 @@ static void arena_move_back(MP_Arena *a, size_t offset) {
 
 MP_Status mp_arena_reset(MP_Arena *arena) {
     if (arena == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    arena_window_empty(arena);
     arena_move_back(arena, 0);
     arena->epoch++;
     arena->reset_count++;
@@ -254,7 +270,8 @@ MP_ArenaMark mp_arena_mark(const MP_Arena *arena) {
 MP_Status mp_arena_rewind(MP_Arena *arena, MP_ArenaMark mark) {
     if (arena == NULL || mark.epoch != arena->epoch || mark.offset > arena_offset(arena))
         return mp_fail(MP_ERR_INVALID_ARGUMENT, mark.offset, 0, 0);
-    arena_move_back(arena, mark.offset);
+    arena_window_empty(arena); /* may give back a tail the mark lies in */
+    if (mark.offset < arena_offset(arena)) arena_move_back(arena, mark.offset);
     return MP_OK;
 }
 
@@ -265,7 +282,7 @@ MP_Status mp_arena_stats(const MP_Arena *arena, MP_ArenaStats *out) {
     out->offset = arena_offset(arena);
     out->buffer_size = arena->buffer_size;
     out->offset_peak = arena_peak(arena);
-    out->alloc_count = arena->alloc_count;
+    out->alloc_count = arena->alloc_count + (arena->window != NULL ? arena->window->alloc_count : 0);
     out->failed_alloc_count = arena->failed_alloc_count;
     out->reset_count = arena->reset_count;
     return MP_OK;
@@ -286,6 +303,12 @@ size_t mp_arena_check(const MP_Arena *arena) {
     violations += arena->offset_peak_before > arena->buffer_size;
     violations += arena->epoch == 0;
     violations += arena->owner < ARENA_OWNS_MAPPING || arena->owner > ARENA_IN_CALLER;
+    const MP_ArenaWindow *w = arena->window;
+    if (w != NULL) {
+        violations += w->arena != arena;
+        violations += w->cur > w->end;
+        violations += w->end != 0 && (w->cur < base || w->end > arena->cur);
+    }
     return violations;
 }
 
@@ -299,4 +322,70 @@ MP_Status mp_arena_trim(MP_Arena *arena, size_t *released_bytes) {
      * control block, past `end`, is never reached. */
     *released_bytes = mp_os_release_pages((void *)arena->cur, (size_t)(arena->end - arena->cur));
     return MP_OK;
+}
+
+/* ----------------------------------------------------------------- window */
+
+/* Folds the window's count into the arena, gives its unused tail back when
+ * the chunk is still the last allocation, and leaves the window empty. */
+static void arena_window_empty(MP_Arena *a) {
+    MP_ArenaWindow *w = a->window;
+    if (w == NULL) return;
+    a->alloc_count += w->alloc_count;
+    w->alloc_count = 0;
+    if (w->end != 0 && w->end == a->cur) {
+        MP_POISON((void *)w->cur, (size_t)(w->end - w->cur));
+        a->cur = w->cur;
+    }
+    w->cur = w->end = 0;
+}
+
+#define MP_ARENA_WINDOW_DEFAULT_CHUNK ((size_t)64 << 10)
+
+MP_Status mp_arena_window_open(MP_Arena *arena, MP_ArenaWindow *window, size_t chunk_bytes) {
+    if (arena == NULL || window == NULL || arena->window != NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    window->cur = window->end = 0;
+    window->alloc_count = 0;
+    window->arena = arena;
+    window->chunk_bytes = chunk_bytes != 0 ? chunk_bytes : MP_ARENA_WINDOW_DEFAULT_CHUNK;
+    arena->window = window;
+    return MP_OK;
+}
+
+MP_Status mp_arena_window_close(MP_ArenaWindow *window) {
+    if (window == NULL || window->arena == NULL || window->arena->window != window)
+        return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    MP_Arena *a = window->arena;
+    arena_window_empty(a);
+    a->window = NULL;
+    window->arena = NULL;
+    return MP_OK;
+}
+
+/* The window could not serve the request inline: return the tail, reserve a
+ * chunk of max(chunk_bytes, size + align - 1) bytes (or what is left, when
+ * that still holds the request) and bump from it. Requests no chunk can
+ * serve (size 0, bad alignment, too large) go to mp_arena_alloc, so they
+ * succeed or fail exactly as there. */
+void *mp_arena_window_refill_alloc(MP_ArenaWindow *window, size_t size, size_t align) {
+    if (window == NULL || window->arena == NULL || window->arena->window != window) {
+        mp_fail(MP_ERR_INVALID_ARGUMENT, size, 0, 0);
+        return NULL;
+    }
+    MP_Arena *a = window->arena;
+    arena_window_empty(a);
+    size_t remaining = (size_t)(a->end - a->cur);
+    if (size == 0 || !mp_is_pow2(align) || size > remaining || align - 1 > remaining - size)
+        return mp_arena_alloc(a, size, align);
+    size_t need = size + (align - 1);
+    size_t chunk = need > window->chunk_bytes ? need : window->chunk_bytes;
+    if (chunk > remaining) chunk = remaining;
+    window->cur = a->cur;
+    window->end = a->cur + chunk;
+    a->cur += chunk;
+    MP_UNPOISON((void *)window->cur, chunk);
+    uintptr_t block = mp_align_up_ptr(window->cur, align);
+    window->cur = block + size;
+    window->alloc_count = 1;
+    return (void *)block;
 }

@@ -36,16 +36,32 @@
  * sub-block (O(free blocks), rare). The requested alignment is kept per block
  * so a moving realloc keeps it.
  *
+ * Lazy coalescing. A freed block does not merge at once: it goes to a small
+ * per-order cache (a LIFO of at most MP_BUDDY_CACHE_BOUND blocks per order,
+ * linked through slots[u].link.next) tagged MP_BUDDY_TAG_CACHED, and the next
+ * allocation of that order pops it in O(1). A free that finds its order's
+ * cache full merges the block at once, as before. The caches are flushed
+ * (every cached block merged, lowest order first, so the result is the
+ * canonical state immediate coalescing would have reached) when an allocation
+ * finds no free block of a large enough order, before an over-aligned
+ * allocation scans the lists, before a growing realloc gives up on growing in
+ * place, in trim, free_stats and walk (which report canonical blocks), and by
+ * mp_buddy_flush_cache (buddy_internal.h). reset empties them. A cached block
+ * is free for every purpose: it is not counted in bytes_in_use, freeing it
+ * again is MP_ERR_DOUBLE_FREE, and usable_size reports 0.
+ *
  * Counters. alloc_count counts new blocks (alloc, alloc_aligned, calloc,
  * realloc of NULL), free_count successful frees; a realloc that resizes or
  * moves a block counts only in realloc_count. A realloc of an address that is
  * not a live block counts in rejected_free_count, like a refused free.
  *
  * Invariants check() verifies: the tags tile the region into aligned blocks
- * of order <= top_order whose inner units are tagged 0; no free block has a
- * free buddy of its order that it could merge with; every free list holds
+ * of order <= top_order whose inner units are tagged 0; no free (uncached)
+ * block has a free uncached buddy of its order that it could merge with; every free list holds
  * exactly the free blocks of its order, doubly linked, without cycles; the
- * non-empty bitmap and per-order counts match the lists; used blocks record
+ * non-empty bitmap and per-order counts match the lists; every cache holds
+ * exactly the blocks tagged cached of its order, at most MP_BUDDY_CACHE_BOUND,
+ * without cycles, and its bitmap bit and count agree; used blocks record
  * requested_bytes <= block bytes; the O(1) counters equal the sums of a walk.
  */
 #include "buddy_internal.h"
@@ -144,11 +160,9 @@ void buddy_mark_used(MP_Buddy *b, size_t unit, unsigned order, size_t requested,
     b->slots[unit].used_word = (uint64_t)requested | ((uint64_t)align_log2 << MP_BUDDY_ALIGN_SHIFT);
 }
 
-/* Returns the used block of `order` at `unit` to the free lists, merging it
- * with its buddies as far as they are free. */
-void buddy_release(MP_Buddy *b, size_t unit, unsigned order) {
-    MP_POISON(buddy_addr(b, unit), buddy_block_bytes(b, order));
-    b->tags[unit] = 0;
+/* Puts the block of `order` at `unit` (tag already cleared) on the free
+ * lists, merging it with its buddies as far as they are free and uncached. */
+static void buddy_merge_push(MP_Buddy *b, size_t unit, unsigned order) {
     while (order < b->top_order) {
         size_t size_units = buddy_units(order);
         size_t parent = unit & ~(2 * size_units - 1);
@@ -161,6 +175,59 @@ void buddy_release(MP_Buddy *b, size_t unit, unsigned order) {
         order++;
     }
     buddy_list_push(b, order, unit);
+}
+
+/* Returns the used block of `order` at `unit` to the free lists at once. */
+void buddy_release(MP_Buddy *b, size_t unit, unsigned order) {
+    MP_POISON(buddy_addr(b, unit), buddy_block_bytes(b, order));
+    b->tags[unit] = 0;
+    buddy_merge_push(b, unit, order);
+}
+
+/* ------------------------------------------------------------------ caches */
+
+MP_INLINE size_t buddy_cache_pop(MP_Buddy *b, unsigned order) {
+    uint32_t unit = b->cache_heads[order];
+    b->cache_heads[order] = b->slots[unit].link.next;
+    b->cache_counts[order]--;
+    b->cached_block_count--;
+    return unit;
+}
+
+/* Returns the used block of `order` at `unit` to its order's cache, or, when
+ * that is full, to the free lists with merging. */
+MP_INLINE void buddy_release_lazy(MP_Buddy *b, size_t unit, unsigned order) {
+    if (MP_UNLIKELY(b->cache_counts[order] >= MP_BUDDY_CACHE_BOUND)) {
+        buddy_release(b, unit, order);
+        return;
+    }
+    MP_POISON(buddy_addr(b, unit), buddy_block_bytes(b, order));
+    b->tags[unit] = (uint8_t)(MP_BUDDY_TAG_START | MP_BUDDY_TAG_CACHED | order);
+    b->slots[unit].link.next = b->cache_heads[order];
+    b->slots[unit].link.prev = MP_BUDDY_NIL;
+    b->cache_heads[order] = (uint32_t)unit;
+    b->cache_counts[order]++;
+    b->cached_block_count++;
+}
+
+/* Merges every cached block, lowest order first: a block whose buddy is
+ * still cached stops merging, and merges when that buddy is flushed, so the
+ * result is the canonical state. O(cached blocks * orders). */
+MP_COLD static void buddy_cache_flush(MP_Buddy *b) {
+    for (unsigned k = 0; k <= b->top_order && b->cached_block_count != 0; k++) {
+        while (b->cache_counts[k] != 0) {
+            size_t unit = buddy_cache_pop(b, k);
+            b->tags[unit] = 0;
+            buddy_merge_push(b, unit, k);
+        }
+    }
+}
+
+void mp_buddy_flush_cache(MP_Buddy *b) {
+    if (b == NULL) return;
+    buddy_lock(b);
+    buddy_cache_flush(b);
+    buddy_unlock(b);
 }
 
 /* Resolves `ptr` to the unit of a used block: MP_ERR_INVALID_ADDRESS for
@@ -215,7 +282,17 @@ static size_t buddy_take(MP_Buddy *b, size_t size, size_t align, MP_Status *stat
     if (MP_LIKELY(align <= b->base_align_bytes && align_log2 <= b->top_order + b->min_log2)) {
         unsigned align_order = buddy_order_for(b, align);
         if (align_order > order) order = align_order;
+        if (MP_LIKELY(b->cache_counts[order] != 0)) {
+            unit = buddy_cache_pop(b, order);
+            buddy_mark_used(b, unit, order, size, align_log2);
+            MP_UNPOISON(buddy_addr(b, unit), buddy_block_bytes(b, order));
+            return unit;
+        }
         uint64_t candidates = b->nonempty_orders >> order;
+        if (MP_UNLIKELY(candidates == 0) && b->cached_block_count != 0) {
+            buddy_cache_flush(b);
+            candidates = b->nonempty_orders >> order;
+        }
         if (MP_UNLIKELY(candidates == 0)) {
             *status = MP_ERR_OUT_OF_MEMORY;
             return MP_BUDDY_NIL;
@@ -234,6 +311,7 @@ static size_t buddy_take(MP_Buddy *b, size_t size, size_t align, MP_Status *stat
             *status = MP_ERR_ALIGNMENT;
             return MP_BUDDY_NIL;
         }
+        buddy_cache_flush(b);
         unit = buddy_take_aligned_slow(b, order, align);
         if (unit == MP_BUDDY_NIL) {
             *status = MP_ERR_OUT_OF_MEMORY;
@@ -257,15 +335,20 @@ MP_COLD static void *buddy_alloc_failed(MP_Buddy *b, MP_Status status, size_t si
     return NULL;
 }
 
+/* Counts the new block of `order` at `unit` and returns its address. */
+MP_INLINE void *buddy_count_alloc(MP_Buddy *b, size_t unit, unsigned order, size_t size) {
+    buddy_count_in_use(b, buddy_block_bytes(b, order), size);
+    b->stats.live_block_count++;
+    b->stats.alloc_count++;
+    return buddy_addr(b, unit);
+}
+
 /* The body of every allocating entry point, under the lock. */
 static void *buddy_alloc_locked(MP_Buddy *b, size_t size, size_t align) {
     MP_Status status = MP_OK;
     size_t unit = buddy_take(b, size, align, &status);
     if (MP_UNLIKELY(unit == MP_BUDDY_NIL)) return buddy_alloc_failed(b, status, size);
-    buddy_count_in_use(b, buddy_block_bytes(b, buddy_tag_order(b->tags[unit])), size);
-    b->stats.live_block_count++;
-    b->stats.alloc_count++;
-    return buddy_addr(b, unit);
+    return buddy_count_alloc(b, unit, buddy_tag_order(b->tags[unit]), size);
 }
 
 void *mp_buddy_alloc(MP_Buddy *b, size_t size) {
@@ -274,7 +357,17 @@ void *mp_buddy_alloc(MP_Buddy *b, size_t size) {
         return NULL;
     }
     buddy_lock(b);
-    void *p = buddy_alloc_locked(b, size, 1);
+    void *p;
+    unsigned order = buddy_order_for(b, size);
+    if (MP_LIKELY(order <= b->top_order && b->cache_counts[order] != 0)) {
+        /* The common case once blocks have been freed: O(1), no splitting. */
+        size_t unit = buddy_cache_pop(b, order);
+        buddy_mark_used(b, unit, order, size, 0);
+        MP_UNPOISON(buddy_addr(b, unit), buddy_block_bytes(b, order));
+        p = buddy_count_alloc(b, unit, order, size);
+    } else {
+        p = buddy_alloc_locked(b, size, 1);
+    }
     buddy_unlock(b);
     return p;
 }
@@ -308,7 +401,7 @@ MP_Status mp_buddy_free(MP_Buddy *b, void *ptr) {
         b->stats.bytes_requested -= (size_t)(b->slots[unit].used_word & MP_BUDDY_REQUESTED_MASK);
         b->stats.live_block_count--;
         b->stats.free_count++;
-        buddy_release(b, unit, order);
+        buddy_release_lazy(b, unit, order);
     } else {
         b->stats.rejected_free_count++;
     }
@@ -362,7 +455,8 @@ static MP_Status buddy_resize_locked(MP_Buddy *b, void **ptr, size_t unit, size_
             buddy_list_push(b, j, half);
         }
         buddy_mark_used(b, unit, new_order, size, align_log2);
-    } else if (buddy_can_grow_in_place(b, unit, order, new_order)) {
+    } else if (buddy_can_grow_in_place(b, unit, order, new_order) ||
+               (b->cached_block_count != 0 && (buddy_cache_flush(b), buddy_can_grow_in_place(b, unit, order, new_order)))) {
         for (unsigned j = order; j < new_order; j++) {
             size_t half = unit + buddy_units(j);
             buddy_list_remove(b, j, half);
@@ -456,7 +550,10 @@ static void buddy_reset_state(MP_Buddy *b, bool tags_zeroed) {
     for (unsigned k = 0; k < MP_BUDDY_MAX_ORDERS; k++) {
         b->heads[k] = MP_BUDDY_NIL;
         b->free_block_counts[k] = 0;
+        b->cache_heads[k] = MP_BUDDY_NIL;
+        b->cache_counts[k] = 0;
     }
+    b->cached_block_count = 0;
     b->nonempty_orders = 0;
     size_t full_units = (b->unit_count >> b->top_order) << b->top_order;
     size_t remainder = b->unit_count - full_units;
@@ -608,11 +705,21 @@ MP_Status mp_buddy_stats(const MP_Buddy *b, MP_HeapStats *out) {
     return MP_OK;
 }
 
-/* O(orders): the per-order counts of the free lists are kept. */
+/* Flushes the caches of an allocator the caller passed as const: flushing
+ * changes no observable state (the same bytes are free), it only merges
+ * cached blocks so the figures describe canonical blocks. The allocator is
+ * never in read-only memory (the library creates it). */
+static void buddy_cache_flush_const(const MP_Buddy *b) {
+    if (b->cached_block_count != 0) buddy_cache_flush((MP_Buddy *)(uintptr_t)b);
+}
+
+/* O(orders + cached blocks): the per-order counts of the free lists are
+ * kept; the caches are flushed first. */
 MP_Status mp_buddy_free_stats(const MP_Buddy *b, MP_FreeStats *out) {
     if (b == NULL || out == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
     MP_FreeStats fs = {0, 0, 0, 0.0};
     buddy_lock(b);
+    buddy_cache_flush_const(b);
     for (unsigned k = 0; k <= b->top_order; k++) {
         fs.free_block_count += b->free_block_counts[k];
         fs.free_bytes += b->free_block_counts[k] * buddy_block_bytes(b, k);
@@ -624,12 +731,14 @@ MP_Status mp_buddy_free_stats(const MP_Buddy *b, MP_FreeStats *out) {
     return MP_OK;
 }
 
-/* Calls fn for every block in address order, under the lock: fn must not call
- * into this allocator. MP_ERR_CORRUPTION if the tags do not tile the region. */
+/* Calls fn for every block in address order (caches flushed first), under
+ * the lock: fn must not call into this allocator. MP_ERR_CORRUPTION if the
+ * tags do not tile the region. */
 MP_Status mp_buddy_walk(const MP_Buddy *b, MP_WalkFn fn, void *ctx) {
     if (b == NULL || fn == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
     MP_Status status = MP_OK;
     buddy_lock(b);
+    buddy_cache_flush_const(b);
     for (size_t u = 0; u < b->unit_count;) {
         uint8_t tag = b->tags[u];
         unsigned order = buddy_tag_order(tag);
@@ -656,6 +765,7 @@ MP_Status mp_buddy_trim(MP_Buddy *b, size_t *released_bytes) {
     if (b == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
     size_t released = 0;
     buddy_lock(b);
+    buddy_cache_flush(b);
     if (b->map_ptr != NULL) {
         size_t run_start = 0, run_units = 0;
         for (size_t u = 0; u < b->unit_count;) {
@@ -682,6 +792,7 @@ MP_Status mp_buddy_trim(MP_Buddy *b, size_t *released_bytes) {
 
 typedef struct mp_buddy_tally {
     size_t free_counts[MP_BUDDY_MAX_ORDERS];
+    size_t cached_counts[MP_BUDDY_MAX_ORDERS];
     size_t used_bytes;
     size_t used_blocks;
     size_t requested_bytes;
@@ -707,6 +818,8 @@ static size_t buddy_check_tags(const MP_Buddy *b, mp_buddy_tally *t) {
             t->used_bytes += buddy_block_bytes(b, order);
             t->used_blocks++;
             t->requested_bytes += (size_t)requested;
+        } else if ((tag & MP_BUDDY_TAG_CACHED) != 0) {
+            t->cached_counts[order]++;
         } else {
             t->free_counts[order]++;
             size_t parent = u & ~(2 * units - 1);
@@ -743,12 +856,35 @@ static size_t buddy_check_lists(const MP_Buddy *b, const mp_buddy_tally *t) {
     return bad;
 }
 
+/* Follows every cache; counts foreign members, cycles, overfull caches and
+ * disagreements with the tag walk and the counts. */
+static size_t buddy_check_caches(const MP_Buddy *b, const mp_buddy_tally *t) {
+    size_t bad = 0, total = 0;
+    for (unsigned k = 0; k < MP_BUDDY_MAX_ORDERS; k++) {
+        uint8_t want = (uint8_t)(MP_BUDDY_TAG_START | MP_BUDDY_TAG_CACHED | k);
+        size_t steps = 0;
+        for (uint32_t v = b->cache_heads[k]; v != MP_BUDDY_NIL; v = b->slots[v].link.next) {
+            if (v >= b->unit_count || b->tags[v] != want || steps == t->cached_counts[k]) {
+                bad++;
+                break;
+            }
+            steps++;
+        }
+        bad += steps != t->cached_counts[k];
+        bad += b->cache_counts[k] != t->cached_counts[k];
+        bad += b->cache_counts[k] > MP_BUDDY_CACHE_BOUND;
+        total += t->cached_counts[k];
+    }
+    bad += b->cached_block_count != total;
+    return bad;
+}
+
 size_t mp_buddy_check(const MP_Buddy *b) {
     if (b == NULL) return 1;
     mp_buddy_tally t;
     memset(&t, 0, sizeof t);
     buddy_lock(b);
-    size_t bad = buddy_check_tags(b, &t) + buddy_check_lists(b, &t);
+    size_t bad = buddy_check_tags(b, &t) + buddy_check_lists(b, &t) + buddy_check_caches(b, &t);
     bad += ((uintptr_t)b->base & (((uintptr_t)1 << b->min_log2) - 1)) != 0;
     bad += b->stats.region_bytes != b->region_bytes;
     bad += b->stats.bytes_in_use != t.used_bytes;

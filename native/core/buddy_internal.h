@@ -11,7 +11,11 @@
 
 #define MP_BUDDY_TAG_START 0x80u
 #define MP_BUDDY_TAG_USED 0x40u
-#define MP_BUDDY_TAG_ORDER 0x3fu
+#define MP_BUDDY_TAG_CACHED 0x20u /* free, in its order's cache, not merged */
+#define MP_BUDDY_TAG_ORDER 0x1fu
+/* Blocks kept unmerged per order: enough to absorb the free/alloc jitter of
+ * mixed workloads, small enough that a flush stays short. */
+#define MP_BUDDY_CACHE_BOUND 16u
 /* Unit indices are uint32_t, so at most 2^32 - 1 units and orders 0..31. */
 #define MP_BUDDY_MAX_ORDERS 32u
 #define MP_BUDDY_NIL UINT32_MAX
@@ -46,6 +50,9 @@ struct MP_Buddy {
     uint64_t nonempty_orders; /* bit k set iff free list k is not empty */
     uint32_t heads[MP_BUDDY_MAX_ORDERS];
     size_t free_block_counts[MP_BUDDY_MAX_ORDERS];
+    uint32_t cache_heads[MP_BUDDY_MAX_ORDERS]; /* LIFO of cached blocks per order */
+    uint32_t cache_counts[MP_BUDDY_MAX_ORDERS];
+    size_t cached_block_count; /* sum of cache_counts */
     MP_HeapStats stats;
     void *map_ptr; /* non-NULL when the region was mapped here */
     size_t map_bytes;
@@ -75,9 +82,17 @@ MP_INLINE unsigned buddy_tag_order(uint8_t tag) { return tag & MP_BUDDY_TAG_ORDE
 void buddy_carve(MP_Buddy *b, unsigned from, size_t unit, unsigned order, size_t target);
 /** Marks the block of `order` at `unit` used (tag and used word). */
 void buddy_mark_used(MP_Buddy *b, size_t unit, unsigned order, size_t requested, unsigned align_log2);
-/** Returns the used block of `order` at `unit` to the free lists, merging it
- * with its free buddies. */
+/** Returns the used block of `order` at `unit` to the free lists at once
+ * (never to the cache), merging it with its free, uncached buddies. */
 void buddy_release(MP_Buddy *b, size_t unit, unsigned order);
+
+/** Merges every block held in the per-order free caches (buddy.c, "Lazy
+ * coalescing") so the free lists describe the canonical buddy state: no free
+ * block has a free buddy of its order. Takes the allocator's lock; callers
+ * must not hold it. Needed before anything that reasons about free blocks by
+ * tag (compaction: a cached block is tagged free but is on no list). O(cached
+ * blocks * orders); a no-op on NULL or when nothing is cached. */
+void mp_buddy_flush_cache(MP_Buddy *b);
 /** Resolves `ptr` to the unit of a used block: MP_ERR_INVALID_ADDRESS for
  * anything that is not a block start, MP_ERR_DOUBLE_FREE for a free one. */
 MP_Status buddy_lookup(const MP_Buddy *b, const void *ptr, size_t *unit);

@@ -126,6 +126,8 @@ static bool pool_pack_slide(pool_pass *pp, unsigned bi) {
  * pass stops here (budget, error, no memory for a sort). */
 static bool pool_pack_buddy(pool_pass *pp, unsigned bi) {
     MP_Buddy *b = pp->p->backends[bi].u.buddy;
+    /* Cached blocks are tagged free but listed nowhere: merge them first. */
+    mp_buddy_flush_cache(b);
     for (;;) {
         uint32_t orders = 0;
         for (size_t i = 0; i < pp->n; i++) {

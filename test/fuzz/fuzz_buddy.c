@@ -4,7 +4,8 @@
  * caller region with a 16-byte aligned base, or create_in); the rest is a
  * program of alloc / alloc_aligned / calloc / free / realloc / reset / trim,
  * refused frees of interior and stale pointers, and random writes into freed
- * blocks (the user bug the out-of-band metadata must survive). After every
+ * blocks (the user bug the out-of-band metadata must survive), cache flushes
+ * and free_stats (freed blocks are cached unmerged until then). After every
  * operation: check() == 0, no block handed out overlaps a live one, alignment
  * holds, live contents are intact. Any violation traps.
  */
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "buddy_internal.h"
 #include "fuzz_util.h"
 #include "memory_pool_core.h"
 
@@ -146,7 +148,15 @@ static void run_op(state *s, fuzz_input *in) {
         break;
     }
     default:
-        if (size % 16 == 0) {
+        if (size % 4 == 1) {
+            MP_HeapStats st;
+            MP_FreeStats fs;
+            FUZZ_ASSERT(mp_buddy_stats(s->b, &st) == MP_OK);
+            FUZZ_ASSERT(mp_buddy_free_stats(s->b, &fs) == MP_OK);
+            FUZZ_ASSERT(fs.free_bytes + st.bytes_in_use == st.region_bytes);
+        } else if (size % 4 == 2) {
+            mp_buddy_flush_cache(s->b);
+        } else if (size % 16 == 0) {
             FUZZ_ASSERT(mp_buddy_reset(s->b) == MP_OK);
             s->live_count = 0;
         } else {

@@ -2,10 +2,13 @@
  * test_buddy.c - API tests of the binary buddy allocator: block sizes,
  * splitting and merging, non-power-of-two regions, alignment on real
  * addresses, calloc, realloc in place and moving, stats, walk, trim,
- * create_in and caller regions whose base is only 16-byte aligned.
+ * create_in and caller regions whose base is only 16-byte aligned; the
+ * per-order cache of freed blocks (reuse without merging, merging on demand,
+ * flush, trim and reset with cached blocks).
  */
 #define _DEFAULT_SOURCE
 #include "test_util.h"
+#include "buddy_internal.h"
 
 static MP_FreeStats free_stats_of(const MP_Buddy *b) {
     MP_FreeStats fs;
@@ -439,6 +442,105 @@ static void test_reset_frees_every_block_at_once(void) {
     mp_buddy_destroy(b);
 }
 
+typedef struct walk_tally {
+    size_t free_blocks, free_bytes, used_blocks;
+} walk_tally;
+
+static int tally_block(void *ptr, size_t bytes, int used, void *ctx) {
+    walk_tally *t = ctx;
+    (void)ptr;
+    if (used) {
+        t->used_blocks++;
+    } else {
+        t->free_blocks++;
+        t->free_bytes += bytes;
+    }
+    return 0;
+}
+
+static void test_a_freed_block_is_reused_at_once_and_counts_as_free(void) {
+    MP_Buddy *b = mp_buddy_create(64 * KIB, 64);
+    REQUIRE(b != NULL);
+    void *a = mp_buddy_alloc(b, 64);
+    void *c = mp_buddy_alloc(b, 64);
+    REQUIRE(a != NULL && c != NULL);
+    CHECK_STATUS(mp_buddy_free(b, a), MP_OK);
+    MP_HeapStats st = stats_of(b);
+    CHECK(st.bytes_in_use == 64 && st.live_block_count == 1);
+    CHECK(mp_buddy_check(b) == 0);
+    CHECK(mp_buddy_alloc(b, 64) == a); /* from the cache, no split */
+    CHECK(mp_buddy_alloc(b, 33) != NULL);
+    CHECK_STATUS(mp_buddy_free(b, a), MP_OK);
+    CHECK_STATUS(mp_buddy_free(b, c), MP_OK);
+    /* walk and free_stats see canonical blocks: the cached ones merged. */
+    walk_tally t = {0, 0, 0};
+    CHECK_STATUS(mp_buddy_walk(b, tally_block, &t), MP_OK);
+    CHECK(t.used_blocks == 1 && t.free_bytes == 64 * KIB - 64);
+    MP_FreeStats fs = free_stats_of(b);
+    CHECK(fs.free_bytes == 64 * KIB - 64 && fs.free_block_count == t.free_blocks);
+    CHECK(mp_buddy_check(b) == 0);
+    mp_buddy_destroy(b);
+}
+
+static void test_cached_blocks_merge_when_a_larger_block_is_needed(void) {
+    MP_Buddy *b = mp_buddy_create(4 * KIB, 64);
+    REQUIRE(b != NULL);
+    void *blocks[64];
+    for (int i = 0; i < 64; i++) REQUIRE((blocks[i] = mp_buddy_alloc(b, 64)) != NULL);
+    CHECK(mp_buddy_alloc(b, 64) == NULL);
+    for (int i = 0; i < 64; i++) {
+        CHECK_STATUS(mp_buddy_free(b, blocks[i]), MP_OK);
+        CHECK(mp_buddy_check(b) == 0);
+    }
+    void *whole = mp_buddy_alloc(b, 4 * KIB);
+    CHECK(whole == mp_buddy_base(b));
+    CHECK(mp_buddy_check(b) == 0);
+    CHECK_STATUS(mp_buddy_free(b, whole), MP_OK);
+    /* Over-aligned requests scan the lists: they flush first, too. */
+    for (int i = 0; i < 64; i++) REQUIRE((blocks[i] = mp_buddy_alloc(b, 64)) != NULL);
+    for (int i = 0; i < 64; i++) CHECK_STATUS(mp_buddy_free(b, blocks[i]), MP_OK);
+    CHECK(mp_buddy_alloc_aligned(b, 2 * KIB, 2 * KIB) != NULL);
+    CHECK(mp_buddy_check(b) == 0);
+    mp_buddy_destroy(b);
+}
+
+static void test_flush_cache_restores_one_free_top_block(void) {
+    MP_Buddy *b = mp_buddy_create(16 * KIB, 64);
+    REQUIRE(b != NULL);
+    void *blocks[40];
+    for (int i = 0; i < 40; i++) REQUIRE((blocks[i] = mp_buddy_alloc(b, (size_t)64 << (i % 3))) != NULL);
+    for (int i = 39; i >= 0; i--) CHECK_STATUS(mp_buddy_free(b, blocks[i]), MP_OK);
+    CHECK(mp_buddy_check(b) == 0);
+    mp_buddy_flush_cache(b);
+    mp_buddy_flush_cache(NULL);
+    CHECK(mp_buddy_check(b) == 0);
+    MP_FreeStats fs = free_stats_of(b);
+    CHECK(fs.free_block_count == 1 && fs.free_bytes == 16 * KIB && fs.largest_free_block_bytes == 16 * KIB);
+    mp_buddy_destroy(b);
+}
+
+static void test_reset_and_trim_with_cached_blocks(void) {
+    MP_Buddy *b = mp_buddy_create(8 * MIB, 0);
+    REQUIRE(b != NULL);
+    void *blocks[8];
+    for (int i = 0; i < 8; i++) {
+        REQUIRE((blocks[i] = mp_buddy_alloc(b, MIB)) != NULL);
+        memset(blocks[i], 0x5a, MIB);
+    }
+    for (int i = 0; i < 8; i += 2) CHECK_STATUS(mp_buddy_free(b, blocks[i]), MP_OK); /* cached */
+    size_t released = 0;
+    CHECK_STATUS(mp_buddy_trim(b, &released), MP_OK);
+    CHECK(released >= 4 * MIB);
+    CHECK(mp_buddy_check(b) == 0);
+    for (int i = 1; i < 8; i += 2) CHECK_STATUS(mp_buddy_free(b, blocks[i]), MP_OK); /* cached */
+    CHECK_STATUS(mp_buddy_reset(b), MP_OK);
+    CHECK(mp_buddy_check(b) == 0);
+    CHECK(free_stats_of(b).free_block_count == 1);
+    CHECK_STATUS(mp_buddy_free(b, blocks[1]), MP_ERR_INVALID_ADDRESS); /* merged away by reset */
+    CHECK(mp_buddy_alloc(b, 8 * MIB) == mp_buddy_base(b));
+    mp_buddy_destroy(b);
+}
+
 static void test_thread_safe_instance_works_from_one_thread(void) {
     MP_BuddyConfig cfg = {MIB, 256, 64 * KIB, MP_FLAG_THREAD_SAFE, NULL};
     MP_Buddy *b = mp_buddy_create_ex(&cfg);
@@ -455,6 +557,10 @@ static void test_thread_safe_instance_works_from_one_thread(void) {
 }
 
 MP_TEST_MAIN(TEST_CASE(test_create_maps_a_region_and_hands_out_min_blocks),
+             TEST_CASE(test_a_freed_block_is_reused_at_once_and_counts_as_free),
+             TEST_CASE(test_cached_blocks_merge_when_a_larger_block_is_needed),
+             TEST_CASE(test_flush_cache_restores_one_free_top_block),
+             TEST_CASE(test_reset_and_trim_with_cached_blocks),
              TEST_CASE(test_sizes_round_up_to_power_of_two_blocks),
              TEST_CASE(test_freeing_every_block_merges_back_into_one_top_block),
              TEST_CASE(test_region_that_is_not_a_power_of_two_is_fully_usable),

@@ -51,6 +51,46 @@ static void test_double_free_returns_double_free_and_changes_nothing(void) {
     mp_buddy_destroy(b);
 }
 
+static void test_double_free_of_a_cached_block_returns_double_free_and_changes_nothing(void) {
+    MP_Buddy *b = mp_buddy_create(64 * 1024, 64);
+    REQUIRE(b != NULL);
+    void *keep = mp_buddy_alloc(b, 64);
+    void *p = mp_buddy_alloc(b, 64); /* keep's buddy: freeing p alone could merge */
+    REQUIRE(keep != NULL && p != NULL);
+    CHECK_STATUS(mp_buddy_free(b, keep), MP_OK);
+    CHECK_STATUS(mp_buddy_free(b, p), MP_OK); /* both cached, unmerged */
+    MP_HeapStats before = snapshot(b);
+    CHECK_STATUS(mp_buddy_free(b, p), MP_ERR_DOUBLE_FREE);
+    expect_unchanged(b, before, COUNTER_REJECTED_FREE);
+    before = snapshot(b);
+    CHECK_STATUS(mp_buddy_free(b, keep), MP_ERR_DOUBLE_FREE);
+    expect_unchanged(b, before, COUNTER_REJECTED_FREE);
+    CHECK(mp_buddy_usable_size(b, p) == 0);
+    before = snapshot(b);
+    void *q = p;
+    CHECK(mp_buddy_realloc(b, &q, 100) == MP_ERR_DOUBLE_FREE && q == p);
+    expect_unchanged(b, before, COUNTER_REJECTED_FREE);
+    /* The cached block is handed out again, once. */
+    CHECK(mp_buddy_alloc(b, 64) == p);
+    CHECK_STATUS(mp_buddy_free(b, p), MP_OK);
+    mp_buddy_destroy(b);
+}
+
+static void test_double_free_past_the_cache_bound_is_still_detected(void) {
+    enum { N = 64 }; /* well above the per-order cache bound */
+    void *blocks[N];
+    MP_Buddy *b = mp_buddy_create(64 * 1024, 64);
+    REQUIRE(b != NULL);
+    for (int i = 0; i < N; i++) REQUIRE((blocks[i] = mp_buddy_alloc(b, 64)) != NULL);
+    for (int i = 0; i < N; i += 2) CHECK_STATUS(mp_buddy_free(b, blocks[i]), MP_OK);
+    for (int i = 0; i < N; i += 2) {
+        MP_HeapStats before = snapshot(b);
+        CHECK_STATUS(mp_buddy_free(b, blocks[i]), MP_ERR_DOUBLE_FREE);
+        expect_unchanged(b, before, COUNTER_REJECTED_FREE);
+    }
+    mp_buddy_destroy(b);
+}
+
 static void test_foreign_and_null_pointers_return_invalid_address(void) {
     void *blocks[2];
     MP_Buddy *b = make_busy_buddy(blocks, 2);
@@ -265,6 +305,8 @@ static void test_bad_configs_are_rejected_with_invalid_argument(void) {
 }
 
 MP_TEST_MAIN(TEST_CASE(test_double_free_returns_double_free_and_changes_nothing),
+             TEST_CASE(test_double_free_of_a_cached_block_returns_double_free_and_changes_nothing),
+             TEST_CASE(test_double_free_past_the_cache_bound_is_still_detected),
              TEST_CASE(test_foreign_and_null_pointers_return_invalid_address),
              TEST_CASE(test_interior_pointers_return_invalid_address),
              TEST_CASE(test_free_after_reset_is_rejected),

@@ -1,13 +1,18 @@
 /*
  * test_buddy_property.c - differential property test of the buddy allocator
  * against a reference model (the table of live blocks). Seeded random
- * sequences of alloc / alloc_aligned / calloc / free / realloc / reset; every
+ * sequences of alloc / alloc_aligned / calloc / free / realloc / reset, cache
+ * flushes and refused double frees of just-freed (usually cached) blocks; every
  * block is pattern-filled and verified when freed or resized; a new block may
  * not overlap any live block and must honour its alignment; check() == 0 and
- * the O(1) counters equal the model after every operation.
+ * the O(1) counters equal the model after every operation. free_stats (which
+ * flushes the free-block caches) runs only every 16th step, so most steps
+ * run with cached, unmerged blocks.
  */
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "buddy_internal.h"
 #include "mp_test.h"
 
 #define MAX_LIVE 256
@@ -26,6 +31,7 @@ typedef struct model {
     size_t bytes_in_use, bytes_in_use_peak, bytes_requested;
     uint64_t alloc_count, free_count, realloc_count;
     size_t failures; /* first-failure reporting: stop a seed after one */
+    unsigned char *last_freed; /* most recently freed block, NULL after reset or reuse */
 } model;
 
 static void pattern_fill(unsigned char *p, size_t n, uint8_t seed) {
@@ -89,7 +95,7 @@ static size_t random_size(uint64_t *rng, size_t max_block) {
     }
 }
 
-static void compare_counters(const MP_Buddy *b, const model *m) {
+static void compare_counters(const MP_Buddy *b, const model *m, bool with_free_stats) {
     MP_HeapStats st;
     CHECK_STATUS(mp_buddy_stats(b, &st), MP_OK);
     CHECK(st.live_block_count == m->count);
@@ -99,6 +105,7 @@ static void compare_counters(const MP_Buddy *b, const model *m) {
     CHECK(st.alloc_count == m->alloc_count);
     CHECK(st.free_count == m->free_count);
     CHECK(st.realloc_count == m->realloc_count);
+    if (!with_free_stats) return;
     MP_FreeStats fs;
     CHECK_STATUS(mp_buddy_free_stats(b, &fs), MP_OK);
     CHECK(fs.free_bytes == st.region_bytes - m->bytes_in_use);
@@ -126,6 +133,7 @@ static void step(MP_Buddy *b, model *m, uint64_t *rng, size_t max_block) {
         CHECK(pattern_ok(l->ptr, l->requested, l->seed));
         CHECK_STATUS(mp_buddy_free(b, l->ptr), MP_OK);
         m->free_count++;
+        m->last_freed = l->ptr;
         model_remove(m, i);
     } else if (op < 98 && m->count > 0) {
         size_t i = (size_t)(mp_test_rand(rng) % m->count);
@@ -154,8 +162,15 @@ static void step(MP_Buddy *b, model *m, uint64_t *rng, size_t max_block) {
         l->requested = size;
         pattern_fill(np, size, l->seed);
         m->realloc_count++;
+    } else if (op >= 98 && m->last_freed != NULL && !overlaps_live(m, m->last_freed, 1, SIZE_MAX)) {
+        /* Double free of a block that is cached, merged or part of a free
+         * block: refused, counters unchanged (compare_counters). */
+        MP_Status s = mp_buddy_free(b, m->last_freed);
+        CHECK(s == MP_ERR_DOUBLE_FREE || s == MP_ERR_INVALID_ADDRESS);
+        if (mp_test_rand(rng) % 4 == 0) mp_buddy_flush_cache(b);
     } else if (op >= 98 && mp_test_rand(rng) % 8 == 0) {
         CHECK_STATUS(mp_buddy_reset(b), MP_OK);
+        m->last_freed = NULL;
         m->count = 0;
         m->bytes_in_use = m->bytes_in_use_peak = m->bytes_requested = 0;
     }
@@ -172,7 +187,7 @@ static void run(uint64_t seed, MP_BuddyConfig cfg, size_t steps) {
     for (size_t s = 0; s < steps && mp_test_failures_ == before; s++) {
         step(b, &m, &rng, max_block);
         CHECK(mp_buddy_check(b) == 0);
-        compare_counters(b, &m);
+        compare_counters(b, &m, s % 16 == 15);
     }
     if (mp_test_failures_ != before) fprintf(stderr, "  seed %" PRIu64 " failed\n", seed);
     for (size_t i = 0; i < m.count; i++) CHECK(pattern_ok(m.live[i].ptr, m.live[i].requested, m.live[i].seed));
