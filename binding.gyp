@@ -16,6 +16,7 @@
         "native/core/slab_inspect.c",
         "native/core/tlsf.c",
         "native/core/tlsf_inspect.c",
+        "native/core/tlsf_cache.c",
         "native/core/fitlist.c",
         "native/core/fitlist_tree.c",
         "native/core/fitlist_tree_query.c",

@@ -23,6 +23,13 @@
 #define KIB ((size_t)1024)
 #define MIB (KIB * KIB)
 
+/* The coalescing core alone: an instance without the front cache (whose own
+ * tests are in test_tlsf_cache.c), so every free merges at once. */
+static MP_Tlsf *create_uncached(size_t region_bytes) {
+    MP_TlsfConfig cfg = {region_bytes, 0, 0, NULL, 0};
+    return mp_tlsf_create_ex(&cfg);
+}
+
 static MP_HeapStats stats_of(const MP_Tlsf *t) {
     MP_HeapStats st;
     memset(&st, 0, sizeof st);
@@ -55,7 +62,7 @@ static void stale_write(void *p, size_t n, uint8_t value) {
 }
 
 static void test_double_free_returns_double_free_and_changes_nothing(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     void *a = mp_tlsf_alloc(t, 100), *b = mp_tlsf_alloc(t, 100), *c = mp_tlsf_alloc(t, 100);
     REQUIRE(a && b && c);
@@ -76,7 +83,7 @@ static void test_double_free_returns_double_free_and_changes_nothing(void) {
 }
 
 static void test_foreign_pointers_are_invalid_addresses(void) {
-    MP_Tlsf *t = mp_tlsf_create(64 * KIB);
+    MP_Tlsf *t = create_uncached(64 * KIB);
     REQUIRE(t != NULL);
     void *a = mp_tlsf_alloc(t, 100);
     REQUIRE(a != NULL);
@@ -97,7 +104,7 @@ static void test_foreign_pointers_are_invalid_addresses(void) {
 }
 
 static void test_interior_pointers_are_invalid_addresses(void) {
-    MP_Tlsf *t = mp_tlsf_create(64 * KIB);
+    MP_Tlsf *t = create_uncached(64 * KIB);
     REQUIRE(t != NULL);
     uint8_t *a = mp_tlsf_alloc(t, 1000);
     REQUIRE(a != NULL);
@@ -115,7 +122,7 @@ static void test_interior_pointers_are_invalid_addresses(void) {
 }
 
 static void test_free_after_reset_is_an_invalid_address(void) {
-    MP_Tlsf *t = mp_tlsf_create(64 * KIB);
+    MP_Tlsf *t = create_uncached(64 * KIB);
     REQUIRE(t != NULL);
     void *a = mp_tlsf_alloc(t, 100), *b = mp_tlsf_alloc(t, 100);
     REQUIRE(a && b);
@@ -131,7 +138,7 @@ static void test_free_after_reset_is_an_invalid_address(void) {
 }
 
 static void test_bad_alignment_returns_null_with_alignment_error(void) {
-    MP_Tlsf *t = mp_tlsf_create(64 * KIB);
+    MP_Tlsf *t = create_uncached(64 * KIB);
     REQUIRE(t != NULL);
     size_t bad[] = {0, 3, 24, 48, 1000, SIZE_MAX};
     MP_HeapStats before = stats_of(t);
@@ -149,7 +156,7 @@ static void test_bad_alignment_returns_null_with_alignment_error(void) {
 }
 
 static void test_overflowing_sizes_fail_cleanly(void) {
-    MP_Tlsf *t = mp_tlsf_create(64 * KIB);
+    MP_Tlsf *t = create_uncached(64 * KIB);
     REQUIRE(t != NULL);
     uint8_t *a = mp_tlsf_alloc(t, 100);
     REQUIRE(a != NULL);
@@ -183,7 +190,7 @@ static void test_overflowing_sizes_fail_cleanly(void) {
 }
 
 static void test_realloc_of_freed_or_foreign_pointer_changes_nothing(void) {
-    MP_Tlsf *t = mp_tlsf_create(64 * KIB);
+    MP_Tlsf *t = create_uncached(64 * KIB);
     REQUIRE(t != NULL);
     uint8_t *a = mp_tlsf_alloc(t, 100), *b = mp_tlsf_alloc(t, 100);
     REQUIRE(a && b);
@@ -224,7 +231,7 @@ static void test_null_instance_is_rejected_everywhere(void) {
     CHECK(mp_tlsf_base(NULL) == NULL);
     CHECK_STATUS(mp_tlsf_trim(NULL, &released), MP_ERR_INVALID_ARGUMENT);
     mp_tlsf_destroy(NULL);
-    MP_Tlsf *t = mp_tlsf_create(64 * KIB);
+    MP_Tlsf *t = create_uncached(64 * KIB);
     REQUIRE(t != NULL);
     CHECK_STATUS(mp_tlsf_stats(t, NULL), MP_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(mp_tlsf_free_stats(t, NULL), MP_ERR_INVALID_ARGUMENT);
@@ -237,12 +244,12 @@ static void test_null_instance_is_rejected_everywhere(void) {
 static void test_bad_configs_are_rejected(void) {
     static _Alignas(16) uint8_t mem[8192];
     MP_TlsfConfig bad[] = {
-        {0, 0, 0, NULL},
-        {63, 0, 0, NULL},
-        {64 * KIB, 6, 0, NULL},
-        {64 * KIB, 0, 0x80, NULL},
+        {0, 0, 0, NULL, 0},
+        {63, 0, 0, NULL, 0},
+        {64 * KIB, 6, 0, NULL, 0},
+        {64 * KIB, 0, 0x80, NULL, 0},
 #if SIZE_MAX > 0xFFFFFFFFu
-        {(size_t)1 << 40, 0, 0, NULL}, /* more than the 64 GiB a header can describe */
+        {(size_t)1 << 40, 0, 0, NULL, 0}, /* more than the 64 GiB a header can describe */
 #endif
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -255,12 +262,12 @@ static void test_bad_configs_are_rejected(void) {
     CHECK(mp_tlsf_create_ex(NULL) == NULL);
     CHECK(mp_tlsf_footprint(NULL) == 0);
     CHECK(mp_tlsf_create(10) == NULL);
-    MP_TlsfConfig ok = {4096, 0, 0, NULL};
+    MP_TlsfConfig ok = {4096, 0, 0, NULL, 0};
     CHECK(mp_tlsf_create_in(NULL, sizeof mem, &ok) == NULL);
     CHECK(mp_tlsf_create_in(mem, mp_tlsf_footprint(&ok) - 1, &ok) == NULL);
     CHECK(mp_last_error().status == MP_ERR_INVALID_ARGUMENT);
     /* The smallest region at the worst alignment still holds one block. */
-    MP_TlsfConfig tiny = {64, 1, 0, mem + 1};
+    MP_TlsfConfig tiny = {64, 1, 0, mem + 1, 0};
     MP_Tlsf *t = mp_tlsf_create_ex(&tiny);
     REQUIRE(t != NULL);
     CHECK(mp_tlsf_alloc(t, 16) != NULL);
@@ -270,7 +277,7 @@ static void test_bad_configs_are_rejected(void) {
 }
 
 static void test_scribbled_free_list_links_are_reported_as_corruption(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     uint8_t *a = mp_tlsf_alloc(t, 200);
     void *guard = mp_tlsf_alloc(t, 200);
@@ -305,7 +312,7 @@ static uint8_t *freed_block_cut_in_two(MP_Tlsf *t) {
 }
 
 static void test_scribbled_header_of_a_free_block_is_reported_as_corruption(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     uint8_t *small = freed_block_cut_in_two(t);
     REQUIRE(small != NULL);
@@ -329,7 +336,7 @@ static int count_blocks(void *ptr, size_t size, int is_used, void *ctx) {
 }
 
 static void test_scribbled_header_of_a_live_block_makes_it_unfreeable(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     uint8_t *x = freed_block_cut_in_two(t);
     REQUIRE(x != NULL);
@@ -350,7 +357,7 @@ static void test_scribbled_header_of_a_live_block_makes_it_unfreeable(void) {
 /* A free block keeps its size in a footer in its last 8 bytes, read when the
  * block after it is freed; a scribbled footer must not redirect the merge. */
 static void test_scribbled_footer_is_reported_when_the_next_block_is_freed(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     uint8_t *a = mp_tlsf_alloc(t, 200), *b = mp_tlsf_alloc(t, 200);
     void *guard = mp_tlsf_alloc(t, 16);
@@ -382,7 +389,7 @@ static uint8_t *two_listed_blocks(MP_Tlsf *t, uint8_t **second, void **guard_aft
 }
 
 static void test_scribbled_previous_link_is_reported_when_its_block_is_merged(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     uint8_t *second;
     void *guard;
@@ -399,7 +406,7 @@ static void test_scribbled_previous_link_is_reported_when_its_block_is_merged(vo
 }
 
 static void test_scribbled_next_link_is_reported_by_the_allocation_taking_its_block(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     uint8_t *second;
     void *guard;
@@ -425,7 +432,7 @@ static void test_scribbled_sentinel_is_reported_without_reading_past_the_region(
     uint8_t *map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     REQUIRE(map != MAP_FAILED);
     REQUIRE(mprotect(map + page, page, PROT_NONE) == 0);
-    MP_TlsfConfig cfg = {page, 0, 0, map};
+    MP_TlsfConfig cfg = {page, 0, 0, map, 0};
     MP_Tlsf *t = mp_tlsf_create_ex(&cfg);
     REQUIRE(t != NULL);
     uint8_t *p = mp_tlsf_alloc(t, page - 32); /* the whole heap: its successor is the sentinel */
