@@ -18,6 +18,7 @@
         "native/core/slab_place.c",
         "native/core/tlsf.c",
         "native/core/tlsf_inspect.c",
+        "native/core/tlsf_cache.c",
         "native/core/tlsf_place.c",
         "native/core/fitlist.c",
         "native/core/fitlist_tree.c",

@@ -494,14 +494,28 @@ MP_API void mp_slab_destroy(MP_Slab *s);
 
 typedef struct MP_Tlsf MP_Tlsf;
 
+/** Default front-cache budget of mp_tlsf_create (MP_TlsfConfig.cache_bytes). */
+#define MP_TLSF_CACHE_DEFAULT_BYTES ((size_t)1 << 20)
+
 typedef struct MP_TlsfConfig {
     size_t region_bytes; /**< bytes managed, 64 .. 64 GiB - 16 (16-byte block headers inside) */
     unsigned sl_log2;    /**< log2 of second-level subdivisions, 1..5; 0 = 5 */
     uint32_t flags;      /**< MP_FLAG_THREAD_SAFE */
     void *region;        /**< optional caller memory; NULL = map */
+    size_t cache_bytes;  /**< front cache: at most this many bytes (headers included) of freed
+                              blocks under 8 KiB are kept for reuse without coalescing; 0 = off
+                              (every free coalesces at once); MP_TLSF_CACHE_DEFAULT_BYTES is
+                              what mp_tlsf_create uses. Costs up to 10 KiB of control block. */
 } MP_TlsfConfig;
 
-/** Two-level segregated fit: O(1) alloc and free, immediate coalescing. */
+/** Two-level segregated fit: O(1) alloc and free. Without a cache every free
+ * coalesces at once. With one (mp_tlsf_create's default) a freed block under
+ * 8 KiB may instead wait in a per-size-class LIFO that the next alloc of a
+ * fitting size takes back whole (up to ~6% larger than asked, as usable
+ * bytes show); cached blocks count as free in free_stats and walk, but are
+ * coalesced only when an alloc, realloc or aligned alloc finds no room (then
+ * it retries), by trim, or by reset (which drops them). Aligned requests
+ * (align > 16) never take from the cache. */
 MP_API MP_Tlsf *mp_tlsf_create(size_t region_bytes);
 MP_API MP_Tlsf *mp_tlsf_create_ex(const MP_TlsfConfig *cfg);
 MP_API size_t mp_tlsf_footprint(const MP_TlsfConfig *cfg);
@@ -515,17 +529,26 @@ MP_API void *mp_tlsf_calloc(MP_Tlsf *t, size_t size);
  * the alignment asked at allocation; on failure `*ptr` and its block stay.
  * An address that is not a live block counts in rejected_free_count. */
 MP_API MP_Status mp_tlsf_realloc(MP_Tlsf *t, void **ptr, size_t size);
-/** O(1). MP_ERR_INVALID_ADDRESS (not a block start), MP_ERR_DOUBLE_FREE, or
- * MP_ERR_CORRUPTION when a header or link next to the block fails validation;
- * nothing changes on error. */
+/** O(1). MP_ERR_INVALID_ADDRESS (not a block start), MP_ERR_DOUBLE_FREE (the
+ * block is free or cached), or MP_ERR_CORRUPTION when a header or link next
+ * to the block fails validation; nothing changes on error. A block the cache
+ * takes is validated by its own header only: a corrupted neighbour is
+ * reported when the cache is flushed. */
 MP_API MP_Status mp_tlsf_free(MP_Tlsf *t, void *ptr);
+/** Usable bytes of a live block; 0 for anything else (free or cached blocks included). */
 MP_API size_t mp_tlsf_usable_size(const MP_Tlsf *t, const void *ptr);
 MP_API MP_Status mp_tlsf_reset(MP_Tlsf *t);
 MP_API MP_Status mp_tlsf_stats(const MP_Tlsf *t, MP_HeapStats *out);
+/** O(blocks). Cached blocks count as free blocks; as they are not merged with
+ * their free neighbours, free_block_count and fragmentation can be higher
+ * than after a flush (mp_tlsf_trim) for the same free bytes. */
 MP_API MP_Status mp_tlsf_free_stats(const MP_Tlsf *t, MP_FreeStats *out);
+/** Visits every block in address order; cached blocks are reported as free. */
 MP_API MP_Status mp_tlsf_walk(const MP_Tlsf *t, MP_WalkFn fn, void *ctx);
 MP_API size_t mp_tlsf_check(const MP_Tlsf *t);
 MP_API void *mp_tlsf_base(const MP_Tlsf *t);
+/** Flushes the front cache (coalescing its blocks), then returns the whole
+ * pages inside free blocks of a mapped region to the OS. */
 MP_API MP_Status mp_tlsf_trim(MP_Tlsf *t, size_t *released_bytes);
 MP_API void mp_tlsf_destroy(MP_Tlsf *t);
 

@@ -239,7 +239,7 @@ static void run_family(int al, const trace *t, const replay_opts *o, replay_resu
 #endif
 #if MP_BENCH_HAVE_TLSF
     case AL_TLSF: {
-        MP_TlsfConfig cfg = {region, 0, 0, NULL};
+        MP_TlsfConfig cfg = {region, 0, 0, NULL, MP_TLSF_CACHE_DEFAULT_BYTES};
         fp = mp_tlsf_footprint(&cfg);
         if (fp && (mem = bench_map(fp)) != NULL) tlsf_set_ops(&ops, mp_tlsf_create_in(mem, fp, &cfg));
         break;

@@ -84,7 +84,8 @@ static MP_Status pool_make_buddy(pool_backend *be, uint8_t *lo, size_t bytes, si
 }
 
 static MP_Status pool_make_tlsf(pool_backend *be, uint8_t *lo, size_t bytes) {
-    MP_TlsfConfig c = {.region_bytes = bytes, .sl_log2 = 0, .flags = 0, .region = lo};
+    MP_TlsfConfig c = {
+        .region_bytes = bytes, .sl_log2 = 0, .flags = 0, .region = lo, .cache_bytes = MP_TLSF_CACHE_DEFAULT_BYTES};
     be->kind = POOL_BE_TLSF;
     be->u.tlsf = mp_tlsf_create_ex(&c);
     return be->u.tlsf != NULL ? MP_OK : MP_ERR_INVALID_ARGUMENT;

@@ -108,6 +108,12 @@ static pool_slot *pool_pass_movable(const pool_pass *pp, size_t i, unsigned bi) 
 static bool pool_pack_slide(pool_pass *pp, unsigned bi) {
     const pool_backend *be = &pp->p->backends[bi];
     size_t align = pp->p->alignment;
+    /* Cached TLSF blocks look used to their neighbours: merge them first, so
+     * the space they hold is free space the blocks above can slide into. */
+    if (be->kind == POOL_BE_TLSF && tlsf_cache_flush(be->u.tlsf) != MP_OK) {
+        pp->st = MP_ERR_CORRUPTION;
+        return false;
+    }
     for (size_t i = 0; i < pp->n; i++) {
         pool_slot *s = pool_pass_movable(pp, i, bi);
         if (s == NULL || pp->refs[i].addr < pp->at.addr) continue;

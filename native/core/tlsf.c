@@ -1,8 +1,9 @@
 /*
  * tlsf.c - two-level segregated fit (TLSF): O(1) alloc and free with
- * immediate coalescing over one contiguous region. Stats, walk, check and
- * trim are in tlsf_inspect.c; the header, link and footer codec in
- * tlsf_internal.h.
+ * coalescing over one contiguous region, behind an optional front cache of
+ * recently freed small blocks. Stats, walk, check and trim are in
+ * tlsf_inspect.c; the cache's flush and check in tlsf_cache.c; the header,
+ * link and footer codec and the cache's push and pop in tlsf_internal.h.
  *
  * Algorithm. Free blocks sit in doubly linked lists indexed by a first level
  * (the power of two of the size) and a second level (2^sl_log2 equal slices
@@ -13,6 +14,19 @@
  * the others; if that finds nothing, the request's own list is scanned (cold
  * path), so an allocation fails only when no free block is large enough.
  * Freeing merges the block with both free physical neighbours at once.
+ *
+ * Front cache (MP_TlsfConfig.cache_bytes, default on in mp_tlsf_create; see
+ * tlsf_cache.c). A freed block under 8 KiB whose class has one of its 16
+ * slots free and that fits the byte budget is not merged: its header gets
+ * the cached flag (to neighbours and lists it stays a used block, so nothing
+ * else is touched) and its granule index goes on its class's LIFO in the
+ * control block. An unaligned alloc first pops the top of its own class, or
+ * of the next class if that top is too small, and takes it whole (waste
+ * bounded by max(31 B, bs / 16), kept as slack); only on a miss does it
+ * search the lists. When an allocation (alloc, aligned, realloc) finds no
+ * room while blocks are cached, the cache is flushed through the coalescing
+ * free path and the allocation retried, so it fails only when the coalesced
+ * heap has no room either. Cached blocks are free for every observer.
  *
  * Memory layout (16-byte granules, sizes include the header):
  *   region: [pad][hdr|payload ...][hdr|payload ...] ... [sentinel hdr]
@@ -39,8 +53,11 @@
  * block ends inside the heap), which also authenticates a free block's next
  * link; a previous link by range and by the block it names being free with
  * a next link naming the block back; a footer by the header it leads to
- * (valid, free, of exactly the footer's size). List heads live in the
- * control block. Headers that stop being block starts (merged) are wiped and
+ * (valid, free, of exactly the footer's size); a cached block's header by
+ * its tag, the cached flag and the size class of the slot naming it. List
+ * heads and cache slots live in the control block. A free that caches a
+ * block validates and writes that block's header only; its neighbours are
+ * validated when the cache is flushed. Headers that stop being block starts (merged) are wiped and
  * reset changes the key, so stale headers never validate. Every operation
  * validates all it will touch before it writes anything: a failed validation
  * returns MP_ERR_CORRUPTION (NULL from alloc) and changes nothing. Random
@@ -63,7 +80,11 @@
  * no two free blocks are adjacent; every free block is in exactly the list
  * its size maps to, every listed block but a head names its predecessor, and
  * nothing else is listed; the bitmaps match the non-empty lists; the O(1)
- * counters match the used blocks.
+ * counters match the used blocks (cached blocks are not used). Cached
+ * blocks carry no free, alignment or slack bits, are never marked free in a
+ * successor's previous-free flag, and each is named by exactly one slot of
+ * the class its size maps to; no other block carries the cached flag; the
+ * cache's byte counter matches and stays within its budget (tlsf_cache.c).
  */
 #include "tlsf_internal.h"
 
@@ -193,6 +214,16 @@ MP_INLINE uint8_t *tlsf_take(MP_Tlsf *t, size_t req, size_t align, size_t *usabl
             return NULL;
         }
         search = bs;
+        unsigned c = tlsf_cache_class(t, bs);
+        if (c < t->cache_classes) {
+            bool corrupt;
+            uint8_t *p = tlsf_cache_pop(t, req, bs, c, usable, &corrupt);
+            if (p != NULL) return p;
+            if (MP_UNLIKELY(corrupt)) {
+                *why = MP_ERR_CORRUPTION;
+                return NULL;
+            }
+        }
     } else {
         if (req > t->max_request_bytes || align > t->blocks_bytes ||
             (search = bs + align + TLSF_HDR_BYTES) > t->blocks_bytes) {
@@ -282,6 +313,18 @@ static MP_COLD size_t tlsf_largest_free_usable(const MP_Tlsf *t) {
     return largest == 0 ? 0 : largest - TLSF_HDR_BYTES;
 }
 
+/* Cold: no free block fits `req` (align as for tlsf_take) while the cache
+ * holds blocks: flushes it (coalescing them) and tries once more. */
+static MP_COLD MP_NOINLINE uint8_t *tlsf_take_after_flush(MP_Tlsf *t, size_t req, size_t align, size_t *usable,
+                                                          MP_Status *why) {
+    MP_Status st = tlsf_cache_flush_locked(t);
+    if (st != MP_OK) {
+        *why = st;
+        return NULL;
+    }
+    return tlsf_take_aligned(t, req, align, usable, why);
+}
+
 static MP_COLD void tlsf_alloc_failed(MP_Tlsf *t, MP_Status why, size_t req) {
     t->stats.failed_alloc_count++;
     size_t used_bytes = t->stats.bytes_in_use + tlsf_live_blocks(t) * TLSF_HDR_BYTES;
@@ -304,6 +347,8 @@ MP_INLINE void *tlsf_alloc_counted(MP_Tlsf *t, size_t req, size_t align) {
     MP_Status why;
     uint8_t *p =
         align == 0 ? tlsf_take(t, req, 0, &usable, &why) : tlsf_take_aligned(t, req, align, &usable, &why);
+    if (MP_UNLIKELY(p == NULL) && why == MP_ERR_OUT_OF_MEMORY && t->cache_bytes != 0)
+        p = tlsf_take_after_flush(t, req, align, &usable, &why);
     if (MP_UNLIKELY(p == NULL)) {
         tlsf_alloc_failed(t, why, req);
         return NULL;
@@ -403,15 +448,12 @@ static MP_NOINLINE MP_Status tlsf_release_merging(MP_Tlsf *t, uint8_t *b, uint64
     return MP_OK;
 }
 
-/* Frees the used block at `ptr` and merges it with its free neighbours; lock
- * held. Sets *usable and *requested of the block (meaningful on success). On
- * any error nothing is changed. */
-MP_INLINE MP_Status tlsf_release(MP_Tlsf *t, void *ptr, size_t *usable, size_t *requested) {
+/* Frees the used or cached block `b` whose header word w0 validated and
+ * merges it with its free neighbours; lock held. Sets *usable and *requested
+ * of the block (meaningful on success). On any error nothing is changed. */
+MP_INLINE MP_Status tlsf_release_at(MP_Tlsf *t, uint8_t *b, uint64_t w0, size_t *usable, size_t *requested) {
     const tlsf_env *e = &t->env;
-    uint8_t *b;
-    uint64_t w0, nw0;
-    MP_Status st = tlsf_used_block(e, ptr, &b, &w0);
-    if (MP_UNLIKELY(st != MP_OK)) return st;
+    uint64_t nw0;
     size_t size = tlsf_w_bytes(w0);
     uint8_t *n = b + size;
     if (MP_UNLIKELY(!tlsf_used_successor_ok(e, n, &nw0))) return MP_ERR_CORRUPTION;
@@ -428,10 +470,35 @@ MP_INLINE MP_Status tlsf_release(MP_Tlsf *t, void *ptr, size_t *usable, size_t *
     return MP_OK;
 }
 
-/* free with counters; lock held. */
+MP_Status tlsf_release_block(MP_Tlsf *t, uint8_t *b, uint64_t w0, size_t *usable, size_t *requested) {
+    return tlsf_release_at(t, b, w0, usable, requested);
+}
+
+/* Frees the used block at `ptr` through the coalescing path; see
+ * tlsf_release_at. */
+MP_INLINE MP_Status tlsf_release(MP_Tlsf *t, void *ptr, size_t *usable, size_t *requested) {
+    uint8_t *b;
+    uint64_t w0;
+    MP_Status st = tlsf_used_block(&t->env, ptr, &b, &w0);
+    if (MP_UNLIKELY(st != MP_OK)) return st;
+    return tlsf_release_at(t, b, w0, usable, requested);
+}
+
+/* free with counters; lock held. A block the cache takes is only marked
+ * cached (its header is the one validated); others are coalesced. */
 MP_INLINE MP_Status tlsf_free_counted(MP_Tlsf *t, void *ptr) {
     size_t usable, requested;
-    MP_Status st = tlsf_release(t, ptr, &usable, &requested);
+    uint8_t *b;
+    uint64_t w0;
+    MP_Status st = tlsf_used_block(&t->env, ptr, &b, &w0);
+    if (MP_LIKELY(st == MP_OK)) {
+        if (tlsf_cache_push(t, b, w0)) {
+            usable = tlsf_w_bytes(w0) - TLSF_HDR_BYTES;
+            requested = usable - tlsf_slack(w0);
+        } else {
+            st = tlsf_release_at(t, b, w0, &usable, &requested);
+        }
+    }
     if (MP_LIKELY(st == MP_OK)) {
         t->stats.bytes_in_use -= usable;
         t->stats.bytes_requested -= requested;
@@ -541,16 +608,27 @@ static MP_Status tlsf_realloc_locked(MP_Tlsf *t, void **ptr, size_t req) {
         unsigned align_log2 = (unsigned)((w0 & TLSF_W_ALIGN_MASK) >> TLSF_W_ALIGN_SHIFT);
         size_t align = align_log2 == 0 ? 0 : (size_t)1 << align_log2;
         moved = tlsf_take_aligned(t, req, align, &new_usable, &st);
-        if (moved == NULL) {
+        if (moved == NULL && st == MP_ERR_OUT_OF_MEMORY && t->cache_bytes != 0) {
+            /* Coalescing the cache may free the next block or make room
+             * elsewhere: both ways once more. The flush may have rewritten
+             * the block's header (its previous-free flag). */
+            st = tlsf_cache_flush_locked(t);
+            if (st == MP_OK) st = tlsf_used_block(&t->env, *ptr, &b, &w0);
+            if (st == MP_OK) st = tlsf_resize_in_place(t, b, w0, req, &new_usable);
+            if (st == MP_ERR_OUT_OF_MEMORY) moved = tlsf_take_aligned(t, req, align, &new_usable, &st);
+        }
+        if (moved == NULL && st != MP_OK) {
             tlsf_alloc_failed(t, st, req);
             return st;
         }
-        memcpy(moved, *ptr, old_usable < req ? old_usable : req);
-        st = tlsf_release(t, *ptr, &freed_usable, &freed_requested);
-        if (st != MP_OK) {
-            /* The old block's neighbourhood failed validation: undo. */
-            (void)tlsf_release(t, moved, &freed_usable, &freed_requested);
-            return mp_fail(st, req, 0, 0);
+        if (moved != NULL) {
+            memcpy(moved, *ptr, old_usable < req ? old_usable : req);
+            st = tlsf_release(t, *ptr, &freed_usable, &freed_requested);
+            if (st != MP_OK) {
+                /* The old block's neighbourhood failed validation: undo. */
+                (void)tlsf_release(t, moved, &freed_usable, &freed_requested);
+                return mp_fail(st, req, 0, 0);
+            }
         }
     } else if (st != MP_OK) {
         return mp_fail(st, req, 0, 0);
@@ -587,6 +665,8 @@ size_t mp_tlsf_usable_size(const MP_Tlsf *t, const void *ptr) {
 typedef struct tlsf_layout {
     unsigned sl_log2;
     unsigned fl_count;
+    unsigned cache_classes;
+    size_t slots_offset; /* of the cache slots in the control block */
     size_t control_bytes;
 } tlsf_layout;
 
@@ -601,7 +681,9 @@ static MP_Status tlsf_layout_of(const MP_TlsfConfig *cfg, tlsf_layout *lay) {
     lay->sl_log2 = sl_log2;
     lay->fl_count = top < fl_shift ? 1u : top - fl_shift + 2u;
     size_t heads_bytes = ((size_t)lay->fl_count << sl_log2) * sizeof(uint8_t *);
-    lay->control_bytes = mp_align_up(sizeof(MP_Tlsf) + heads_bytes, 16u);
+    size_t slots_bytes = tlsf_cache_layout(sl_log2, lay->fl_count, cfg->cache_bytes, &lay->cache_classes);
+    lay->slots_offset = sizeof(MP_Tlsf) + heads_bytes;
+    lay->control_bytes = mp_align_up(lay->slots_offset + slots_bytes, 16u);
     return MP_OK;
 }
 
@@ -613,6 +695,8 @@ static void tlsf_format(MP_Tlsf *t) {
     t->fl_bitmap = 0;
     memset(t->sl_bitmap, 0, sizeof t->sl_bitmap);
     memset(t->heads, 0, ((size_t)t->fl_count << e->sl_log2) * sizeof(uint8_t *));
+    memset(t->cache_count, 0, sizeof t->cache_count);
+    t->cache_bytes = 0;
     MP_POISON(e->first, t->blocks_bytes + TLSF_HDR_BYTES);
     uint32_t heap_g = tlsf_granules(t->blocks_bytes);
     unsigned fl, sl;
@@ -645,6 +729,9 @@ static MP_Tlsf *tlsf_build(void *control, const tlsf_layout *lay, const MP_TlsfC
     t->env.sl_log2 = lay->sl_log2;
     t->env.fl_shift = lay->sl_log2 + TLSF_GRANULE_LOG2;
     t->fl_count = lay->fl_count;
+    t->cache_classes = lay->cache_classes;
+    t->cache_budget_bytes = lay->cache_classes != 0 ? cfg->cache_bytes : 0;
+    t->cache_slots = (uint32_t *)(void *)((uint8_t *)control + lay->slots_offset);
     t->flags = cfg->flags;
     t->owns_region = owns_region;
     t->owns_control = owns_control;
@@ -673,7 +760,7 @@ MP_Tlsf *mp_tlsf_create_ex(const MP_TlsfConfig *cfg) {
 }
 
 MP_Tlsf *mp_tlsf_create(size_t region_bytes) {
-    MP_TlsfConfig cfg = {region_bytes, 0, 0, NULL};
+    MP_TlsfConfig cfg = {region_bytes, 0, 0, NULL, MP_TLSF_CACHE_DEFAULT_BYTES};
     return mp_tlsf_create_ex(&cfg);
 }
 

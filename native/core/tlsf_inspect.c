@@ -15,7 +15,11 @@
  * blocks, a heap not ending exactly at a valid sentinel, counters that differ
  * from the used blocks, list heads that disagree with the bitmaps, listed
  * blocks that are not valid free blocks of that list or whose back links are
- * wrong, cycles, and a number of listed blocks different from the free blocks.
+ * wrong, cycles, a number of listed blocks different from the free blocks,
+ * and the front cache's invariants (tlsf_cache.c).
+ *
+ * Blocks held by the front cache are free for every observer here: free_stats
+ * and walk report them as free; trim flushes the cache first.
  */
 #include "tlsf_internal.h"
 
@@ -43,6 +47,9 @@ static MP_Status tlsf_walk_blocks(const MP_Tlsf *t, tlsf_visit_fn visit, void *c
 
 MP_INLINE bool tlsf_is_free(uint64_t w0) { return (w0 & TLSF_W_FREE) != 0; }
 
+/** Free for observers: free or held by the front cache. */
+MP_INLINE bool tlsf_is_unused(uint64_t w0) { return (w0 & (TLSF_W_FREE | TLSF_W_CACHED)) != 0; }
+
 /* ------------------------------------------------------------------ stats */
 
 MP_Status mp_tlsf_stats(const MP_Tlsf *t, MP_HeapStats *out) {
@@ -57,7 +64,7 @@ MP_Status mp_tlsf_stats(const MP_Tlsf *t, MP_HeapStats *out) {
 static int tlsf_add_free_stats(uint8_t *b, uint64_t w0, void *ctx) {
     (void)b;
     MP_FreeStats *fs = ctx;
-    if (tlsf_is_free(w0)) {
+    if (tlsf_is_unused(w0)) {
         size_t usable = tlsf_w_bytes(w0) - TLSF_HDR_BYTES;
         fs->free_bytes += usable;
         fs->free_block_count++;
@@ -88,7 +95,7 @@ typedef struct tlsf_user_walk {
 
 static int tlsf_call_user(uint8_t *b, uint64_t w0, void *ctx) {
     const tlsf_user_walk *w = ctx;
-    return w->fn(b + TLSF_HDR_BYTES, tlsf_w_bytes(w0) - TLSF_HDR_BYTES, !tlsf_is_free(w0), w->ctx);
+    return w->fn(b + TLSF_HDR_BYTES, tlsf_w_bytes(w0) - TLSF_HDR_BYTES, !tlsf_is_unused(w0), w->ctx);
 }
 
 /* The lock of a thread-safe instance is held during the walk: `fn` must not
@@ -128,7 +135,8 @@ MP_Status mp_tlsf_trim(MP_Tlsf *t, size_t *released_bytes) {
     tlsf_trim_state ts = {0};
     MP_Status st = MP_OK;
     TLSF_LOCK(t);
-    if (t->owns_region) st = tlsf_walk_blocks(t, tlsf_trim_block, &ts);
+    st = tlsf_cache_flush_locked(t);
+    if (st == MP_OK && t->owns_region) st = tlsf_walk_blocks(t, tlsf_trim_block, &ts);
     TLSF_UNLOCK(t);
     if (released_bytes != NULL) *released_bytes = ts.released_bytes;
     return st == MP_OK ? MP_OK : mp_fail(st, 0, 0, 0);
@@ -142,7 +150,8 @@ typedef struct tlsf_tally {
 
 /* Bits of the first header word that no header may carry. */
 #define TLSF_W_UNUSED_BITS                                                                                   \
-    (~(TLSF_W_SIZE_MASK | TLSF_W_FREE | TLSF_W_PREV_FREE | TLSF_W_ALIGN_MASK | TLSF_W_SLACK_MASK))
+    (~(TLSF_W_SIZE_MASK | TLSF_W_FREE | TLSF_W_PREV_FREE | TLSF_W_ALIGN_MASK | TLSF_W_SLACK_MASK |      \
+       TLSF_W_CACHED))
 
 /* Physical walk of check(): counts violations, fills the tally. */
 static size_t tlsf_check_blocks(const MP_Tlsf *t, tlsf_tally *tally) {
@@ -160,9 +169,9 @@ static size_t tlsf_check_blocks(const MP_Tlsf *t, tlsf_tally *tally) {
         if (is_free) {
             tally->free_blocks++;
             if (prev_free) bad++;
-            if (w0 & (TLSF_W_ALIGN_MASK | TLSF_W_SLACK_MASK)) bad++;
+            if (w0 & (TLSF_W_ALIGN_MASK | TLSF_W_SLACK_MASK | TLSF_W_CACHED)) bad++;
             if (tlsf_footer_load(b + size) != tlsf_w_size(w0)) bad++;
-        } else {
+        } else if (!(w0 & TLSF_W_CACHED)) { /* cached blocks: tlsf_cache_check */
             size_t slack = (size_t)((w0 & TLSF_W_SLACK_MASK) >> TLSF_W_SLACK_SHIFT);
             unsigned align_log2 = (unsigned)((w0 & TLSF_W_ALIGN_MASK) >> TLSF_W_ALIGN_SHIFT);
             if (slack > usable) bad++;
@@ -240,6 +249,7 @@ size_t mp_tlsf_check(const MP_Tlsf *t) {
     }
     if ((t->fl_bitmap >> TLSF_MAX_FL) != 0) bad++;
     if (bad_blocks == 0 && listed != tally.free_blocks) bad++;
+    bad += tlsf_cache_check(t);
     TLSF_UNLOCK(t);
     return bad;
 }

@@ -28,8 +28,18 @@
 #define TLSF_W_PREV_FREE (1ull << 33)
 #define TLSF_W_ALIGN_SHIFT 34u /* 6 bits: log2 of the alignment asked for, 0 = 16 */
 #define TLSF_W_ALIGN_MASK (0x3Full << TLSF_W_ALIGN_SHIFT)
-#define TLSF_W_SLACK_SHIFT 40u /* 6 bits: usable bytes - requested bytes (at most 31) */
-#define TLSF_W_SLACK_MASK (0x3Full << TLSF_W_SLACK_SHIFT)
+#define TLSF_W_SLACK_SHIFT 40u /* 12 bits: usable bytes - requested bytes (see tlsf_cache_pop) */
+#define TLSF_W_SLACK_MASK (0xFFFull << TLSF_W_SLACK_SHIFT)
+/* A block held by the front cache: free for every observer, used for its
+ * neighbours and the lists (nothing merges with it, it is in no list). */
+#define TLSF_W_CACHED (1ull << 52)
+
+/* Front cache (tlsf_cache.c): per list class of blocks under
+ * TLSF_CACHE_MAX_BLOCK_BYTES, a LIFO of at most TLSF_CACHE_DEPTH freed
+ * blocks, as granule indices in the control block. */
+#define TLSF_CACHE_DEPTH 16u
+#define TLSF_CACHE_MAX_BLOCK_BYTES 8192u
+#define TLSF_CACHE_MAX_CLASSES 160u /* list index of 8192 at sl_log2 = 5, the most */
 
 /* What every operation reads and nothing changes between resets (the key
  * changes on reset), kept together at the start of the control block. */
@@ -51,6 +61,12 @@ struct MP_Tlsf {
     MP_HeapStats stats;              /* live_block_count is derived when read: see tlsf_live_blocks */
     uint64_t fl_bitmap;              /* bit fl set iff sl_bitmap[fl] != 0 */
     uint32_t sl_bitmap[TLSF_MAX_FL]; /* bit sl set iff the list (fl, sl) is non-empty */
+    /* Front cache; cache_classes == 0: off. */
+    unsigned cache_classes;     /* classes 0 .. cache_classes - 1 are cached */
+    size_t cache_bytes;         /* block bytes (headers included) of cached blocks */
+    size_t cache_budget_bytes;  /* cache_bytes never exceeds it */
+    uint32_t *cache_slots;      /* class c: cache_slots[c * TLSF_CACHE_DEPTH + i], i < cache_count[c] */
+    uint8_t cache_count[TLSF_CACHE_MAX_CLASSES];
     /* Cold. */
     uint64_t retired_block_count; /* live blocks dropped by reset */
     uint8_t *region;              /* the managed bytes as given (mp_tlsf_base) */
@@ -373,7 +389,7 @@ MP_INLINE bool tlsf_listed_ok(const MP_Tlsf *t, const tlsf_env *e, const uint8_t
 
 /* Finds the used block whose payload starts at `ptr`: INVALID_ADDRESS unless
  * a valid header of a block inside the heap sits right before it,
- * DOUBLE_FREE if that block is free. */
+ * DOUBLE_FREE if that block is free or cached. */
 MP_INLINE MP_Status tlsf_used_block(const tlsf_env *e, const void *ptr, uint8_t **b_out, uint64_t *w0) {
     uintptr_t a = (uintptr_t)ptr;
     if (MP_UNLIKELY(a < TLSF_HDR_BYTES || !tlsf_in_heap(e, a - TLSF_HDR_BYTES)))
@@ -382,7 +398,7 @@ MP_INLINE MP_Status tlsf_used_block(const tlsf_env *e, const void *ptr, uint8_t 
     uint32_t next;
     if (MP_UNLIKELY(!tlsf_hdr_load_next(e, b, w0, &next) || !tlsf_fits_heap(e, b, tlsf_w_size(*w0))))
         return MP_ERR_INVALID_ADDRESS;
-    if (MP_UNLIKELY(*w0 & TLSF_W_FREE)) return MP_ERR_DOUBLE_FREE;
+    if (MP_UNLIKELY(*w0 & (TLSF_W_FREE | TLSF_W_CACHED))) return MP_ERR_DOUBLE_FREE;
     *b_out = b;
     return MP_OK;
 }
@@ -396,6 +412,7 @@ MP_INLINE bool tlsf_used_successor_ok(const tlsf_env *e, const uint8_t *n, uint6
     return tlsf_hdr_load(e, n, nw0) && !(*nw0 & TLSF_W_PREV_FREE) &&
            (!(*nw0 & TLSF_W_FREE) || tlsf_fits_heap(e, n, tlsf_w_size(*nw0)));
 }
+
 /* ------------------------------------------------- tlsf_place.c, compaction */
 
 /** Slides the used block at `ptr` down over the free block right below it,
@@ -407,5 +424,100 @@ MP_INLINE bool tlsf_used_successor_ok(const tlsf_env *e, const uint8_t *n, uint6
  * MP_ERR_INVALID_ARGUMENT for copy_bytes above the usable size) with nothing
  * changed when a header, footer or link does not validate. O(1). */
 MP_Status mp_tlsf_slide_down(MP_Tlsf *t, void *ptr, size_t align, size_t copy_bytes, void **moved_to);
+
+/* ------------------------------------------------------------ front cache */
+
+/** Frees the validated used or cached block `b` (header word w0) through the
+ * coalescing path (tlsf.c); sets its usable and requested bytes. Lock held;
+ * counters are the caller's. MP_ERR_CORRUPTION (nothing changed) if a
+ * neighbour fails validation. */
+MP_Status tlsf_release_block(MP_Tlsf *t, uint8_t *b, uint64_t w0, size_t *usable, size_t *requested);
+
+/** Control-block bytes of the cache slots for a heap of `fl_count` first
+ * levels at `sl_log2`; sets the class count (0 if `budget_bytes` is 0). */
+size_t tlsf_cache_layout(unsigned sl_log2, unsigned fl_count, size_t budget_bytes, unsigned *classes);
+
+/** Empties the cache through the coalescing free path, lock held: every
+ * cached block becomes a free block merged with its free neighbours.
+ * MP_ERR_CORRUPTION if a cached header or a neighbour fails validation: the
+ * blocks flushed until then stay flushed, the rest stay cached. */
+MP_Status tlsf_cache_flush_locked(MP_Tlsf *t);
+
+/** tlsf_cache_flush_locked taking the lock of a thread-safe instance: for
+ * callers outside TLSF (the managed pool's compactor, before it walks). */
+MP_Status tlsf_cache_flush(MP_Tlsf *t);
+
+/** Violations of the cache invariants (see tlsf_cache.c), the physical walk
+ * included. Lock held. */
+size_t tlsf_cache_check(const MP_Tlsf *t);
+
+/** The cache class of a block of `size` bytes: its list index, or
+ * cache_classes or more when such blocks are not cached. */
+MP_INLINE unsigned tlsf_cache_class(const MP_Tlsf *t, size_t size) {
+    return size < TLSF_CACHE_MAX_BLOCK_BYTES ? tlsf_list_index(&t->env, size) : t->cache_classes;
+}
+
+/** True if the header word of a block at a cache slot of class `c` is one
+ * the cache wrote (the caller validated the tag): cached, not free, no
+ * alignment or slack bits, inside the heap and of a size of class c. */
+MP_INLINE bool tlsf_cached_hdr_ok(const MP_Tlsf *t, const uint8_t *b, uint64_t w0, unsigned c) {
+    return (w0 & (TLSF_W_CACHED | TLSF_W_FREE | TLSF_W_ALIGN_MASK | TLSF_W_SLACK_MASK)) == TLSF_W_CACHED &&
+           tlsf_fits_heap(&t->env, b, tlsf_w_size(w0)) && tlsf_cache_class(t, tlsf_w_bytes(w0)) == c;
+}
+
+/** Takes the most recently cached block of class `c` (the class of `bs`
+ * block bytes) or, if that one is smaller than bs, of class c + 1, and marks
+ * it used for `req` bytes. A block is taken whole (no split touches its
+ * neighbours), so it is taken only if the waste size - bs stays under
+ * TLSF_MIN_BLOCK_BYTES (what a split would leave anyway) or bs / 16: the
+ * slack then fits its 12 bits. NULL on a miss (*corrupt false) or when a
+ * cached header fails validation (*corrupt true; nothing changed). Lock held. */
+MP_INLINE uint8_t *tlsf_cache_pop(MP_Tlsf *t, size_t req, size_t bs, unsigned c, size_t *usable,
+                                  bool *corrupt) {
+    const tlsf_env *e = &t->env;
+    for (unsigned last = c + 1; c <= last && c < t->cache_classes; c++) {
+        unsigned n = t->cache_count[c];
+        if (n == 0) continue;
+        uint32_t index = t->cache_slots[c * TLSF_CACHE_DEPTH + n - 1];
+        uint8_t *b = tlsf_block_at(e, index);
+        uint64_t w0;
+        uint32_t next;
+        if (MP_UNLIKELY(!tlsf_index_ok(e, index) || !tlsf_hdr_load_next(e, b, &w0, &next) ||
+                        !tlsf_cached_hdr_ok(t, b, w0, c))) {
+            *corrupt = true;
+            return NULL;
+        }
+        size_t size = tlsf_w_bytes(w0);
+        if (size < bs) continue;
+        if (size - bs >= TLSF_MIN_BLOCK_BYTES && size - bs > (bs >> 4)) break;
+        t->cache_count[c] = (uint8_t)(n - 1);
+        t->cache_bytes -= size;
+        *usable = size - TLSF_HDR_BYTES;
+        uint64_t slack = (uint64_t)(*usable - req) << TLSF_W_SLACK_SHIFT;
+        tlsf_hdr_store(e, b, (w0 & (TLSF_W_SIZE_MASK | TLSF_W_PREV_FREE)) | slack);
+        MP_UNPOISON(b + TLSF_HDR_BYTES, *usable);
+        return b + TLSF_HDR_BYTES;
+    }
+    *corrupt = false;
+    return NULL;
+}
+
+/** Caches the validated used block `b` (header word w0) instead of freeing
+ * it, if its class has a free slot and the budget room: writes only its
+ * header (cached flag; the previous-free flag kept), nothing else in the
+ * heap. False (nothing changed) otherwise. Lock held; counters are the
+ * caller's. */
+MP_INLINE bool tlsf_cache_push(MP_Tlsf *t, uint8_t *b, uint64_t w0) {
+    size_t size = tlsf_w_bytes(w0);
+    unsigned c = tlsf_cache_class(t, size);
+    if (c >= t->cache_classes || t->cache_count[c] >= TLSF_CACHE_DEPTH ||
+        size > t->cache_budget_bytes - t->cache_bytes)
+        return false;
+    t->cache_slots[c * TLSF_CACHE_DEPTH + t->cache_count[c]++] = tlsf_index_of(&t->env, b);
+    t->cache_bytes += size;
+    MP_POISON(b + TLSF_HDR_BYTES, size - TLSF_HDR_BYTES);
+    tlsf_hdr_store(&t->env, b, (w0 & (TLSF_W_SIZE_MASK | TLSF_W_PREV_FREE)) | TLSF_W_CACHED);
+    return true;
+}
 
 #endif /* MP_TLSF_INTERNAL_H */

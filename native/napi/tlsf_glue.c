@@ -20,7 +20,7 @@ static napi_value js_tlsf_create(napi_env env, napi_callback_info info) {
     napi_value argv[4];
     mp_napi_env *e;
     MP_NAPI_ARGS(env, info, 4, argv, &e);
-    MP_TlsfConfig cfg = {0, 0, 0, NULL};
+    MP_TlsfConfig cfg = {0, 0, 0, NULL, 0};
     uint8_t *region = NULL;
     MP_Status st = MP_OK;
     if (!mp_napi_region_args(env, argv, &region, &cfg.region_bytes, &st) ||

@@ -9,6 +9,12 @@
 #define _DEFAULT_SOURCE
 #include "test_util.h"
 
+/* The coalescing core alone: an instance without the front cache (whose own
+ * tests are in test_tlsf_cache.c), so every free merges at once. */
+static MP_Tlsf *create_uncached(size_t region_bytes) {
+    MP_TlsfConfig cfg = {region_bytes, 0, 0, NULL, 0};
+    return mp_tlsf_create_ex(&cfg);
+}
 #define HDR 16u
 
 static MP_HeapStats stats_of(const MP_Tlsf *t) {
@@ -30,7 +36,7 @@ static MP_FreeStats free_stats_of(const MP_Tlsf *t) {
 static size_t fresh_usable(size_t region_bytes) { return (region_bytes & ~(size_t)15) - 2 * HDR; }
 
 static void test_create_maps_region_with_one_free_block(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     CHECK(mp_test_is_aligned(mp_tlsf_base(t), 4096));
     MP_HeapStats st = stats_of(t);
@@ -47,7 +53,7 @@ static void test_create_maps_region_with_one_free_block(void) {
 }
 
 static void test_alloc_returns_aligned_disjoint_blocks_with_counted_sizes(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     static const size_t sizes[] = {0, 1, 15, 16, 17, 31, 32, 100, 511, 512, 513, 4096, 65536, 100000};
     enum { N = sizeof sizes / sizeof sizes[0] };
@@ -91,7 +97,7 @@ static void test_alloc_returns_aligned_disjoint_blocks_with_counted_sizes(void) 
 }
 
 static void test_free_merges_with_both_neighbours_immediately(void) {
-    MP_Tlsf *t = mp_tlsf_create(64 * KIB);
+    MP_Tlsf *t = create_uncached(64 * KIB);
     REQUIRE(t != NULL);
     void *a = mp_tlsf_alloc(t, 1000), *b = mp_tlsf_alloc(t, 1000), *c = mp_tlsf_alloc(t, 1000);
     void *d = mp_tlsf_alloc(t, 1000);
@@ -116,7 +122,7 @@ static void test_free_merges_with_both_neighbours_immediately(void) {
 }
 
 static void test_freed_block_is_reused_first_for_same_size(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     void *a = mp_tlsf_alloc(t, 200);
     void *guard = mp_tlsf_alloc(t, 16);
@@ -128,7 +134,7 @@ static void test_freed_block_is_reused_first_for_same_size(void) {
 
 static void test_whole_heap_can_be_allocated_and_one_byte_more_fails(void) {
     for (unsigned sl = 1; sl <= 5; sl++) {
-        MP_TlsfConfig cfg = {256 * KIB + 48, sl, 0, NULL};
+        MP_TlsfConfig cfg = {256 * KIB + 48, sl, 0, NULL, 0};
         MP_Tlsf *t = mp_tlsf_create_ex(&cfg);
         REQUIRE(t != NULL);
         size_t largest = free_stats_of(t).largest_free_block_bytes;
@@ -148,7 +154,7 @@ static void test_whole_heap_can_be_allocated_and_one_byte_more_fails(void) {
 }
 
 static void test_allocation_fails_only_when_no_free_block_fits(void) {
-    MP_Tlsf *t = mp_tlsf_create(128 * KIB);
+    MP_Tlsf *t = create_uncached(128 * KIB);
     REQUIRE(t != NULL);
     void *p[64];
     size_t n = 0;
@@ -166,7 +172,7 @@ static void test_allocation_fails_only_when_no_free_block_fits(void) {
 }
 
 static void test_alloc_aligned_honours_alignment_on_real_addresses(void) {
-    MP_Tlsf *t = mp_tlsf_create(4 * MIB);
+    MP_Tlsf *t = create_uncached(4 * MIB);
     REQUIRE(t != NULL);
     void *p[17 * 4];
     size_t n = 0;
@@ -207,7 +213,7 @@ static int log_block(void *ptr, size_t size, int is_used, void *ctx) {
 }
 
 static void test_aligned_gap_becomes_a_free_block_before_the_aligned_one(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     uint8_t *first = mp_tlsf_alloc(t, 16);
     uint8_t *a = mp_tlsf_alloc_aligned(t, 100, 4096);
@@ -225,7 +231,7 @@ static void test_aligned_gap_becomes_a_free_block_before_the_aligned_one(void) {
 }
 
 static void test_walk_visits_blocks_in_address_order_and_stops_on_request(void) {
-    MP_Tlsf *t = mp_tlsf_create(64 * KIB);
+    MP_Tlsf *t = create_uncached(64 * KIB);
     REQUIRE(t != NULL);
     uint8_t *a = mp_tlsf_alloc(t, 40), *b = mp_tlsf_alloc(t, 80), *c = mp_tlsf_alloc(t, 10);
     REQUIRE(a && b && c);
@@ -250,7 +256,7 @@ static void test_walk_visits_blocks_in_address_order_and_stops_on_request(void) 
 /* calloc zeroes the whole usable size, slack included, so an in-place realloc
  * into the slack also reads zeros. */
 static void test_calloc_zeroes_reused_memory(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     uint8_t *a = mp_tlsf_alloc(t, 470); /* exact-size list: the freed block comes back */
     void *guard = mp_tlsf_alloc(t, 1);
@@ -286,7 +292,7 @@ static int same_fill(const uint8_t *p, size_t n, uint8_t seed) {
 }
 
 static void test_realloc_grows_in_place_into_a_free_next_block(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     void *a = mp_tlsf_alloc(t, 100);
     void *b = mp_tlsf_alloc(t, 400);
@@ -314,7 +320,7 @@ static void test_realloc_grows_in_place_into_a_free_next_block(void) {
 }
 
 static void test_realloc_shrinks_in_place_and_returns_the_tail(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     uint8_t *a = mp_tlsf_alloc(t, 4000);
     void *guard = mp_tlsf_alloc(t, 16);
@@ -344,7 +350,7 @@ static void test_realloc_shrinks_in_place_and_returns_the_tail(void) {
 }
 
 static void test_realloc_moves_when_next_block_is_used_and_keeps_contents(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     uint8_t *a = mp_tlsf_alloc(t, 500);
     void *guard = mp_tlsf_alloc(t, 16);
@@ -363,7 +369,7 @@ static void test_realloc_moves_when_next_block_is_used_and_keeps_contents(void) 
 }
 
 static void test_realloc_keeps_the_alignment_the_block_had(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     for (size_t align = 32; align <= 8192; align <<= 1) {
         void *p = mp_tlsf_alloc_aligned(t, 64, align);
@@ -383,7 +389,7 @@ static void test_realloc_keeps_the_alignment_the_block_had(void) {
 }
 
 static void test_realloc_of_null_allocates(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     void *p = NULL;
     CHECK_STATUS(mp_tlsf_realloc(t, &p, 0), MP_OK);
@@ -394,7 +400,7 @@ static void test_realloc_of_null_allocates(void) {
 }
 
 static void test_failed_realloc_leaves_block_and_pointer_intact(void) {
-    MP_Tlsf *t = mp_tlsf_create(16 * KIB);
+    MP_Tlsf *t = create_uncached(16 * KIB);
     REQUIRE(t != NULL);
     uint8_t *a = mp_tlsf_alloc(t, 6000);
     void *b = mp_tlsf_alloc(t, 6000);
@@ -413,7 +419,7 @@ static void test_failed_realloc_leaves_block_and_pointer_intact(void) {
 }
 
 static void test_free_stats_report_fragmentation(void) {
-    MP_Tlsf *t = mp_tlsf_create(64 * KIB);
+    MP_Tlsf *t = create_uncached(64 * KIB);
     REQUIRE(t != NULL);
     void *p[8];
     for (int i = 0; i < 8; i++) p[i] = mp_tlsf_alloc(t, 1008);
@@ -440,7 +446,7 @@ static size_t resident_bytes(void) {
 }
 
 static void test_trim_returns_free_pages_and_rss_drops(void) {
-    MP_Tlsf *t = mp_tlsf_create(64 * MIB);
+    MP_Tlsf *t = create_uncached(64 * MIB);
     REQUIRE(t != NULL);
     void *keep = mp_tlsf_alloc(t, 100);
     uint8_t *big = mp_tlsf_alloc(t, 48 * MIB);
@@ -464,7 +470,7 @@ static void test_trim_returns_free_pages_and_rss_drops(void) {
 
 static void test_trim_is_a_no_op_for_caller_memory(void) {
     static _Alignas(16) uint8_t buf[64 * 1024];
-    MP_TlsfConfig cfg = {sizeof buf, 0, 0, buf};
+    MP_TlsfConfig cfg = {sizeof buf, 0, 0, buf, 0};
     MP_Tlsf *t = mp_tlsf_create_ex(&cfg);
     REQUIRE(t != NULL);
     size_t released = 1;
@@ -474,7 +480,7 @@ static void test_trim_is_a_no_op_for_caller_memory(void) {
 }
 
 static void test_reset_frees_everything_and_keeps_lifetime_counters(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     for (int i = 0; i < 10; i++) REQUIRE(mp_tlsf_alloc(t, 1000) != NULL);
     CHECK_STATUS(mp_tlsf_reset(t), MP_OK);
@@ -488,7 +494,7 @@ static void test_reset_frees_everything_and_keeps_lifetime_counters(void) {
 }
 
 static void test_create_in_keeps_everything_inside_caller_memory(void) {
-    MP_TlsfConfig cfg = {100 * KIB, 3, MP_FLAG_THREAD_SAFE, NULL};
+    MP_TlsfConfig cfg = {100 * KIB, 3, MP_FLAG_THREAD_SAFE, NULL, 0};
     size_t need = mp_tlsf_footprint(&cfg);
     CHECK(need >= 100 * KIB && need < 100 * KIB + 4 * KIB);
     uint8_t *mem = malloc(need + 1);
@@ -515,7 +521,7 @@ static void test_caller_region_with_base_only_16_byte_aligned(void) {
     uint8_t *raw = aligned_alloc(4096, 256 * KIB + 4096);
     REQUIRE(raw != NULL);
     uint8_t *region = raw + 16; /* 16-aligned, not 32-aligned */
-    MP_TlsfConfig cfg = {256 * KIB, 0, 0, region};
+    MP_TlsfConfig cfg = {256 * KIB, 0, 0, region, 0};
     MP_Tlsf *t = mp_tlsf_create_ex(&cfg);
     REQUIRE(t != NULL);
     CHECK(mp_tlsf_base(t) == region);
@@ -533,7 +539,7 @@ static void test_caller_region_with_base_only_16_byte_aligned(void) {
 
 static void test_every_sl_log2_allocates_and_merges_consistently(void) {
     for (unsigned sl = 0; sl <= 5; sl++) {
-        MP_TlsfConfig cfg = {2 * MIB, sl, 0, NULL};
+        MP_TlsfConfig cfg = {2 * MIB, sl, 0, NULL, 0};
         MP_Tlsf *t = mp_tlsf_create_ex(&cfg);
         REQUIRE(t != NULL);
         void *p[200];

@@ -9,6 +9,13 @@
 #define _DEFAULT_SOURCE
 #include "test_util.h"
 
+/* The coalescing core alone: an instance without the front cache (whose own
+ * tests are in test_tlsf_cache.c), so every free merges at once. */
+static MP_Tlsf *create_uncached(size_t region_bytes) {
+    MP_TlsfConfig cfg = {region_bytes, 0, 0, NULL, 0};
+    return mp_tlsf_create_ex(&cfg);
+}
+
 static MP_HeapStats stats_of(const MP_Tlsf *t) {
     MP_HeapStats st;
     memset(&st, 0, sizeof st);
@@ -27,7 +34,7 @@ static int stats_unchanged_but(MP_HeapStats before, MP_HeapStats after, uint64_t
 }
 
 static void test_double_free_returns_double_free_and_changes_nothing(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     void *a = mp_tlsf_alloc(t, 100), *b = mp_tlsf_alloc(t, 100), *c = mp_tlsf_alloc(t, 100);
     REQUIRE(a && b && c);
@@ -48,7 +55,7 @@ static void test_double_free_returns_double_free_and_changes_nothing(void) {
 }
 
 static void test_foreign_pointers_are_invalid_addresses(void) {
-    MP_Tlsf *t = mp_tlsf_create(64 * KIB);
+    MP_Tlsf *t = create_uncached(64 * KIB);
     REQUIRE(t != NULL);
     void *a = mp_tlsf_alloc(t, 100);
     REQUIRE(a != NULL);
@@ -69,7 +76,7 @@ static void test_foreign_pointers_are_invalid_addresses(void) {
 }
 
 static void test_interior_pointers_are_invalid_addresses(void) {
-    MP_Tlsf *t = mp_tlsf_create(64 * KIB);
+    MP_Tlsf *t = create_uncached(64 * KIB);
     REQUIRE(t != NULL);
     uint8_t *a = mp_tlsf_alloc(t, 1000);
     REQUIRE(a != NULL);
@@ -87,7 +94,7 @@ static void test_interior_pointers_are_invalid_addresses(void) {
 }
 
 static void test_free_after_reset_is_an_invalid_address(void) {
-    MP_Tlsf *t = mp_tlsf_create(64 * KIB);
+    MP_Tlsf *t = create_uncached(64 * KIB);
     REQUIRE(t != NULL);
     void *a = mp_tlsf_alloc(t, 100), *b = mp_tlsf_alloc(t, 100);
     REQUIRE(a && b);
@@ -103,7 +110,7 @@ static void test_free_after_reset_is_an_invalid_address(void) {
 }
 
 static void test_bad_alignment_returns_null_with_alignment_error(void) {
-    MP_Tlsf *t = mp_tlsf_create(64 * KIB);
+    MP_Tlsf *t = create_uncached(64 * KIB);
     REQUIRE(t != NULL);
     size_t bad[] = {0, 3, 24, 48, 1000, SIZE_MAX};
     MP_HeapStats before = stats_of(t);
@@ -121,7 +128,7 @@ static void test_bad_alignment_returns_null_with_alignment_error(void) {
 }
 
 static void test_overflowing_sizes_fail_cleanly(void) {
-    MP_Tlsf *t = mp_tlsf_create(64 * KIB);
+    MP_Tlsf *t = create_uncached(64 * KIB);
     REQUIRE(t != NULL);
     uint8_t *a = mp_tlsf_alloc(t, 100);
     REQUIRE(a != NULL);
@@ -155,7 +162,7 @@ static void test_overflowing_sizes_fail_cleanly(void) {
 }
 
 static void test_realloc_of_freed_or_foreign_pointer_changes_nothing(void) {
-    MP_Tlsf *t = mp_tlsf_create(64 * KIB);
+    MP_Tlsf *t = create_uncached(64 * KIB);
     REQUIRE(t != NULL);
     uint8_t *a = mp_tlsf_alloc(t, 100), *b = mp_tlsf_alloc(t, 100);
     REQUIRE(a && b);
@@ -197,7 +204,7 @@ static void test_null_instance_is_rejected_everywhere(void) {
     CHECK(mp_tlsf_base(NULL) == NULL);
     CHECK_STATUS(mp_tlsf_trim(NULL, &released), MP_ERR_INVALID_ARGUMENT);
     mp_tlsf_destroy(NULL);
-    MP_Tlsf *t = mp_tlsf_create(64 * KIB);
+    MP_Tlsf *t = create_uncached(64 * KIB);
     REQUIRE(t != NULL);
     CHECK_STATUS(mp_tlsf_stats(t, NULL), MP_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(mp_tlsf_free_stats(t, NULL), MP_ERR_INVALID_ARGUMENT);
@@ -210,12 +217,12 @@ static void test_null_instance_is_rejected_everywhere(void) {
 static void test_bad_configs_are_rejected(void) {
     static _Alignas(16) uint8_t mem[8192];
     MP_TlsfConfig bad[] = {
-        {0, 0, 0, NULL},
-        {63, 0, 0, NULL},
-        {64 * KIB, 6, 0, NULL},
-        {64 * KIB, 0, 0x80, NULL},
+        {0, 0, 0, NULL, 0},
+        {63, 0, 0, NULL, 0},
+        {64 * KIB, 6, 0, NULL, 0},
+        {64 * KIB, 0, 0x80, NULL, 0},
 #if SIZE_MAX > 0xFFFFFFFFu
-        {(size_t)1 << 40, 0, 0, NULL}, /* more than the 64 GiB a header can describe */
+        {(size_t)1 << 40, 0, 0, NULL, 0}, /* more than the 64 GiB a header can describe */
 #endif
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -228,12 +235,12 @@ static void test_bad_configs_are_rejected(void) {
     CHECK(mp_tlsf_create_ex(NULL) == NULL);
     CHECK(mp_tlsf_footprint(NULL) == 0);
     CHECK(mp_tlsf_create(10) == NULL);
-    MP_TlsfConfig ok = {4096, 0, 0, NULL};
+    MP_TlsfConfig ok = {4096, 0, 0, NULL, 0};
     CHECK(mp_tlsf_create_in(NULL, sizeof mem, &ok) == NULL);
     CHECK(mp_tlsf_create_in(mem, mp_tlsf_footprint(&ok) - 1, &ok) == NULL);
     CHECK(mp_last_error().status == MP_ERR_INVALID_ARGUMENT);
     /* The smallest region at the worst alignment still holds one block. */
-    MP_TlsfConfig tiny = {64, 1, 0, mem + 1};
+    MP_TlsfConfig tiny = {64, 1, 0, mem + 1, 0};
     MP_Tlsf *t = mp_tlsf_create_ex(&tiny);
     REQUIRE(t != NULL);
     CHECK(mp_tlsf_alloc(t, 16) != NULL);
@@ -243,7 +250,7 @@ static void test_bad_configs_are_rejected(void) {
 }
 
 static void test_scribbled_free_list_links_are_reported_as_corruption(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     uint8_t *a = mp_tlsf_alloc(t, 200);
     void *guard = mp_tlsf_alloc(t, 200);
@@ -278,7 +285,7 @@ static uint8_t *freed_block_cut_in_two(MP_Tlsf *t) {
 }
 
 static void test_scribbled_header_of_a_free_block_is_reported_as_corruption(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     uint8_t *small = freed_block_cut_in_two(t);
     REQUIRE(small != NULL);
@@ -302,7 +309,7 @@ static int count_blocks(void *ptr, size_t size, int is_used, void *ctx) {
 }
 
 static void test_scribbled_header_of_a_live_block_makes_it_unfreeable(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     uint8_t *x = freed_block_cut_in_two(t);
     REQUIRE(x != NULL);
@@ -323,7 +330,7 @@ static void test_scribbled_header_of_a_live_block_makes_it_unfreeable(void) {
 /* A free block keeps its size in a footer in its last 8 bytes, read when the
  * block after it is freed; a scribbled footer must not redirect the merge. */
 static void test_scribbled_footer_is_reported_when_the_next_block_is_freed(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     uint8_t *a = mp_tlsf_alloc(t, 200), *b = mp_tlsf_alloc(t, 200);
     void *guard = mp_tlsf_alloc(t, 16);
@@ -355,7 +362,7 @@ static uint8_t *two_listed_blocks(MP_Tlsf *t, uint8_t **second, void **guard_aft
 }
 
 static void test_scribbled_previous_link_is_reported_when_its_block_is_merged(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     uint8_t *second;
     void *guard;
@@ -372,7 +379,7 @@ static void test_scribbled_previous_link_is_reported_when_its_block_is_merged(vo
 }
 
 static void test_scribbled_next_link_is_reported_by_the_allocation_taking_its_block(void) {
-    MP_Tlsf *t = mp_tlsf_create(MIB);
+    MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
     uint8_t *second;
     void *guard;
@@ -398,7 +405,7 @@ static void test_scribbled_sentinel_is_reported_without_reading_past_the_region(
     uint8_t *map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     REQUIRE(map != MAP_FAILED);
     REQUIRE(mprotect(map + page, page, PROT_NONE) == 0);
-    MP_TlsfConfig cfg = {page, 0, 0, map};
+    MP_TlsfConfig cfg = {page, 0, 0, map, 0};
     MP_Tlsf *t = mp_tlsf_create_ex(&cfg);
     REQUIRE(t != NULL);
     uint8_t *p = mp_tlsf_alloc(t, page - 32); /* the whole heap: its successor is the sentinel */

@@ -10,7 +10,9 @@
  * allocation fails only when free_stats says no free block is large enough.
  * Several seeds over configs that vary sl_log2, the region size, thread
  * safety and the region kind (mapped, caller memory at a 16-aligned base,
- * create_in).
+ * create_in), each with the front cache off and on (the default budget, or a
+ * 3 KiB one that fills up). With the cache on, the drained heap merges back
+ * into one free block after trim (which flushes the cache).
  */
 #include "mp_test.h"
 
@@ -212,12 +214,13 @@ static void step(model *m) {
 
 enum region_kind { MAPPED, CALLER, INSIDE };
 
-static void run(size_t region_bytes, unsigned sl_log2, uint32_t flags, enum region_kind kind, uint64_t seed) {
+static void run_with_cache(size_t region_bytes, unsigned sl_log2, uint32_t flags, enum region_kind kind,
+                           uint64_t seed, size_t cache_bytes) {
     static model m;
     memset(&m, 0, sizeof m);
     m.rng = seed;
     m.region_bytes = region_bytes;
-    MP_TlsfConfig cfg = {region_bytes, sl_log2, flags, NULL};
+    MP_TlsfConfig cfg = {region_bytes, sl_log2, flags, NULL, cache_bytes};
     uint8_t *mem = NULL;
     if (kind == CALLER) {
         mem = aligned_alloc(64, (region_bytes + 127) & ~(size_t)63);
@@ -240,10 +243,18 @@ static void run(size_t region_bytes, unsigned sl_log2, uint32_t flags, enum regi
         expect(&m, mp_tlsf_check(m.t) == 0, "check() == 0 while draining");
     }
     MP_FreeStats fs;
+    CHECK_STATUS(mp_tlsf_trim(m.t, NULL), MP_OK);
+    CHECK(mp_tlsf_check(m.t) == 0);
     CHECK_STATUS(mp_tlsf_free_stats(m.t, &fs), MP_OK);
     CHECK(fs.free_block_count == 1); /* everything merged back */
     mp_tlsf_destroy(m.t);
     free(mem);
+}
+
+/* The same sequence with the cache off, then on. */
+static void run(size_t region_bytes, unsigned sl_log2, uint32_t flags, enum region_kind kind, uint64_t seed) {
+    run_with_cache(region_bytes, sl_log2, flags, kind, seed, 0);
+    run_with_cache(region_bytes, sl_log2, flags, kind, seed, seed % 2 ? 3 * KIB : MP_TLSF_CACHE_DEFAULT_BYTES);
 }
 
 static void test_model_agrees_on_default_config(void) {

@@ -1,0 +1,313 @@
+/*
+ * test_tlsf_cache.c - the front cache of TLSF (tlsf_cache.c): LIFO reuse of
+ * the most recently freed block of a fitting class, cached blocks free for
+ * every observer (stats, free_stats, walk, usable_size, double free,
+ * realloc), agreement with a cache-off twin fed the same operations, the
+ * flush that lets an allocation succeed when only coalescing makes room,
+ * trim and reset, the budget, corrupted cache entries detected and check()
+ * finding broken cache bookkeeping.
+ */
+#include "mp_test.h"
+#include "tlsf_internal.h"
+
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define TEST_VALGRIND 1
+#endif
+#endif
+
+#define KIB ((size_t)1024)
+
+static MP_Tlsf *create_cached(size_t region_bytes, size_t cache_bytes) {
+    MP_TlsfConfig cfg = {region_bytes, 0, 0, NULL, cache_bytes};
+    return mp_tlsf_create_ex(&cfg);
+}
+
+static MP_HeapStats stats_of(const MP_Tlsf *t) {
+    MP_HeapStats st;
+    memset(&st, 0, sizeof st);
+    CHECK_STATUS(mp_tlsf_stats(t, &st), MP_OK);
+    return st;
+}
+
+static MP_FreeStats free_stats_of(const MP_Tlsf *t) {
+    MP_FreeStats fs;
+    memset(&fs, 0, sizeof fs);
+    CHECK_STATUS(mp_tlsf_free_stats(t, &fs), MP_OK);
+    return fs;
+}
+
+typedef struct walk_sums {
+    size_t free_bytes, free_blocks, used_bytes, used_blocks;
+    const void *probe; /* its is_used flag is recorded */
+    int probe_used;
+} walk_sums;
+
+static int add_block(void *ptr, size_t size, int is_used, void *ctx) {
+    walk_sums *w = ctx;
+    if (ptr == w->probe) w->probe_used = is_used;
+    if (is_used) {
+        w->used_bytes += size;
+        w->used_blocks++;
+    } else {
+        w->free_bytes += size;
+        w->free_blocks++;
+    }
+    return 0;
+}
+
+static walk_sums walk_of(const MP_Tlsf *t, const void *probe) {
+    walk_sums w = {0, 0, 0, 0, probe, -1};
+    CHECK_STATUS(mp_tlsf_walk(t, add_block, &w), MP_OK);
+    return w;
+}
+
+static void test_alloc_takes_back_the_most_recently_freed_block_of_its_class(void) {
+    MP_Tlsf *t = mp_tlsf_create(256 * KIB);
+    REQUIRE(t != NULL);
+    void *a = mp_tlsf_alloc(t, 100), *g1 = mp_tlsf_alloc(t, 8), *b = mp_tlsf_alloc(t, 100);
+    void *g2 = mp_tlsf_alloc(t, 8), *c = mp_tlsf_alloc(t, 224), *g3 = mp_tlsf_alloc(t, 8);
+    REQUIRE(a && b && c && g1 && g2 && g3);
+    CHECK_STATUS(mp_tlsf_free(t, a), MP_OK);
+    CHECK_STATUS(mp_tlsf_free(t, b), MP_OK);
+    CHECK(mp_tlsf_check(t) == 0);
+    CHECK(mp_tlsf_alloc(t, 100) == b); /* LIFO */
+    CHECK(mp_tlsf_alloc(t, 97) == a);  /* same 128-byte block class */
+    CHECK(mp_tlsf_usable_size(t, a) == 112);
+    /* c's class (240-byte blocks) is the next one of a 208-byte request's
+     * (224) when that one is empty: c comes back whole. */
+    CHECK_STATUS(mp_tlsf_free(t, c), MP_OK);
+    CHECK(mp_tlsf_alloc(t, 208) == c);
+    CHECK(mp_tlsf_usable_size(t, c) == 224);
+    MP_HeapStats st = stats_of(t);
+    CHECK(st.bytes_requested == 100 + 97 + 208 + 3 * 8);
+    CHECK(st.live_block_count == 6 && st.alloc_count == 9 && st.free_count == 3);
+    CHECK(mp_tlsf_check(t) == 0);
+    mp_tlsf_destroy(t);
+}
+
+static void test_a_cached_block_is_free_for_every_observer(void) {
+    MP_Tlsf *t = mp_tlsf_create(64 * KIB);
+    REQUIRE(t != NULL);
+    void *a = mp_tlsf_alloc(t, 300), *b = mp_tlsf_alloc(t, 300);
+    REQUIRE(a && b);
+    CHECK_STATUS(mp_tlsf_free(t, a), MP_OK);
+    CHECK(mp_tlsf_usable_size(t, a) == 0);
+    MP_HeapStats before = stats_of(t);
+    CHECK(before.bytes_in_use == mp_tlsf_usable_size(t, b) && before.live_block_count == 1);
+    CHECK_STATUS(mp_tlsf_free(t, a), MP_ERR_DOUBLE_FREE);
+    void *moved = a;
+    CHECK_STATUS(mp_tlsf_realloc(t, &moved, 10), MP_ERR_DOUBLE_FREE);
+    CHECK(moved == a);
+    MP_HeapStats after = stats_of(t);
+    CHECK(after.rejected_free_count == before.rejected_free_count + 2); /* the free and the realloc */
+    after.rejected_free_count = before.rejected_free_count;
+    CHECK(memcmp(&before, &after, sizeof before) == 0);
+    walk_sums w = walk_of(t, a);
+    CHECK(w.probe_used == 0);
+    CHECK(w.used_blocks == 1 && w.free_blocks == 2); /* a (cached) and the tail */
+    MP_FreeStats fs = free_stats_of(t);
+    CHECK(fs.free_block_count == w.free_blocks && fs.free_bytes == w.free_bytes);
+    CHECK(fs.free_bytes + fs.free_block_count * 16 + before.bytes_in_use + 16 == 64 * KIB - 16);
+    CHECK(mp_tlsf_check(t) == 0);
+    /* An aligned request never takes a cached block. */
+    void *aligned = mp_tlsf_alloc_aligned(t, 300, 64);
+    CHECK(aligned != NULL && aligned != a && ((uintptr_t)aligned & 63u) == 0);
+    CHECK(mp_tlsf_usable_size(t, a) == 0);
+    CHECK(mp_tlsf_check(t) == 0);
+    mp_tlsf_destroy(t);
+}
+
+/* Same operations on a cached and an uncached instance: the counters are
+ * equal, and in both the free bytes plus the headers of free blocks are the
+ * heap minus the live blocks (the same total), as walk and free_stats
+ * agree. */
+static void test_cached_and_uncached_twins_agree_on_counters_and_free_bytes(void) {
+    enum { OPS = 3000, SLOTS = 64 };
+    MP_Tlsf *twin[2] = {create_cached(512 * KIB, MP_TLSF_CACHE_DEFAULT_BYTES), create_cached(512 * KIB, 0)};
+    REQUIRE(twin[0] && twin[1]);
+    void *live[2][SLOTS] = {{0}};
+    uint64_t rng = 7;
+    for (int op = 0; op < OPS; op++) {
+        size_t i = (size_t)(mp_test_rand(&rng) % SLOTS), size = (size_t)(mp_test_rand(&rng) % 3000);
+        for (int k = 0; k < 2; k++) {
+            MP_Tlsf *t = twin[k];
+            if (live[k][i] != NULL) {
+                CHECK_STATUS(mp_tlsf_free(t, live[k][i]), MP_OK);
+                live[k][i] = NULL;
+            } else {
+                live[k][i] = mp_tlsf_alloc(t, size);
+                CHECK(live[k][i] != NULL);
+            }
+            CHECK(mp_tlsf_check(t) == 0);
+        }
+        MP_HeapStats s0 = stats_of(twin[0]), s1 = stats_of(twin[1]);
+        CHECK(s0.bytes_requested == s1.bytes_requested && s0.live_block_count == s1.live_block_count);
+        CHECK(s0.alloc_count == s1.alloc_count && s0.free_count == s1.free_count);
+        size_t total[2];
+        for (int k = 0; k < 2; k++) {
+            MP_HeapStats st = stats_of(twin[k]);
+            MP_FreeStats fs = free_stats_of(twin[k]);
+            walk_sums w = walk_of(twin[k], NULL);
+            CHECK(w.free_bytes == fs.free_bytes && w.free_blocks == fs.free_block_count);
+            CHECK(w.used_bytes == st.bytes_in_use && w.used_blocks == st.live_block_count);
+            total[k] = fs.free_bytes + 16 * fs.free_block_count + st.bytes_in_use + 16 * st.live_block_count;
+        }
+        CHECK(total[0] == total[1]);
+        if (mp_test_failures_ != 0) break;
+    }
+    /* After a flush the cached twin coalesces like the other. */
+    CHECK_STATUS(mp_tlsf_trim(twin[0], NULL), MP_OK);
+    CHECK(free_stats_of(twin[0]).free_block_count <= free_stats_of(twin[1]).free_block_count + SLOTS);
+    CHECK(mp_tlsf_check(twin[0]) == 0);
+    mp_tlsf_destroy(twin[0]);
+    mp_tlsf_destroy(twin[1]);
+}
+
+static void test_allocation_that_needs_coalescing_flushes_the_cache_and_succeeds(void) {
+    enum { N = 400 };
+    MP_Tlsf *t = create_cached(64 * KIB, 64 * KIB);
+    REQUIRE(t != NULL);
+    void *p[N];
+    size_t n = 0;
+    while (n < N && (p[n] = mp_tlsf_alloc(t, 100 + (n % 8) * 16)) != NULL) n++;
+    CHECK(n > 300);
+    for (size_t i = 0; i < n; i++) CHECK_STATUS(mp_tlsf_free(t, p[i]), MP_OK);
+    CHECK(t->cache_bytes != 0);
+    CHECK(free_stats_of(t).free_block_count > 1);
+    MP_HeapStats before = stats_of(t);
+    void *big = mp_tlsf_alloc(t, 48 * KIB); /* fits only once everything merged */
+    CHECK(big != NULL);
+    CHECK(t->cache_bytes == 0);
+    MP_HeapStats after = stats_of(t);
+    CHECK(after.failed_alloc_count == before.failed_alloc_count && after.alloc_count == before.alloc_count + 1);
+    CHECK(mp_tlsf_check(t) == 0);
+    CHECK_STATUS(mp_tlsf_free(t, big), MP_OK);
+    CHECK(free_stats_of(t).free_block_count == 1); /* 48 KiB is not cached */
+    /* A request larger than the free space still fails, after the flush. */
+    void *q = mp_tlsf_alloc(t, 100), *r = mp_tlsf_alloc(t, 100);
+    CHECK_STATUS(mp_tlsf_free(t, r), MP_OK);
+    CHECK(t->cache_bytes != 0);
+    CHECK(mp_tlsf_alloc(t, 64 * KIB - 128) == NULL && q != NULL);
+    CHECK(t->cache_bytes == 0);
+    CHECK(mp_last_error().status == MP_ERR_OUT_OF_MEMORY);
+    CHECK(mp_tlsf_check(t) == 0);
+    mp_tlsf_destroy(t);
+}
+
+static void test_realloc_that_needs_the_cached_next_block_flushes_the_cache(void) {
+    MP_Tlsf *t = create_cached(4 * KIB, 4 * KIB);
+    REQUIRE(t != NULL);
+    void *a = mp_tlsf_alloc(t, 1000), *b = mp_tlsf_alloc(t, 1000), *c = mp_tlsf_alloc(t, 1900);
+    REQUIRE(a && b && c);
+    memset(a, 0x5A, 1000);
+    CHECK_STATUS(mp_tlsf_free(t, b), MP_OK); /* cached: a cannot grow into it yet */
+    void *p = a;
+    CHECK_STATUS(mp_tlsf_realloc(t, &p, 2000), MP_OK);
+    CHECK(p == a);
+    CHECK(((uint8_t *)p)[999] == 0x5A && mp_tlsf_usable_size(t, p) >= 2000);
+    CHECK(t->cache_bytes == 0);
+    CHECK(mp_tlsf_check(t) == 0);
+    mp_tlsf_destroy(t);
+}
+
+static void test_trim_flushes_and_reset_drops_the_cache(void) {
+    MP_Tlsf *t = mp_tlsf_create(128 * KIB);
+    REQUIRE(t != NULL);
+    void *p[32];
+    for (int i = 0; i < 32; i++) REQUIRE((p[i] = mp_tlsf_alloc(t, 64 + 64 * (size_t)i)) != NULL);
+    for (int i = 0; i < 32; i += 2) CHECK_STATUS(mp_tlsf_free(t, p[i]), MP_OK);
+    size_t free_before = free_stats_of(t).free_bytes;
+    CHECK_STATUS(mp_tlsf_trim(t, NULL), MP_OK);
+    CHECK(t->cache_bytes == 0 && mp_tlsf_check(t) == 0);
+    CHECK(free_stats_of(t).free_bytes == free_before); /* odd blocks keep the holes apart */
+    for (int i = 1; i < 32; i += 2) CHECK_STATUS(mp_tlsf_free(t, p[i]), MP_OK);
+    CHECK(t->cache_bytes != 0);
+    CHECK_STATUS(mp_tlsf_reset(t), MP_OK);
+    CHECK(t->cache_bytes == 0 && mp_tlsf_check(t) == 0);
+    CHECK(free_stats_of(t).free_block_count == 1);
+    CHECK_STATUS(mp_tlsf_free(t, p[1]), MP_ERR_INVALID_ADDRESS); /* stale after reset */
+    mp_tlsf_destroy(t);
+}
+
+static void test_the_budget_bounds_the_cached_bytes(void) {
+    MP_Tlsf *t = create_cached(64 * KIB, 300);
+    REQUIRE(t != NULL);
+    void *a = mp_tlsf_alloc(t, 200), *g = mp_tlsf_alloc(t, 8), *b = mp_tlsf_alloc(t, 200);
+    REQUIRE(a && b && g);
+    CHECK_STATUS(mp_tlsf_free(t, a), MP_OK);
+    CHECK(t->cache_bytes == 224);
+    CHECK_STATUS(mp_tlsf_free(t, b), MP_OK); /* over the budget: merged with the tail */
+    CHECK(t->cache_bytes == 224);
+    CHECK(free_stats_of(t).free_block_count == 2);
+    CHECK(mp_tlsf_check(t) == 0);
+    mp_tlsf_destroy(t);
+}
+
+/* A write through a stale pointer into a cached block's header. */
+static void stale_write(void *p, size_t n, uint8_t value) {
+    MP_UNPOISON(p, n);
+#if defined(TEST_VALGRIND)
+    VALGRIND_MAKE_MEM_UNDEFINED(p, n);
+#endif
+    memset(p, value, n);
+    MP_POISON(p, n);
+#if defined(TEST_VALGRIND)
+    VALGRIND_MAKE_MEM_NOACCESS(p, n);
+#endif
+}
+
+static void test_a_scribbled_cached_header_is_reported_not_followed(void) {
+    MP_Tlsf *t = mp_tlsf_create(64 * KIB);
+    REQUIRE(t != NULL);
+    uint8_t *a = mp_tlsf_alloc(t, 100), *g = mp_tlsf_alloc(t, 8);
+    REQUIRE(a && g);
+    CHECK_STATUS(mp_tlsf_free(t, a), MP_OK);
+    stale_write(a - 16, 4, 0x7F); /* the size, as a use-after-free might */
+    MP_HeapStats before = stats_of(t);
+    CHECK(mp_tlsf_alloc(t, 100) == NULL);
+    CHECK(mp_last_error().status == MP_ERR_CORRUPTION);
+    MP_HeapStats after = stats_of(t);
+    CHECK(after.failed_alloc_count == before.failed_alloc_count + 1);
+    CHECK(t->cache_bytes == 112 + 16);
+    CHECK(mp_tlsf_check(t) > 0);
+    CHECK_STATUS(mp_tlsf_trim(t, NULL), MP_ERR_CORRUPTION);
+    CHECK_STATUS(mp_tlsf_free(t, a), MP_ERR_INVALID_ADDRESS);
+    CHECK(mp_tlsf_alloc(t, 1000) != NULL); /* other classes still work */
+    mp_tlsf_destroy(t);
+}
+
+static void test_check_finds_broken_cache_bookkeeping(void) {
+    MP_Tlsf *t = mp_tlsf_create(64 * KIB);
+    REQUIRE(t != NULL);
+    void *a = mp_tlsf_alloc(t, 100), *b = mp_tlsf_alloc(t, 100);
+    REQUIRE(a && b);
+    CHECK_STATUS(mp_tlsf_free(t, a), MP_OK);
+    CHECK_STATUS(mp_tlsf_free(t, b), MP_OK);
+    unsigned c = tlsf_cache_class(t, 128);
+    REQUIRE(t->cache_count[c] == 2);
+    t->cache_count[c] = 1; /* b carries the cached flag but no slot names it */
+    CHECK(mp_tlsf_check(t) > 0);
+    t->cache_count[c] = 2;
+    uint32_t *slot = &t->cache_slots[c * TLSF_CACHE_DEPTH];
+    uint32_t saved = slot[1];
+    slot[1] = slot[0]; /* one block in two slots */
+    CHECK(mp_tlsf_check(t) > 0);
+    slot[1] = saved;
+    t->cache_bytes += 16; /* counter off */
+    CHECK(mp_tlsf_check(t) > 0);
+    t->cache_bytes -= 16;
+    CHECK(mp_tlsf_check(t) == 0);
+    mp_tlsf_destroy(t);
+}
+
+MP_TEST_MAIN(TEST_CASE(test_alloc_takes_back_the_most_recently_freed_block_of_its_class),
+             TEST_CASE(test_a_cached_block_is_free_for_every_observer),
+             TEST_CASE(test_cached_and_uncached_twins_agree_on_counters_and_free_bytes),
+             TEST_CASE(test_allocation_that_needs_coalescing_flushes_the_cache_and_succeeds),
+             TEST_CASE(test_realloc_that_needs_the_cached_next_block_flushes_the_cache),
+             TEST_CASE(test_trim_flushes_and_reset_drops_the_cache),
+             TEST_CASE(test_the_budget_bounds_the_cached_bytes),
+             TEST_CASE(test_a_scribbled_cached_header_is_reported_not_followed),
+             TEST_CASE(test_check_finds_broken_cache_bookkeeping))
