@@ -105,15 +105,9 @@ static pool_slot *pool_pass_movable(const pool_pass *pp, size_t i, unsigned bi) 
 
 /* Slides every unpinned block of backend `bi` at or above pp->at.addr down;
  * false if the pass stops here (budget or error). */
-static bool pool_pack_slide(pool_pass *pp, unsigned bi) {
+static bool pool_slide_all(pool_pass *pp, unsigned bi) {
     const pool_backend *be = &pp->p->backends[bi];
     size_t align = pp->p->alignment;
-    /* Cached TLSF blocks look used to their neighbours: merge them first, so
-     * the space they hold is free space the blocks above can slide into. */
-    if (be->kind == POOL_BE_TLSF && tlsf_cache_flush(be->u.tlsf) != MP_OK) {
-        pp->st = MP_ERR_CORRUPTION;
-        return false;
-    }
     for (size_t i = 0; i < pp->n; i++) {
         pool_slot *s = pool_pass_movable(pp, i, bi);
         if (s == NULL || pp->refs[i].addr < pp->at.addr) continue;
@@ -124,6 +118,26 @@ static bool pool_pack_slide(pool_pass *pp, unsigned bi) {
         if (!pool_pass_took(pp, s, st, to)) return false;
     }
     return true;
+}
+
+/* pool_slide_all; TLSF runs it in pack mode: cache flushed, lists detached
+ * during the slides and rebuilt by one walk after them (tlsf_place.c). */
+static bool pool_pack_slide(pool_pass *pp, unsigned bi) {
+    const pool_backend *be = &pp->p->backends[bi];
+    if (be->kind != POOL_BE_TLSF) return pool_slide_all(pp, bi);
+    /* Cached TLSF blocks look used to their neighbours: merge them first, so
+     * the space they hold is free space the blocks above can slide into. */
+    if (tlsf_cache_flush(be->u.tlsf) != MP_OK) {
+        pp->st = MP_ERR_CORRUPTION;
+        return false;
+    }
+    mp_tlsf_pack_begin(be->u.tlsf);
+    bool go_on = pool_slide_all(pp, bi);
+    if (mp_tlsf_pack_end(be->u.tlsf) != MP_OK) {
+        pp->st = MP_ERR_CORRUPTION;
+        return false;
+    }
+    return go_on;
 }
 
 /* -------------------------------------------------------------------- buddy */

@@ -73,6 +73,7 @@ struct MP_Tlsf {
     size_t blocks_bytes;          /* sentinel - first */
     bool owns_region;             /* region was mapped by mp_os_map */
     bool owns_control;            /* control block came from malloc */
+    bool lists_detached;          /* between mp_tlsf_pack_begin and _end (tlsf_place.c) */
     mp_lock lock;
     uint8_t *heads[]; /* fl_count << sl_log2 list heads (see tlsf.c on links) */
 };
@@ -424,6 +425,20 @@ MP_INLINE bool tlsf_used_successor_ok(const tlsf_env *e, const uint8_t *n, uint6
  * MP_ERR_INVALID_ARGUMENT for copy_bytes above the usable size) with nothing
  * changed when a header, footer or link does not validate. O(1). */
 MP_Status mp_tlsf_slide_down(MP_Tlsf *t, void *ptr, size_t align, size_t copy_bytes, void **moved_to);
+
+/** Starts a run of slides (a compaction pass) with the free lists detached:
+ * heads and bitmaps are cleared, free blocks keep valid headers but are on no
+ * list, and each slide then touches only the blocks it moves between (no
+ * list neighbours, which lie anywhere in the heap). Nothing but
+ * mp_tlsf_slide_down may be called until mp_tlsf_pack_end. The front cache
+ * must be empty (tlsf_cache_flush). Lock held by the caller (the pool's). */
+void mp_tlsf_pack_begin(MP_Tlsf *t);
+
+/** Ends the run: one walk over the heap in address order pushes every free
+ * block on its list again. O(blocks), sequential. MP_ERR_CORRUPTION if a
+ * header fails validation: the walk stops there and the free blocks above
+ * stay unlisted (never handed out, never followed). */
+MP_Status mp_tlsf_pack_end(MP_Tlsf *t);
 
 /* ------------------------------------------------------------ front cache */
 

@@ -30,6 +30,15 @@
  */
 #include "tlsf_internal.h"
 
+/* Writes the header of the free block `b` (word w0) and lists it, or, with
+ * the lists detached, writes its header with an empty next link only. */
+static void tlsf_put_free(MP_Tlsf *t, uint8_t *b, uint64_t w0, unsigned fl, unsigned sl) {
+    if (t->lists_detached)
+        tlsf_free_hdr_store(&t->env, b, w0, 0);
+    else
+        tlsf_push(t, &t->env, b, w0, fl, sl);
+}
+
 /* The distance a block may slide over `free_bytes` of free space below it
  * keeping its alignment (`align` 0 or a power of two >= 16) and leaving no
  * free remainder smaller than a minimum block; 0 if none. */
@@ -59,14 +68,15 @@ MP_Status mp_tlsf_slide_down(MP_Tlsf *t, void *ptr, size_t align, size_t copy_by
     size_t psize = tlsf_bytes((uint32_t)psize_g);
     uint8_t *p = b - psize;
     uint32_t pnext;
-    unsigned pfl, psl, nfl = 0, nsl = 0, ffl, fsl;
+    unsigned pfl = 0, psl = 0, nfl = 0, nsl = 0, ffl, fsl;
+    bool listed = !t->lists_detached;
     if (!tlsf_hdr_load_next(e, p, &pw0, &pnext) || !(pw0 & TLSF_W_FREE) || tlsf_w_size(pw0) != psize_g ||
-        !tlsf_listed_ok(t, e, p, psize, &pfl, &psl))
+        (listed && !tlsf_listed_ok(t, e, p, psize, &pfl, &psl)))
         return MP_ERR_CORRUPTION;
     size_t nsize = 0;
     if (nw0 & TLSF_W_FREE) {
         nsize = tlsf_w_bytes(nw0);
-        if (!tlsf_listed_ok(t, e, n, nsize, &nfl, &nsl)) return MP_ERR_CORRUPTION;
+        if (listed && !tlsf_listed_ok(t, e, n, nsize, &nfl, &nsl)) return MP_ERR_CORRUPTION;
     }
     size_t d = tlsf_slide_distance(psize, align);
     if (d == 0) return MP_OK;
@@ -74,9 +84,9 @@ MP_Status mp_tlsf_slide_down(MP_Tlsf *t, void *ptr, size_t align, size_t copy_by
     uint8_t *nb = p + rest, *f = nb + size;
     tlsf_mapping(e, fsize, &ffl, &fsl);
     /* Validated; from here on nothing fails. */
-    tlsf_unlink(t, e, p, pfl, psl);
+    if (listed) tlsf_unlink(t, e, p, pfl, psl);
     if (nsize != 0) {
-        tlsf_unlink(t, e, n, nfl, nsl);
+        if (listed) tlsf_unlink(t, e, n, nfl, nsl);
         tlsf_hdr_wipe(n);
     }
     uint8_t *dst = nb + TLSF_HDR_BYTES, *src = b + TLSF_HDR_BYTES;
@@ -92,13 +102,38 @@ MP_Status mp_tlsf_slide_down(MP_Tlsf *t, void *ptr, size_t align, size_t copy_by
         unsigned rfl, rsl;
         tlsf_mapping(e, rest, &rfl, &rsl);
         tlsf_footer_store(nb, tlsf_granules(rest));
-        tlsf_push(t, e, p, tlsf_granules(rest) | TLSF_W_FREE | prev_free, rfl, rsl);
+        tlsf_put_free(t, p, tlsf_granules(rest) | TLSF_W_FREE | prev_free, rfl, rsl);
         prev_free = TLSF_W_PREV_FREE;
     }
     tlsf_hdr_store(e, nb, (w0 & ~TLSF_W_PREV_FREE) | prev_free);
     if (nsize == 0) tlsf_hdr_store(e, n, nw0 | TLSF_W_PREV_FREE);
     tlsf_footer_store(f + fsize, tlsf_granules(fsize));
-    tlsf_push(t, e, f, tlsf_granules(fsize) | TLSF_W_FREE, ffl, fsl);
+    tlsf_put_free(t, f, tlsf_granules(fsize) | TLSF_W_FREE, ffl, fsl);
     *moved_to = dst;
+    return MP_OK;
+}
+
+void mp_tlsf_pack_begin(MP_Tlsf *t) {
+    t->fl_bitmap = 0;
+    memset(t->sl_bitmap, 0, sizeof t->sl_bitmap);
+    memset(t->heads, 0, ((size_t)t->fl_count << t->env.sl_log2) * sizeof(uint8_t *));
+    t->lists_detached = true;
+}
+
+MP_Status mp_tlsf_pack_end(MP_Tlsf *t) {
+    const tlsf_env *e = &t->env;
+    t->lists_detached = false;
+    for (uint8_t *b = e->first; b < e->sentinel;) {
+        uint64_t w0;
+        uint32_t next;
+        if (!tlsf_hdr_load_next(e, b, &w0, &next) || !tlsf_fits_heap(e, b, tlsf_w_size(w0)))
+            return MP_ERR_CORRUPTION;
+        if (w0 & TLSF_W_FREE) {
+            unsigned fl, sl;
+            tlsf_mapping(e, tlsf_w_bytes(w0), &fl, &sl);
+            tlsf_push(t, e, b, w0, fl, sl);
+        }
+        b += tlsf_w_bytes(w0);
+    }
     return MP_OK;
 }
