@@ -191,6 +191,131 @@ MP_API MP_Status mp_fixed_pool_trim(MP_FixedPool *pool, size_t *released_bytes);
 /** Releases the pool and, if it mapped it, its region. NULL is ignored. */
 MP_API void mp_fixed_pool_destroy(MP_FixedPool *pool);
 
+/* Fixed pool inline fast path: opt-in, for single-threaded pools.
+ * mp_fixed_pool_alloc_inline and mp_fixed_pool_free_inline do in the
+ * caller's code exactly what mp_fixed_pool_alloc and mp_fixed_pool_free do
+ * on their common path, on the hot state below, which every control block
+ * begins with:
+ *  - alloc pops the free-index stack and sets the slot's in-use bit;
+ *  - free maps the pointer to a slot index with one multiply and one rotate
+ *    (foreign, interior and NULL pointers give an index >= capacity), tests
+ *    the slot's in-use bit, clears it and pushes the index;
+ *  - counters: free_count is counted inline; the other statistics are
+ *    derived from free_top and high_water, so mp_fixed_pool_stats stays exact.
+ * Anything else goes to the out-of-line call with the same arguments, which
+ * then decides, fails and counts exactly as if called directly: a NULL pool,
+ * an empty free stack (the next slot comes from the lazily initialised high
+ * water, or the pool is exhausted), a refused free (index out of range: a
+ * foreign, interior or NULL pointer; bit clear: double free or a pointer
+ * from before a reset), thread-safe pools and destroyed pools (their limits
+ * are 0). So the results, statuses, mp_last_error and statistics of both
+ * paths are identical, and any mix of them is allowed on one pool.
+ * Sanitizers: a library built with ASan (or MP_VALGRIND) poisons freed
+ * slots. Code built the same way (ASan detected, or MP_WITH_VALGRIND
+ * defined, as the CMake target exports it) poisons and unpoisons inline;
+ * code built differently always goes out of line. Not thread-safe: the same
+ * rule as the out-of-line calls on a pool created without
+ * MP_FLAG_THREAD_SAFE.
+ * ABI: the layout of MP_FixedPoolHot and its place at offset 0 of the
+ * control block are part of the ABI of major version MP_VERSION_MAJOR.
+ * The fields are the library's; read or write them only through these
+ * functions. */
+typedef struct MP_FixedPoolHot {
+    uint8_t *base;                 /* slot 0; slot i at base + i * slot_size_bytes */
+    uint32_t *free_stack;          /* free slot indices, top at free_top - 1 */
+    uint64_t *in_use_bits;         /* bit i set = slot i in use */
+    size_t slot_size_bytes;        /* stride = d0 * 2^stride_shift, d0 odd */
+    uintptr_t stride_inverse;      /* inverse of d0 modulo 2^(bits of uintptr_t) */
+    uint64_t free_count;           /* successful frees since create */
+    uint32_t free_top;             /* entries on free_stack */
+    uint32_t inline_limit;         /* capacity when plain code may go inline, else 0 */
+    uint8_t stride_shift;          /* trailing zero bits of the stride */
+    uint8_t sanitizer;             /* MP_SANITIZER_* the library was built with */
+    uint8_t reserved_[2];
+    uint32_t sanitized_limit;      /* capacity when code built with `sanitizer` may go inline, else 0 */
+    /* end of the first 64 bytes (64-bit targets) */
+    uint32_t high_water;           /* slots [0, high_water) were handed out since create or reset */
+    size_t object_size;            /* bytes unpoisoned per allocation */
+} MP_FixedPoolHot;
+
+#define MP_SANITIZER_NONE 0
+#define MP_SANITIZER_ASAN 1
+#define MP_SANITIZER_VALGRIND 2
+
+/* How this translation unit poisons: detected ASan, else MP_WITH_VALGRIND. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MP_SANITIZER_HERE_ MP_SANITIZER_ASAN
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MP_SANITIZER_HERE_ MP_SANITIZER_ASAN
+#endif
+#endif
+#if !defined(MP_SANITIZER_HERE_) && defined(MP_WITH_VALGRIND)
+#define MP_SANITIZER_HERE_ MP_SANITIZER_VALGRIND
+#endif
+#if !defined(MP_SANITIZER_HERE_)
+#define MP_SANITIZER_HERE_ MP_SANITIZER_NONE
+#endif
+
+#if MP_SANITIZER_HERE_ == MP_SANITIZER_ASAN
+#include <sanitizer/asan_interface.h>
+#define MP_HOT_LIMIT_(hot) ((hot)->sanitizer == MP_SANITIZER_ASAN ? (hot)->sanitized_limit : 0u)
+#define MP_HOT_POISON_(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define MP_HOT_UNPOISON_(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#elif MP_SANITIZER_HERE_ == MP_SANITIZER_VALGRIND
+#include <valgrind/memcheck.h>
+#define MP_HOT_LIMIT_(hot) ((hot)->sanitizer == MP_SANITIZER_VALGRIND ? (hot)->sanitized_limit : 0u)
+#define MP_HOT_POISON_(p, n) ((void)VALGRIND_MAKE_MEM_NOACCESS((p), (n)))
+#define MP_HOT_UNPOISON_(p, n) ((void)VALGRIND_MAKE_MEM_UNDEFINED((p), (n)))
+#else
+#define MP_HOT_LIMIT_(hot) ((hot)->inline_limit)
+#define MP_HOT_POISON_(p, n) ((void)(p), (void)(n))
+#define MP_HOT_UNPOISON_(p, n) ((void)(p), (void)(n))
+#endif
+
+#if defined(__GNUC__)
+#define MP_HOT_UNLIKELY_(x) __builtin_expect(!!(x), 0)
+#else
+#define MP_HOT_UNLIKELY_(x) (x)
+#endif
+
+/** As mp_fixed_pool_alloc (same result, failure and statistics), inline
+ * when a freed slot is on the stack of a single-threaded pool. O(1). */
+static inline void *mp_fixed_pool_alloc_inline(MP_FixedPool *pool) {
+    if (MP_HOT_UNLIKELY_(pool == NULL)) return mp_fixed_pool_alloc(pool);
+    MP_FixedPoolHot *hot = (MP_FixedPoolHot *)(void *)pool;
+    uint32_t top = hot->free_top;
+    /* top - 1 wraps for an empty stack; a limit of 0 refuses every top. */
+    if (MP_HOT_UNLIKELY_(top - 1u >= MP_HOT_LIMIT_(hot))) return mp_fixed_pool_alloc(pool);
+    uint32_t index = hot->free_stack[top - 1u];
+    hot->free_top = top - 1u;
+    hot->in_use_bits[index >> 6] |= (uint64_t)1 << (index & 63u);
+    uint8_t *slot = hot->base + (size_t)index * hot->slot_size_bytes;
+    MP_HOT_UNPOISON_(slot, hot->object_size);
+    return slot;
+}
+
+/** As mp_fixed_pool_free (same status, mp_last_error and statistics),
+ * inline when `ptr` is a slot of a single-threaded pool that is in use.
+ * O(1). */
+static inline MP_Status mp_fixed_pool_free_inline(MP_FixedPool *pool, void *ptr) {
+    if (MP_HOT_UNLIKELY_(pool == NULL)) return mp_fixed_pool_free(pool, ptr);
+    MP_FixedPoolHot *hot = (MP_FixedPoolHot *)(void *)pool;
+    /* Index of the slot at ptr, or a value >= capacity when ptr is not the
+     * start of a slot (see fixed_pool.c: division by multiplication). */
+    uintptr_t x = ((uintptr_t)ptr - (uintptr_t)hot->base) * hot->stride_inverse;
+    unsigned k = hot->stride_shift, bits = (unsigned)(sizeof(uintptr_t) * 8u);
+    uintptr_t index = (x >> k) | (x << ((bits - k) & (bits - 1u)));
+    if (MP_HOT_UNLIKELY_(index >= MP_HOT_LIMIT_(hot))) return mp_fixed_pool_free(pool, ptr);
+    uint64_t *word = &hot->in_use_bits[index >> 6], bit = (uint64_t)1 << (index & 63u);
+    if (MP_HOT_UNLIKELY_((*word & bit) == 0)) return mp_fixed_pool_free(pool, ptr);
+    *word ^= bit; /* the bit is set: clears it */
+    hot->free_stack[hot->free_top++] = (uint32_t)index;
+    hot->free_count++;
+    MP_HOT_POISON_(ptr, hot->slot_size_bytes);
+    return MP_OK;
+}
+
 /* ------------------------------------------------------------------ arena */
 
 typedef struct MP_Arena MP_Arena;

@@ -12,6 +12,7 @@
  *                    4,096 allocations; op = one allocation (+ amortized reset)
  *
  * Implementations: every family of the library that can serve a workload,
+ * the fixed pool also through the header's inline calls ("fixed:inline"),
  * the managed pool over TLSF ("pool:tlsf": handles instead of pointers, so
  * its loops write their byte into a bench-side array indexed by the handle's
  * slot index, and free by the handle kept there),
@@ -103,6 +104,12 @@ static const micro_workload workloads[WK_COUNT] = {
 #define WL_NAME fixed
 #define WL_ALLOC(ctx, size) mp_fixed_pool_alloc((MP_FixedPool *)(ctx))
 #define WL_FREE(ctx, p, size) (mp_fixed_pool_free((MP_FixedPool *)(ctx), (p)) != MP_OK)
+#define WL_FIXED_ONLY
+#include "micro_workloads.h"
+/* The same pool type through the header's inline fast path. */
+#define WL_NAME fixed_inline
+#define WL_ALLOC(ctx, size) mp_fixed_pool_alloc_inline((MP_FixedPool *)(ctx))
+#define WL_FREE(ctx, p, size) (mp_fixed_pool_free_inline((MP_FixedPool *)(ctx), (p)) != MP_OK)
 #define WL_FIXED_ONLY
 #include "micro_workloads.h"
 #endif
@@ -292,14 +299,17 @@ static void setup_impls(micro_state *st) {
     st->floor_bump.size = (size_t)2 << 20;
     im->arena = floor_bump_arena;
 
-    im = add_impl(st, "fixed", "family", NULL);
+    static const char *const fixed_names[2] = {"fixed", "fixed:inline"};
+    for (int use_inline = 0; use_inline < 2; use_inline++) {
+        im = add_impl(st, fixed_names[use_inline], "family", NULL);
 #if MP_BENCH_HAVE_FIXED
-    im->ctx = mp_fixed_pool_create(64, 16384);
-    im->pair64 = fixed_pair64;
-    im->live64 = fixed_live64;
+        im->ctx = mp_fixed_pool_create(64, 16384);
+        im->pair64 = use_inline ? fixed_inline_pair64 : fixed_pair64;
+        im->live64 = use_inline ? fixed_inline_live64 : fixed_live64;
 #else
-    im->missing = BENCH_NOT_IMPLEMENTED;
+        im->missing = BENCH_NOT_IMPLEMENTED;
 #endif
+    }
     im = add_impl(st, "arena", "family", NULL);
 #if MP_BENCH_HAVE_ARENA
     im->ctx = mp_arena_create((size_t)2 << 20);
@@ -375,7 +385,7 @@ static void destroy_impls(micro_state *st) {
         micro_impl *im = &st->impls[i];
         if (im->missing != NULL || strcmp(im->kind, "family") != 0) continue;
 #if MP_BENCH_HAVE_FIXED
-        if (im->pair64 == fixed_pair64) mp_fixed_pool_destroy(im->ctx);
+        if (im->pair64 == fixed_pair64 || im->pair64 == fixed_inline_pair64) mp_fixed_pool_destroy(im->ctx);
 #endif
 #if MP_BENCH_HAVE_ARENA
         if (im->arena == arena_arena || im->arena == arena_window_arena) mp_arena_destroy(im->ctx);

@@ -33,6 +33,16 @@
  * one of the two, unless its slot was handed out again: then it names that
  * new allocation (no allocator without per-pointer tags can tell them apart).
  *
+ * Inline fast path. The control block begins with MP_FixedPoolHot (public
+ * header): everything the single-threaded alloc-from-stack and free paths
+ * touch, on one cache line. mp_fixed_pool_alloc_inline / _free_inline in the
+ * header run those paths in the caller's code and call the functions below
+ * for everything else. Its two limits gate them: `inline_limit` (callers
+ * built without a sanitizer) is the capacity on a single-threaded pool of a
+ * library built without one, `sanitized_limit` (callers built with the
+ * library's sanitizer, which poison the same way) the capacity on any
+ * single-threaded pool; both are 0 on thread-safe and destroyed pools.
+ *
  * Threads. Single-threaded pools use plain loads and stores only. With
  * MP_FLAG_THREAD_SAFE the stack becomes a Treiber stack: `next` links out of
  * band, a 64-bit head {ABA tag:32, index:32} updated by CAS; the bitmap is
@@ -47,8 +57,9 @@
  *   length == high_water - allocated;
  *   allocated <= allocated_peak <= capacity;
  *   thread-safe pools: alloc_count == free_count + allocated + slots
- *   released by resets (single-threaded pools derive both sides from the
- *   stack, so their hot paths keep just the peak and free_count).
+ *   released by resets (single-threaded pools derive alloc_count, allocated
+ *   and the peak from the stack and the high water, so their hot paths keep
+ *   just free_count).
  *
  * Sanitizers. Every slot is poisoned at create, free and reset; alloc
  * unpoisons object_size bytes (the padding up to the stride stays poisoned).
@@ -86,34 +97,23 @@ typedef struct fixed_shared {
 } fixed_shared;
 
 struct MP_FixedPool {
-    /* Hot fields of the single-threaded paths: the first cache line. */
-    uint8_t *base;
-    union {
-        uint32_t *stack;        /* single-threaded: free indices, top at free_top - 1 */
-        _Atomic uint32_t *next; /* thread-safe: next[i] = index below i on the stack */
-    } links;
-    union {
-        uint64_t *plain;
-        _Atomic uint64_t *shared;
-    } bits; /* allocation bitmap, bit i = slot i in use */
-    size_t slot_size_bytes;
-    uintptr_t stride_inverse; /* inverse of the odd part of the stride mod 2^W */
-    uint32_t free_top;
-    uint32_t high_water;
+    /* The header's inline calls read and write `hot` at offset 0: the hot
+     * fields of the single-threaded paths, on the first cache line. Its
+     * free_stack and in_use_bits serve single-threaded pools only (NULL on a
+     * thread-safe one). The only counter its paths keep is free_count: slots
+     * in use are high_water - free_top, alloc_count = free_count + in use +
+     * slots released by resets, and the peak equals high_water (a slot above
+     * it is taken only when the stack is empty, i.e. all below are in use). */
+    MP_FixedPoolHot hot;
+    _Atomic uint32_t *next;        /* thread-safe: next[i] = index below i on the stack */
+    _Atomic uint64_t *shared_bits; /* thread-safe: the allocation bitmap */
     uint32_t capacity;
-    uint8_t stride_shift; /* trailing zero bits of the stride */
     uint8_t is_thread_safe;
     uint8_t owner; /* fixed_owner */
-    /* The only counters the single-threaded hot paths keep: slots in use are
-     * high_water - free_top, and alloc_count = free_count + in use + slots
-     * released by resets, both derived on request. */
-    size_t allocated_peak;
-    uint64_t free_count;
     /* Cold fields. */
     uint64_t failed_alloc_count;
     uint64_t rejected_free_count;
     uint64_t reset_released_count; /* slots that were in use when a reset freed them */
-    size_t object_size;
     size_t alignment;
     size_t region_bytes;
     uint64_t *check_scratch; /* capacity bits, written only by check() */
@@ -122,6 +122,19 @@ struct MP_FixedPool {
     uint64_t magic;
     fixed_shared shared; /* used only when is_thread_safe */
 };
+
+_Static_assert(offsetof(MP_FixedPool, hot) == 0, "the header's inline calls read the hot state at offset 0");
+_Static_assert(sizeof(void *) != 8 || offsetof(MP_FixedPoolHot, high_water) == 64,
+               "the inline paths' fields fill exactly the first cache line");
+
+/* The sanitizer this file poisons with (the header's inline calls compare). */
+#if defined(MP_ASAN)
+#define MP_FIXED_SANITIZER MP_SANITIZER_ASAN
+#elif defined(MP_WITH_VALGRIND)
+#define MP_FIXED_SANITIZER MP_SANITIZER_VALGRIND
+#else
+#define MP_FIXED_SANITIZER MP_SANITIZER_NONE
+#endif
 
 /* Everything derived from a config before any memory is touched. */
 typedef struct fixed_geometry {
@@ -204,21 +217,23 @@ static MP_FixedPool *fixed_init(uint8_t *meta, uint8_t *base, const fixed_geomet
                                 bool meta_is_zero) {
     MP_FixedPool *p = (MP_FixedPool *)(void *)meta;
     memset(p, 0, sizeof *p);
-    p->base = base;
-    p->links.stack = (uint32_t *)(void *)(meta + g->stack_offset);
-    p->bits.plain = (uint64_t *)(void *)(meta + g->bitmap_offset);
+    p->hot.base = base;
     p->check_scratch = (uint64_t *)(void *)(meta + g->scratch_offset);
-    p->slot_size_bytes = g->slot_size_bytes;
-    p->stride_inverse = g->stride_inverse;
-    p->stride_shift = (uint8_t)g->stride_shift;
+    p->hot.slot_size_bytes = g->slot_size_bytes;
+    p->hot.stride_inverse = g->stride_inverse;
+    p->hot.stride_shift = (uint8_t)g->stride_shift;
     p->capacity = (uint32_t)g->capacity;
     p->is_thread_safe = (g->flags & MP_FLAG_THREAD_SAFE) != 0;
     p->owner = (uint8_t)owner;
-    p->object_size = g->object_size;
+    p->hot.object_size = g->object_size;
     p->alignment = g->alignment;
     p->region_bytes = g->region_bytes;
     p->magic = MP_FIXED_MAGIC;
+    p->hot.sanitizer = MP_FIXED_SANITIZER;
     if (p->is_thread_safe) {
+        /* The inline limits stay 0: the header's calls always go out of line. */
+        p->next = (_Atomic uint32_t *)(void *)(meta + g->stack_offset);
+        p->shared_bits = (_Atomic uint64_t *)(void *)(meta + g->bitmap_offset);
         atomic_init(&p->shared.head, (uint64_t)MP_FIXED_NIL);
         atomic_init(&p->shared.high_water, 0u);
         atomic_init(&p->shared.allocated, (size_t)0);
@@ -227,9 +242,13 @@ static MP_FixedPool *fixed_init(uint8_t *meta, uint8_t *base, const fixed_geomet
         atomic_init(&p->shared.free_count, (uint64_t)0);
         atomic_init(&p->shared.failed_alloc_count, (uint64_t)0);
         atomic_init(&p->shared.rejected_free_count, (uint64_t)0);
-        for (size_t w = 0; w < g->bitmap_words && !meta_is_zero; w++) atomic_init(&p->bits.shared[w], 0u);
-    } else if (!meta_is_zero) {
-        memset(p->bits.plain, 0, g->bitmap_words * sizeof(uint64_t));
+        for (size_t w = 0; w < g->bitmap_words && !meta_is_zero; w++) atomic_init(&p->shared_bits[w], 0u);
+    } else {
+        p->hot.free_stack = (uint32_t *)(void *)(meta + g->stack_offset);
+        p->hot.in_use_bits = (uint64_t *)(void *)(meta + g->bitmap_offset);
+        p->hot.sanitized_limit = p->capacity;
+        p->hot.inline_limit = MP_FIXED_SANITIZER == MP_SANITIZER_NONE ? p->capacity : 0;
+        if (!meta_is_zero) memset(p->hot.in_use_bits, 0, g->bitmap_words * sizeof(uint64_t));
     }
     MP_POISON(base, g->region_bytes);
     return p;
@@ -333,8 +352,10 @@ void mp_fixed_pool_destroy(MP_FixedPool *pool) {
     fixed_owner owner = (fixed_owner)pool->owner;
     void *mapping = pool->mapping;
     size_t mapping_bytes = pool->mapping_bytes;
-    MP_UNPOISON(pool->base, pool->region_bytes);
+    MP_UNPOISON(pool->hot.base, pool->region_bytes);
     pool->magic = 0;
+    pool->hot.inline_limit = 0; /* caller memory survives: send inline calls out of line */
+    pool->hot.sanitized_limit = 0;
     if (owner == FIXED_OWNS_MAPPING) {
         mp_os_unmap(mapping, mapping_bytes);
     } else if (owner == FIXED_OWNS_METADATA) {
@@ -347,26 +368,26 @@ void mp_fixed_pool_destroy(MP_FixedPool *pool) {
 /* Slot index of the byte offset `offset` from the base, or a value >=
  * capacity when `offset` is not the start of a slot (see the header). */
 MP_INLINE uintptr_t fixed_index_of_offset(const MP_FixedPool *p, uintptr_t offset) {
-    uintptr_t x = offset * p->stride_inverse;
-    unsigned k = p->stride_shift;
+    uintptr_t x = offset * p->hot.stride_inverse;
+    unsigned k = p->hot.stride_shift;
     return (x >> k) | (x << ((MP_UPTR_BITS - k) & (MP_UPTR_BITS - 1)));
 }
 
 MP_INLINE uintptr_t fixed_index_of(const MP_FixedPool *p, const void *ptr) {
-    return fixed_index_of_offset(p, (uintptr_t)ptr - (uintptr_t)p->base);
+    return fixed_index_of_offset(p, (uintptr_t)ptr - (uintptr_t)p->hot.base);
 }
 
 MP_INLINE uint64_t fixed_bit(size_t index) { return (uint64_t)1 << (index & 63); }
 
 /* A bitmap word, whatever the pool's mode (cold paths only). */
 static uint64_t fixed_bits_word(const MP_FixedPool *p, size_t word) {
-    return p->is_thread_safe ? atomic_load_explicit(&p->bits.shared[word], memory_order_relaxed)
-                             : p->bits.plain[word];
+    return p->is_thread_safe ? atomic_load_explicit(&p->shared_bits[word], memory_order_relaxed)
+                             : p->hot.in_use_bits[word];
 }
 
 static uint32_t fixed_high_water(const MP_FixedPool *p) {
     return p->is_thread_safe ? atomic_load_explicit(&p->shared.high_water, memory_order_relaxed)
-                             : p->high_water;
+                             : p->hot.high_water;
 }
 
 /* ------------------------------------------------ single-threaded paths */
@@ -374,18 +395,16 @@ static uint32_t fixed_high_water(const MP_FixedPool *p) {
 /* Index of a free slot taken off the stack or the high water, bit set and
  * counters updated; MP_FIXED_NIL when every slot is in use. */
 MP_INLINE uint32_t fixed_take_plain(MP_FixedPool *p) {
-    uint32_t index, top = p->free_top, hw = p->high_water;
+    uint32_t index, top = p->hot.free_top, hw = p->hot.high_water;
     if (MP_LIKELY(top != 0)) {
-        index = p->links.stack[--top];
-        p->free_top = top;
+        index = p->hot.free_stack[--top];
+        p->hot.free_top = top;
     } else {
         if (MP_UNLIKELY(hw == p->capacity)) return MP_FIXED_NIL;
         index = hw++;
-        p->high_water = hw;
+        p->hot.high_water = hw;
     }
-    p->bits.plain[index >> 6] |= fixed_bit(index);
-    size_t allocated = (size_t)(hw - top);
-    if (allocated > p->allocated_peak) p->allocated_peak = allocated;
+    p->hot.in_use_bits[index >> 6] |= fixed_bit(index);
     return index;
 }
 
@@ -404,7 +423,7 @@ static uint32_t fixed_take_shared(MP_FixedPool *p) {
         if (index != MP_FIXED_NIL) {
             /* A stale `next` (the slot was popped meanwhile) is harmless:
              * the tag has moved and the CAS fails. */
-            uint32_t next = atomic_load_explicit(&p->links.next[index], memory_order_relaxed);
+            uint32_t next = atomic_load_explicit(&p->next[index], memory_order_relaxed);
             if (atomic_compare_exchange_weak_explicit(&s->head, &head, fixed_head_with(head, next),
                                                       memory_order_acquire, memory_order_acquire))
                 break;
@@ -426,7 +445,7 @@ static uint32_t fixed_take_shared(MP_FixedPool *p) {
     }
     /* Relaxed is enough: whoever frees this slot got the pointer through a
      * happens-before edge, and RMWs on one word see its latest value. */
-    atomic_fetch_or_explicit(&p->bits.shared[index >> 6], fixed_bit(index), memory_order_relaxed);
+    atomic_fetch_or_explicit(&p->shared_bits[index >> 6], fixed_bit(index), memory_order_relaxed);
     size_t allocated = atomic_fetch_add_explicit(&s->allocated, 1, memory_order_relaxed) + 1;
     size_t peak = atomic_load_explicit(&s->allocated_peak, memory_order_relaxed);
     while (allocated > peak && !atomic_compare_exchange_weak_explicit(&s->allocated_peak, &peak, allocated,
@@ -445,7 +464,7 @@ static void fixed_push_shared(MP_FixedPool *p, uint32_t index) {
     atomic_fetch_sub_explicit(&s->allocated, 1, memory_order_relaxed);
     uint64_t head = atomic_load_explicit(&s->head, memory_order_relaxed);
     do {
-        atomic_store_explicit(&p->links.next[index], (uint32_t)head, memory_order_relaxed);
+        atomic_store_explicit(&p->next[index], (uint32_t)head, memory_order_relaxed);
     } while (!atomic_compare_exchange_weak_explicit(&s->head, &head, fixed_head_with(head, index),
                                                     memory_order_release, memory_order_relaxed));
     atomic_fetch_add_explicit(&s->free_count, 1, memory_order_relaxed);
@@ -465,7 +484,7 @@ static MP_COLD uint32_t fixed_exhausted(MP_FixedPool *p, size_t requested_bytes)
 
 MP_INLINE uint32_t fixed_take(MP_FixedPool *p) {
     uint32_t index = MP_LIKELY(!p->is_thread_safe) ? fixed_take_plain(p) : fixed_take_shared(p);
-    return MP_LIKELY(index != MP_FIXED_NIL) ? index : fixed_exhausted(p, p->object_size);
+    return MP_LIKELY(index != MP_FIXED_NIL) ? index : fixed_exhausted(p, p->hot.object_size);
 }
 
 void *mp_fixed_pool_alloc(MP_FixedPool *pool) {
@@ -475,8 +494,8 @@ void *mp_fixed_pool_alloc(MP_FixedPool *pool) {
     }
     uint32_t index = fixed_take(pool);
     if (MP_UNLIKELY(index == MP_FIXED_NIL)) return NULL;
-    uint8_t *slot = pool->base + (size_t)index * pool->slot_size_bytes;
-    MP_UNPOISON(slot, pool->object_size);
+    uint8_t *slot = pool->hot.base + (size_t)index * pool->hot.slot_size_bytes;
+    MP_UNPOISON(slot, pool->hot.object_size);
     return slot;
 }
 
@@ -494,19 +513,19 @@ static MP_COLD MP_Status fixed_reject(MP_FixedPool *p, uintptr_t index) {
 MP_INLINE MP_Status fixed_release(MP_FixedPool *p, uintptr_t index) {
     if (MP_UNLIKELY(index >= p->capacity)) return fixed_reject(p, UINTPTR_MAX);
     uint64_t bit = fixed_bit(index);
-    uint8_t *slot = p->base + index * p->slot_size_bytes;
+    uint8_t *slot = p->hot.base + index * p->hot.slot_size_bytes;
     if (MP_LIKELY(!p->is_thread_safe)) {
-        uint64_t *word = &p->bits.plain[index >> 6];
+        uint64_t *word = &p->hot.in_use_bits[index >> 6];
         if (MP_UNLIKELY((*word & bit) == 0)) return fixed_reject(p, index);
         *word &= ~bit;
-        p->links.stack[p->free_top++] = (uint32_t)index;
-        p->free_count++;
-        MP_POISON(slot, p->slot_size_bytes);
+        p->hot.free_stack[p->hot.free_top++] = (uint32_t)index;
+        p->hot.free_count++;
+        MP_POISON(slot, p->hot.slot_size_bytes);
         return MP_OK;
     }
-    uint64_t old = atomic_fetch_and_explicit(&p->bits.shared[index >> 6], ~bit, memory_order_relaxed);
+    uint64_t old = atomic_fetch_and_explicit(&p->shared_bits[index >> 6], ~bit, memory_order_relaxed);
     if (MP_UNLIKELY((old & bit) == 0)) return fixed_reject(p, index);
-    MP_POISON(slot, p->slot_size_bytes); /* before the push: after it, another thread may own the slot */
+    MP_POISON(slot, p->hot.slot_size_bytes); /* before the push: after it, another thread may own the slot */
     fixed_push_shared(p, (uint32_t)index);
     return MP_OK;
 }
@@ -524,7 +543,7 @@ size_t mp_fixed_pool_alloc_many(MP_FixedPool *pool, uint32_t *out, size_t n) {
         mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
         return 0;
     }
-    if (pool->region_bytes - pool->slot_size_bytes > UINT32_MAX) {
+    if (pool->region_bytes - pool->hot.slot_size_bytes > UINT32_MAX) {
         mp_fail(MP_ERR_UNSUPPORTED, pool->region_bytes, 0, 0);
         return 0;
     }
@@ -532,11 +551,11 @@ size_t mp_fixed_pool_alloc_many(MP_FixedPool *pool, uint32_t *out, size_t n) {
     for (; done < n; done++) {
         uint32_t index = MP_LIKELY(!pool->is_thread_safe) ? fixed_take_plain(pool) : fixed_take_shared(pool);
         if (MP_UNLIKELY(index == MP_FIXED_NIL)) {
-            fixed_exhausted(pool, (n - done) * pool->object_size);
+            fixed_exhausted(pool, (n - done) * pool->hot.object_size);
             break;
         }
-        size_t offset = (size_t)index * pool->slot_size_bytes;
-        MP_UNPOISON(pool->base + offset, pool->object_size);
+        size_t offset = (size_t)index * pool->hot.slot_size_bytes;
+        MP_UNPOISON(pool->hot.base + offset, pool->hot.object_size);
         out[done] = (uint32_t)offset;
     }
     return done;
@@ -563,20 +582,19 @@ MP_Status mp_fixed_pool_reset(MP_FixedPool *pool) {
         fixed_shared *s = &pool->shared;
         uint64_t head = atomic_load_explicit(&s->head, memory_order_relaxed);
         for (size_t w = 0; w < words; w++)
-            atomic_store_explicit(&pool->bits.shared[w], 0, memory_order_relaxed);
+            atomic_store_explicit(&pool->shared_bits[w], 0, memory_order_relaxed);
         pool->reset_released_count += atomic_load_explicit(&s->allocated, memory_order_relaxed);
         atomic_store_explicit(&s->head, fixed_head_with(head, MP_FIXED_NIL), memory_order_release);
         atomic_store_explicit(&s->high_water, 0u, memory_order_relaxed);
         atomic_store_explicit(&s->allocated, (size_t)0, memory_order_relaxed);
         atomic_store_explicit(&s->allocated_peak, (size_t)0, memory_order_relaxed);
     } else {
-        memset(pool->bits.plain, 0, words * sizeof(uint64_t));
-        pool->reset_released_count += (size_t)(pool->high_water - pool->free_top);
-        pool->free_top = 0;
-        pool->high_water = 0;
-        pool->allocated_peak = 0;
+        memset(pool->hot.in_use_bits, 0, words * sizeof(uint64_t));
+        pool->reset_released_count += (size_t)(pool->hot.high_water - pool->hot.free_top);
+        pool->hot.free_top = 0;
+        pool->hot.high_water = 0;
     }
-    MP_POISON(pool->base, (size_t)hw * pool->slot_size_bytes);
+    MP_POISON(pool->hot.base, (size_t)hw * pool->hot.slot_size_bytes);
     return MP_OK;
 }
 
@@ -598,10 +616,10 @@ static fixed_counters fixed_read_counters(const MP_FixedPool *p) {
         c.failed_alloc_count = atomic_load_explicit(&s->failed_alloc_count, memory_order_relaxed);
         c.rejected_free_count = atomic_load_explicit(&s->rejected_free_count, memory_order_relaxed);
     } else {
-        c.allocated = (size_t)(p->high_water - p->free_top);
-        c.allocated_peak = p->allocated_peak;
-        c.free_count = p->free_count;
-        c.alloc_count = p->free_count + c.allocated + p->reset_released_count;
+        c.allocated = (size_t)(p->hot.high_water - p->hot.free_top);
+        c.allocated_peak = p->hot.high_water; /* see the control block */
+        c.free_count = p->hot.free_count;
+        c.alloc_count = p->hot.free_count + c.allocated + p->reset_released_count;
         c.failed_alloc_count = p->failed_alloc_count;
         c.rejected_free_count = p->rejected_free_count;
     }
@@ -613,8 +631,8 @@ MP_Status mp_fixed_pool_stats(const MP_FixedPool *pool, MP_FixedPoolStats *out) 
     fixed_counters c = fixed_read_counters(pool);
     out->allocated = c.allocated;
     out->capacity = pool->capacity;
-    out->object_size = pool->object_size;
-    out->slot_size_bytes = pool->slot_size_bytes;
+    out->object_size = pool->hot.object_size;
+    out->slot_size_bytes = pool->hot.slot_size_bytes;
     out->alignment = pool->alignment;
     out->allocated_peak = c.allocated_peak;
     out->alloc_count = c.alloc_count;
@@ -631,7 +649,7 @@ int mp_fixed_pool_owns(const MP_FixedPool *pool, const void *ptr) {
     return index < pool->capacity && (fixed_bits_word(pool, index >> 6) & fixed_bit(index)) != 0;
 }
 
-void *mp_fixed_pool_base(const MP_FixedPool *pool) { return pool == NULL ? NULL : pool->base; }
+void *mp_fixed_pool_base(const MP_FixedPool *pool) { return pool == NULL ? NULL : pool->hot.base; }
 
 /* ------------------------------------------------------------------ check */
 
@@ -659,15 +677,15 @@ static size_t fixed_check_free_list(const MP_FixedPool *p, uint32_t hw, size_t *
     bool stop = false;
     memset(p->check_scratch, 0, (((size_t)hw + 63) / 64) * sizeof(uint64_t));
     if (!p->is_thread_safe) {
-        if (p->free_top > hw) return 1;
-        for (; n < p->free_top && !stop; n++)
-            violations += fixed_check_free_entry(p, p->links.stack[n], hw, &stop);
+        if (p->hot.free_top > hw) return 1;
+        for (; n < p->hot.free_top && !stop; n++)
+            violations += fixed_check_free_entry(p, p->hot.free_stack[n], hw, &stop);
     } else {
         uint32_t index = (uint32_t)atomic_load_explicit(&p->shared.head, memory_order_acquire);
         while (index != MP_FIXED_NIL && !stop) {
             violations += fixed_check_free_entry(p, index, hw, &stop);
             n++;
-            if (!stop) index = atomic_load_explicit(&p->links.next[index], memory_order_relaxed);
+            if (!stop) index = atomic_load_explicit(&p->next[index], memory_order_relaxed);
         }
     }
     *length = n;
@@ -680,7 +698,7 @@ size_t mp_fixed_pool_check(const MP_FixedPool *pool) {
     size_t violations = 0;
     uint32_t hw = fixed_high_water(pool);
     fixed_counters c = fixed_read_counters(pool);
-    if (((uintptr_t)pool->base & (pool->alignment - 1)) != 0) violations++;
+    if (((uintptr_t)pool->hot.base & (pool->alignment - 1)) != 0) violations++;
     if (hw > pool->capacity) return violations + 1; /* every walk below depends on it */
 
     size_t words = ((size_t)pool->capacity + 63) / 64, popcount = 0, stray_bits = 0;
@@ -719,7 +737,7 @@ MP_Status mp_fixed_pool_trim(MP_FixedPool *pool, size_t *released_bytes) {
     if (released_bytes != NULL) *released_bytes = 0;
     if (pool == NULL || released_bytes == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
     if (pool->owner != FIXED_OWNS_MAPPING) return MP_OK;
-    size_t page = mp_os_page_size(), stride = pool->slot_size_bytes, released = 0;
+    size_t page = mp_os_page_size(), stride = pool->hot.slot_size_bytes, released = 0;
     size_t run_start = 0, run_bytes = 0; /* a run of consecutive releasable pages */
     /* The base is page aligned: page i covers [i * page, (i + 1) * page). */
     for (size_t at = 0; at + page <= pool->region_bytes; at += page) {
@@ -728,10 +746,10 @@ MP_Status mp_fixed_pool_trim(MP_FixedPool *pool, size_t *released_bytes) {
             run_bytes += page;
             continue;
         }
-        if (run_bytes != 0) released += mp_os_release_pages(pool->base + run_start, run_bytes);
+        if (run_bytes != 0) released += mp_os_release_pages(pool->hot.base + run_start, run_bytes);
         run_bytes = 0;
     }
-    if (run_bytes != 0) released += mp_os_release_pages(pool->base + run_start, run_bytes);
+    if (run_bytes != 0) released += mp_os_release_pages(pool->hot.base + run_start, run_bytes);
     *released_bytes = released;
     return MP_OK;
 }

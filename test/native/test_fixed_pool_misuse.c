@@ -4,16 +4,8 @@
  * before and after except the one misuse counter, and check() stays 0.
  * Free misuse runs on plain and thread-safe pools alike.
  */
-#include "mp_test.h"
-
-static MP_FixedPoolStats stats_of(const MP_FixedPool *pool) {
-    MP_FixedPoolStats s;
-    memset(&s, 0, sizeof s);
-    CHECK_STATUS(mp_fixed_pool_stats(pool, &s), MP_OK);
-    return s;
-}
-
-static int same_stats(MP_FixedPoolStats a, MP_FixedPoolStats b) { return memcmp(&a, &b, sizeof a) == 0; }
+#define _DEFAULT_SOURCE
+#include "test_util.h"
 
 /* create_ex(cfg) must fail with `expected`; footprint and region_bytes
  * must call the same config invalid. */
@@ -135,12 +127,12 @@ static void null_pool_is_an_invalid_argument_everywhere(void) {
 static void null_out_parameters_are_invalid_arguments_and_change_nothing(void) {
     MP_FixedPool *pool = mp_fixed_pool_create(16, 4);
     REQUIRE(pool != NULL);
-    MP_FixedPoolStats before = stats_of(pool);
+    MP_FixedPoolStats before = mp_test_fixed_stats(pool);
     CHECK_STATUS(mp_fixed_pool_stats(pool, NULL), MP_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(mp_fixed_pool_trim(pool, NULL), MP_ERR_INVALID_ARGUMENT);
     CHECK(mp_fixed_pool_alloc_many(pool, NULL, 3) == 0);
     CHECK_STATUS(mp_fixed_pool_free_many(pool, NULL, 3, NULL), MP_ERR_INVALID_ARGUMENT);
-    CHECK(same_stats(before, stats_of(pool)));
+    CHECK(mp_test_same_fixed_stats(before, mp_test_fixed_stats(pool)));
     CHECK(mp_fixed_pool_check(pool) == 0);
     mp_fixed_pool_destroy(pool);
 }
@@ -148,17 +140,17 @@ static void null_out_parameters_are_invalid_arguments_and_change_nothing(void) {
 /* free(ptr) must return `expected`, set the last error, count one rejected
  * free and change nothing else. */
 static void expect_free_refused(MP_FixedPool *pool, const void *ptr, MP_Status expected, int line) {
-    MP_FixedPoolStats before = stats_of(pool);
+    MP_FixedPoolStats before = mp_test_fixed_stats(pool);
     mp_clear_last_error();
     MP_Status got = mp_fixed_pool_free(pool, (void *)(uintptr_t)ptr);
-    MP_FixedPoolStats after = stats_of(pool);
+    MP_FixedPoolStats after = mp_test_fixed_stats(pool);
     before.rejected_free_count++;
-    if (got != expected || mp_last_error().status != expected || !same_stats(before, after) ||
+    if (got != expected || mp_last_error().status != expected || !mp_test_same_fixed_stats(before, after) ||
         mp_fixed_pool_check(pool) != 0) {
         fprintf(stderr, "line %d: free(%p) gave %s, expected %s\n", line, ptr, mp_status_str(got),
                 mp_status_str(expected));
         CHECK(got == expected && mp_last_error().status == expected);
-        CHECK(same_stats(before, after));
+        CHECK(mp_test_same_fixed_stats(before, after));
         CHECK(mp_fixed_pool_check(pool) == 0);
     }
 }
@@ -205,7 +197,7 @@ static void bad_frees_are_refused_with_their_status(uint32_t flags) {
     expect_free_refused(pool, p[1], MP_ERR_DOUBLE_FREE, __LINE__);
     expect_free_refused(pool, p[3], MP_ERR_INVALID_ADDRESS, __LINE__);
 
-    MP_FixedPoolStats s = stats_of(pool);
+    MP_FixedPoolStats s = mp_test_fixed_stats(pool);
     CHECK(s.rejected_free_count == 4 + 23 + 4 + 1 + 1 + 4 + 2);
     free(heap);
     mp_fixed_pool_destroy(other);
@@ -224,12 +216,12 @@ static void free_many_refuses_offsets_that_are_not_slot_starts(void) {
     REQUIRE(mp_fixed_pool_alloc_many(pool, offsets, 4) == 4);
     static const uint32_t bad[] = {1, 39, 41, 160, 4000, UINT32_MAX};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        MP_FixedPoolStats before = stats_of(pool);
+        MP_FixedPoolStats before = mp_test_fixed_stats(pool);
         size_t done = 9;
         CHECK_STATUS(mp_fixed_pool_free_many(pool, &bad[i], 1, &done), MP_ERR_INVALID_ADDRESS);
         CHECK(done == 0);
         before.rejected_free_count++;
-        CHECK(same_stats(before, stats_of(pool)));
+        CHECK(mp_test_same_fixed_stats(before, mp_test_fixed_stats(pool)));
     }
     CHECK(mp_fixed_pool_check(pool) == 0);
     mp_fixed_pool_destroy(pool);
@@ -240,12 +232,12 @@ static void alloc_on_a_full_pool_counts_a_failure_and_changes_nothing_else(void)
     REQUIRE(pool != NULL);
     mp_fixed_pool_alloc(pool);
     mp_fixed_pool_alloc(pool);
-    MP_FixedPoolStats before = stats_of(pool);
+    MP_FixedPoolStats before = mp_test_fixed_stats(pool);
     CHECK(mp_fixed_pool_alloc(pool) == NULL);
     uint32_t offsets[3];
     CHECK(mp_fixed_pool_alloc_many(pool, offsets, 3) == 0);
     before.failed_alloc_count += 2;
-    CHECK(same_stats(before, stats_of(pool)));
+    CHECK(mp_test_same_fixed_stats(before, mp_test_fixed_stats(pool)));
     CHECK(mp_fixed_pool_check(pool) == 0);
     mp_fixed_pool_destroy(pool);
 }

@@ -3,7 +3,9 @@
  * allocate, pass slots to each other and free each other's slots; an owner
  * table proves no slot is handed out twice at once and the bytes a thread
  * wrote arrive intact. Also: racing frees of one slot yield exactly one
- * MP_OK. Run under TSan by the "threads" label.
+ * MP_OK. Half of the churning and racing threads call the header's inline
+ * functions, which must fall back to the lock-free paths on a thread-safe
+ * pool. Run under TSan by the "threads" label.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -118,6 +120,7 @@ typedef struct churn {
     _Atomic int *owner;
     unsigned char *base;
     _Atomic int *go;
+    int use_inline; /* mp_fixed_pool_alloc_inline / _free_inline */
     long double_handouts;
 } churn;
 
@@ -127,14 +130,18 @@ static void *churn_work(void *arg) {
     for (int round = 0; round < 100000; round++) {
         unsigned char *got[2];
         for (int k = 0; k < 2; k++) {
-            got[k] = mp_fixed_pool_alloc(c->pool);
+            got[k] = c->use_inline ? mp_fixed_pool_alloc_inline(c->pool) : mp_fixed_pool_alloc(c->pool);
             if (got[k] != NULL && atomic_exchange(&c->owner[(got[k] - c->base) / 16], 1) != 0)
                 c->double_handouts++;
         }
         for (int k = 1; k >= 0; k--) {
             if (got[k] == NULL) continue;
             atomic_store(&c->owner[(got[k] - c->base) / 16], 0);
-            mp_fixed_pool_free(c->pool, got[k]);
+            if (c->use_inline) {
+                mp_fixed_pool_free_inline(c->pool, got[k]);
+            } else {
+                mp_fixed_pool_free(c->pool, got[k]);
+            }
         }
     }
     return NULL;
@@ -149,7 +156,7 @@ static void pop_push_churn_on_a_tiny_pool_never_hands_a_slot_out_twice(void) {
     pthread_t threads[THREADS];
     churn workers[THREADS];
     for (int i = 0; i < THREADS; i++) {
-        workers[i] = (churn){pool, owner, mp_fixed_pool_base(pool), &go, 0};
+        workers[i] = (churn){pool, owner, mp_fixed_pool_base(pool), &go, i % 2, 0};
         REQUIRE(pthread_create(&threads[i], NULL, churn_work, &workers[i]) == 0);
     }
     atomic_store(&go, 1);
@@ -213,12 +220,13 @@ typedef struct race {
     _Atomic int *go;
     void *slot;
     MP_Status status;
+    int use_inline;
 } race;
 
 static void *racing_free(void *arg) {
     race *r = arg;
     while (!atomic_load_explicit(r->go, memory_order_acquire)) sched_yield(); /* 2 cores: let both start */
-    r->status = mp_fixed_pool_free(r->pool, r->slot);
+    r->status = r->use_inline ? mp_fixed_pool_free_inline(r->pool, r->slot) : mp_fixed_pool_free(r->pool, r->slot);
     return NULL;
 }
 
@@ -231,7 +239,7 @@ static void racing_frees_of_one_slot_give_one_ok_and_one_double_free(void) {
     for (int round = 0; round < rounds; round++) {
         _Atomic int go = 0;
         void *slot = mp_fixed_pool_alloc(pool);
-        race a = {pool, &go, slot, MP_OK}, b = {pool, &go, slot, MP_OK};
+        race a = {pool, &go, slot, MP_OK, 1}, b = {pool, &go, slot, MP_OK, 0};
         pthread_t ta, tb;
         REQUIRE(pthread_create(&ta, NULL, racing_free, &a) == 0);
         REQUIRE(pthread_create(&tb, NULL, racing_free, &b) == 0);

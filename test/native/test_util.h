@@ -1,9 +1,10 @@
 /*
  * test_util.h - helpers several C suites share beside the harness (mp_test.h):
  * KIB/MIB, alignment of a real address, resident pages of a range (mincore, for the
- * trim tests), and writes into bytes the allocator keeps poisoned (for the
- * tests that prove such writes never reach the allocator). Include it after
- * defining _DEFAULT_SOURCE (mincore, sysconf), like the suites that need it.
+ * trim tests), fixed-pool stats snapshots, and writes into bytes the allocator
+ * keeps poisoned (for the tests that prove such writes never reach the
+ * allocator). Include it after defining _DEFAULT_SOURCE (mincore, sysconf),
+ * like the suites that need it.
  */
 #ifndef MP_TEST_UTIL_H
 #define MP_TEST_UTIL_H
@@ -38,6 +39,19 @@ static inline size_t mp_test_resident_pages(void *p, size_t bytes) {
         for (size_t i = 0; i < pages; i++) resident += vec[i] & 1u;
     free(vec);
     return resident;
+}
+
+/* The stats of a fixed pool (zeroed first, so whole structs compare with
+ * memcmp); a failing mp_fixed_pool_stats is a failed CHECK. */
+static inline MP_FixedPoolStats mp_test_fixed_stats(const MP_FixedPool *pool) {
+    MP_FixedPoolStats s;
+    memset(&s, 0, sizeof s);
+    CHECK_STATUS(mp_fixed_pool_stats(pool, &s), MP_OK);
+    return s;
+}
+
+static inline int mp_test_same_fixed_stats(MP_FixedPoolStats a, MP_FixedPoolStats b) {
+    return memcmp(&a, &b, sizeof a) == 0;
 }
 
 /* Writes `value` over `n` bytes the allocator keeps poisoned (freed or
