@@ -68,8 +68,10 @@ export interface NativeBinding {
     alignment: number,
     flags: number,
   ): number;
-  fixed_alloc(id: number): number;
-  fixed_free(id: number, offset: number): number;
+  /** Frame call: [id] -> [offset, or -1 when every slot is in use]. */
+  fixed_alloc(): void;
+  /** Frame call: [id, offset] -> [MP_Status]. */
+  fixed_free(): void;
   fixed_alloc_many(id: number, out: Int32Array, count: number): number;
   fixed_free_many(id: number, offsets: Int32Array, count: number): number;
 
@@ -104,13 +106,14 @@ export interface NativeBinding {
   slab_class_stats<T extends object>(id: number, index: number): T | number;
 
   /* heap_*: any variable-size family (buddy, slab, tlsf, fitlist). */
-  /** Offset, or -1 (see last_error). */
-  heap_alloc(id: number, size: number): number;
+  /** Frame call: [id, size] -> [offset, or -1 (see last_error)]. */
+  heap_alloc(): void;
   heap_alloc_aligned(id: number, size: number, align: number): number;
   heap_calloc(id: number, size: number): number;
   /** The block's new offset, or -status (the block is then untouched). */
   heap_realloc(id: number, offset: number, size: number): number;
-  heap_free(id: number, offset: number): number;
+  /** Frame call: [id, offset] -> [MP_Status]. */
+  heap_free(): void;
   /** Usable bytes of the live block at offset; 0 if there is none. */
   heap_usable_size(id: number, offset: number): number;
   /** Blocks allocated into out[0..n); n < count: allocation n failed (see last_error). */
@@ -126,6 +129,8 @@ export interface NativeBinding {
 
   /** Does nothing: the cost floor of a native call. */
   noop(): void;
+  /** This thread's call frame (MP_NAPI_FRAME_DOUBLES doubles), see `frame`. */
+  call_frame: ArrayBuffer;
 }
 
 /** Root of the package: lib/.. when run from sources, dist/.. when built. */
@@ -134,6 +139,18 @@ export const packageRoot: string = path.join(__dirname, '..');
 /* The addon's exports object is in V8's dictionary mode (functions added one
  * by one); a copy is a fast-properties object, so `binding.x` loads inline. */
 export const binding: NativeBinding = { ...(nodeGypBuild(packageRoot) as NativeBinding) };
+
+/**
+ * The call frame of the frame calls (native/napi/addon.h): the hottest
+ * native functions take no arguments; the caller stores the pool id in
+ * frame[0] and the numbers after it, calls, and reads the results from
+ * frame[0..]. Unpacking arguments and making result values through Node-API
+ * costs more than the pools' own work, a typed-array store or load costs
+ * almost nothing. Store only numbers validated before (a Float64Array
+ * converts anything else, and the conversion could run user code), and read
+ * the results before any other native call.
+ */
+export const frame = new Float64Array(binding.call_frame);
 
 /** MP_FLAG_THREAD_SAFE of the C header. */
 export const FLAG_THREAD_SAFE = 0x1;

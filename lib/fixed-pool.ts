@@ -19,9 +19,18 @@
  * divides offset, and >= capacity when it does not (regions are < 2^31), so
  * one bound check validates an offset.
  *
+ * The cache holds slot indices (alloc multiplies, free divides as above).
+ * The hot paths keep the fewest counters: slots in use are the slots the
+ * JS side holds (#held: in use or cached, changed only by refills, drains,
+ * batch calls and reset) minus the cached ones, so the peak in use over a
+ * span where #held is constant is #held minus the fewest cached slots
+ * (#low, the one thing alloc() tracks for it), folded into #peak when the
+ * span ends (#settlePeak); frees served by the cache follow from the
+ * cache's count and the other counters (#cacheFrees).
+ *
  * Invariants (check() verifies them): cache entries are distinct slots,
- * none IN_USE; #inUse slots are IN_USE; the core's `allocated` equals
- * #inUse + cached slots; the core owns a slot iff it is IN_USE or cached.
+ * none IN_USE; #held - #cacheCount slots are IN_USE; the core's `allocated`
+ * equals #held; the core owns a slot iff it is IN_USE or cached.
  *
  * Thread-safe pools (threadSafe: true) have no JS cache: each call goes to
  * the core, whose free stack is safe to share, and share()/attach() let a
@@ -37,7 +46,7 @@ import {
   show,
   uint32Arg,
 } from './args';
-import { binding, FLAG_THREAD_SAFE, MAX_REGION_BYTES, NO_MEMORY } from './binding';
+import { binding, FLAG_THREAD_SAFE, frame, MAX_REGION_BYTES, NO_MEMORY } from './binding';
 import {
   CorruptionError,
   errorFromStatus,
@@ -127,14 +136,15 @@ export class FixedPool {
   #id = 0;
   #destroyed = false;
   #buffer: RegionBuffer;
-  #regionOffset: number;
-  #regionLength: number;
+  /* Numeric fields start as numbers (not undefined) so V8 keeps them unboxed Smis. */
+  #regionOffset = 0;
+  #regionLength = 0;
   #bytes: Uint8Array;
-  #objectSize: number;
-  #capacity: number;
-  #slotSize: number;
-  #alignment: number;
-  #threadSafe: boolean;
+  #objectSize = 0;
+  #capacity = 0;
+  #slotSize = 0;
+  #alignment = 0;
+  #threadSafe = false;
   /* slotSize = odd * 2^#strideShift, #strideInverse = odd^-1 mod 2^32 (see slotIndex). */
   #strideInverse = 1;
   #strideShift = 0;
@@ -147,12 +157,18 @@ export class FixedPool {
   #state: Uint8Array = EMPTY_STATE;
 
   /* Accounting of the cached mode; the core counts what passes through it. */
-  #inUse = 0;
+  /** Slots the JS side holds: in use or cached (the core counts them allocated). */
+  #held = 0;
+  /** Highest slots-in-use of the spans settled so far. */
   #peak = 0;
+  /** Fewest cached slots since the last #settlePeak(). */
+  #low = 0;
+  /** Allocations served by the cache (alloc, allocMany). */
   #cacheAllocs = 0;
-  #cacheFrees = 0;
   #refilled = 0;
   #drained = 0;
+  /** Cached slots reset() dropped, summed (see #cacheFrees()). */
+  #resetDropped = 0;
   /** Frees refused in JS in the cached mode, counted as the core would have. */
   #rejected = 0;
   #shortRefills = 0;
@@ -213,7 +229,7 @@ export class FixedPool {
     const stats = binding.pool_stats<FixedPoolStats>(this.#id);
     this.#objectSize = stats.objectSize;
     this.#capacity = stats.capacity;
-    this.#slotSize = stats.slotSizeBytes;
+    this.#slotSize = stats.slotSizeBytes | 0;
     this.#alignment = stats.alignment;
     let odd = this.#slotSize;
     while ((odd & 1) === 0) {
@@ -283,12 +299,12 @@ export class FixedPool {
   alloc(): number {
     const n = this.#cacheCount;
     if (n === 0) return this.#allocSlow();
-    const offset = this.#cache[n - 1];
+    const slot = this.#cache[n - 1];
     this.#cacheCount = n - 1;
-    this.#state[this.#slotOf(offset)] = IN_USE;
+    this.#state[slot] = IN_USE;
     this.#cacheAllocs++;
-    if (++this.#inUse > this.#peak) this.#peak = this.#inUse;
-    return offset;
+    if (n - 1 < this.#low) this.#low = n - 1;
+    return Math.imul(slot, this.#slotSize);
   }
 
   /**
@@ -299,15 +315,13 @@ export class FixedPool {
    */
   free(offset: number): void {
     if (typeof offset !== 'number' || offset >>> 0 !== offset) return this.#freeSlow(offset);
-    const index = this.#slotOf(offset);
-    if (this.#state[index] !== IN_USE) return this.#freeSlow(offset);
+    const slot = this.#slotOf(offset);
+    if (this.#state[slot] !== IN_USE) return this.#freeSlow(offset);
     let n = this.#cacheCount;
     if (n === this.#cacheSize) n = this.#drain();
-    this.#cache[n] = offset;
+    this.#cache[n] = slot;
     this.#cacheCount = n + 1;
-    this.#state[index] = RELEASED;
-    this.#cacheFrees++;
-    this.#inUse--;
+    this.#state[slot] = RELEASED;
   }
 
   /** Allocates up to `count` (default out.length) slots into out[0..n); returns n (< count when the pool ran out). */
@@ -321,11 +335,12 @@ export class FixedPool {
     const state = this.#state;
     const inverse = this.#strideInverse;
     const shift = this.#strideShift;
+    const slotSize = this.#slotSize;
     const fromCache = Math.min(n, this.#cacheCount);
     for (let i = 0; i < fromCache; i++) {
-      const offset = cache[--this.#cacheCount];
-      out[i] = offset;
-      state[slotIndex(offset, inverse, shift)] = IN_USE;
+      const slot = cache[--this.#cacheCount];
+      out[i] = Math.imul(slot, slotSize);
+      state[slot] = IN_USE;
     }
     this.#cacheAllocs += fromCache;
     let fromCore = 0;
@@ -334,10 +349,10 @@ export class FixedPool {
       fromCore = fixed_alloc_many(this.#id, rest, n - fromCache);
       for (let i = 0; i < fromCore; i++) state[slotIndex(rest[i], inverse, shift)] = IN_USE;
     }
-    const total = fromCache + fromCore;
-    this.#inUse += total;
-    if (this.#inUse > this.#peak) this.#peak = this.#inUse;
-    return total;
+    this.#settlePeak();
+    this.#held += fromCore;
+    this.#settlePeak();
+    return fromCache + fromCore;
   }
 
   /**
@@ -369,7 +384,8 @@ export class FixedPool {
     if (i > 0) {
       const status = fixed_free_many(this.#id, offsets, i);
       if (status !== MP_OK) throw this.#desync(status, ctx);
-      this.#inUse -= i;
+      this.#settlePeak();
+      this.#held -= i;
     }
     if (i < n) {
       // As the core reads it: an int32 element is a uint32 offset.
@@ -414,10 +430,12 @@ export class FixedPool {
     if (this.#destroyed) throw destroyedError(ctx);
     const status = binding.pool_reset(this.#id);
     if (status !== MP_OK) throw errorFromStatus(status, ctx);
+    this.#resetDropped += this.#cacheCount;
     this.#cacheCount = 0;
     this.#state.fill(UNTOUCHED);
-    this.#inUse = 0;
+    this.#held = 0;
     this.#peak = 0;
+    this.#low = 0;
   }
 
   /** Counters; slots parked in the JS cache count as free. */
@@ -425,10 +443,11 @@ export class FixedPool {
     if (this.#destroyed) throw destroyedError('FixedPool.stats()');
     const s = binding.pool_stats<FixedPoolStats>(this.#id);
     if (this.#cacheSize === 0) return s;
-    s.allocated = this.#inUse;
+    this.#settlePeak();
+    s.allocated = this.#held - this.#cacheCount;
     s.allocatedPeak = this.#peak;
     s.allocCount = s.allocCount - this.#refilled + this.#cacheAllocs;
-    s.freeCount = s.freeCount - this.#drained + this.#cacheFrees;
+    s.freeCount = s.freeCount - this.#drained + this.#cacheFrees();
     s.failedAllocCount -= this.#shortRefills;
     s.rejectedFreeCount += this.#rejected;
     return s;
@@ -442,7 +461,7 @@ export class FixedPool {
     const state = this.#state;
     const inCache = new Uint8Array(this.#capacity);
     for (let i = 0; i < this.#cacheCount; i++) {
-      const index = this.#slotOf(this.#cache[i]);
+      const index = this.#cache[i];
       if (index >= this.#capacity || inCache[index] === 1 || state[index] === IN_USE) violations++;
       else inCache[index] = 1;
     }
@@ -454,9 +473,9 @@ export class FixedPool {
       const held = st === IN_USE || inCache[i] === 1;
       if (binding.pool_owns(this.#id, i * this.#slotSize) !== held) violations++;
     }
-    if (inUse !== this.#inUse) violations++;
+    if (inUse !== this.#held - this.#cacheCount) violations++;
     const allocated = binding.pool_stats<FixedPoolStats>(this.#id).allocated;
-    if (allocated !== this.#inUse + this.#cacheCount) violations++;
+    if (allocated !== this.#held) violations++;
     return violations;
   }
 
@@ -484,7 +503,11 @@ export class FixedPool {
 
   #allocSlow(): number {
     if (this.#destroyed) throw destroyedError('FixedPool.alloc()');
-    if (this.#cacheSize === 0) return fixed_alloc(this.#id);
+    if (this.#cacheSize === 0) {
+      frame[0] = this.#id;
+      fixed_alloc();
+      return frame[0] | 0;
+    }
     // An empty refill is this alloc's failure, counted once by the core (failedAllocCount, last error).
     if (this.#refill() === 0) return NO_MEMORY;
     return this.alloc();
@@ -496,14 +519,19 @@ export class FixedPool {
     const got = fixed_alloc_many(this.#id, cache, this.#batch);
     // The core counts a short batch as one failed allocation; a short refill that got slots failed nobody.
     if (got > 0 && got < this.#batch) this.#shortRefills++;
-    // alloc() pops from the end: reverse so slots leave in the core's order.
-    for (let i = 0, j = got - 1; i < j; i++, j--) {
-      const t = cache[i];
-      cache[i] = cache[j];
+    // Offsets to slots; alloc() pops from the end: reverse so slots leave in the core's order.
+    const inverse = this.#strideInverse;
+    const shift = this.#strideShift;
+    for (let i = 0, j = got - 1; i <= j; i++, j--) {
+      const t = slotIndex(cache[i], inverse, shift);
+      cache[i] = slotIndex(cache[j], inverse, shift);
       cache[j] = t;
     }
+    this.#settlePeak();
     this.#refilled += got;
+    this.#held += got;
     this.#cacheCount = got;
+    this.#low = got;
     return got;
   }
 
@@ -511,19 +539,44 @@ export class FixedPool {
   #drain(): number {
     const cache = this.#cache;
     const n = this.#batch;
+    const slotSize = this.#slotSize;
+    for (let i = 0; i < n; i++) cache[i] = Math.imul(cache[i], slotSize);
     const status = fixed_free_many(this.#id, cache, n);
     if (status !== MP_OK) throw this.#desync(status, 'FixedPool.free()');
+    this.#settlePeak();
     this.#drained += n;
+    this.#held -= n;
     cache.copyWithin(0, n, this.#cacheCount);
     this.#cacheCount -= n;
+    this.#low = this.#cacheCount;
     return this.#cacheCount;
+  }
+
+  /** Ends the span of constant #held: folds its highest slots-in-use into
+   * #peak and starts the next one at the current cache count. */
+  #settlePeak(): void {
+    const high = this.#held - Math.min(this.#low, this.#cacheCount);
+    if (high > this.#peak) this.#peak = high;
+    this.#low = this.#cacheCount;
+  }
+
+  /** Frees the cache took, derived: the cache's count is what refills put
+   * in, minus drains, allocations served, and what reset() dropped, plus
+   * these frees. */
+  #cacheFrees(): number {
+    return (
+      this.#cacheCount - this.#refilled + this.#drained + this.#cacheAllocs + this.#resetDropped
+    );
   }
 
   /** free() without the cached fast path: the uncached mode's native call
    * (allocation-free on success) and every refusal. */
   #freeSlow(offset: number): void {
     if (this.#cacheSize === 0 && !this.#destroyed && isUint32(offset)) {
-      const status = fixed_free(this.#id, offset);
+      frame[0] = this.#id;
+      frame[1] = offset;
+      fixed_free();
+      const status = frame[0];
       if (status === MP_OK) return;
       throw errorFromStatus(status, `FixedPool.free(${offset})`, { offset });
     }

@@ -29,7 +29,7 @@ import {
   show,
   uint32Arg,
 } from './args';
-import { binding, FLAG_THREAD_SAFE, MAX_REGION_BYTES, NO_MEMORY } from './binding';
+import { binding, FLAG_THREAD_SAFE, frame, MAX_REGION_BYTES, NO_MEMORY } from './binding';
 import {
   errorFromStatus,
   InvalidAddressError,
@@ -107,10 +107,9 @@ interface HeapClass<T> {
 }
 
 export abstract class HeapAllocator {
-  #id: number;
-  #destroyed = false;
+  /* id, destroyed flag and class name, shared with this instance's alloc and free closures. */
+  #hot: HotState;
   #family: HeapFamily;
-  #name: string;
   #buffer: RegionBuffer;
   #regionOffset: number;
   #regionLength: number;
@@ -123,9 +122,8 @@ export abstract class HeapAllocator {
       const view = new Uint8Array(handle.buffer, handle.byteOffset, handle.byteLength);
       const status = binding.pool_attach(handle.id, view);
       if (status !== MP_OK) throw errorFromStatus(status, `${init.className}.attach()`);
-      this.#id = handle.id;
+      this.#hot = { id: handle.id, destroyed: false, name: init.className };
       this.#family = handle.family;
-      this.#name = init.className;
       this.#buffer = handle.buffer;
       this.#regionOffset = handle.byteOffset;
       this.#regionLength = handle.byteLength;
@@ -146,18 +144,25 @@ export abstract class HeapAllocator {
       const region = resolveRegion(options, init.regionBytes, ctx);
       const id = init.create(region.view, init.regionBytes, threadSafe ? FLAG_THREAD_SAFE : 0);
       if (id <= 0) throw errorFromLastError(-id, ctx);
-      this.#id = id;
+      this.#hot = { id, destroyed: false, name: init.className };
       this.#family = init.family;
-      this.#name = init.className;
       this.#buffer = region.buffer;
       this.#regionOffset = region.byteOffset;
       this.#regionLength = region.view.byteLength;
       this.#threadSafe = threadSafe;
     }
-    const managed = binding.pool_stats<HeapStats>(this.#id).regionBytes;
-    const base = this.#regionOffset + binding.region_offset(this.#id);
+    const managed = binding.pool_stats<HeapStats>(this.#hot.id).regionBytes;
+    const base = this.#regionOffset + binding.region_offset(this.#hot.id);
     this.#bytes = new Uint8Array(this.#buffer, base, managed);
-    track(this, this.#id, `${this.#name}(${managed})`);
+    track(this, this.#hot.id, `${this.#hot.name}(${managed})`);
+    // Own closures shadow the prototype methods (see allocWith), unless a subclass overrides them.
+    const hot = this.#hot;
+    if (this.alloc === HeapAllocator.prototype.alloc) {
+      Object.defineProperty(this, 'alloc', { value: (size: number) => allocWith(hot, size) });
+    }
+    if (this.free === HeapAllocator.prototype.free) {
+      Object.defineProperty(this, 'free', { value: (offset: number) => freeWith(hot, offset) });
+    }
   }
 
   /** Attaches this thread to a threadSafe allocator of this class that
@@ -175,7 +180,7 @@ export abstract class HeapAllocator {
 
   /** The managed region; offsets index into it. */
   get bytes(): Uint8Array {
-    if (this.#destroyed) throw destroyedError(`${this.#name}.bytes`);
+    if (this.#hot.destroyed) throw destroyedError(`${this.#hot.name}.bytes`);
     return this.#bytes;
   }
   /** Bytes of the managed region (stats().regionBytes). */
@@ -186,49 +191,45 @@ export abstract class HeapAllocator {
     return this.#threadSafe;
   }
   get destroyed(): boolean {
-    return this.#destroyed;
+    return this.#hot.destroyed;
   }
 
   /** The native id, for a subclass's own native calls; DestroyedError
    * (naming `ctx`) after destroy(). */
   protected liveId(ctx: string): number {
-    if (this.#destroyed) throw destroyedError(ctx);
-    return this.#id;
+    if (this.#hot.destroyed) throw destroyedError(ctx);
+    return this.#hot.id;
   }
 
   /**
    * The offset of a new block of at least `size` bytes, or NO_MEMORY (-1)
    * when the region has no room for it. Throws InvalidArgumentError for a
    * size that is not an integer in [0, 2^32), and the core's error when it
-   * refuses the request for another reason than exhaustion.
+   * refuses the request for another reason than exhaustion. Each instance
+   * calls it through an own closure over its state (see allocWith()).
    */
   alloc(size: number): number {
-    if (this.#destroyed || typeof size !== 'number' || size >>> 0 !== size)
-      this.#refuseSize(size, 'alloc');
-    const offset = heap_alloc(this.#id, size);
-    return offset >= 0 ? offset : this.#allocFailed(`${this.#name}.alloc(${size})`);
+    return allocWith(this.#hot, size);
   }
 
   /** As alloc() at an address that is a multiple of `align` (a power of two,
    * AlignmentError otherwise); the core's AlignmentError when the region
    * cannot give that alignment. */
   allocAligned(size: number, align: number): number {
-    const ctx = `${this.#name}.allocAligned()`;
-    if (this.#destroyed || typeof size !== 'number' || size >>> 0 !== size)
-      this.#refuseSize(size, 'allocAligned');
+    const ctx = `${this.#hot.name}.allocAligned()`;
+    if (this.#hot.destroyed || typeof size !== 'number' || size >>> 0 !== size)
+      refuseSize(this.#hot, size, 'allocAligned');
     alignmentArg(align, ctx, false);
-    const offset = binding.heap_alloc_aligned(this.#id, size, align);
-    return offset >= 0
-      ? offset
-      : this.#allocFailed(`${this.#name}.allocAligned(${size}, ${align})`);
+    const offset = binding.heap_alloc_aligned(this.#hot.id, size, align);
+    return offset >= 0 ? offset : allocFailed(`${this.#hot.name}.allocAligned(${size}, ${align})`);
   }
 
   /** As alloc() with the `size` bytes asked for zeroed (the slab zeroes its whole slot). */
   calloc(size: number): number {
-    if (this.#destroyed || typeof size !== 'number' || size >>> 0 !== size)
-      this.#refuseSize(size, 'calloc');
-    const offset = binding.heap_calloc(this.#id, size);
-    return offset >= 0 ? offset : this.#allocFailed(`${this.#name}.calloc(${size})`);
+    if (this.#hot.destroyed || typeof size !== 'number' || size >>> 0 !== size)
+      refuseSize(this.#hot, size, 'calloc');
+    const offset = binding.heap_calloc(this.#hot.id, size);
+    return offset >= 0 ? offset : allocFailed(`${this.#hot.name}.calloc(${size})`);
   }
 
   /**
@@ -239,11 +240,11 @@ export abstract class HeapAllocator {
    * rejected free) and as alloc() for the size.
    */
   realloc(offset: number, size: number): number {
-    const ctx = `${this.#name}.realloc(${show(offset)}, ${show(size)})`;
-    if (this.#destroyed) throw destroyedError(ctx);
+    const ctx = `${this.#hot.name}.realloc(${show(offset)}, ${show(size)})`;
+    if (this.#hot.destroyed) throw destroyedError(ctx);
     this.#offsetArg(offset, ctx);
     uint32Arg(size, 'size', ctx);
-    const result = binding.heap_realloc(this.#id, offset, size);
+    const result = binding.heap_realloc(this.#hot.id, offset, size);
     if (result >= 0) return result;
     if (-result === MP_ERR_OUT_OF_MEMORY) return NO_MEMORY;
     throw errorFromLastError(-result, ctx, { offset });
@@ -254,41 +255,38 @@ export abstract class HeapAllocator {
    * InvalidAddressError (the core's verdict, counted in rejectedFreeCount)
    * for an offset that is not a live block, InvalidAddressError for a number
    * that is not an offset at all and InvalidArgumentError for a non-number
-   * (both uncounted), DestroyedError after destroy().
+   * (both uncounted), DestroyedError after destroy(). Called through an own
+   * closure, as alloc.
    */
   free(offset: number): void {
-    if (this.#destroyed || typeof offset !== 'number' || offset >>> 0 !== offset)
-      return this.#refuseFree(offset);
-    const status = heap_free(this.#id, offset);
-    if (status !== MP_OK)
-      throw errorFromStatus(status, `${this.#name}.free(${offset})`, { offset });
+    freeWith(this.#hot, offset);
   }
 
   /** Usable bytes of the live block at `offset` (at least what was asked);
    * InvalidAddressError if no live block starts there. */
   usableSize(offset: number): number {
-    const ctx = `${this.#name}.usableSize(${show(offset)})`;
-    if (this.#destroyed) throw destroyedError(ctx);
+    const ctx = `${this.#hot.name}.usableSize(${show(offset)})`;
+    if (this.#hot.destroyed) throw destroyedError(ctx);
     this.#offsetArg(offset, ctx);
-    const usable = binding.heap_usable_size(this.#id, offset);
+    const usable = binding.heap_usable_size(this.#hot.id, offset);
     if (usable === 0) throw new InvalidAddressError(`${ctx}: not a live block`, { offset });
     return usable;
   }
 
   /** True if a live block starts at `offset`. */
   owns(offset: number): boolean {
-    const ctx = `${this.#name}.owns()`;
-    if (this.#destroyed) throw destroyedError(ctx);
+    const ctx = `${this.#hot.name}.owns()`;
+    if (this.#hot.destroyed) throw destroyedError(ctx);
     if (typeof offset !== 'number')
       throw new InvalidArgumentError(`${ctx}: offset must be a number, got ${show(offset)}`);
-    return isUint32(offset) && binding.pool_owns(this.#id, offset);
+    return isUint32(offset) && binding.pool_owns(this.#hot.id, offset);
   }
 
   /** A view of the live block at `offset`, `length` bytes long (default and
    * at most its usable size: OutOfBoundsError beyond). */
   view(offset: number, length?: number): Uint8Array {
     const usable = this.usableSize(offset);
-    const ctx = `${this.#name}.view(${offset})`;
+    const ctx = `${this.#hot.name}.view(${offset})`;
     const n = length === undefined ? usable : uint32Arg(length, 'length', ctx);
     if (n > usable) {
       throw new OutOfBoundsError(`${ctx}: length ${n} exceeds the block's ${usable} bytes`, {
@@ -307,8 +305,8 @@ export abstract class HeapAllocator {
    * with `index`; the blocks out[0..index) stay allocated.
    */
   allocMany(sizes: Int32Array | number, out: Int32Array, count?: number): number {
-    const ctx = `${this.#name}.allocMany()`;
-    if (this.#destroyed) throw destroyedError(ctx);
+    const ctx = `${this.#hot.name}.allocMany()`;
+    if (this.#hot.destroyed) throw destroyedError(ctx);
     int32ArrayArg(out, 'out', ctx);
     let n: number;
     if (typeof sizes === 'number') {
@@ -325,7 +323,7 @@ export abstract class HeapAllocator {
         }
       }
     }
-    const done = binding.heap_alloc_many(this.#id, sizes, out, n);
+    const done = binding.heap_alloc_many(this.#hot.id, sizes, out, n);
     if (done === n) return done;
     const last = binding.last_error();
     if (last.status === MP_ERR_OUT_OF_MEMORY) return done;
@@ -336,11 +334,11 @@ export abstract class HeapAllocator {
    * the first one free() would refuse, the ones before it stay freed and the
    * error carries `index`. */
   freeMany(offsets: Int32Array, count?: number): void {
-    const ctx = `${this.#name}.freeMany()`;
-    if (this.#destroyed) throw destroyedError(ctx);
+    const ctx = `${this.#hot.name}.freeMany()`;
+    if (this.#hot.destroyed) throw destroyedError(ctx);
     int32ArrayArg(offsets, 'offsets', ctx);
     const n = countArg(count, offsets.length, ctx);
-    const status = binding.heap_free_many(this.#id, offsets, n);
+    const status = binding.heap_free_many(this.#hot.id, offsets, n);
     if (status === MP_OK) return;
     const index = binding.batch_done();
     throw errorFromStatus(status, `${ctx} at index ${index}`, { offset: offsets[index], index });
@@ -348,50 +346,50 @@ export abstract class HeapAllocator {
 
   /** Frees every block at once; offsets handed out before become invalid. */
   reset(): void {
-    const ctx = `${this.#name}.reset()`;
-    if (this.#destroyed) throw destroyedError(ctx);
-    const status = binding.pool_reset(this.#id);
+    const ctx = `${this.#hot.name}.reset()`;
+    if (this.#hot.destroyed) throw destroyedError(ctx);
+    const status = binding.pool_reset(this.#hot.id);
     if (status !== MP_OK) throw errorFromStatus(status, ctx);
   }
 
   /** O(1) counters. */
   stats(): HeapStats {
-    if (this.#destroyed) throw destroyedError(`${this.#name}.stats()`);
-    return binding.pool_stats<HeapStats>(this.#id);
+    if (this.#hot.destroyed) throw destroyedError(`${this.#hot.name}.stats()`);
+    return binding.pool_stats<HeapStats>(this.#hot.id);
   }
 
   /** Free bytes, free blocks, largest free block and fragmentation, from a
    * walk of the free structures. */
   freeStats(): FreeStats {
-    const ctx = `${this.#name}.freeStats()`;
-    if (this.#destroyed) throw destroyedError(ctx);
-    const result = binding.heap_free_stats<FreeStats>(this.#id);
+    const ctx = `${this.#hot.name}.freeStats()`;
+    if (this.#hot.destroyed) throw destroyedError(ctx);
+    const result = binding.heap_free_stats<FreeStats>(this.#hot.id);
     if (typeof result === 'number') throw errorFromStatus(result, ctx);
     return result;
   }
 
   /** Number of violated invariants (0 = consistent). */
   check(): number {
-    if (this.#destroyed) throw destroyedError(`${this.#name}.check()`);
-    return binding.pool_check(this.#id);
+    if (this.#hot.destroyed) throw destroyedError(`${this.#hot.name}.check()`);
+    return binding.pool_check(this.#hot.id);
   }
 
   /** Gives whole free pages back to the OS where the allocator mapped its
    * region; returns the bytes released (always 0 over a JS buffer, whose
    * memory belongs to V8). */
   trim(): number {
-    const ctx = `${this.#name}.trim()`;
-    if (this.#destroyed) throw destroyedError(ctx);
-    const released = binding.heap_trim(this.#id);
+    const ctx = `${this.#hot.name}.trim()`;
+    if (this.#hot.destroyed) throw destroyedError(ctx);
+    const released = binding.heap_trim(this.#hot.id);
     if (released < 0) throw errorFromStatus(-released, ctx);
     return released;
   }
 
   /** Every block in address order, free ones included. */
   walk(): HeapBlock[] {
-    const ctx = `${this.#name}.walk()`;
-    if (this.#destroyed) throw destroyedError(ctx);
-    const triples = binding.heap_walk(this.#id);
+    const ctx = `${this.#hot.name}.walk()`;
+    if (this.#hot.destroyed) throw destroyedError(ctx);
+    const triples = binding.heap_walk(this.#hot.id);
     if (typeof triples === 'number') throw errorFromStatus(-triples, ctx);
     const blocks: HeapBlock[] = new Array<HeapBlock>(triples.length / 3);
     for (let i = 0, j = 0; j < triples.length; i++, j += 3) {
@@ -403,8 +401,8 @@ export abstract class HeapAllocator {
   /** A handle another thread passes to the class's static attach(); threadSafe
    * allocators over a SharedArrayBuffer only. */
   share(): HeapAllocatorHandle {
-    const ctx = `${this.#name}.share()`;
-    if (this.#destroyed) throw destroyedError(ctx);
+    const ctx = `${this.#hot.name}.share()`;
+    if (this.#hot.destroyed) throw destroyedError(ctx);
     if (!this.#threadSafe || !(this.#buffer instanceof SharedArrayBuffer)) {
       throw new UnsupportedError(
         `${ctx}: only a threadSafe allocator over a SharedArrayBuffer can be shared`,
@@ -412,7 +410,7 @@ export abstract class HeapAllocator {
     }
     return {
       family: this.#family,
-      id: this.#id,
+      id: this.#hot.id,
       buffer: this.#buffer,
       byteOffset: this.#regionOffset,
       byteLength: this.#regionLength,
@@ -422,10 +420,10 @@ export abstract class HeapAllocator {
   /** Releases the allocator (this thread's attachment of it). Idempotent;
    * every other call throws DestroyedError after it. */
   destroy(): void {
-    if (this.#destroyed) return;
-    this.#destroyed = true;
+    if (this.#hot.destroyed) return;
+    this.#hot.destroyed = true;
     untrack(this);
-    binding.pool_destroy(this.#id);
+    binding.pool_destroy(this.#hot.id);
     this.#bytes = new Uint8Array(0);
   }
 
@@ -435,30 +433,9 @@ export abstract class HeapAllocator {
 
   /* ------------------------------------------------------------ slow paths */
 
-  /** Throws for a size argument that cannot reach the core; nothing is counted. */
-  #refuseSize(size: unknown, method: string): never {
-    const ctx = `${this.#name}.${method}()`;
-    if (this.#destroyed) throw destroyedError(ctx);
-    uint32Arg(size, 'size', ctx);
-    throw new InvalidArgumentError(`${ctx}: bad size ${show(size)}`);
-  }
-
-  /** NO_MEMORY when the core ran out of room, else the core's error. */
-  #allocFailed(ctx: string): number {
-    const last = binding.last_error();
-    if (last.status === MP_ERR_OUT_OF_MEMORY) return NO_MEMORY;
-    throw errorFromLastError(last.status, ctx);
-  }
-
   /** Throws, uncounted, for a value that is no offset at all. */
   #offsetArg(offset: unknown, ctx: string): void {
     if (isUint32(offset)) return;
-    throw nonOffsetError(offset, ctx);
-  }
-
-  #refuseFree(offset: unknown): never {
-    const ctx = `${this.#name}.free(${show(offset)})`;
-    if (this.#destroyed) throw destroyedError(ctx);
     throw nonOffsetError(offset, ctx);
   }
 }
@@ -469,4 +446,70 @@ function nonOffsetError(offset: unknown, ctx: string): MemoryPoolError {
   if (typeof offset !== 'number')
     return new InvalidArgumentError(`${ctx}: offset must be a number, got ${show(offset)}`);
   return new InvalidAddressError(`${ctx}: ${show(offset)} is not an offset`, { offset });
+}
+
+/* ------------------------------------------------------------- hot paths */
+
+/* What alloc and free need of an instance: one object shape for every class. */
+interface HotState {
+  id: number;
+  destroyed: boolean;
+  /** The class name, for messages. */
+  name: string;
+}
+
+/*
+ * Every instance calls allocWith and freeWith through closures of its own
+ * (own, non-enumerable `alloc` and `free` properties made by the
+ * constructor), not through HeapAllocator.prototype's methods. A shared
+ * method reads its receiver's fields through inline caches that see every
+ * class that calls it: past four receiver maps (four classes, or one user
+ * subclass more) they go megamorphic, and TLSF alloc+free got about a third
+ * slower once other classes had run in the process. The closures pass their
+ * HotState (one shape for all classes) and these functions touch nothing
+ * else but the call frame, so every cache stays monomorphic whatever classes
+ * run. bench/js/micro.mjs (heap_pair64) measures TLSF alone and after the
+ * other classes ran. A subclass that overrides alloc or free keeps its
+ * override (and super.alloc works): the closures are not installed then.
+ */
+function allocWith(hot: HotState, size: number): number {
+  if (hot.destroyed || typeof size !== 'number' || size >>> 0 !== size)
+    refuseSize(hot, size, 'alloc');
+  frame[0] = hot.id;
+  frame[1] = size;
+  heap_alloc();
+  const offset = frame[0] | 0;
+  return offset >= 0 ? offset : allocFailed(`${hot.name}.alloc(${size})`);
+}
+
+function freeWith(hot: HotState, offset: number): void {
+  if (hot.destroyed || typeof offset !== 'number' || offset >>> 0 !== offset)
+    refuseFree(hot, offset);
+  frame[0] = hot.id;
+  frame[1] = offset;
+  heap_free();
+  const status = frame[0];
+  if (status !== MP_OK) throw errorFromStatus(status, `${hot.name}.free(${offset})`, { offset });
+}
+
+/** Throws for a size argument that cannot reach the core; nothing is counted. */
+function refuseSize(hot: HotState, size: unknown, method: string): never {
+  const ctx = `${hot.name}.${method}()`;
+  if (hot.destroyed) throw destroyedError(ctx);
+  uint32Arg(size, 'size', ctx);
+  throw new InvalidArgumentError(`${ctx}: bad size ${show(size)}`);
+}
+
+/** NO_MEMORY when the core ran out of room, else the core's error. */
+function allocFailed(ctx: string): number {
+  const last = binding.last_error();
+  if (last.status === MP_ERR_OUT_OF_MEMORY) return NO_MEMORY;
+  throw errorFromLastError(last.status, ctx);
+}
+
+/** Throws, uncounted, for a free() argument that cannot reach the core. */
+function refuseFree(hot: HotState, offset: unknown): never {
+  const ctx = `${hot.name}.free(${show(offset)})`;
+  if (hot.destroyed) throw destroyedError(ctx);
+  throw nonOffsetError(offset, ctx);
 }

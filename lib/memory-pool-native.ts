@@ -24,24 +24,16 @@ export interface NativePoolBinding {
     maxBlocks: number,
     flags: number,
   ): number;
-  /** A handle (> 0), or -status (see last_error). */
-  mpool_alloc(id: number, size: number, owner?: number, flags?: number): number;
-  /** MP_Status; with `owner`, the owner-checked mp_pool_free_as. */
-  mpool_free(id: number, handle: number, owner?: number): number;
-  mpool_read(
-    id: number,
-    handle: number,
-    offset: number,
-    dst: ArrayBufferView,
-    owner?: number,
-  ): number;
-  mpool_write(
-    id: number,
-    handle: number,
-    offset: number,
-    src: ArrayBufferView,
-    owner?: number,
-  ): number;
+  /** Frame call: [id, size, owner, flags] -> [a handle (> 0), or -status (see last_error)]. */
+  mpool_alloc(): void;
+  /** Frame call: [id, handle, owner, check owner 0/1] -> [MP_Status]; with the
+   * check, the owner-checked mp_pool_free_as. */
+  mpool_free(): void;
+  /** Frame call: [id, handle, offset, check owner 0/1, owner] -> [MP_Status];
+   * reads into `dst`. */
+  mpool_read(dst: ArrayBufferView): void;
+  /** Frame call as mpool_read; writes `src` into the block. */
+  mpool_write(src: ArrayBufferView): void;
   /** MP_Status; reads `length` (<= 4096) bytes into this thread's `mpool_staging`. */
   mpool_read_staged(
     id: number,
@@ -67,8 +59,8 @@ export interface NativePoolBinding {
     length: number,
     owner?: number,
   ): number;
-  /** Offset or -status; scratch[0] = size. */
-  mpool_locate(id: number, handle: number): number;
+  /** Frame call: [id, handle] -> [offset or -status, size]. */
+  mpool_locate(): void;
   /** MP_Status; scratch[0..4] = offset, size, usable bytes, owner id, pinned. */
   mpool_block_info(id: number, handle: number): number;
   mpool_pin(id: number, handle: number, pinned: number): number;
@@ -96,7 +88,7 @@ export interface NativePoolBinding {
 /** The addon, with the managed pool's functions typed. */
 export const poolBinding = binding as NativeBinding & NativePoolBinding;
 
-/** Multi-value results of locate, block_info and defragment (this thread's). */
+/** Multi-value results of block_info and defragment (this thread's). */
 export const scratch = new Float64Array(poolBinding.mpool_scratch, 0, 8);
 /**
  * Signals of this thread's calls: [old level, new level] of the last pressure

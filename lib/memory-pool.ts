@@ -47,12 +47,15 @@
  * onAutoDefragment listeners get its DefragmentResult after the allocation
  * returns or fails, before the pressure listeners of the same call.
  *
- * Cost: allocate, free, readInto and write are one native call each with
- * numbers as arguments and no object made; the default owner is id 0 and
- * the last named owner is cached.
+ * Cost: allocate, free, readInto and locate (view, sizeOf) are one native
+ * frame call each (binding.ts `frame`: numbers pass through a typed array,
+ * no argument is unpacked and no value made by Node-API); write() of a
+ * Uint8Array and read() of a pool that is not threadSafe are a locate plus
+ * a copy by JS. No object is made but read()'s result and view()'s; the
+ * default owner is id 0 and the last named owner is cached.
  */
 import { alignmentArg, booleanArg, objectArg, show, uint32Arg } from './args';
-import { binding, FLAG_THREAD_SAFE, MAX_REGION_BYTES, NO_MEMORY } from './binding';
+import { binding, FLAG_THREAD_SAFE, frame, MAX_REGION_BYTES, NO_MEMORY } from './binding';
 import {
   errorFromStatus,
   type ErrorDetail,
@@ -75,7 +78,8 @@ import {
 import { resolveRegion, type RegionOptions } from './region';
 
 /* Hot native calls as module constants: a direct call, no property load. */
-const { mpool_alloc, mpool_free, mpool_read, mpool_write, mpool_read_staged } = poolBinding;
+const { mpool_alloc, mpool_free, mpool_locate, mpool_read, mpool_write, mpool_read_staged } =
+  poolBinding;
 
 const MP_OK = 0;
 const ERR_OUT_OF_MEMORY = statusOf('MP_ERR_OUT_OF_MEMORY');
@@ -201,6 +205,39 @@ function isHandleValue(h: unknown): h is number {
   return typeof h === 'number' && Number.isInteger(h) && h >= 0 && h < HANDLE_LIMIT;
 }
 
+/** The offset of the block of `handle` in pool `id`, or -status; its size
+ * is then in frame[1] (read it before any other native call). A frame call:
+ * a non-number handle never reaches the frame. */
+function locate(id: number, handle: unknown): number {
+  if (typeof handle !== 'number') return -ERR_INVALID_ARGUMENT;
+  frame[0] = id;
+  frame[1] = handle;
+  mpool_locate();
+  return frame[0];
+}
+
+/** Reads (write false) or writes `bytes` at `offset` of the block of
+ * `handle` in pool `id`, owner-checked with `owner` (a native id); the
+ * MP_Status. A frame call; a non-number handle never reaches the frame. */
+function transfer(
+  write: boolean,
+  id: number,
+  handle: unknown,
+  offset: number,
+  bytes: ArrayBufferView,
+  owner?: number,
+): number {
+  if (typeof handle !== 'number') return ERR_INVALID_ARGUMENT;
+  frame[0] = id;
+  frame[1] = handle;
+  frame[2] = offset;
+  frame[3] = owner === undefined ? 0 : 1;
+  frame[4] = owner === undefined ? 0 : owner;
+  if (write) mpool_write(bytes);
+  else mpool_read(bytes);
+  return frame[0];
+}
+
 /** `value` as a byte count in [0, 2^53 - 1]. */
 function byteCountArg(value: unknown, name: string, context: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
@@ -215,9 +252,9 @@ export class MemoryPool {
   #id = 0;
   #destroyed = false;
   #bytes: Uint8Array;
-  #size: number;
+  #size = 0;
   #strategy: PoolStrategy;
-  #threadSafe: boolean;
+  #threadSafe = false;
   #ownerIds = new Map<string, number>([[DEFAULT_OWNER, 0]]);
   #ownerNames: string[] = [DEFAULT_OWNER];
   #lastOwner = DEFAULT_OWNER;
@@ -342,24 +379,39 @@ export class MemoryPool {
    * one, ProtectionError with `{ as }` naming another owner. O(1).
    */
   free(handle: number, access?: AccessOptions): void {
-    if (access === undefined && !this.#destroyed) {
-      const st = mpool_free(this.#id, handle);
-      if (st === MP_OK) {
-        if (pressureSignal[2] !== seenPressureSequence) this.#pressureChanged();
-        return;
-      }
-      throw this.#failure(st, handle, 'free');
+    if (access !== undefined || typeof handle !== 'number' || this.#destroyed) {
+      return this.#freeChecked(handle, access);
     }
-    const id = this.#live('free');
-    const st = mpool_free(id, handle, this.#accessOwner(access, 'free'));
+    frame[0] = this.#id;
+    frame[1] = handle;
+    frame[2] = 0;
+    frame[3] = 0;
+    mpool_free();
+    const st = frame[0];
     if (st !== MP_OK) throw this.#failure(st, handle, 'free');
     if (pressureSignal[2] !== seenPressureSequence) this.#pressureChanged();
   }
 
   /* -------------------------------------------------------------- access */
 
-  /** A copy of `length` bytes (default: to the end of the block) at `offset` (default 0). */
+  /** A copy of `length` bytes (default: to the end of the block) at `offset`
+   * (default 0). Copied by JS (locate, then slice) when the pool is not
+   * threadSafe and the core would allow it, as write(). */
   read(handle: number, length?: number, offset?: number, access?: AccessOptions): Uint8Array {
+    if (
+      access === undefined &&
+      (offset === undefined || (typeof offset === 'number' && offset >>> 0 === offset)) &&
+      (length === undefined || (typeof length === 'number' && length >>> 0 === length)) &&
+      !this.#threadSafe &&
+      !this.#destroyed
+    ) {
+      const at = locate(this.#id, handle);
+      const off = offset === undefined ? 0 : offset;
+      const n = length === undefined ? Math.max(frame[1] - off, 0) : length;
+      if (at >= 0 && off <= frame[1] && n <= frame[1] - off) {
+        return this.#bytes.slice(at + off, at + off + n);
+      }
+    }
     const ctx = 'read';
     const id = this.#live(ctx);
     const off = offset === undefined ? 0 : uint32Arg(offset, 'offset', `MemoryPool.${ctx}()`);
@@ -375,10 +427,7 @@ export class MemoryPool {
       return staging.slice(0, n);
     }
     const out = new Uint8Array(n);
-    const st =
-      owner === undefined
-        ? mpool_read(id, handle, off, out)
-        : mpool_read(id, handle, off, out, owner);
+    const st = transfer(false, id, handle, off, out, owner);
     if (st !== MP_OK) throw this.#failure(st, handle, ctx);
     return out;
   }
@@ -391,14 +440,21 @@ export class MemoryPool {
       offset >>> 0 === offset &&
       !this.#destroyed
     ) {
-      const st = mpool_read(this.#id, handle, offset, target);
+      const st = transfer(false, this.#id, handle, offset, target);
       if (st === MP_OK) return;
       if (st !== ERR_INVALID_ARGUMENT) throw this.#failure(st, handle, 'readInto');
     }
     this.#transferSlow(handle, target, offset, access, 'readInto');
   }
 
-  /** Copies `data` (any typed array or DataView) into the block at `offset` (default 0). */
+  /**
+   * Copies `data` (any typed array or DataView) into the block at `offset`
+   * (default 0). A Uint8Array into a pool that is not threadSafe is copied
+   * by JS (locate, then bytes.set: no native call can run in between, and
+   * only this thread's calls move or free its blocks); what that path would
+   * refuse, and every other write, goes to the core, which refuses and
+   * counts as always.
+   */
   write(handle: number, data: ArrayBufferView, offset = 0, access?: AccessOptions): void {
     if (
       access === undefined &&
@@ -406,7 +462,14 @@ export class MemoryPool {
       offset >>> 0 === offset &&
       !this.#destroyed
     ) {
-      const st = mpool_write(this.#id, handle, offset, data);
+      if (data instanceof Uint8Array && !this.#threadSafe) {
+        const at = locate(this.#id, handle);
+        if (at >= 0 && data.length <= frame[1] - offset) {
+          this.#bytes.set(data, at + offset);
+          return;
+        }
+      }
+      const st = transfer(true, this.#id, handle, offset, data);
       if (st === MP_OK) return;
       if (st !== ERR_INVALID_ARGUMENT) throw this.#failure(st, handle, 'write');
     }
@@ -469,11 +532,10 @@ export class MemoryPool {
    * unchanged); isViewCurrent() tells. O(1), one native call.
    */
   view(handle: number): Uint8Array {
-    const id = this.#live('view');
-    const offset = poolBinding.mpool_locate(id, handle);
+    const offset = locate(this.#live('view'), handle);
     if (offset < 0) throw this.#failure(-offset, handle, 'view');
     const bytes = this.#bytes;
-    const v = new Uint8Array(bytes.buffer, bytes.byteOffset + offset, scratch[0]) as ViewOfBlock;
+    const v = new Uint8Array(bytes.buffer, bytes.byteOffset + offset, frame[1]) as ViewOfBlock;
     v[VIEW_HANDLE] = handle;
     return v;
   }
@@ -483,19 +545,17 @@ export class MemoryPool {
     const id = this.#live('isViewCurrent');
     const handle = (view as ViewOfBlock)[VIEW_HANDLE];
     if (handle === undefined || view.buffer !== this.#bytes.buffer) return false;
-    const offset = poolBinding.mpool_locate(id, handle);
+    const offset = locate(id, handle);
     return (
-      offset >= 0 &&
-      view.byteOffset === this.#bytes.byteOffset + offset &&
-      view.length === scratch[0]
+      offset >= 0 && view.byteOffset === this.#bytes.byteOffset + offset && view.length === frame[1]
     );
   }
 
   /** The block's accessible size in bytes. */
   sizeOf(handle: number): number {
-    const offset = poolBinding.mpool_locate(this.#live('sizeOf'), handle);
+    const offset = locate(this.#live('sizeOf'), handle);
     if (offset < 0) throw this.#failure(-offset, handle, 'sizeOf');
-    return scratch[0];
+    return frame[1];
   }
 
   /** Offset, sizes, owner and pin state of a live block. */
@@ -658,11 +718,25 @@ export class MemoryPool {
     return this.#id;
   }
 
+  /** free() with access options, a non-number handle, or after destroy(). */
+  #freeChecked(handle: unknown, access: AccessOptions | undefined): void {
+    const id = this.#live('free');
+    const owner = access === undefined ? 0 : this.#accessOwner(access, 'free');
+    // The glue refuses a handle that is no integer in [0, 2^53); a non-number never reaches the frame.
+    if (typeof handle !== 'number') throw this.#failure(ERR_INVALID_ARGUMENT, handle, 'free');
+    frame[0] = id;
+    frame[1] = handle;
+    frame[2] = owner;
+    frame[3] = access === undefined ? 0 : 1;
+    mpool_free();
+    const st = frame[0];
+    if (st !== MP_OK) throw this.#failure(st, handle, 'free');
+    if (pressureSignal[2] !== seenPressureSequence) this.#pressureChanged();
+  }
+
   /** One native allocation: a handle, or -status of a refusal of the core
    * (read its detail before any other native call). Misuse throws. */
   #take(size: number, options: AllocateOptions | undefined, method: string): number {
-    let owner = 0;
-    let flags = 0;
     if (
       options !== undefined ||
       typeof size !== 'number' ||
@@ -670,19 +744,38 @@ export class MemoryPool {
       size === 0 ||
       this.#destroyed
     ) {
-      const ctx = `MemoryPool.${method}()`;
-      this.#live(method);
-      uint32Arg(size, 'size', ctx, 1);
-      if (options !== undefined) {
-        objectArg(options, 'options', ctx);
-        if (options.owner !== undefined) owner = this.#ownerId(options.owner, true, method);
-        if (options.pinned !== undefined && booleanArg(options.pinned, 'pinned', ctx)) flags = 1;
-      }
+      return this.#takeChecked(size, options, method);
     }
-    const h =
-      owner === 0 && flags === 0
-        ? mpool_alloc(this.#id, size)
-        : mpool_alloc(this.#id, size, owner, flags);
+    frame[0] = this.#id;
+    frame[1] = size;
+    frame[2] = 0;
+    frame[3] = 0;
+    return this.#allocFromFrame();
+  }
+
+  /** #take() with options, or a size or state the fast path does not take. */
+  #takeChecked(size: number, options: AllocateOptions | undefined, method: string): number {
+    const ctx = `MemoryPool.${method}()`;
+    this.#live(method);
+    uint32Arg(size, 'size', ctx, 1);
+    let owner = 0;
+    let flags = 0;
+    if (options !== undefined) {
+      objectArg(options, 'options', ctx);
+      if (options.owner !== undefined) owner = this.#ownerId(options.owner, true, method);
+      if (options.pinned !== undefined && booleanArg(options.pinned, 'pinned', ctx)) flags = 1;
+    }
+    frame[0] = this.#id;
+    frame[1] = size;
+    frame[2] = owner;
+    frame[3] = flags;
+    return this.#allocFromFrame();
+  }
+
+  /** The native allocation of the frame's request: a handle, or -status. */
+  #allocFromFrame(): number {
+    mpool_alloc();
+    const h = frame[0];
     if (h > 0 && pressureSignal[2] !== seenPressureSequence) this.#pressureChanged();
     return h;
   }
@@ -734,11 +827,8 @@ export class MemoryPool {
       );
     }
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    const call = method === 'write' ? mpool_write : mpool_read;
-    const st =
-      access === undefined
-        ? call(id, handle, off, bytes)
-        : call(id, handle, off, bytes, this.#accessOwner(access, method));
+    const owner = access === undefined ? undefined : this.#accessOwner(access, method);
+    const st = transfer(method === 'write', id, handle, off, bytes, owner);
     if (st !== MP_OK) throw this.#failure(st, handle, method);
   }
 
@@ -747,7 +837,7 @@ export class MemoryPool {
    * as the core does for any access. */
   #lengthArg(id: number, handle: number, offset: number, length: unknown, method: string): number {
     if (length !== undefined) return uint32Arg(length, 'length', `MemoryPool.${method}()`);
-    const end = poolBinding.mpool_locate(id, handle) >= 0 ? scratch[0] : 0;
+    const end = locate(id, handle) >= 0 ? frame[1] : 0;
     return end > offset ? end - offset : 0;
   }
 

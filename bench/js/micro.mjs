@@ -5,6 +5,9 @@
 //   batch64      allocMany/freeMany of 256 offsets per call, per element
 //   live10k64    10,000 objects of 64 B taken, then all given back, per object
 //   arena_small  8..256 B bump allocations, everything released every 4,096
+//   heap_pair64  TlsfAllocator alloc(64) + free, first alone, then again after
+//                the other variable-size classes (and a user subclass) ran in
+//                the process: the cost of polymorphic call paths, if any
 //
 // Buffer and Uint8Array are "given back" by dropping them (a ring of 1,024
 // references keeps each alive a little, as real code does); their GC cost
@@ -440,6 +443,111 @@ runWorkload(
             top = 0;
             return failures;
           },
+        };
+      },
+    },
+  ],
+  opts,
+);
+
+// ----------------------------------------------------------- heap_pair64
+// Order matters: the first case is made and optimised before any other
+// HeapAllocator class has run in this process; the last case makes Buddy,
+// Slab, FitList and a subclass of TlsfAllocator (six receiver classes with
+// TlsfAllocator, more than V8's four-map polymorphic limit) allocate and free
+// first, then times a fresh TlsfAllocator from a loop of its own. Equal
+// figures mean the shared code stayed monomorphic.
+const heapMissing =
+  typeof api?.TlsfAllocator === 'function' ? null : 'dist/index.js exports no TlsfAllocator';
+const HEAP_BYTES = 1 << 22;
+runWorkload(
+  { name: 'heap_pair64', op: 'alloc(64) + free of a variable-size allocator', baseOps: 4096 },
+  [
+    {
+      name: 'TlsfAllocator, first class to run',
+      kind: 'baseline',
+      skip: heapMissing,
+      make() {
+        const a = new api.TlsfAllocator({ size: HEAP_BYTES });
+        return {
+          run(n) {
+            for (let i = 0; i < n; i++) a.free(a.alloc(64));
+            return 0;
+          },
+          teardown: () => a.destroy(),
+        };
+      },
+    },
+    {
+      name: 'BuddyAllocator',
+      kind: 'ours',
+      skip: heapMissing,
+      make() {
+        const a = new api.BuddyAllocator({ size: HEAP_BYTES });
+        return {
+          run(n) {
+            for (let i = 0; i < n; i++) a.free(a.alloc(64));
+            return 0;
+          },
+          teardown: () => a.destroy(),
+        };
+      },
+    },
+    {
+      name: 'SlabAllocator',
+      kind: 'ours',
+      skip: heapMissing,
+      make() {
+        const a = new api.SlabAllocator({ size: HEAP_BYTES });
+        return {
+          run(n) {
+            for (let i = 0; i < n; i++) a.free(a.alloc(64));
+            return 0;
+          },
+          teardown: () => a.destroy(),
+        };
+      },
+    },
+    {
+      name: 'FitListAllocator first-fit',
+      kind: 'ours',
+      skip: heapMissing,
+      make() {
+        const a = new api.FitListAllocator({ size: HEAP_BYTES, policy: 'first' });
+        return {
+          run(n) {
+            for (let i = 0; i < n; i++) a.free(a.alloc(64));
+            return 0;
+          },
+          teardown: () => a.destroy(),
+        };
+      },
+    },
+    {
+      name: 'TlsfAllocator, after 5 other classes ran',
+      kind: 'ours',
+      skip: heapMissing,
+      make() {
+        class TaggedTlsf extends api.TlsfAllocator {}
+        class TaggedBuddy extends api.BuddyAllocator {}
+        const others = [
+          new api.BuddyAllocator({ size: HEAP_BYTES }),
+          new api.SlabAllocator({ size: HEAP_BYTES }),
+          new api.FitListAllocator({ size: HEAP_BYTES, policy: 'best' }),
+          new TaggedTlsf({ size: HEAP_BYTES }),
+          new TaggedBuddy({ size: HEAP_BYTES }),
+        ];
+        for (const o of others) {
+          for (let i = 0; i < 50000; i++) o.free(o.alloc(64));
+          o.destroy();
+        }
+        const a = new api.TlsfAllocator({ size: HEAP_BYTES });
+        return {
+          run(n) {
+            for (let i = 0; i < n; i++) a.free(a.alloc(64));
+            return 0;
+          },
+          teardown: () => a.destroy(),
         };
       },
     },

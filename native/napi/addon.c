@@ -124,6 +124,13 @@ mp_napi_slot *mp_napi_bad_id(napi_env env, napi_status st, const mp_napi_family 
     return NULL;
 }
 
+napi_value mp_napi_frame_refused(napi_env env, const char *what) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "call_frame: %s must be an integer in [0, 2^32)", what);
+    napi_throw_type_error(env, "MP_ERR_INVALID_ARGUMENT", msg);
+    return NULL;
+}
+
 bool mp_napi_offset_arg(napi_env env, const mp_napi_slot *s, napi_value value, void **ptr) {
     uint32_t offset = 0;
     if (napi_get_value_uint32(env, value, &offset) != napi_ok) {
@@ -576,8 +583,24 @@ static void env_cleanup(void *arg) {
     for (uint32_t i = 0; i < e->slot_count; i++) {
         if (e->slots[i].id != 0) slot_detach(e, &e->slots[i]);
     }
+    if (e->frame_ref != NULL) napi_delete_reference(e->env, e->frame_ref);
     free(e->slots);
     free(e);
+}
+
+/* Makes this env's call frame (zeroed, referenced until env_cleanup) and
+ * exports it as `call_frame`. */
+static napi_status frame_init(napi_env env, napi_value exports, mp_napi_env *e) {
+    napi_value buffer;
+    void *data = NULL;
+    size_t bytes = MP_NAPI_FRAME_DOUBLES * sizeof(double);
+    napi_status st = napi_create_arraybuffer(env, bytes, &data, &buffer);
+    if (st == napi_ok) st = napi_create_reference(env, buffer, 1, &e->frame_ref);
+    if (st == napi_ok) st = napi_set_named_property(env, exports, "call_frame", buffer);
+    if (st != napi_ok) return st;
+    memset(data, 0, bytes);
+    e->frame = data;
+    return napi_ok;
 }
 
 /* NAPI_MODULE_INIT defines this without a prior declaration. */
@@ -607,7 +630,7 @@ NAPI_MODULE_INIT() {
         js_pool_check,      js_pool_reset,     js_pool_owns,   js_region_offset,
         js_live_pool_count, js_env_pool_count, js_batch_done,  js_noop};
     if (mp_napi_define(env, exports, e, names, fns, sizeof names / sizeof names[0]) != napi_ok ||
-        mp_napi_heap_init(env, exports, e) != napi_ok) {
+        frame_init(env, exports, e) != napi_ok || mp_napi_heap_init(env, exports, e) != napi_ok) {
         return NULL;
     }
     for (size_t f = 0; f < FAMILY_COUNT; f++) {

@@ -126,12 +126,17 @@ typedef struct mp_napi_slot {
     napi_ref view_ref; /* keeps the region's typed array alive */
 } mp_napi_slot;
 
+/* Doubles in an env's call frame (see mp_napi_frame_slot). */
+#define MP_NAPI_FRAME_DOUBLES 8u
+
 typedef struct mp_napi_env {
     napi_env env;
     mp_napi_slot *slots;
     uint32_t slot_count;
     uint32_t live_count;
     size_t batch_done; /* items a failed batch call completed before failing */
+    double *frame;     /* this env's call frame: `call_frame`, MP_NAPI_FRAME_DOUBLES doubles */
+    napi_ref frame_ref;
 } mp_napi_env;
 
 /** The slot of `id` if this env holds a pool of `family` (NULL: any family)
@@ -176,6 +181,50 @@ static inline mp_napi_slot *mp_napi_slot_arg(napi_env env, mp_napi_env *e, napi_
     mp_napi_slot *s = st == napi_ok ? mp_napi_find(e, id, family) : NULL;
     return s != NULL ? s : mp_napi_bad_id(env, st, family);
 }
+
+/*
+ * Frame calls. The hottest functions (alloc and free of every family, the
+ * managed pool's locate) take no JS arguments: the caller stores the pool id
+ * and the numbers in this env's call frame, `call_frame` (an ArrayBuffer of
+ * MP_NAPI_FRAME_DOUBLES doubles, V8-owned, one per env), calls, and reads the
+ * results back from the frame. A call then costs about what an empty native
+ * call costs: unpacking each argument through Node-API (napi_get_value_*) and
+ * making a result value (a HeapNumber for a handle) cost more than the work
+ * of a pool. No JS runs between the caller's stores and the call, and each
+ * env (thread) has its own frame. The TypeScript layer stores only numbers
+ * it validated; the glue still refuses values that are not what the call
+ * takes (a TypeError, as for a bad argument), so the frame is never trusted
+ * blindly.
+ */
+
+/** The slot of the pool whose id is frame[0] (`*out`: this env's table), or
+ * NULL with a JS exception pending, as mp_napi_slot_arg. A frame call that
+ * also takes objects (a typed array) gets its first `argc` JS arguments in
+ * `argv` (undefined where missing); argc 0 reads none. */
+static inline mp_napi_slot *mp_napi_frame_slot(napi_env env, napi_callback_info info,
+                                               const mp_napi_family *family, mp_napi_env **out, size_t argc,
+                                               napi_value *argv) {
+    mp_napi_env *e = NULL;
+    if (napi_get_cb_info(env, info, argc ? &argc : NULL, argc ? argv : NULL, NULL, (void **)&e) != napi_ok)
+        return NULL;
+    *out = e;
+    double d = e->frame[0];
+    mp_napi_slot *s = NULL;
+    if (d >= 1 && d <= (double)INT32_MAX && (double)(int32_t)d == d) s = mp_napi_find(e, (int32_t)d, family);
+    return s != NULL ? s : mp_napi_bad_id(env, napi_ok, family);
+}
+
+/** True (with *out set) if `d`, a frame entry, is an integer in [0, 2^32). */
+static inline bool mp_napi_frame_u32(double d, uint32_t *out) {
+    if (!(d >= 0 && d <= (double)UINT32_MAX) || (double)(uint32_t)d != d) return false;
+    *out = (uint32_t)d;
+    return true;
+}
+
+/** Throws the TypeError of a frame entry `what` that is not what the call
+ * takes (the binding misused) and returns NULL. */
+napi_value mp_napi_frame_refused(napi_env env, const char *what);
+
 /** The address `value` (read as uint32) bytes past the pool base; false with
  * a TypeError pending for a non-number. */
 bool mp_napi_offset_arg(napi_env env, const mp_napi_slot *s, napi_value value, void **ptr);

@@ -3,10 +3,12 @@
  *
  * Every function takes the pool id first and returns a number: an offset
  * from the pool base (or -1 when the pool is exhausted, with mp_last_error
- * telling why), a count, or an MP_Status. Slots live in the caller's region
- * (a SharedArrayBuffer made in JS); the pool's metadata lives on the native
- * heap (create_ex with cfg.region), so writes through the JS bytes can never
- * reach it. Batch calls move offsets through an Int32Array without copies.
+ * telling why), a count, or an MP_Status; alloc and free are frame calls
+ * (addon.h) that take and return the same numbers through the call frame.
+ * Slots live in the caller's region (a SharedArrayBuffer made in JS); the
+ * pool's metadata lives on the native heap (create_ex with cfg.region), so
+ * writes through the JS bytes can never reach it. Batch calls move offsets
+ * through an Int32Array without copies.
  * stats, check, reset, owns and destroy are the generic pool_* exports.
  */
 #include "addon.h"
@@ -65,20 +67,25 @@ static napi_value js_fixed_create(napi_env env, napi_callback_info info) {
     return mp_napi_register(env, e, FIXED, pool, argv[0], region, (cfg.flags & MP_FLAG_THREAD_SAFE) != 0);
 }
 
-/* fixed_alloc(id) -> offset, or -1 when every slot is in use. */
+/* fixed_alloc(), a frame call: [id] -> [offset, or -1 when every slot is in use]. */
 static napi_value js_fixed_alloc(napi_env env, napi_callback_info info) {
-    MP_NAPI_POOL_ARGS(env, info, 1, FIXED);
-    (void)e;
-    return mp_napi_offset_of(env, s, mp_fixed_pool_alloc(s->pool));
+    mp_napi_env *e;
+    mp_napi_slot *s = mp_napi_frame_slot(env, info, FIXED, &e, 0, NULL);
+    if (s == NULL) return NULL;
+    void *ptr = mp_fixed_pool_alloc(s->pool);
+    e->frame[0] = ptr != NULL ? (double)((uintptr_t)ptr - s->base) : -1.0;
+    return NULL;
 }
 
-/* fixed_free(id, offset) -> MP_Status. */
+/* fixed_free(), a frame call: [id, offset] -> [MP_Status]. */
 static napi_value js_fixed_free(napi_env env, napi_callback_info info) {
-    MP_NAPI_POOL_ARGS(env, info, 2, FIXED);
-    (void)e;
-    void *ptr = NULL;
-    if (!mp_napi_offset_arg(env, s, argv[1], &ptr)) return NULL;
-    return mp_napi_int32(env, (int32_t)mp_fixed_pool_free(s->pool, ptr));
+    mp_napi_env *e;
+    mp_napi_slot *s = mp_napi_frame_slot(env, info, FIXED, &e, 0, NULL);
+    if (s == NULL) return NULL;
+    uint32_t offset = 0;
+    if (!mp_napi_frame_u32(e->frame[1], &offset)) return mp_napi_frame_refused(env, "offset");
+    e->frame[0] = (double)mp_fixed_pool_free(s->pool, (void *)(s->base + offset));
+    return NULL;
 }
 
 /* fixed_alloc_many(id, out: Int32Array, count) -> slots allocated into out[0..n). */

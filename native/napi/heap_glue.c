@@ -6,8 +6,9 @@
  * Conventions, as in the other glue files: offsets from the pool base cross
  * the boundary as int32; allocation returns an offset or -1 (mp_last_error
  * tells why); realloc and trim return a non-negative result or -status;
- * free returns an MP_Status. Batch calls loop over an Int32Array in one
- * native call and stop at the first failure (alloc_many: its count tells
+ * free returns an MP_Status (alloc and free are frame calls, addon.h: the
+ * same numbers pass through the call frame). Batch calls loop over an
+ * Int32Array in one native call and stop at the first failure (alloc_many: its count tells
  * where, mp_last_error why; free_many: batch_done() and the status).
  * Walks copy (offset, usable bytes, used) triples into a new Int32Array so
  * the family's lock (thread-safe pools) is never held while JS runs.
@@ -69,23 +70,32 @@ static bool bytes_arg(napi_env env, napi_value value, size_t *out) {
     return true;
 }
 
-/* (id, size) -> offset of a new block from ops->alloc, or ops->calloc when
- * `zeroed`; -1 when it failed (see last_error). */
-static napi_value sized_alloc(napi_env env, napi_callback_info info, bool zeroed) {
-    HEAP_ARGS(env, info, 2);
-    size_t size = 0;
-    if (!bytes_arg(env, argv[1], &size)) return NULL;
-    return mp_napi_offset_of(env, s, (zeroed ? ops->calloc : ops->alloc)(s->pool, size));
-}
+/* Opens a heap frame call (addon.h): `e`, `s` (the pool of id frame[0]) and
+ * `ops`, or returns NULL with a JS exception pending. */
+#define HEAP_FRAME(env, info)                                                                                \
+    mp_napi_env *e;                                                                                          \
+    mp_napi_slot *s = mp_napi_frame_slot((env), (info), NULL, &e, 0, NULL);                                  \
+    if (s == NULL) return NULL;                                                                              \
+    const mp_napi_heap_ops *ops = s->family->heap;                                                           \
+    if (ops == NULL) return heap_refused(env)
 
-/* heap_alloc(id, size) -> offset, or -1 (see last_error). */
+/* heap_alloc(), a frame call: [id, size] -> [offset, or -1 when it failed
+ * (see last_error)]. */
 static napi_value js_heap_alloc(napi_env env, napi_callback_info info) {
-    return sized_alloc(env, info, false);
+    HEAP_FRAME(env, info);
+    uint32_t size = 0;
+    if (!mp_napi_frame_u32(e->frame[1], &size)) return mp_napi_frame_refused(env, "size");
+    void *ptr = ops->alloc(s->pool, size);
+    e->frame[0] = ptr != NULL ? (double)((uintptr_t)ptr - s->base) : -1.0;
+    return NULL;
 }
 
 /* heap_calloc(id, size) -> offset of a zeroed block, or -1 (see last_error). */
 static napi_value js_heap_calloc(napi_env env, napi_callback_info info) {
-    return sized_alloc(env, info, true);
+    HEAP_ARGS(env, info, 2);
+    size_t size = 0;
+    if (!bytes_arg(env, argv[1], &size)) return NULL;
+    return mp_napi_offset_of(env, s, ops->calloc(s->pool, size));
 }
 
 /* heap_alloc_aligned(id, size, align) -> offset, or -1 (see last_error). */
@@ -107,12 +117,13 @@ static napi_value js_heap_realloc(napi_env env, napi_callback_info info) {
     return st == MP_OK ? mp_napi_offset_of(env, s, ptr) : mp_napi_int32(env, -(int32_t)st);
 }
 
-/* heap_free(id, offset) -> MP_Status. */
+/* heap_free(), a frame call: [id, offset] -> [MP_Status]. */
 static napi_value js_heap_free(napi_env env, napi_callback_info info) {
-    HEAP_ARGS(env, info, 2);
-    void *ptr = NULL;
-    if (!mp_napi_offset_arg(env, s, argv[1], &ptr)) return NULL;
-    return mp_napi_int32(env, (int32_t)ops->free(s->pool, ptr));
+    HEAP_FRAME(env, info);
+    uint32_t offset = 0;
+    if (!mp_napi_frame_u32(e->frame[1], &offset)) return mp_napi_frame_refused(env, "offset");
+    e->frame[0] = (double)ops->free(s->pool, (void *)(s->base + offset));
+    return NULL;
 }
 
 /* heap_usable_size(id, offset) -> usable bytes of the live block at offset, 0 if none. */

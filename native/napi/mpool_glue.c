@@ -5,11 +5,15 @@
  * Numbers only cross the boundary. A handle is a double holding an integer
  * below 2^53 (exact in JS); mpool_alloc returns one, or -status on failure
  * (mp_last_error has the byte detail). Every other call returns an MP_Status
- * or a non-negative result / -status. Calls that have more than one result
- * (locate, block_info, defragment) leave them in this thread's scratch
- * Float64Array (`mpool_scratch`, the first 8 doubles), so no object is made
- * on a hot path. The optional trailing `owner` argument of free, read,
- * write, fill and copy selects the owner-checked *_as call of the header.
+ * or a non-negative result / -status. alloc, free and locate are frame calls
+ * (addon.h): their numbers pass through the env's call frame, so a hot call
+ * unpacks no argument and makes no value (a handle would be a HeapNumber).
+ * read and write are frame calls too, with the caller's bytes as their one
+ * argument. block_info and defragment leave their results in this thread's
+ * scratch Float64Array (`mpool_scratch`, the first 8 doubles), so no object
+ * is made.
+ * The optional trailing `owner` argument of read, write, fill and copy (an
+ * owner check flag in free's frame) selects the owner-checked *_as call.
  *
  * Arguments the core cannot take (a handle that is not an integer in
  * [0, 2^53), a byte source that is not a typed array) are refused here with
@@ -137,17 +141,23 @@ static void auto_defrag_signal(MP_Pool *pool, const MP_DefragResult *r, void *ct
     napi_value argv[max];                                                                                    \
     mp_napi_env *e;                                                                                          \
     size_t argc = (max);                                                                                     \
-    if (napi_get_cb_info((env), (info), &argc, argv, NULL, (void **)&e) != napi_ok) return NULL;            \
+    if (napi_get_cb_info((env), (info), &argc, argv, NULL, (void **)&e) != napi_ok) return NULL;             \
     mp_napi_slot *s = mp_napi_slot_arg((env), e, argv[0], MPOOL);                                            \
     if (s == NULL) return NULL;                                                                              \
     pool_glue *g = s->pool
 
-/* A handle argument: an integer in [0, 2^53); false for anything else. */
-static inline bool handle_arg(napi_env env, napi_value value, MP_Handle *out) {
-    double d = 0;
-    if (napi_get_value_double(env, value, &d) != napi_ok || !(d >= 0 && d < HANDLE_LIMIT)) return false;
+/* A handle held in a double (a frame entry): an integer in [0, 2^53); false
+ * for anything else. */
+static inline bool handle_value(double d, MP_Handle *out) {
+    if (!(d >= 0 && d < HANDLE_LIMIT)) return false;
     *out = (MP_Handle)d;
     return (double)*out == d;
+}
+
+/* A handle argument: as handle_value; false for a non-number too. */
+static inline bool handle_arg(napi_env env, napi_value value, MP_Handle *out) {
+    double d = 0;
+    return napi_get_value_double(env, value, &d) == napi_ok && handle_value(d, out);
 }
 
 /* A byte count or offset the TS layer validated (uint32); TypeError otherwise. */
@@ -240,29 +250,43 @@ static napi_value js_mpool_create(napi_env env, napi_callback_info info) {
 
 /* --------------------------------------------------------- alloc and free */
 
-/* mpool_alloc(id, size[, owner, flags]) -> handle, or -status (see last_error). */
+/* Opens an mpool frame call (addon.h): `e`, `s` (the pool of id frame[0])
+ * and `g`, or returns NULL with a JS exception pending. */
+#define MPOOL_FRAME(env, info)                                                                               \
+    mp_napi_env *e;                                                                                          \
+    mp_napi_slot *s = mp_napi_frame_slot((env), (info), MPOOL, &e, 0, NULL);                                 \
+    if (s == NULL) return NULL;                                                                              \
+    pool_glue *g = s->pool
+
+/* mpool_alloc(), a frame call: [id, size, owner, flags] -> [handle, or
+ * -status (see last_error)]. */
 static napi_value js_mpool_alloc(napi_env env, napi_callback_info info) {
-    MPOOL_ARGS(env, info, 4);
+    MPOOL_FRAME(env, info);
+    double *f = e->frame;
     uint32_t size = 0, owner = 0, flags = 0;
-    if (!mp_napi_uint32_arg(env, argv[1], "size", &size)) return NULL;
-    if (argc > 2 && (!mp_napi_uint32_arg(env, argv[2], "owner", &owner) ||
-                     !mp_napi_uint32_arg(env, argv[3], "flags", &flags))) {
-        return NULL;
-    }
+    if (!mp_napi_frame_u32(f[1], &size) || !mp_napi_frame_u32(f[2], &owner) ||
+        !mp_napi_frame_u32(f[3], &flags))
+        return mp_napi_frame_refused(env, "size, owner and flags");
     MP_Handle h = MP_HANDLE_NONE;
     MP_Status st = mp_pool_alloc(g->pool, size, owner, flags, &h);
-    return mp_napi_double(env, st == MP_OK ? (double)h : -(double)st);
+    f[0] = st == MP_OK ? (double)h : -(double)st;
+    return NULL;
 }
 
-/* mpool_free(id, handle[, owner]) -> MP_Status. */
+/* mpool_free(), a frame call: [id, handle, owner, check owner (0/1)] ->
+ * [MP_Status]; with the owner check, the owner-checked mp_pool_free_as. A
+ * handle that is no integer in [0, 2^53) is MP_ERR_INVALID_ARGUMENT. */
 static napi_value js_mpool_free(napi_env env, napi_callback_info info) {
-    MPOOL_ARGS(env, info, 3);
+    MPOOL_FRAME(env, info);
+    double *f = e->frame;
     MP_Handle h = 0;
     uint32_t owner = 0;
-    if (!handle_arg(env, argv[1], &h)) return status_value(env, MP_ERR_INVALID_ARGUMENT);
-    if (argc < 3) return status_value(env, mp_pool_free(g->pool, h));
-    if (!mp_napi_uint32_arg(env, argv[2], "owner", &owner)) return NULL;
-    return status_value(env, mp_pool_free_as(g->pool, owner, h));
+    if (!mp_napi_frame_u32(f[2], &owner)) return mp_napi_frame_refused(env, "owner");
+    MP_Status st = MP_ERR_INVALID_ARGUMENT;
+    if (handle_value(f[1], &h))
+        st = f[3] != 0 ? mp_pool_free_as(g->pool, owner, h) : mp_pool_free(g->pool, h);
+    f[0] = (double)st;
+    return NULL;
 }
 
 /* ------------------------------------------------------------------- access */
@@ -286,25 +310,35 @@ static MP_Status transfer_bounced(pool_glue *g, bool write, bool as, uint32_t ow
     return st;
 }
 
-/* read and write: (id, handle, offset, bytes: TypedArray[, owner]) -> MP_Status. */
+/* read and write, frame calls with one argument, the caller's bytes (any
+ * typed array): [id, handle, offset, check owner (0/1), owner] -> [MP_Status].
+ * A handle that is no integer in [0, 2^53), or bytes that are no typed
+ * array, are MP_ERR_INVALID_ARGUMENT, and the core never sees the call. */
 static napi_value transfer(napi_env env, napi_callback_info info, bool write) {
-    MPOOL_ARGS(env, info, 5);
+    napi_value argv[1];
+    mp_napi_env *e;
+    mp_napi_slot *s = mp_napi_frame_slot(env, info, MPOOL, &e, 1, argv);
+    if (s == NULL) return NULL;
+    pool_glue *g = s->pool;
+    double *f = e->frame;
     MP_Handle h = 0;
-    size_t offset = 0, len = 0;
+    uint32_t offset = 0, owner = 0;
+    size_t len = 0;
     uint8_t *buf = NULL;
-    uint32_t owner = 0;
-    bool as = argc > 4;
-    if (!handle_arg(env, argv[1], &h) || !typed_bytes(env, argv[3], &buf, &len))
-        return status_value(env, MP_ERR_INVALID_ARGUMENT);
-    if (!u32_arg(env, argv[2], &offset) || (as && !mp_napi_uint32_arg(env, argv[4], "owner", &owner))) return NULL;
+    bool as = f[3] != 0;
+    if (!mp_napi_frame_u32(f[2], &offset) || !mp_napi_frame_u32(f[4], &owner))
+        return mp_napi_frame_refused(env, "offset and owner");
     MP_Status st;
-    if (overlaps_region(g, buf, len))
+    if (!handle_value(f[1], &h) || !typed_bytes(env, argv[0], &buf, &len))
+        st = MP_ERR_INVALID_ARGUMENT;
+    else if (overlaps_region(g, buf, len))
         st = transfer_bounced(g, write, as, owner, h, offset, buf, len);
     else if (write)
         st = as ? mp_pool_write_as(g->pool, owner, h, offset, buf, len) : mp_pool_write(g->pool, h, offset, buf, len);
     else
         st = as ? mp_pool_read_as(g->pool, owner, h, offset, buf, len) : mp_pool_read(g->pool, h, offset, buf, len);
-    return status_value(env, st);
+    f[0] = (double)st;
+    return NULL;
 }
 
 static napi_value js_mpool_read(napi_env env, napi_callback_info info) { return transfer(env, info, false); }
@@ -361,18 +395,19 @@ static napi_value js_mpool_copy(napi_env env, napi_callback_info info) {
     return status_value(env, st);
 }
 
-/* mpool_locate(id, handle) -> the block's offset from the pool base, or
- * -status; scratch[0] = its size. Valid until the relocation count changes. */
+/* mpool_locate(), a frame call: [id, handle] -> [the block's offset from
+ * the pool base, or -status; its size]. Valid until the relocation count
+ * changes. */
 static napi_value js_mpool_locate(napi_env env, napi_callback_info info) {
-    MPOOL_ARGS(env, info, 2);
-    (void)argc;
+    MPOOL_FRAME(env, info);
+    double *f = e->frame;
     MP_Handle h = 0;
-    if (!handle_arg(env, argv[1], &h)) return mp_napi_double(env, -(double)MP_ERR_INVALID_ARGUMENT);
     size_t offset = 0, size = 0;
-    MP_Status st = mp_pool_locate(g->pool, h, &offset, &size);
-    if (st != MP_OK) return mp_napi_double(env, -(double)st);
-    tl_scratch[0] = (double)size;
-    return mp_napi_double(env, (double)offset);
+    MP_Status st = MP_ERR_INVALID_ARGUMENT;
+    if (handle_value(f[1], &h)) st = mp_pool_locate(g->pool, h, &offset, &size);
+    f[0] = st == MP_OK ? (double)offset : -(double)st;
+    f[1] = (double)size;
+    return NULL;
 }
 
 /* mpool_block_info(id, handle) -> MP_Status; scratch[0..4] = offset, size,

@@ -1,0 +1,369 @@
+// The fast paths: frame calls (native functions that take their numbers from
+// the env's call frame, native/napi/addon.h), MemoryPool's JS copies for
+// write() and read(), HeapAllocator's per-instance alloc/free closures, and
+// FixedPool's derived cache counters. Each must refuse exactly what the
+// paths it replaced refused, with the same codes and counters.
+import { describe, expect, it } from 'vitest';
+import { binding, frame } from '../../lib/binding';
+import {
+  BuddyAllocator,
+  DestroyedError,
+  FitListAllocator,
+  FixedPool,
+  type FixedPoolStats,
+  InvalidArgumentError,
+  InvalidHandleError,
+  MemoryPool,
+  type MemoryPoolMetrics,
+  OutOfBoundsError,
+  SlabAllocator,
+  TlsfAllocator,
+} from '../../lib/index';
+import { poolBinding } from '../../lib/memory-pool-native';
+import { expectRefused } from './helpers';
+
+const MP_OK = 0;
+const MP_ERR_INVALID_ARGUMENT = 2;
+
+const watched = (pool: MemoryPool): { stats(): MemoryPoolMetrics } => ({
+  stats: () => pool.metrics(),
+});
+
+/** Raw native pools (ids known to the test), destroyed after `fn`. */
+function withRawPools(fn: (ids: { fixed: number; tlsf: number; mpool: number }) => void): void {
+  const region = (bytes: number): Uint8Array => new Uint8Array(new SharedArrayBuffer(bytes));
+  const fixed = binding.fixed_create(region(4096), 64, 16, 0, 0);
+  const tlsf = binding.tlsf_create(region(4096), 4096, 0, 0);
+  const mpool = poolBinding.mpool_create(region(8192), 8192, 5, 0, 0, 0, 1, 0.3, 0, 0);
+  expect(Math.min(fixed, tlsf, mpool)).toBeGreaterThan(0);
+  try {
+    fn({ fixed, tlsf, mpool });
+  } finally {
+    for (const id of [fixed, tlsf, mpool]) binding.pool_destroy(id);
+  }
+}
+
+function setFrame(...values: number[]): void {
+  frame.fill(0);
+  frame.set(values);
+}
+
+describe('frame calls refuse frames they cannot take', () => {
+  it('an id this thread does not hold throws MP_ERR_INVALID_HANDLE, whatever the call', () => {
+    withRawPools(({ fixed, tlsf, mpool }) => {
+      // Ids of another family are refused too (fixed_* on a TLSF pool, ...).
+      const wrongFamily: [() => void, number][] = [
+        [() => binding.fixed_alloc(), tlsf],
+        [() => binding.fixed_free(), mpool],
+        [() => binding.heap_alloc(), fixed],
+        [() => binding.heap_free(), mpool],
+        [() => poolBinding.mpool_alloc(), tlsf],
+        [() => poolBinding.mpool_free(), fixed],
+        [() => poolBinding.mpool_locate(), tlsf],
+        [() => poolBinding.mpool_write(new Uint8Array(1)), fixed],
+        [() => poolBinding.mpool_read(new Uint8Array(1)), tlsf],
+      ];
+      for (const [call, id] of wrongFamily) {
+        for (const badId of [id, 0, -1, 1.5, 2 ** 31, NaN, 0x7ffff]) {
+          setFrame(badId);
+          expect(call).toThrow(expect.objectContaining({ code: 'MP_ERR_INVALID_HANDLE' }));
+        }
+      }
+    });
+  });
+
+  it('a size, offset or owner that is no uint32 is a TypeError and changes nothing', () => {
+    withRawPools(({ fixed, tlsf, mpool }) => {
+      const before = [fixed, tlsf, mpool].map((id) => binding.pool_stats(id));
+      for (const bad of [-1, 1.5, 2 ** 32, NaN, Infinity]) {
+        const calls: [() => void, number[]][] = [
+          [() => binding.fixed_free(), [fixed, bad]],
+          [() => binding.heap_alloc(), [tlsf, bad]],
+          [() => binding.heap_free(), [tlsf, bad]],
+          [() => poolBinding.mpool_alloc(), [mpool, bad, 0, 0]],
+          [() => poolBinding.mpool_alloc(), [mpool, 16, bad, 0]],
+          [() => poolBinding.mpool_free(), [mpool, 1, bad, 1]],
+          [() => poolBinding.mpool_write(new Uint8Array(1)), [mpool, 1, bad, 0, 0]],
+          [() => poolBinding.mpool_read(new Uint8Array(1)), [mpool, 1, 0, 1, bad]],
+        ];
+        for (const [call, values] of calls) {
+          setFrame(...values);
+          expect(call).toThrow(TypeError);
+        }
+      }
+      expect([fixed, tlsf, mpool].map((id) => binding.pool_stats(id))).toEqual(before);
+      for (const id of [fixed, tlsf, mpool]) expect(binding.pool_check(id)).toBe(0);
+    });
+  });
+
+  it('a handle that is no integer in [0, 2^53), or bytes that are no typed array, are MP_ERR_INVALID_ARGUMENT, uncounted', () => {
+    withRawPools(({ mpool }) => {
+      setFrame(mpool, 16, 0, 0);
+      poolBinding.mpool_alloc();
+      const h = frame[0];
+      expect(h).toBeGreaterThan(0);
+      const before = binding.pool_stats(mpool);
+      for (const bad of [-1, 1.5, 2 ** 53, NaN, Infinity]) {
+        setFrame(mpool, bad);
+        poolBinding.mpool_free();
+        expect(frame[0]).toBe(MP_ERR_INVALID_ARGUMENT);
+        setFrame(mpool, bad);
+        poolBinding.mpool_locate();
+        expect(frame[0]).toBe(-MP_ERR_INVALID_ARGUMENT);
+        setFrame(mpool, bad, 0, 0, 0);
+        poolBinding.mpool_write(new Uint8Array(1));
+        expect(frame[0]).toBe(MP_ERR_INVALID_ARGUMENT);
+      }
+      for (const notBytes of [{}, [1, 2], new ArrayBuffer(4), undefined]) {
+        setFrame(mpool, h, 0, 0, 0);
+        poolBinding.mpool_write(notBytes as unknown as Uint8Array);
+        expect(frame[0]).toBe(MP_ERR_INVALID_ARGUMENT);
+      }
+      expect(binding.pool_stats(mpool)).toEqual(before);
+      setFrame(mpool, h, 0, 0);
+      poolBinding.mpool_free();
+      expect(frame[0]).toBe(MP_OK);
+    });
+  });
+
+  it('locate leaves offset and size in the frame; alloc and free report through it', () => {
+    withRawPools(({ mpool }) => {
+      setFrame(mpool, 40, 0, 0);
+      poolBinding.mpool_alloc();
+      const h = frame[0];
+      setFrame(mpool, h);
+      poolBinding.mpool_locate();
+      expect(frame[0]).toBeGreaterThanOrEqual(0);
+      expect(frame[1]).toBe(40);
+      setFrame(mpool, h, 0, 0);
+      poolBinding.mpool_free();
+      expect(frame[0]).toBe(MP_OK);
+      setFrame(mpool, h);
+      poolBinding.mpool_locate();
+      expect(frame[0]).toBeLessThan(0); // -MP_ERR_INVALID_HANDLE: stale
+    });
+  });
+});
+
+describe('MemoryPool copies by JS where the core would, and refuses as the core does', () => {
+  it('write() of a Uint8Array lands in the block, also from a view of the pool itself (overlap)', () => {
+    using pool = new MemoryPool({ size: 8192 });
+    const a = pool.allocate(64);
+    const b = pool.allocate(64);
+    pool.write(
+      a,
+      Uint8Array.from({ length: 64 }, (_, i) => i),
+    );
+    pool.write(b, Buffer.from([9, 8, 7]), 61);
+    expect(Array.from(pool.read(b, 3, 61))).toEqual([9, 8, 7]);
+    // Source and destination in the same block, overlapping: memmove semantics.
+    const va = pool.view(a);
+    pool.write(a, va.subarray(0, 32), 8);
+    const expected = Uint8Array.from({ length: 64 }, (_, i) => (i >= 8 && i < 40 ? i - 8 : i));
+    expect(pool.read(a)).toEqual(expected);
+    expect(pool.check()).toBe(0);
+  });
+
+  it('write() past the end, at a stale handle, or with a non-number handle is refused and counted as before', () => {
+    using pool = new MemoryPool({ size: 8192 });
+    const h = pool.allocate(16);
+    pool.write(h, new Uint8Array(16).fill(5));
+    const w = watched(pool);
+    expectRefused(
+      w,
+      () => pool.write(h, new Uint8Array(17)),
+      OutOfBoundsError,
+      'MP_ERR_OUT_OF_BOUNDS',
+      {
+        rejectedAccessCount: 1,
+      },
+    );
+    expectRefused(
+      w,
+      () => pool.write(h, new Uint8Array(1), 16),
+      OutOfBoundsError,
+      'MP_ERR_OUT_OF_BOUNDS',
+      {
+        rejectedAccessCount: 1,
+      },
+    );
+    expectRefused(
+      w,
+      () => pool.write(h, new Uint8Array(0), 17),
+      OutOfBoundsError,
+      'MP_ERR_OUT_OF_BOUNDS',
+      {
+        rejectedAccessCount: 1,
+      },
+    );
+    pool.write(h, new Uint8Array(0), 16); // an empty write at the end is allowed, as in C
+    for (const bad of ['1', null, 1.5, -1, 2 ** 53]) {
+      expectRefused(
+        w,
+        () => pool.write(bad as number, new Uint8Array(1)),
+        InvalidArgumentError,
+        'MP_ERR_INVALID_ARGUMENT',
+      );
+    }
+    expect(Array.from(pool.read(h))).toEqual(new Array(16).fill(5));
+    pool.free(h);
+    expectRefused(
+      w,
+      () => pool.write(h, new Uint8Array(1)),
+      InvalidHandleError,
+      'MP_ERR_INVALID_HANDLE',
+      {
+        rejectedAccessCount: 1,
+      },
+    );
+  });
+
+  it('read() copies to a new, unshared array; refusals are counted as before', () => {
+    using pool = new MemoryPool({ size: 8192 });
+    const h = pool.allocate(20);
+    pool.write(
+      h,
+      Uint8Array.from({ length: 20 }, (_, i) => 100 + i),
+    );
+    const all = pool.read(h);
+    expect(all.length).toBe(20);
+    expect(all.buffer).toBeInstanceOf(ArrayBuffer);
+    all[0] = 0;
+    expect(pool.read(h, 1)[0]).toBe(100);
+    expect(Array.from(pool.read(h, undefined, 18))).toEqual([118, 119]);
+    expect(pool.read(h, undefined, 20).length).toBe(0);
+    const w = watched(pool);
+    expectRefused(w, () => pool.read(h, undefined, 21), OutOfBoundsError, 'MP_ERR_OUT_OF_BOUNDS', {
+      rejectedAccessCount: 1,
+    });
+    expectRefused(w, () => pool.read(h, 3, 18), OutOfBoundsError, 'MP_ERR_OUT_OF_BOUNDS', {
+      rejectedAccessCount: 1,
+    });
+    expectRefused(w, () => pool.read(h, 1.5), InvalidArgumentError, 'MP_ERR_INVALID_ARGUMENT');
+    pool.free(h);
+    expectRefused(w, () => pool.read(h), InvalidHandleError, 'MP_ERR_INVALID_HANDLE', {
+      rejectedAccessCount: 1,
+    });
+  });
+
+  it('a threadSafe pool reads and writes through the core with the same results', () => {
+    using pool = new MemoryPool({ size: 8192, threadSafe: true });
+    const h = pool.allocate(8);
+    pool.write(h, Uint8Array.of(1, 2, 3), 5);
+    expect(Array.from(pool.read(h))).toEqual([0, 0, 0, 0, 0, 1, 2, 3]);
+    const w = watched(pool);
+    expectRefused(
+      w,
+      () => pool.write(h, new Uint8Array(4), 5),
+      OutOfBoundsError,
+      'MP_ERR_OUT_OF_BOUNDS',
+      {
+        rejectedAccessCount: 1,
+      },
+    );
+  });
+});
+
+describe('HeapAllocator alloc and free are per-instance closures', () => {
+  it('they are own, non-enumerable properties that work detached from the instance', () => {
+    using a = new TlsfAllocator({ size: 4096 });
+    expect(Object.keys(a)).not.toContain('alloc');
+    expect(Object.getOwnPropertyDescriptor(a, 'free')?.writable).toBe(false);
+    const { alloc, free } = a;
+    const o = alloc(100);
+    expect(a.owns(o)).toBe(true);
+    free(o);
+    expect(a.owns(o)).toBe(false);
+    expect(() => free(o)).toThrow(expect.objectContaining({ code: 'MP_ERR_DOUBLE_FREE' }));
+    a.destroy();
+    expect(() => alloc(8)).toThrow(DestroyedError);
+    expect(() => free(o)).toThrow(DestroyedError);
+  });
+
+  it('a subclass that overrides alloc keeps its override, and super.alloc works', () => {
+    class Counting extends TlsfAllocator {
+      calls = 0;
+      override alloc(size: number): number {
+        this.calls++;
+        return super.alloc(size);
+      }
+    }
+    using a = new Counting({ size: 4096 });
+    const o = a.alloc(32);
+    expect(a.calls).toBe(1);
+    expect(Object.getOwnPropertyDescriptor(a, 'alloc')).toBeUndefined();
+    expect(Object.getOwnPropertyDescriptor(a, 'free')?.enumerable).toBe(false);
+    a.free(o);
+    expect(a.owns(o)).toBe(false);
+    expect(() => a.alloc(-1)).toThrow(InvalidArgumentError);
+    expect(a.calls).toBe(2);
+  });
+
+  it('six receiver classes in one process keep each allocator its own state and errors', () => {
+    class TaggedTlsf extends TlsfAllocator {}
+    class TaggedBuddy extends BuddyAllocator {}
+    const all = [
+      new TlsfAllocator({ size: 1 << 16 }),
+      new BuddyAllocator({ size: 1 << 16 }),
+      new SlabAllocator({ size: 1 << 16 }),
+      new FitListAllocator({ size: 1 << 16, policy: 'worst' }),
+      new TaggedTlsf({ size: 1 << 16 }),
+      new TaggedBuddy({ size: 1 << 16 }),
+    ];
+    const held = all.map((a) => Array.from({ length: 20 }, () => a.alloc(64)));
+    all.forEach((a, i) => {
+      expect(new Set(held[i]).size).toBe(20);
+      expect(a.stats()).toMatchObject({ liveBlockCount: 20, allocCount: 20, freeCount: 0 });
+      for (const o of held[i]) a.free(o);
+      expect(a.stats()).toMatchObject({ liveBlockCount: 0, freeCount: 20, rejectedFreeCount: 0 });
+      expect(() => a.free(held[i][0])).toThrow(
+        expect.objectContaining({
+          code: expect.stringMatching(/^MP_ERR_(DOUBLE_FREE|INVALID_ADDRESS)$/),
+        }),
+      );
+      expect(a.stats().rejectedFreeCount).toBe(1);
+      expect(a.check()).toBe(0);
+      a.destroy();
+    });
+  });
+});
+
+describe('FixedPool counts its cached calls as the core counts direct ones', () => {
+  it('stats of a pool with a small cache equal those of an uncached twin after the same calls', () => {
+    using cached = new FixedPool({ objectSize: 16, capacity: 64, cacheSize: 4 });
+    using direct = new FixedPool({ objectSize: 16, capacity: 64, cacheSize: 0 });
+    const run = (pool: FixedPool): FixedPoolStats[] => {
+      const seen: FixedPoolStats[] = [];
+      const live: number[] = [];
+      const out = new Int32Array(10);
+      for (let step = 0; step < 400; step++) {
+        const r = (step * 7919) % 13;
+        if (r < 6 && live.length < 64) live.push(pool.alloc());
+        else if (r < 11 && live.length > 0) pool.free(live.splice((step * 31) % live.length, 1)[0]);
+        else if (r === 11) {
+          const got = pool.allocMany(out, 10 - (step % 3));
+          for (let i = 0; i < got; i++) live.push(out[i]);
+        } else if (live.length > 3) {
+          pool.freeMany(Int32Array.from(live.splice(0, 3)));
+        }
+        if (step === 250) {
+          pool.reset();
+          live.length = 0;
+        }
+        if (step % 25 === 0) seen.push(pool.stats());
+      }
+      seen.push(pool.stats());
+      expect(pool.check()).toBe(0);
+      return seen;
+    };
+    const keys = [
+      'allocated',
+      'allocatedPeak',
+      'allocCount',
+      'freeCount',
+      'rejectedFreeCount',
+    ] as const;
+    const pick = (s: FixedPoolStats[]) => s.map((x) => keys.map((k) => x[k]));
+    expect(pick(run(cached))).toEqual(pick(run(direct)));
+  });
+});
