@@ -98,7 +98,13 @@ export interface NativeBinding {
     maxClassBytes: number,
     flags: number,
   ): number;
-  tlsf_create(region: Uint8Array, regionBytes: number, slLog2: number, flags: number): number;
+  tlsf_create(
+    region: Uint8Array,
+    regionBytes: number,
+    slLog2: number,
+    flags: number,
+    cacheBytes: number,
+  ): number;
   /** policy: MP_FitPolicy (0 first, 1 best, 2 worst). */
   fitlist_create(region: Uint8Array, regionBytes: number, policy: number, flags: number): number;
   slab_class_count(id: number): number;

@@ -1,6 +1,11 @@
 /**
  * TlsfAllocator: two-level segregated fit over one region. O(1) alloc and
- * free with immediate coalescing; every block is 16-byte aligned. TLSF keeps
+ * free; every block is 16-byte aligned. Freed blocks under 8 KiB first wait
+ * in a small per-size-class cache (`cacheBytes`, default 1 MiB; 0 = every
+ * free coalesces at once) that the next allocation of a fitting size takes
+ * back whole without touching neighbours; the cache is merged back whenever
+ * an allocation would otherwise fail, and cached blocks count as free in
+ * stats(), freeStats() and walk(). TLSF keeps
  * a 16-byte header before each block inside the region: the core validates
  * every header and link before it uses one, so stray writes into `bytes`
  * are reported (check() > 0, CorruptionError from the call that meets them),
@@ -16,19 +21,30 @@ const MIN_SIZE = 64;
 export interface TlsfOptions extends HeapOptions {
   /** log2 of the second-level subdivisions of each power of two, 1..5; default 5. */
   slLog2?: number;
+  /** Bytes of freed blocks the front cache may hold; default 1 MiB
+   * (TLSF_CACHE_DEFAULT_BYTES), 0 = off (every free coalesces at once). */
+  cacheBytes?: number;
 }
+
+/** Default front-cache budget, as the C library's mp_tlsf_create uses. */
+export const TLSF_CACHE_DEFAULT_BYTES = 1 << 20;
 
 function tlsfPlan(options: TlsfOptions): HeapPlan {
   const ctx = 'new TlsfAllocator()';
   objectArg(options, 'options', ctx);
   const size = uint32Arg(options.size, 'size', ctx, MIN_SIZE, MAX_REGION_BYTES);
   const slLog2 = options.slLog2 === undefined ? 0 : uint32Arg(options.slLog2, 'slLog2', ctx, 1, 5);
+  const cacheBytes =
+    options.cacheBytes === undefined
+      ? TLSF_CACHE_DEFAULT_BYTES
+      : uint32Arg(options.cacheBytes, 'cacheBytes', ctx, 0, MAX_REGION_BYTES);
   return {
     family: 'tlsf',
     className: 'TlsfAllocator',
     options,
     regionBytes: size,
-    create: (view, regionBytes, flags) => binding.tlsf_create(view, regionBytes, slLog2, flags),
+    create: (view, regionBytes, flags) =>
+      binding.tlsf_create(view, regionBytes, slLog2, flags, cacheBytes),
   };
 }
 

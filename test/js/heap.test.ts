@@ -432,8 +432,8 @@ describe('SlabAllocator', () => {
 });
 
 describe('TlsfAllocator', () => {
-  it('hands out 16-aligned blocks and coalesces freed neighbours into one free block', () => {
-    using tlsf = new TlsfAllocator({ size: 4096, slLog2: 3 });
+  it('without the front cache, hands out 16-aligned blocks and coalesces freed neighbours into one free block', () => {
+    using tlsf = new TlsfAllocator({ size: 4096, slLog2: 3, cacheBytes: 0 });
     const offsets = [tlsf.alloc(100), tlsf.alloc(100), tlsf.alloc(100)];
     for (const off of offsets) expect((tlsf.bytes.byteOffset + off) % 16).toBe(0);
     const freeBefore = tlsf.freeStats().freeBlockCount;
@@ -442,14 +442,37 @@ describe('TlsfAllocator', () => {
     expect(tlsf.walk().filter((b) => !b.used)).toHaveLength(1);
   });
 
-  it.each([[{ size: 63 }], [{ slLog2: 0 }], [{ slLog2: 6 }], [{ slLog2: 1.5 }], [{ slLog2: '3' }]])(
-    'refuses %o with MP_ERR_INVALID_ARGUMENT',
-    (bad) => {
-      expect(codeOf(() => new TlsfAllocator({ size: 4096, ...bad } as never))).toBe(
-        'MP_ERR_INVALID_ARGUMENT',
-      );
-    },
-  );
+  it('with the default front cache, a freed block counts as free and comes back whole to the next fitting alloc', () => {
+    using tlsf = new TlsfAllocator({ size: 4096 });
+    const [a, b] = [tlsf.alloc(100), tlsf.alloc(100)];
+    const inUse = tlsf.stats().bytesInUse;
+    tlsf.free(a);
+    expect(tlsf.stats().bytesInUse).toBeLessThan(inUse);
+    expect(tlsf.walk().find((blk) => blk.offset === a)?.used).toBe(false);
+    expect(() => tlsf.free(a)).toThrow(DoubleFreeError);
+    expect(tlsf.alloc(100)).toBe(a); // the cached block, not a split of the free tail
+    expect(tlsf.check()).toBe(0);
+    tlsf.free(a);
+    tlsf.free(b);
+    // The cache is merged back when nothing else fits: the whole region is one block again.
+    expect(tlsf.alloc(4096 - 64)).toBeGreaterThanOrEqual(0);
+    expect(tlsf.check()).toBe(0);
+  });
+
+  it.each([
+    [{ size: 63 }],
+    [{ slLog2: 0 }],
+    [{ slLog2: 6 }],
+    [{ slLog2: 1.5 }],
+    [{ slLog2: '3' }],
+    [{ cacheBytes: -1 }],
+    [{ cacheBytes: 0.5 }],
+    [{ cacheBytes: NaN }],
+  ])('refuses %o with MP_ERR_INVALID_ARGUMENT', (bad) => {
+    expect(codeOf(() => new TlsfAllocator({ size: 4096, ...bad } as never))).toBe(
+      'MP_ERR_INVALID_ARGUMENT',
+    );
+  });
 });
 
 describe('FitListAllocator', () => {
