@@ -795,7 +795,8 @@ typedef struct MP_PoolConfig {
     size_t min_block_bytes; /**< smaller requests are served (and charged) as this many
                                  bytes; 0 = 16 */
     size_t max_block_bytes; /**< larger requests fail with MP_ERR_LIMIT_EXCEEDED; 0 = no
-                                 limit but the pool (slab: 4096) */
+                                 limit but the pool (slab: 4096); a block holds at
+                                 most 32 GiB (pools above 32 GiB cap this there) */
     size_t alignment;       /**< alignment of every block's real address, a power of two
                                  <= 4096; 0 (or a power of two below 16) = 16 */
     MP_PoolStrategy strategy;
@@ -955,11 +956,13 @@ MP_API MP_Status mp_pool_owner_stats(const MP_Pool *pool, uint32_t owner, MP_Poo
  * the owner record cannot be allocated. */
 MP_API MP_Status mp_pool_set_owner_limit(MP_Pool *pool, uint32_t owner, size_t limit_bytes);
 /** Frees every block of `owner`, pinned ones included; `*freed_blocks`
- * (optional) gets their number. O(blocks of the owner). */
+ * (optional) gets their number. Scans the handle table: O(slots used so far)
+ * (owners keep no block list, so alloc and free stay O(1) and touch one slot). */
 MP_API MP_Status mp_pool_free_owner(MP_Pool *pool, uint32_t owner, size_t *freed_blocks);
-/** Stores up to `capacity` handles of `owner`'s live blocks in `out` (most
- * recent first) and their total number in `*total` (call with capacity 0 to
- * size the array). O(blocks of the owner). */
+/** Stores up to `capacity` handles of `owner`'s live blocks in `out`, in
+ * handle-table order (ascending slot index, not allocation order), and their
+ * total number in `*total` (call with capacity 0 to size the array: O(1)).
+ * Scans the handle table until `out` is full: O(slots used so far). */
 MP_API MP_Status mp_pool_owner_blocks(const MP_Pool *pool, uint32_t owner, MP_Handle *out,
                                       size_t capacity, size_t *total);
 /** Compaction: moves unpinned blocks to lower addresses to close holes,

@@ -639,7 +639,7 @@ export class MemoryPool {
     return freed;
   }
 
-  /** Handles of the owner's live blocks, most recent first. */
+  /** Handles of the owner's live blocks, in handle-table order (not allocation order); O(slots used so far). */
   ownerBlocks(owner: string): number[] {
     const id = this.#live('ownerBlocks');
     return Array.from(

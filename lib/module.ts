@@ -331,7 +331,7 @@ export class MemoryPoolingModule extends EventEmitter {
     return this.#entry(pool, 'freeOwner').freeOwner(owner);
   }
 
-  /** Handles of the owner's live blocks, most recent first. */
+  /** Handles of the owner's live blocks, in handle-table order (not allocation order); O(slots used so far). */
   ownerBlocks(pool: string, owner: string): number[] {
     return this.#entry(pool, 'ownerBlocks').pool.ownerBlocks(owner);
   }

@@ -5,10 +5,13 @@
  *
  * Memory layout. The region (caller memory or one OS mapping) holds only the
  * backends' blocks. Everything else is out of band on the native heap:
- *   slots[]   the handle table, mapped at max_blocks * 48 bytes and touched
+ *   slots[]   the handle table, mapped at max_blocks * 32 bytes and touched
  *             lazily: slots [0, high_water) have been used; free ones form a
- *             stack through `next`; live ones sit in their owner's doubly
- *             linked list (next/prev), most recent first;
+ *             stack through `link`. A live slot holds its block's address,
+ *             handle, requested size, usable size in granules and owner index
+ *             plus pin bit; its backend follows from the address. Owners keep
+ *             no list of their blocks (allocation and free touch one slot);
+ *             per-owner walks scan the table (pool_owner.c);
  *   owners[]  one record per owner id ever seen (pool_owner.c), found through
  *             an open-addressing hash index and a one-entry cache.
  *
@@ -24,25 +27,38 @@
  * a pool can issue max_blocks * (2^(45 - index_bits) - 1) >= 2^44 - max_blocks
  * handles over its life (1.7e13: ten days of nonstop churn at 50 ns per
  * allocation); retired slots are counted in the stats, and allocation fails
- * with LIMIT_EXCEEDED once every slot is live or retired.
+ * with LIMIT_EXCEEDED once every slot is live or retired. A live slot keeps
+ * its handle itself, so resolving a handle is one comparison (tag, generation
+ * and index at once); a free slot keeps the complement of the next one.
  *
  * Charging. A request of n bytes asks the backend for max(n, min_block_bytes)
  * and is charged the usable size the backend reports, to the pool
  * (used_bytes) and to its owner; the owner's limit is checked against that
  * charge under the same lock that applies it. Accesses are bounded by n.
+ * Derived rather than kept: the live block count (alloc_count - free_count),
+ * each owner's block count, and while the pool has a single owner record its
+ * bytes, peak and counts (the pool's; see pool_internal.h).
+ *
+ * Fast path. mp_pool_alloc serves the common case inline: one TLSF backend at
+ * TLSF's own alignment, the cached owner without a limit (one comparison
+ * with MP_Pool.fast_owner), a slot left; it calls TLSF's unlocked entry
+ * points (tlsf_internal.h; TLSF still validates every header). Everything
+ * else takes the general path. Pools without MP_FLAG_THREAD_SAFE run a copy
+ * of the hot paths with no lock tests.
  *
  * Pressure. used_bytes / total_bytes gives low < 60% <= medium < 80% <= high
  * < 95% <= critical. The pool keeps the band of used_bytes that keeps the
- * current level, so each alloc/free costs two comparisons; a change is
+ * current level, so each alloc/free costs one comparison; a change is
  * reported to the callback after the lock is released.
  *
  * Invariants (mp_pool_check, pool_inspect.c): every live slot names a live
- * backend block of its recorded usable size, inside its backend's slice,
- * aligned, no two slots the same block, and the backends hold no other used
- * block; free slots form one acyclic stack; live + free + retired =
- * high_water; owner lists hold exactly each owner's live slots with the
- * counted bytes and blocks; the O(1) counters equal the sums of the table;
- * the pressure level matches used_bytes.
+ * backend block of its recorded usable size, inside the region and its
+ * backend's slice, aligned, holding its own handle, no two slots the same
+ * block, and the backends hold no other used block; free slots hold their
+ * next handle and form one acyclic stack; live + free + retired =
+ * high_water; per owner, the live slots naming it match its (derived) block
+ * count and bytes; the O(1) counters equal the sums of the table; the owner
+ * cache, fast-path key and pressure level match their sources.
  *
  * Threads: with MP_FLAG_THREAD_SAFE every call runs under one spin lock
  * (backends are single-threaded under it); the pressure and automatic
@@ -74,7 +90,7 @@ void pool_pressure_update(MP_Pool *p) {
     unsigned level = 0;
     while (level < 3 && p->used_bytes >= p->pressure_threshold_bytes[level]) level++;
     p->pressure_down_bytes = level == 0 ? 0 : p->pressure_threshold_bytes[level - 1];
-    p->pressure_up_bytes = level == 3 ? SIZE_MAX : p->pressure_threshold_bytes[level];
+    p->pressure_span_bytes = (level == 3 ? SIZE_MAX : p->pressure_threshold_bytes[level]) - p->pressure_down_bytes;
     p->pressure_level = (MP_PressureLevel)level;
 }
 
@@ -121,6 +137,10 @@ static MP_Status pool_configure(MP_Pool *p, const MP_PoolConfig *cfg) {
     if (p->min_block_bytes > cfg->pool_bytes) return MP_ERR_INVALID_ARGUMENT;
     p->max_request_bytes = cfg->max_block_bytes ? cfg->max_block_bytes : SIZE_MAX;
     if (p->max_request_bytes < p->min_block_bytes && cfg->max_block_bytes != 0) return MP_ERR_INVALID_ARGUMENT;
+    /* A block is never larger than the pool, so only pools above the slots'
+     * 32 GiB block limit need the cap. */
+    if ((uint64_t)cfg->pool_bytes > POOL_MAX_REQUEST_BYTES && (uint64_t)p->max_request_bytes > POOL_MAX_REQUEST_BYTES)
+        p->max_request_bytes = (size_t)POOL_MAX_REQUEST_BYTES;
     p->auto_small_max_bytes = cfg->auto_small_max_bytes ? cfg->auto_small_max_bytes : 256u;
     p->auto_medium_max_bytes = cfg->auto_medium_max_bytes ? cfg->auto_medium_max_bytes : 65536u;
     if (p->auto_small_max_bytes >= p->auto_medium_max_bytes) return MP_ERR_INVALID_ARGUMENT;
@@ -165,12 +185,15 @@ MP_Pool *mp_pool_create_ex(const MP_PoolConfig *cfg) {
     mp_lock_init(&p->lock);
     p->tag = atomic_fetch_add_explicit(&pool_tag_counter, 1u, memory_order_relaxed) &
              ((1u << POOL_TAG_BITS) - 1u);
+    p->gen_step = (uint64_t)1 << p->index_bits;
+    p->last_gen_handle = pool_handle(p, 0, p->gen_max);
     p->free_head = POOL_NIL;
     p->owner_cache_index = POOL_NIL;
+    p->fast_owner = UINT64_MAX;
     p->futile_defrag_free_count = UINT64_MAX;
     for (unsigned i = 0; i < 3; i++)
         p->pressure_threshold_bytes[i] = pool_percent_of(p->total_bytes, pool_pressure_percent[i]);
-    p->pressure_up_bytes = p->pressure_threshold_bytes[0];
+    p->pressure_span_bytes = p->pressure_threshold_bytes[0];
     p->slots_map_bytes = p->max_blocks * sizeof(pool_slot);
     p->slots = mp_os_map(p->slots_map_bytes);
     st = p->slots != NULL ? MP_OK : MP_ERR_OUT_OF_MEMORY;
@@ -253,8 +276,54 @@ MP_COLD static MP_Status pool_alloc_refused(MP_Pool *p, MP_Status st, size_t siz
     return mp_fail(st, size, p->total_bytes - p->used_bytes, 0);
 }
 
+/* Takes a slot for the block `ptr` just allocated (the caller checked one
+ * is left), charges it to owner record `oi` and the pool and stores the new
+ * handle in `*out`. True if used_bytes left its pressure band (the caller
+ * then updates the level). */
+MP_INLINE bool pool_commit(MP_Pool *p, uint32_t oi, uint8_t *ptr, size_t size, size_t usable, uint32_t flags,
+                           MP_Handle *out) {
+    uint32_t idx = p->free_head;
+    pool_slot *s;
+    MP_Handle h;
+    if (MP_LIKELY(idx != POOL_NIL)) {
+        s = &p->slots[idx];
+        p->free_head = s->link;
+        h = ~s->handle;
+    } else {
+        idx = p->high_water++;
+        s = &p->slots[idx];
+        h = pool_handle(p, idx, 1);
+    }
+    s->ptr = ptr;
+    s->handle = h;
+    s->size_bytes = size;
+    s->usable_granules = (uint32_t)(usable >> POOL_GRANULE_SHIFT);
+    s->link = oi << 1 | flags; /* flags is 0 or MP_ALLOC_PINNED (1) */
+    if (MP_UNLIKELY(!pool_owner_solo(p))) {
+        pool_owner *o = &p->owners[oi];
+        o->stats.bytes_in_use += usable;
+        if (o->stats.bytes_in_use > o->stats.bytes_in_use_peak) o->stats.bytes_in_use_peak = o->stats.bytes_in_use;
+        o->stats.alloc_count++;
+    }
+    size_t used = p->used_bytes + usable;
+    p->used_bytes = used;
+    if (used > p->peak_used_bytes) p->peak_used_bytes = used;
+    p->requested_bytes += size;
+    p->pinned_count += flags;
+    p->alloc_count++;
+    bool left_band = used - p->pressure_down_bytes >= p->pressure_span_bytes;
+    *out = h;
+    return left_band;
+}
+
+/* True if a slot is left for one more block. */
+MP_INLINE bool pool_slot_left(const MP_Pool *p) { return p->free_head != POOL_NIL || p->high_water != p->max_blocks; }
+
+/* The general allocation, lock held. `retry_only`: the fast path's
+ * allocation from the TLSF backend failed just now, so only the slow path
+ * (compaction, failure report) is left. */
 static MP_Status pool_alloc_locked(MP_Pool *p, size_t size, uint32_t owner, uint32_t flags, MP_Handle *out,
-                                   pool_alloc_signal *signal) {
+                                   pool_alloc_signal *signal, bool retry_only) {
     /* size - 1 wraps for 0, so one comparison catches both bad sizes. */
     if (MP_UNLIKELY(size - 1 >= p->max_request_bytes || (flags & ~MP_ALLOC_PINNED) != 0)) {
         MP_Status st = size == 0 || (flags & ~MP_ALLOC_PINNED) != 0 ? MP_ERR_INVALID_ARGUMENT : MP_ERR_LIMIT_EXCEEDED;
@@ -268,12 +337,14 @@ static MP_Status pool_alloc_locked(MP_Pool *p, size_t size, uint32_t owner, uint
     pool_owner *o = &p->owners[oi];
     size_t request = size < p->min_block_bytes ? p->min_block_bytes : size;
     size_t limit = o->stats.limit_bytes;
-    if (MP_UNLIKELY(limit != 0 && (o->stats.bytes_in_use > limit || request > limit - o->stats.bytes_in_use)))
-        return pool_alloc_refused(p, MP_ERR_LIMIT_EXCEEDED, size, o);
-    if (MP_UNLIKELY(p->free_head == POOL_NIL && p->high_water == p->max_blocks))
-        return pool_alloc_refused(p, MP_ERR_LIMIT_EXCEEDED, size, o);
-    unsigned bi;
-    uint8_t *ptr = pool_be_take(p, request, &bi);
+    size_t in_use = 0; /* the owner's bytes in use, read only when it has a limit */
+    if (MP_UNLIKELY(limit != 0)) {
+        in_use = pool_owner_solo(p) ? p->used_bytes : o->stats.bytes_in_use;
+        if (in_use > limit || request > limit - in_use) return pool_alloc_refused(p, MP_ERR_LIMIT_EXCEEDED, size, o);
+    }
+    if (MP_UNLIKELY(!pool_slot_left(p))) return pool_alloc_refused(p, MP_ERR_LIMIT_EXCEEDED, size, o);
+    unsigned bi = 0;
+    uint8_t *ptr = retry_only ? NULL : pool_be_take(p, request, &bi);
     if (MP_UNLIKELY(ptr == NULL)) {
         pool_free_figures f;
         ptr = pool_alloc_slow(p, request, &bi, &f, signal);
@@ -283,39 +354,11 @@ static MP_Status pool_alloc_locked(MP_Pool *p, size_t size, uint32_t owner, uint
         }
     }
     size_t usable = pool_be_usable_fresh(p, bi, ptr);
-    if (MP_UNLIKELY(limit != 0 && usable > limit - o->stats.bytes_in_use)) {
+    if (MP_UNLIKELY(limit != 0 && usable > limit - in_use)) {
         pool_be_free(p, bi, ptr);
         return pool_alloc_refused(p, MP_ERR_LIMIT_EXCEEDED, size, o);
     }
-    uint32_t idx = p->free_head;
-    pool_slot *s;
-    if (idx != POOL_NIL) {
-        s = &p->slots[idx];
-        p->free_head = s->next;
-    } else {
-        idx = p->high_water++;
-        s = &p->slots[idx];
-        s->gen = 1;
-    }
-    s->ptr = ptr;
-    s->size_bytes = size;
-    s->usable_bytes = usable;
-    s->owner_index = oi;
-    s->state = (uint8_t)(POOL_SLOT_LIVE | flags * POOL_SLOT_PINNED); /* flags is 0 or MP_ALLOC_PINNED (1) */
-    s->backend = (uint8_t)bi;
-    pool_owner_link(p, o, idx);
-    o->stats.bytes_in_use += usable;
-    if (o->stats.bytes_in_use > o->stats.bytes_in_use_peak) o->stats.bytes_in_use_peak = o->stats.bytes_in_use;
-    o->stats.block_count++;
-    o->stats.alloc_count++;
-    p->used_bytes += usable;
-    if (p->used_bytes > p->peak_used_bytes) p->peak_used_bytes = p->used_bytes;
-    p->requested_bytes += size;
-    p->live_count++;
-    p->pinned_count += flags;
-    p->alloc_count++;
-    pool_pressure_check(p);
-    *out = pool_handle(p, idx, s->gen);
+    if (pool_commit(p, oi, ptr, size, usable, flags, out)) pool_pressure_update(p);
     return MP_OK;
 }
 
@@ -333,35 +376,98 @@ MP_COLD static void pool_alloc_notify(MP_Pool *p, const pool_alloc_signal *signa
     if (after != before) pool_pressure_notify(p, before, after);
 }
 
-MP_Status mp_pool_alloc(MP_Pool *pool, size_t size, uint32_t owner, uint32_t flags, MP_Handle *out) {
-    if (MP_UNLIKELY(pool == NULL || out == NULL)) return mp_fail(MP_ERR_INVALID_ARGUMENT, size, 0, 0);
+/* used_bytes left the band of its pressure level during an operation that
+ * succeeded: recomputes the level, releases the lock and reports a change. */
+MP_COLD static MP_NOINLINE MP_Status pool_unlock_after_band_left(MP_Pool *p) {
+    MP_PressureLevel before = p->pressure_level;
+    pool_pressure_update(p);
+    MP_PressureLevel after = p->pressure_level;
+    pool_unlock(p);
+    if (after != before) pool_pressure_notify(p, before, after);
+    return MP_OK;
+}
+
+/* The general path of mp_pool_alloc: lock held on entry, released here. */
+static MP_NOINLINE MP_Status pool_alloc_general(MP_Pool *pool, size_t size, uint32_t owner, uint32_t flags,
+                                                MP_Handle *out, bool retry_only) {
     pool_alloc_signal signal;
-    pool_lock(pool);
     signal.level = (unsigned)pool->pressure_level;
-    MP_Status st = pool_alloc_locked(pool, size, owner, flags, out, &signal);
+    MP_Status st = pool_alloc_locked(pool, size, owner, flags, out, &signal, retry_only);
     unsigned after = (unsigned)pool->pressure_level;
     pool_unlock(pool);
     if (MP_UNLIKELY(after != signal.level)) pool_alloc_notify(pool, &signal, (MP_PressureLevel)after);
     return st;
 }
 
-MP_INLINE MP_Status pool_free_common(MP_Pool *pool, bool check_owner, uint32_t owner, MP_Handle handle) {
-    if (MP_UNLIKELY(pool == NULL)) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+/* Lock and unlock on the hot paths, compiled once with and once without
+ * (`locked` is a constant there); cold paths use pool_lock/pool_unlock. */
+MP_INLINE void pool_lock_if(MP_Pool *p, bool locked) {
+    if (locked) mp_lock_acquire(&p->lock);
+}
+
+MP_INLINE void pool_unlock_if(MP_Pool *p, bool locked) {
+    if (locked) mp_lock_release(&p->lock);
+}
+
+/* The fast path covers the common case: one TLSF backend at its own
+ * alignment and the cached owner without a limit (both in one comparison
+ * with fast_owner), a valid size and flags, a slot left. Anything else, and
+ * a failed TLSF allocation, goes the general way. */
+MP_INLINE MP_Status pool_alloc_body(MP_Pool *pool, size_t size, uint32_t owner, uint32_t flags, MP_Handle *out,
+                                    bool locked) {
+    pool_lock_if(pool, locked);
+    if (MP_UNLIKELY((uint64_t)owner != pool->fast_owner || size - 1 >= pool->max_request_bytes ||
+                    flags > MP_ALLOC_PINNED || !pool_slot_left(pool)))
+        return pool_alloc_general(pool, size, owner, flags, out, false);
+    /* fast_owner implies min_block_bytes <= TLSF's smallest usable size, so
+     * `size` gets the same block as max(size, min_block_bytes) would. */
+    tlsf_grant g = tlsf_alloc_unlocked(pool->tlsf_only, size);
+    /* The owner and its record are the cached ones: reloaded rather than kept
+     * across the call (fewer registers to save). */
+    if (MP_UNLIKELY(g.ptr == NULL)) return pool_alloc_general(pool, size, pool->owner_cache_id, flags, out, true);
+    if (MP_UNLIKELY(pool_commit(pool, pool->owner_cache_index, g.ptr, size, g.usable_bytes, flags, out)))
+        return pool_unlock_after_band_left(pool);
+    pool_unlock_if(pool, locked);
+    return MP_OK;
+}
+
+static MP_NOINLINE MP_Status pool_alloc_locked_body(MP_Pool *pool, size_t size, uint32_t owner, uint32_t flags,
+                                                    MP_Handle *out) {
+    return pool_alloc_body(pool, size, owner, flags, out, true);
+}
+
+MP_Status mp_pool_alloc(MP_Pool *pool, size_t size, uint32_t owner, uint32_t flags, MP_Handle *out) {
+    if (MP_UNLIKELY(pool == NULL || out == NULL)) return mp_fail(MP_ERR_INVALID_ARGUMENT, size, 0, 0);
+    if (pool->flags & MP_FLAG_THREAD_SAFE) return pool_alloc_locked_body(pool, size, owner, flags, out);
+    return pool_alloc_body(pool, size, owner, flags, out, false);
+}
+
+MP_INLINE MP_Status pool_free_body(MP_Pool *pool, bool check_owner, uint32_t owner, MP_Handle handle, bool locked) {
     uint32_t idx;
-    pool_lock(pool);
-    MP_PressureLevel before = pool->pressure_level;
+    pool_lock_if(pool, locked);
     MP_Status st = pool_resolve(pool, handle, &idx);
-    if (MP_LIKELY(st == MP_OK) && check_owner && pool->owners[pool->slots[idx].owner_index].id != owner)
+    if (MP_LIKELY(st == MP_OK) && check_owner && pool->owners[pool_slot_owner(&pool->slots[idx])].id != owner)
         st = MP_ERR_PROTECTION;
     if (MP_LIKELY(st == MP_OK)) st = pool_release_slot(pool, idx);
-    if (MP_LIKELY(st == MP_OK))
-        pool_pressure_check(pool);
-    else
+    if (MP_UNLIKELY(st != MP_OK)) {
         pool->rejected_free_count++;
-    MP_PressureLevel after = pool->pressure_level;
-    pool_unlock(pool);
-    if (MP_UNLIKELY(after != before)) pool_pressure_notify(pool, before, after);
-    return MP_LIKELY(st == MP_OK) ? MP_OK : mp_fail(st, 0, 0, 0);
+        pool_unlock_if(pool, locked);
+        return mp_fail(st, 0, 0, 0);
+    }
+    if (MP_UNLIKELY(pool_pressure_left_band(pool))) return pool_unlock_after_band_left(pool);
+    pool_unlock_if(pool, locked);
+    return MP_OK;
+}
+
+static MP_NOINLINE MP_Status pool_free_locked_body(MP_Pool *pool, bool check_owner, uint32_t owner,
+                                                   MP_Handle handle) {
+    return pool_free_body(pool, check_owner, owner, handle, true);
+}
+
+MP_INLINE MP_Status pool_free_common(MP_Pool *pool, bool check_owner, uint32_t owner, MP_Handle handle) {
+    if (MP_UNLIKELY(pool == NULL)) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    if (pool->flags & MP_FLAG_THREAD_SAFE) return pool_free_locked_body(pool, check_owner, owner, handle);
+    return pool_free_body(pool, check_owner, owner, handle, false);
 }
 
 MP_Status mp_pool_free(MP_Pool *pool, MP_Handle handle) { return pool_free_common(pool, false, 0, handle); }
@@ -379,14 +485,9 @@ static MP_Status pool_set_pinned(MP_Pool *pool, MP_Handle handle, bool pinned) {
     MP_Status st = pool_resolve(pool, handle, &idx);
     if (st == MP_OK) {
         pool_slot *s = &pool->slots[idx];
-        bool was = (s->state & POOL_SLOT_PINNED) != 0;
-        if (pinned && !was) {
-            s->state |= POOL_SLOT_PINNED;
-            pool->pinned_count++;
-        } else if (!pinned && was) {
-            s->state &= (uint8_t)~POOL_SLOT_PINNED;
-            pool->pinned_count--;
-        }
+        uint32_t was = s->link & 1u;
+        s->link = (s->link & ~1u) | (pinned ? 1u : 0u);
+        pool->pinned_count = pool->pinned_count - was + (pinned ? 1u : 0u);
     } else {
         st = MP_ERR_INVALID_HANDLE;
         pool->rejected_access_count++;
@@ -409,7 +510,7 @@ static MP_Status pool_access(const MP_Pool *p, MP_Handle h, bool check_owner, ui
     uint32_t idx;
     if (MP_UNLIKELY(pool_resolve(p, h, &idx) != MP_OK)) return MP_ERR_INVALID_HANDLE;
     pool_slot *s = &p->slots[idx];
-    if (MP_UNLIKELY(check_owner && p->owners[s->owner_index].id != owner)) return MP_ERR_PROTECTION;
+    if (MP_UNLIKELY(check_owner && p->owners[pool_slot_owner(s)].id != owner)) return MP_ERR_PROTECTION;
     if (MP_UNLIKELY(offset > s->size_bytes || len > s->size_bytes - offset)) return MP_ERR_OUT_OF_BOUNDS;
     *out = s;
     return MP_OK;
@@ -510,9 +611,9 @@ MP_Status mp_pool_block_info(const MP_Pool *pool, MP_Handle handle, MP_PoolBlock
         const pool_slot *s = &pool->slots[idx];
         out->offset = (size_t)(s->ptr - pool->region);
         out->size_bytes = s->size_bytes;
-        out->usable_bytes = s->usable_bytes;
-        out->owner = pool->owners[s->owner_index].id;
-        out->pinned = (s->state & POOL_SLOT_PINNED) != 0;
+        out->usable_bytes = pool_slot_usable(s);
+        out->owner = pool->owners[pool_slot_owner(s)].id;
+        out->pinned = pool_slot_pinned(s);
     }
     pool_unlock(pool);
     return st == MP_OK ? MP_OK : mp_fail(MP_ERR_INVALID_HANDLE, 0, 0, 0);

@@ -98,7 +98,7 @@ static bool pool_pass_took(pool_pass *pp, pool_slot *s, MP_Status st, void *to) 
 /* The slot of ref `i` if it belongs to backend `bi` and may move. */
 static pool_slot *pool_pass_movable(const pool_pass *pp, size_t i, unsigned bi) {
     pool_slot *s = &pp->p->slots[pp->refs[i].slot];
-    return s->backend == bi && !(s->state & POOL_SLOT_PINNED) ? s : NULL;
+    return pool_backend_of(pp->p, s->ptr) == bi && !pool_slot_pinned(s) ? s : NULL;
 }
 
 /* ------------------------------------------------------ TLSF and fit list */
@@ -152,7 +152,7 @@ static bool pool_pack_buddy(pool_pass *pp, unsigned bi) {
         uint32_t orders = 0;
         for (size_t i = 0; i < pp->n; i++) {
             pool_slot *s = pool_pass_movable(pp, i, bi);
-            if (s != NULL) orders |= 1u << (mp_log2_floor(s->usable_bytes) - b->min_log2);
+            if (s != NULL) orders |= 1u << (mp_log2_floor(pool_slot_usable(s)) - b->min_log2);
         }
         buddy_packer pk;
         mp_buddy_packer_init(&pk);
@@ -160,7 +160,7 @@ static bool pool_pack_buddy(pool_pass *pp, unsigned bi) {
             if (!(orders >> o & 1u)) continue;
             for (size_t i = 0; i < pp->n; i++) {
                 pool_slot *s = pool_pass_movable(pp, i, bi);
-                if (s == NULL || mp_log2_floor(s->usable_bytes) - b->min_log2 != o ||
+                if (s == NULL || mp_log2_floor(pool_slot_usable(s)) - b->min_log2 != o ||
                     (o == pp->at.order && pp->refs[i].addr < pp->at.addr))
                     continue;
                 if (pool_pass_spent(pp, pp->refs[i].addr)) {
@@ -216,7 +216,8 @@ static bool pool_slab_drain(pool_pass *pp, MP_Slab *sl, unsigned bi, const pool_
             pool_slot *s = &pp->p->slots[pp->refs[i].slot];
             /* Sorted by address: the slab's blocks are contiguous, and any
              * other backend's blocks lie outside the slab slice. */
-            if (s->backend != bi || (uint32_t)((s->ptr - sl->base) >> sl->slab_shift) != r[j].idx) break;
+            if (pool_backend_of(pp->p, s->ptr) != bi || (uint32_t)((s->ptr - sl->base) >> sl->slab_shift) != r[j].idx)
+                break;
             void *moved = s->ptr;
             while (moved == s->ptr && t < keep_end) {
                 if (pool_pass_spent(pp, pp->refs[i].addr)) return false;
@@ -243,11 +244,11 @@ static bool pool_pack_slab(pool_pass *pp, unsigned bi) {
     size_t m = 0;
     for (size_t i = 0; i < pp->n; i++) {
         const pool_slot *s = &pp->p->slots[pp->refs[i].slot];
-        if (s->backend != bi) continue;
+        if (pool_backend_of(pp->p, s->ptr) != bi) continue;
         uint32_t idx = (uint32_t)((s->ptr - sl->base) >> sl->slab_shift);
         if (m == 0 || r[m - 1].idx != idx) r[m++] = (pool_slab_rec){idx, slab_cls(sl, idx), 0, 0, i};
         r[m - 1].live++;
-        r[m - 1].pinned |= (s->state & POOL_SLOT_PINNED) ? 1u : 0u;
+        r[m - 1].pinned |= pool_slot_pinned(s) ? 1u : 0u;
     }
     qsort(r, m, sizeof *r, pool_slab_rec_cmp);
     bool go_on = true;

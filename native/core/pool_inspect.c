@@ -41,13 +41,14 @@ static pool_block_ref *pool_radix_sort(pool_block_ref *refs, pool_block_ref *tmp
 }
 
 pool_block_ref *pool_sorted_blocks(const MP_Pool *p, size_t *count) {
-    *count = p->live_count;
-    if (p->live_count == 0) return NULL;
-    pool_block_ref *refs = malloc(2 * p->live_count * sizeof *refs);
+    size_t live = pool_live_count(p);
+    *count = live;
+    if (live == 0) return NULL;
+    pool_block_ref *refs = malloc(2 * live * sizeof *refs);
     if (refs == NULL) return NULL;
     size_t n = 0;
-    for (uint32_t i = 0; i < p->high_water && n < p->live_count; i++) {
-        if (p->slots[i].state & POOL_SLOT_LIVE) {
+    for (uint32_t i = 0; i < p->high_water && n < live; i++) {
+        if (pool_slot_live(&p->slots[i])) {
             refs[n].addr = (uintptr_t)p->slots[i].ptr;
             refs[n].slot = i;
             n++;
@@ -85,7 +86,7 @@ MP_Status mp_pool_stats(const MP_Pool *pool, MP_PoolStats *out) {
     out->allocation_count = pool->alloc_count;
     out->deallocation_count = pool->free_count;
     out->free_block_count = f.free_block_count;
-    out->allocated_block_count = pool->live_count;
+    out->allocated_block_count = pool_live_count(pool);
     out->fragmentation_ratio = f.fragmentation;
     out->peak_usage_bytes = pool->peak_used_bytes;
     out->allocation_failure_count = pool->alloc_failure_count;
@@ -114,16 +115,21 @@ typedef struct pool_tally {
     size_t live, free, retired, pinned, used_bytes, requested_bytes;
 } pool_tally;
 
+/* A live slot: generation in range, block inside the region (so its
+ * backend, which follows from the address, is the right one), aligned, the
+ * recorded usable size the backend's (a multiple of 16), a known owner. */
 static size_t pool_check_live_slot(const MP_Pool *p, const pool_slot *s) {
     size_t bad = 0;
-    if (s->backend >= p->backend_count) return 1;
-    const pool_backend *be = &p->backends[s->backend];
-    bad += s->gen == 0 || s->gen > p->gen_max;
-    bad += s->ptr < be->lo || s->ptr >= be->hi;
+    uint64_t gen = pool_slot_gen(p, s);
+    bad += gen == 0 || gen > p->gen_max;
+    bad += s->handle != pool_handle(p, (uint32_t)(s - p->slots), gen); /* tag and index too */
+    if (s->ptr < p->region || s->ptr >= p->region + p->total_bytes) return bad + 1;
+    unsigned bi = pool_backend_of(p, s->ptr);
+    bad += s->ptr < p->backends[bi].lo || s->ptr >= p->backends[bi].hi;
     bad += ((uintptr_t)s->ptr & (p->alignment - 1)) != 0;
-    bad += s->size_bytes == 0 || s->size_bytes > s->usable_bytes || s->size_bytes > p->max_request_bytes;
-    bad += pool_be_usable(p, s->backend, s->ptr) != s->usable_bytes;
-    bad += s->owner_index >= p->owner_count;
+    bad += s->size_bytes == 0 || s->size_bytes > pool_slot_usable(s) || s->size_bytes > p->max_request_bytes;
+    bad += pool_be_usable(p, bi, s->ptr) != pool_slot_usable(s);
+    bad += pool_slot_owner(s) >= p->owner_count;
     return bad;
 }
 
@@ -131,24 +137,27 @@ static size_t pool_check_slots(const MP_Pool *p, pool_tally *t) {
     size_t bad = 0;
     for (uint32_t i = 0; i < p->high_water; i++) {
         const pool_slot *s = &p->slots[i];
-        if (s->state & POOL_SLOT_LIVE) {
+        if (pool_slot_live(s)) {
             bad += pool_check_live_slot(p, s);
             t->live++;
-            t->pinned += (s->state & POOL_SLOT_PINNED) ? 1u : 0u;
-            t->used_bytes += s->usable_bytes;
+            t->pinned += pool_slot_pinned(s) ? 1u : 0u;
+            t->used_bytes += pool_slot_usable(s);
             t->requested_bytes += s->size_bytes;
-        } else if (s->gen == p->gen_max + 1u) {
+        } else if (s->handle == POOL_SLOT_RETIRED) {
             t->retired++;
-            bad += s->state != 0;
+            bad += s->ptr != NULL;
         } else {
             t->free++;
-            bad += s->state != 0 || s->gen < 2 || s->gen > p->gen_max;
+            uint64_t gen = pool_slot_gen(p, s);
+            bad += s->ptr != NULL || gen < 2 || gen > p->gen_max;
+            bad += s->handle != ~pool_handle(p, i, gen);
         }
     }
     /* The free stack: in range, free slots only, no cycle (bounded walk). */
     size_t stacked = 0;
-    for (uint32_t i = p->free_head; i != POOL_NIL; i = p->slots[i].next) {
-        if (i >= p->high_water || stacked > t->free || p->slots[i].state != 0 || p->slots[i].gen > p->gen_max)
+    for (uint32_t i = p->free_head; i != POOL_NIL; i = p->slots[i].link) {
+        const pool_slot *s = &p->slots[i];
+        if (i >= p->high_water || stacked > t->free || pool_slot_live(s) || s->handle == POOL_SLOT_RETIRED)
             return bad + 1;
         stacked++;
     }
@@ -167,50 +176,60 @@ static size_t pool_check_blocks(const MP_Pool *p) {
         if (pool_be_stats(p, b, &hs) != MP_OK) return 1;
         backend_live += hs.live_block_count;
     }
-    bad += backend_live != p->live_count;
+    bad += backend_live != pool_live_count(p);
     pool_block_ref *refs = pool_sorted_blocks(p, &n);
     if (refs == NULL) return bad; /* none, or no memory for the sort */
     for (size_t i = 1; i < n; i++)
-        bad += refs[i - 1].addr + p->slots[refs[i - 1].slot].usable_bytes > refs[i].addr;
+        bad += refs[i - 1].addr + pool_slot_usable(&p->slots[refs[i - 1].slot]) > refs[i].addr;
     free(refs);
     return bad;
 }
 
+/* Per owner: the live slots naming it (one scan of the table, tallied in a
+ * temporary array) number alloc_count - free_count and carry bytes_in_use. */
 static size_t pool_check_owners(const MP_Pool *p) {
     size_t bad = 0, listed = 0;
+    size_t *tally = calloc(2 * (size_t)p->owner_count + 1, sizeof *tally); /* blocks, bytes per owner */
+    if (tally == NULL) return 0; /* no memory for the tally: the other checks still ran */
+    for (uint32_t i = 0; i < p->high_water; i++) {
+        const pool_slot *s = &p->slots[i];
+        if (!pool_slot_live(s) || pool_slot_owner(s) >= p->owner_count) continue; /* counted by check_slots */
+        tally[2 * pool_slot_owner(s)]++;
+        tally[2 * pool_slot_owner(s) + 1] += pool_slot_usable(s);
+    }
     for (uint32_t oi = 0; oi < p->owner_count; oi++) {
         const pool_owner *o = &p->owners[oi];
+        MP_PoolOwnerStats c = pool_owner_counters(p, oi);
         bad += pool_owner_find(p, o->id) != oi;
-        size_t count = 0, bytes = 0;
-        uint32_t prev = POOL_NIL;
-        for (uint32_t i = o->head; i != POOL_NIL; prev = i, i = p->slots[i].next) {
-            const pool_slot *s = &p->slots[i];
-            if (i >= p->high_water || count > p->live_count || !(s->state & POOL_SLOT_LIVE)) return bad + 1;
-            bad += s->owner_index != oi || s->prev != prev;
-            count++;
-            bytes += s->usable_bytes;
-        }
-        bad += count != o->stats.block_count || bytes != o->stats.bytes_in_use;
-        bad += o->stats.bytes_in_use > o->stats.bytes_in_use_peak;
-        bad += o->stats.alloc_count - o->stats.free_count != o->stats.block_count;
-        listed += count;
+        bad += tally[2 * oi] != c.block_count;
+        bad += tally[2 * oi + 1] != c.bytes_in_use;
+        bad += c.bytes_in_use > c.bytes_in_use_peak;
+        bad += o->stats.block_count != 0; /* not kept: derived when read */
+        /* A solo record's own counters are not kept (the pool's stand in). */
+        bad += pool_owner_solo(p) && (o->stats.bytes_in_use | o->stats.bytes_in_use_peak | o->stats.alloc_count |
+                                      o->stats.free_count) != 0;
+        listed += c.block_count;
     }
-    bad += listed != p->live_count;
+    bad += listed != pool_live_count(p);
+    free(tally);
     bad += p->owner_cache_index != POOL_NIL && (p->owner_cache_index >= p->owner_count ||
                                                 p->owners[p->owner_cache_index].id != p->owner_cache_id);
+    /* The fast path serves only the cached owner, only over one TLSF, only without a limit. */
+    bool fast_ok = p->owner_cache_index < p->owner_count && pool_fast_ok(p, p->owner_cache_index);
+    bad += p->fast_owner != (fast_ok ? (uint64_t)p->owner_cache_id : UINT64_MAX);
     return bad;
 }
 
 static size_t pool_check_counters(const MP_Pool *p, const pool_tally *t) {
     size_t bad = 0;
-    bad += t->live != p->live_count || t->pinned != p->pinned_count;
+    bad += t->live != pool_live_count(p) || t->pinned != p->pinned_count;
     bad += t->used_bytes != p->used_bytes || t->requested_bytes != p->requested_bytes;
-    bad += p->alloc_count - p->free_count != p->live_count;
     bad += p->used_bytes > p->peak_used_bytes;
     unsigned level = 0;
     while (level < 3 && p->used_bytes >= p->pressure_threshold_bytes[level]) level++;
     bad += (unsigned)p->pressure_level != level;
-    bad += p->used_bytes < p->pressure_down_bytes || p->used_bytes >= p->pressure_up_bytes;
+    bad += p->used_bytes - p->pressure_down_bytes >= p->pressure_span_bytes;
+    bad += p->gen_step != (uint64_t)1 << p->index_bits || p->last_gen_handle != pool_handle(p, 0, p->gen_max);
     return bad;
 }
 

@@ -4,7 +4,7 @@
  *   pool.c          lifecycle, handles, alloc/free, pinning, access, pressure
  *   pool_backend.c  the raw families as backends: creation, AUTO routing
  *                   (the hot dispatch is inline below)
- *   pool_owner.c    owner records, limits, per-owner block lists
+ *   pool_owner.c    owner records, limits, per-owner walks
  *   pool_defrag.c   compaction
  *   pool_inspect.c  metrics and mp_pool_check
  * The layout and invariants are described at the top of pool.c.
@@ -15,7 +15,7 @@
 #include "mp_internal.h"
 #include "tlsf_internal.h"
 
-/** End of a slot list (owner lists, the free-slot stack). Slot indices are
+/** End of the free-slot stack, "no record" elsewhere. Slot indices are
  * below max_blocks <= 2^32 - 1, so this is never an index. */
 #define POOL_NIL UINT32_MAX
 
@@ -35,30 +35,56 @@
 #define POOL_DEFAULT_DEFRAG_THRESHOLD 0.3
 #define POOL_SLAB_DEFAULT_MAX_CLASS_BYTES 4096u
 
-/* pool_slot.state bits */
-#define POOL_SLOT_LIVE 0x1u
-#define POOL_SLOT_PINNED 0x2u
+/** Blocks hold at most 32 GiB: a slot keeps the usable size in 16-byte
+ * granules as 32 bits (buddy rounding of a request up to this stays below
+ * 2^32 granules). Pools above 32 GiB refuse larger requests with
+ * LIMIT_EXCEEDED; smaller pools cannot hold such a block anyway. */
+#define POOL_GRANULE_SHIFT 4u
+#define POOL_MAX_REQUEST_BYTES ((uint64_t)1 << 35)
 
-/** One handle-table entry (48 bytes). A slot is fresh (index >= high_water,
- * never touched), live, free (on the free stack, generation already bumped)
- * or retired (generation used up). */
+/** One handle-table entry, 32 bytes (two per cache line, never straddling
+ * one). A slot is fresh (index >= high_water, never touched), live, free (on
+ * the free stack, generation already bumped) or retired (generation used
+ * up). The backend of a block follows from its address (the backends own
+ * consecutive slices of the region, see pool_backend_of). */
 typedef struct pool_slot {
-    uint8_t *ptr;        /**< block start while live */
-    size_t size_bytes;   /**< bytes requested: the accessible size */
-    size_t usable_bytes; /**< bytes the backend gave: the charge */
-    uint64_t gen;        /**< generation of the live block, or of the next one */
-    uint32_t owner_index; /**< index into MP_Pool.owners while live */
-    uint32_t next;       /**< owner list while live, free stack while free */
-    uint32_t prev;       /**< owner list while live */
-    uint8_t state;       /**< POOL_SLOT_* bits */
-    uint8_t backend;     /**< index into MP_Pool.backends while live */
-    uint16_t unused;
+    uint8_t *ptr;             /**< block start while live, NULL otherwise */
+    uint64_t handle;          /**< live: the block's handle (so resolving a
+                                   handle is one comparison); free: the next
+                                   handle complemented (bit 63 set); retired:
+                                   POOL_SLOT_RETIRED */
+    size_t size_bytes;        /**< bytes requested: the accessible size */
+    uint32_t usable_granules; /**< usable bytes the backend gave (the charge) / 16 */
+    uint32_t link;            /**< live: owner index << 1 | pinned; free: next
+                                   slot of the free stack */
 } pool_slot;
 
+_Static_assert(sizeof(pool_slot) == 32 || sizeof(void *) != 8, "pool_slot is 32 bytes on 64-bit targets");
+
+/** Set in the handle word of a free or retired slot: a free slot keeps the
+ * complement of its next handle (handles are below 2^53, so their
+ * complements have bit 63 set; taking the slot is one NOT). */
+#define POOL_SLOT_FREE ((uint64_t)1 << 63)
+/** The handle word of a retired slot (every generation was used). */
+#define POOL_SLOT_RETIRED UINT64_MAX
+
+MP_INLINE bool pool_slot_live(const pool_slot *s) { return (s->handle & POOL_SLOT_FREE) == 0; }
+MP_INLINE uint32_t pool_slot_owner(const pool_slot *s) { return s->link >> 1; }
+MP_INLINE bool pool_slot_pinned(const pool_slot *s) { return (s->link & 1u) != 0; }
+MP_INLINE size_t pool_slot_usable(const pool_slot *s) { return (size_t)s->usable_granules << POOL_GRANULE_SHIFT; }
+
 /** One owner's record; kept until the pool is destroyed (its peak survives). */
+/** One owner's record; kept until the pool is destroyed (its peak survives).
+ * stats.block_count is not kept: it is alloc_count - free_count, filled in
+ * when the stats are read. While the pool has exactly one record ("solo"),
+ * its bytes_in_use, bytes_in_use_peak, alloc_count and free_count are not
+ * kept either (they stay 0): they equal the pool's used_bytes,
+ * peak_used_bytes, alloc_count and free_count, which stand in for them
+ * (pool_owner_counters); pool_owner_get copies them into the record when a
+ * second record appears. Owners keep no list of their blocks: the rare
+ * per-owner walks (free_owner, owner_blocks) scan the handle table. */
 typedef struct pool_owner {
     uint32_t id;
-    uint32_t head; /**< most recent live block, POOL_NIL if none */
     MP_PoolOwnerStats stats;
 } pool_owner;
 
@@ -110,7 +136,12 @@ struct MP_Pool {
     uint64_t index_mask;
     uint64_t gen_max;           /**< last usable generation; gen_max + 1 marks retired */
     uint64_t tag;               /**< this pool's handle tag, < 2^POOL_TAG_BITS */
+    uint64_t gen_step;          /**< 1 << index_bits: handle + gen_step is the next generation */
+    uint64_t last_gen_handle;   /**< pool_handle(0, gen_max): a handle of this pool at or
+                                     above it has the last generation */
     unsigned backend_count;
+    MP_Tlsf *tlsf_only; /**< the backend when it is one TLSF and the alignment
+                             is TLSF's own 16: the hot path calls it directly */
     pool_backend backends[POOL_MAX_BACKENDS];
 
     /* handle table: mapped at full capacity, touched up to high_water */
@@ -127,20 +158,29 @@ struct MP_Pool {
     uint32_t owner_hash_size;   /**< power of two, > 2 * owner_count */
     uint32_t owner_cache_id;    /**< last owner looked up ... */
     uint32_t owner_cache_index; /**< ... and its record, POOL_NIL if none */
+    uint64_t fast_owner;        /**< owner_cache_id while mp_pool_alloc's fast path
+                                     may serve it (pool_fast_ok), else UINT64_MAX
+                                     (no owner id) */
 
-    /* O(1) counters (the O(1) fields of MP_PoolStats) */
+    /* O(1) counters (the O(1) fields of MP_PoolStats); the live block count
+     * is alloc_count - free_count (pool_live_count) */
+    /* Order: the counters an allocation updates (used, peak, requested,
+     * pinned, alloc) are never neighbours, nor are those a free updates
+     * (used, requested, pinned, free): cold counters sit between them. Else
+     * the compiler may update two with one 16-byte load, which cannot be
+     * forwarded from the two 8-byte stores of the operation before it and
+     * waits for them to reach the cache. */
     size_t used_bytes;
-    size_t requested_bytes;
-    size_t live_count;
-    size_t pinned_count;
-    size_t peak_used_bytes;
     size_t retired_count;
-    uint64_t alloc_count;
-    uint64_t free_count;
+    size_t peak_used_bytes;
     uint64_t alloc_failure_count;
+    size_t requested_bytes;
     uint64_t rejected_free_count;
+    size_t pinned_count;
     uint64_t rejected_access_count;
+    uint64_t alloc_count;
     uint64_t defrag_count;
+    uint64_t free_count;
     uint64_t auto_defrag_count;
     uint64_t relocation_count;
     uint64_t bytes_moved_total;
@@ -152,10 +192,11 @@ struct MP_Pool {
     MP_AutoDefragFn auto_defrag_fn;
     void *auto_defrag_ctx;
 
-    /* pressure: the level and the used_bytes band [down, up) that keeps it */
+    /* pressure: the level and the used_bytes band [down, down + span) that
+     * keeps it (one unsigned comparison tests both ends) */
     MP_PressureLevel pressure_level;
     size_t pressure_down_bytes;
-    size_t pressure_up_bytes;
+    size_t pressure_span_bytes;
     size_t pressure_threshold_bytes[3]; /**< used_bytes at 60%, 80%, 95% */
     MP_PressureFn pressure_fn;
     void *pressure_ctx;
@@ -173,28 +214,61 @@ MP_INLINE void pool_unlock(const MP_Pool *p) {
     if (p->flags & MP_FLAG_THREAD_SAFE) mp_lock_release(&((MP_Pool *)p)->lock);
 }
 
+/** Blocks allocated and not freed since. */
+MP_INLINE size_t pool_live_count(const MP_Pool *p) { return (size_t)(p->alloc_count - p->free_count); }
+
+/** True while the pool has one owner record, whose counters the pool's stand for. */
+MP_INLINE bool pool_owner_solo(const MP_Pool *p) { return p->owner_count == 1; }
+
+/** The stats of owner record `oi` as reported: the solo record's counters
+ * from the pool's, the block count derived. */
+MP_INLINE MP_PoolOwnerStats pool_owner_counters(const MP_Pool *p, uint32_t oi) {
+    MP_PoolOwnerStats s = p->owners[oi].stats;
+    if (pool_owner_solo(p)) {
+        s.bytes_in_use = p->used_bytes;
+        s.bytes_in_use_peak = p->peak_used_bytes;
+        s.alloc_count = p->alloc_count;
+        s.free_count = p->free_count;
+    }
+    s.block_count = (size_t)(s.alloc_count - s.free_count);
+    return s;
+}
+
 /* ------------------------------------------------------------------ handles */
 
 MP_INLINE MP_Handle pool_handle(const MP_Pool *p, uint32_t index, uint64_t gen) {
     return (p->tag << POOL_PAYLOAD_BITS) | (gen << p->index_bits) | (uint64_t)index;
 }
 
+MP_INLINE uint64_t pool_handle_gen(const MP_Pool *p, MP_Handle h) { return (h >> p->index_bits) & p->gen_max; }
+
+/** The generation of slot `s`: of its live block, or of the next one while
+ * free; gen_max + 1 once retired. */
+MP_INLINE uint64_t pool_slot_gen(const MP_Pool *p, const pool_slot *s) {
+    if (s->handle == POOL_SLOT_RETIRED) return p->gen_max + 1u;
+    return pool_handle_gen(p, pool_slot_live(s) ? s->handle : ~s->handle);
+}
+
 /** Resolves `h` to a live slot index. MP_OK; MP_ERR_DOUBLE_FREE when `h` was
  * issued by this pool and its block freed since (stale); MP_ERR_INVALID_HANDLE
  * for handles never issued (forged, foreign, above 2^53). O(1). */
 MP_INLINE MP_Status pool_resolve(const MP_Pool *p, MP_Handle h, uint32_t *index) {
-    if (MP_UNLIKELY((h >> POOL_PAYLOAD_BITS) != p->tag)) return MP_ERR_INVALID_HANDLE;
     uint64_t idx = h & p->index_mask;
-    uint64_t gen = (h >> p->index_bits) & p->gen_max;
-    if (MP_UNLIKELY(idx >= p->high_water || gen == 0)) return MP_ERR_INVALID_HANDLE;
+    if (MP_UNLIKELY(idx >= p->high_water)) return MP_ERR_INVALID_HANDLE;
+    /* One comparison: a live slot holds exactly the handle it issued (tag,
+     * generation, index); free and retired slots have bit 63 set, which no
+     * handle has. */
     const pool_slot *s = &p->slots[idx];
-    if (MP_LIKELY(gen == s->gen && (s->state & POOL_SLOT_LIVE))) {
+    if (MP_LIKELY(s->handle == h)) {
         *index = (uint32_t)idx;
         return MP_OK;
     }
-    /* Generations only grow, by one per free: every generation below the
-     * slot's current one was handed out and freed. */
-    return gen < s->gen ? MP_ERR_DOUBLE_FREE : MP_ERR_INVALID_HANDLE;
+    /* Generations only grow, by one per free: every generation of this pool
+     * below the slot's current one (live, free or retired) was handed out and
+     * freed. Generation 0 is never issued; anything above 2^53 is no handle. */
+    uint64_t gen = pool_handle_gen(p, h);
+    bool ours = (h >> POOL_PAYLOAD_BITS) == p->tag && h == pool_handle(p, (uint32_t)idx, gen);
+    return ours && gen != 0 && gen < pool_slot_gen(p, s) ? MP_ERR_DOUBLE_FREE : MP_ERR_INVALID_HANDLE;
 }
 
 /* ----------------------------------------------------------------- pressure */
@@ -205,9 +279,13 @@ MP_INLINE MP_Status pool_resolve(const MP_Pool *p, MP_Handle h, uint32_t *index)
  * operation are reported as their net effect). */
 void pool_pressure_update(MP_Pool *p);
 
+/** True if used_bytes left the band of the current level. */
+MP_INLINE bool pool_pressure_left_band(const MP_Pool *p) {
+    return p->used_bytes - p->pressure_down_bytes >= p->pressure_span_bytes;
+}
+
 MP_INLINE void pool_pressure_check(MP_Pool *p) {
-    if (MP_UNLIKELY(p->used_bytes >= p->pressure_up_bytes || p->used_bytes < p->pressure_down_bytes))
-        pool_pressure_update(p);
+    if (MP_UNLIKELY(pool_pressure_left_band(p))) pool_pressure_update(p);
 }
 
 /** Calls the pressure callback, if any; outside the lock. */
@@ -267,17 +345,23 @@ MP_INLINE size_t pool_be_check(const MP_Pool *p, unsigned bi) { return POOL_BE_C
  * mp_tlsf_usable_size, whose full validation (tag, bounds) of a header TLSF
  * wrote a moment ago costs as much as a third of the pool's own overhead;
  * mp_pool_check compares every recorded size with mp_tlsf_usable_size. */
+MP_INLINE size_t pool_tlsf_usable_fresh(const uint8_t *ptr) {
+    tlsf_hdr h = tlsf_hdr_read(ptr - TLSF_HDR_BYTES);
+    return tlsf_bytes(h.size_granules) - TLSF_HDR_BYTES;
+}
+
 MP_INLINE size_t pool_be_usable_fresh(const MP_Pool *p, unsigned bi, const uint8_t *ptr) {
-    if (p->backends[bi].kind == POOL_BE_TLSF) {
-        tlsf_hdr h = tlsf_hdr_read(ptr - TLSF_HDR_BYTES);
-        return tlsf_bytes(h.size_granules) - TLSF_HDR_BYTES;
-    }
+    if (p->backends[bi].kind == POOL_BE_TLSF) return pool_tlsf_usable_fresh(ptr);
     return pool_be_usable(p, bi, ptr);
 }
 
 /** Allocates from the backend the request routes to (falling back to the
  * other tiers under AUTO); sets `*bi`. NULL when none has room. */
 MP_INLINE void *pool_be_take(const MP_Pool *p, size_t request_bytes, unsigned *bi) {
+    if (MP_LIKELY(p->tlsf_only != NULL)) {
+        *bi = 0;
+        return mp_tlsf_alloc(p->tlsf_only, request_bytes);
+    }
     if (MP_LIKELY(p->backend_count == 1)) {
         *bi = 0;
         return pool_be_alloc(p, 0, request_bytes);
@@ -285,7 +369,29 @@ MP_INLINE void *pool_be_take(const MP_Pool *p, size_t request_bytes, unsigned *b
     return pool_be_take_auto(p, request_bytes, bi);
 }
 
+/** The backend holding the block at `ptr`: the backends own consecutive
+ * slices of the region in index order. */
+MP_INLINE unsigned pool_backend_of(const MP_Pool *p, const uint8_t *ptr) {
+    if (MP_LIKELY(p->backend_count == 1)) return 0;
+    return ptr < p->backends[1].lo ? 0u : ptr < p->backends[2].lo ? 1u : 2u;
+}
+
 /* -------------------------------------------------------------- pool_owner.c */
+
+/** True if mp_pool_alloc's fast path may serve owner record `idx`: the pool
+ * is one TLSF at its own alignment whose smallest block covers
+ * min_block_bytes, and the owner has no limit. */
+MP_INLINE bool pool_fast_ok(const MP_Pool *p, uint32_t idx) {
+    return p->tlsf_only != NULL && p->min_block_bytes <= TLSF_MIN_BLOCK_BYTES - TLSF_HDR_BYTES &&
+           p->owners[idx].stats.limit_bytes == 0;
+}
+
+/** Makes record `idx` (owner `id`) the cached one; see MP_Pool.fast_owner. */
+MP_INLINE void pool_owner_cache_set(MP_Pool *p, uint32_t id, uint32_t idx) {
+    p->owner_cache_id = id;
+    p->owner_cache_index = idx;
+    p->fast_owner = pool_fast_ok(p, idx) ? (uint64_t)id : UINT64_MAX;
+}
 
 /** Index of owner `id`'s record, or POOL_NIL. O(1) expected. */
 uint32_t pool_owner_find(const MP_Pool *p, uint32_t id);
@@ -294,23 +400,6 @@ uint32_t pool_owner_find(const MP_Pool *p, uint32_t id);
 MP_Status pool_owner_get(MP_Pool *p, uint32_t id, uint32_t *index);
 void pool_owners_destroy(MP_Pool *p);
 
-MP_INLINE void pool_owner_link(MP_Pool *p, pool_owner *o, uint32_t idx) {
-    pool_slot *s = &p->slots[idx];
-    s->prev = POOL_NIL;
-    s->next = o->head;
-    if (o->head != POOL_NIL) p->slots[o->head].prev = idx;
-    o->head = idx;
-}
-
-MP_INLINE void pool_owner_unlink(MP_Pool *p, pool_owner *o, uint32_t idx) {
-    pool_slot *s = &p->slots[idx];
-    if (s->prev != POOL_NIL)
-        p->slots[s->prev].next = s->next;
-    else
-        o->head = s->next;
-    if (s->next != POOL_NIL) p->slots[s->next].prev = s->prev;
-}
-
 /* ------------------------------------------------------------------ freeing */
 
 /** Frees the live block in slot `idx`: backend free, owner and pool
@@ -318,26 +407,30 @@ MP_INLINE void pool_owner_unlink(MP_Pool *p, pool_owner *o, uint32_t idx) {
  * A backend refusal (corruption) is returned with nothing changed. */
 MP_INLINE MP_Status pool_release_slot(MP_Pool *p, uint32_t idx) {
     pool_slot *s = &p->slots[idx];
-    MP_Status st = pool_be_free(p, s->backend, s->ptr);
+    MP_Status st = MP_LIKELY(p->tlsf_only != NULL) ? tlsf_free_unlocked(p->tlsf_only, s->ptr)
+                                                   : pool_be_free(p, pool_backend_of(p, s->ptr), s->ptr);
     if (MP_UNLIKELY(st != MP_OK)) return MP_ERR_CORRUPTION;
-    pool_owner *o = &p->owners[s->owner_index];
-    pool_owner_unlink(p, o, idx);
-    o->stats.bytes_in_use -= s->usable_bytes;
-    o->stats.block_count--;
-    o->stats.free_count++;
-    p->used_bytes -= s->usable_bytes;
+    size_t usable = pool_slot_usable(s);
+    uint32_t link = s->link;
+    if (MP_UNLIKELY(!pool_owner_solo(p))) {
+        pool_owner *o = &p->owners[link >> 1];
+        o->stats.bytes_in_use -= usable;
+        o->stats.free_count++;
+    }
+    p->used_bytes -= usable;
     p->requested_bytes -= s->size_bytes;
-    p->live_count--;
-    p->pinned_count -= (s->state & POOL_SLOT_PINNED) ? 1u : 0u;
+    p->pinned_count -= link & 1u;
     p->free_count++;
     s->ptr = NULL;
-    s->state = 0;
-    if (MP_UNLIKELY(s->gen == p->gen_max)) {
-        s->gen = p->gen_max + 1u; /* retired: every generation was used */
+    /* The next handle, complemented (not live); past gen_max the slot is
+     * retired (every generation was used) instead of going back on the free
+     * stack. */
+    if (MP_UNLIKELY(s->handle >= p->last_gen_handle)) {
+        s->handle = POOL_SLOT_RETIRED;
         p->retired_count++;
     } else {
-        s->gen++;
-        s->next = p->free_head;
+        s->handle = ~(s->handle + p->gen_step);
+        s->link = p->free_head;
         p->free_head = idx;
     }
     return MP_OK;

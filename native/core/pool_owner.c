@@ -7,13 +7,18 @@
  * addressing index (linear probing, power-of-two size, at most half full)
  * from id to record index; records are never removed, so probing needs no
  * tombstones. The last id looked up is cached, which makes the allocation
- * path of a single-owner workload hash-free. Each record heads the doubly
- * linked list of its live slots (pool.c links and unlinks).
+ * path of a single-owner workload hash-free.
+ *
+ * Blocks of an owner. A live slot names its owner's record (pool_slot.link);
+ * owners keep no list of their blocks, so allocation and free touch no other
+ * slot. The two per-owner walks, mp_pool_free_owner and mp_pool_owner_blocks,
+ * scan the handle table instead: O(high_water) (slots ever used), in slot
+ * order. A record's block count is alloc_count - free_count.
  *
  * Invariants (checked by mp_pool_check): every record is found through the
- * index under its id; each list holds exactly the record's live slots, whose
- * usable bytes sum to bytes_in_use and whose count is block_count;
- * bytes_in_use <= bytes_in_use_peak.
+ * index under its id; the live slots naming a record number alloc_count -
+ * free_count and their usable bytes sum to bytes_in_use; bytes_in_use <=
+ * bytes_in_use_peak.
  */
 #include "pool_internal.h"
 
@@ -72,14 +77,20 @@ MP_Status pool_owner_get(MP_Pool *p, uint32_t id, uint32_t *index) {
     if (idx == POOL_NIL) {
         MP_Status st = pool_owner_reserve(p);
         if (st != MP_OK) return st;
+        if (p->owner_count == 1) {
+            /* Solo no more: the pool's counters stood for the first record's. */
+            MP_PoolOwnerStats *first = &p->owners[0].stats;
+            first->bytes_in_use = p->used_bytes;
+            first->bytes_in_use_peak = p->peak_used_bytes;
+            first->alloc_count = p->alloc_count;
+            first->free_count = p->free_count;
+        }
         idx = p->owner_count++;
         memset(&p->owners[idx], 0, sizeof p->owners[idx]);
         p->owners[idx].id = id;
-        p->owners[idx].head = POOL_NIL;
         pool_owner_hash_insert(p->owner_hash, p->owner_hash_size, p->owners, idx);
     }
-    p->owner_cache_id = id;
-    p->owner_cache_index = idx;
+    pool_owner_cache_set(p, id, idx);
     *index = idx;
     return MP_OK;
 }
@@ -95,10 +106,11 @@ MP_Status mp_pool_owner_stats(const MP_Pool *pool, uint32_t owner, MP_PoolOwnerS
     if (pool == NULL || out == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
     pool_lock(pool);
     uint32_t idx = pool_owner_find(pool, owner);
-    if (idx != POOL_NIL)
-        *out = pool->owners[idx].stats;
-    else
+    if (idx != POOL_NIL) {
+        *out = pool_owner_counters(pool, idx);
+    } else {
         memset(out, 0, sizeof *out);
+    }
     pool_unlock(pool);
     return MP_OK;
 }
@@ -108,7 +120,10 @@ MP_Status mp_pool_set_owner_limit(MP_Pool *pool, uint32_t owner, size_t limit_by
     uint32_t idx;
     pool_lock(pool);
     MP_Status st = pool_owner_get(pool, owner, &idx);
-    if (st == MP_OK) pool->owners[idx].stats.limit_bytes = limit_bytes;
+    if (st == MP_OK) {
+        pool->owners[idx].stats.limit_bytes = limit_bytes;
+        pool_owner_cache_set(pool, owner, idx); /* a limit takes the owner off the fast path */
+    }
     pool_unlock(pool);
     return st == MP_OK ? MP_OK : mp_fail(st, 0, 0, 0);
 }
@@ -121,10 +136,15 @@ MP_Status mp_pool_free_owner(MP_Pool *pool, uint32_t owner, size_t *freed_blocks
     MP_PressureLevel before = pool->pressure_level;
     uint32_t idx = pool_owner_find(pool, owner);
     if (idx != POOL_NIL) {
-        /* Each release unlinks the list head, so the loop walks the list. */
-        while (st == MP_OK && pool->owners[idx].head != POOL_NIL) {
-            st = pool_release_slot(pool, pool->owners[idx].head);
-            freed += st == MP_OK ? 1u : 0u;
+        /* A release only changes its own slot, so the scan can go on; it
+         * stops early once the owner has no block left. */
+        for (uint32_t i = 0; i < pool->high_water && pool_owner_counters(pool, idx).block_count != 0; i++) {
+            const pool_slot *s = &pool->slots[i];
+            if (pool_slot_live(s) && pool_slot_owner(s) == idx) {
+                st = pool_release_slot(pool, i);
+                if (st != MP_OK) break;
+                freed++;
+            }
         }
         pool_pressure_check(pool);
     }
@@ -143,8 +163,14 @@ MP_Status mp_pool_owner_blocks(const MP_Pool *pool, uint32_t owner, MP_Handle *o
     pool_lock(pool);
     uint32_t idx = pool_owner_find(pool, owner);
     if (idx != POOL_NIL) {
-        for (uint32_t s = pool->owners[idx].head; s != POOL_NIL; s = pool->slots[s].next, n++)
-            if (n < capacity) out[n] = pool_handle(pool, s, pool->slots[s].gen);
+        /* The count is known up front: the scan stops once `out` is full. */
+        size_t blocks = pool_owner_counters(pool, idx).block_count;
+        size_t wanted = capacity < blocks ? capacity : blocks;
+        for (uint32_t i = 0, k = 0; i < pool->high_water && k < wanted; i++) {
+            const pool_slot *s = &pool->slots[i];
+            if (pool_slot_live(s) && pool_slot_owner(s) == idx) out[k++] = s->handle;
+        }
+        n = blocks;
     }
     pool_unlock(pool);
     *total = n;

@@ -524,6 +524,27 @@ MP_Status mp_tlsf_free(MP_Tlsf *t, void *ptr) {
     return MP_OK;
 }
 
+/* ------------------------------------------------ entry points for mp_pool */
+
+/* mp_pool holds its own lock and knows `t` exists: it skips the public
+ * entry checks and gets the usable size without reading the header again.
+ * Headers are validated exactly as for mp_tlsf_alloc/mp_tlsf_free. */
+tlsf_grant tlsf_alloc_unlocked(MP_Tlsf *t, size_t req) {
+    MP_Status why;
+    tlsf_grant g = {NULL, 0};
+    g.ptr = tlsf_take(t, req, 0, &g.usable_bytes, &why);
+    if (MP_UNLIKELY(g.ptr == NULL) && why == MP_ERR_OUT_OF_MEMORY && t->cache_bytes != 0)
+        g.ptr = tlsf_take_after_flush(t, req, 0, &g.usable_bytes, &why);
+    if (MP_UNLIKELY(g.ptr == NULL)) {
+        tlsf_alloc_failed(t, why, req);
+        return g;
+    }
+    tlsf_count_alloc(t, g.usable_bytes, req);
+    return g;
+}
+
+MP_Status tlsf_free_unlocked(MP_Tlsf *t, void *ptr) { return tlsf_free_counted(t, ptr); }
+
 /* ---------------------------------------------------------------- realloc */
 
 /* Resizes the used block `b` (header word w0) to hold `req` bytes without

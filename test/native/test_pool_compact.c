@@ -132,7 +132,7 @@ static int slab_optimal(const MP_Pool *p, unsigned bi) {
     memset(used, 0, sizeof used);
     for (uint32_t i = 0; i < p->high_water; i++) {
         const pool_slot *sl = &p->slots[i];
-        if (!(sl->state & POOL_SLOT_LIVE) || sl->backend != bi) continue;
+        if (!pool_slot_live(sl) || pool_backend_of(p, sl->ptr) != bi) continue;
         uint32_t idx = (uint32_t)((sl->ptr - s->base) >> s->slab_shift);
         if (idx >= sizeof used) return 0;
         live[slab_cls(s, idx)]++;

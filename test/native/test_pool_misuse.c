@@ -89,7 +89,7 @@ static void forged_and_out_of_range_handles_are_invalid_and_change_nothing(void)
                           /* right tag: beyond the slots ever used, generation 0,
                            * a future generation, a free slot's next generation */
                           pool_handle(p, 1000, 1), pool_handle(p, 0, 0), pool_handle(p, 0, 2),
-                          pool_handle(p, 4, p->slots[4].gen)};
+                          pool_handle(p, 4, pool_slot_gen(p, &p->slots[4]))};
     for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++)
         all_calls_refuse(&f, forged[i], MP_ERR_INVALID_HANDLE, MP_ERR_INVALID_HANDLE);
     uint64_t x = 99;
