@@ -3,11 +3,17 @@
  * next aligned `size` bytes as an offset into `arena.bytes`; nothing is
  * freed one by one: reset() frees everything, rewind(mark) everything
  * allocated since mark(). Alignment is computed by the core on real
- * addresses. Every call is one native call; the arena keeps no JS state
- * beyond the marks it issued (a forged or foreign mark is refused).
+ * addresses. Allocation bumps in JS inside a window [#cur, #end) that the
+ * core reserved (its MP_ArenaWindow, see native/napi/arena_glue.c): the
+ * native call happens only to refill it (a 64 KiB chunk or the request), and
+ * every other method first syncs (replays the JS bumps, gives the unused
+ * tail back), so offsets, marks, stats and failures read exactly as if each
+ * alloc had been one mp_arena_alloc. JS aligns on the real address (the
+ * base's low bits), as the core does. Marks are checked against the set this
+ * arena issued (a forged or foreign mark is refused).
  */
 import { objectArg, show, uint32Arg } from './args';
-import { binding, MAX_REGION_BYTES, NO_MEMORY } from './binding';
+import { binding, frame, MAX_REGION_BYTES, NO_MEMORY } from './binding';
 import {
   AlignmentError,
   errorFromStatus,
@@ -22,7 +28,7 @@ import { resolveRegion, type RegionBuffer } from './region';
 import type { ArenaStats } from './stats';
 
 /* The hot native call as a module constant: a direct call, no property load. */
-const { arena_alloc } = binding;
+const { arena_window_refill } = binding;
 
 const MP_OK = 0;
 const MP_ERR_OUT_OF_MEMORY = statusOf('MP_ERR_OUT_OF_MEMORY');
@@ -48,6 +54,13 @@ export class Arena {
   #bytes: Uint8Array;
   #size: number;
   #marks = new WeakSet<object>();
+  /* The JS window: next free offset, one past its end (0 when empty), and
+   * the bumps made in JS since the last refill or sync. */
+  #cur = 0;
+  #end = 0;
+  #bumps = 0;
+  /** The base address mod 2^31: pads are computed on real addresses. */
+  #baseLow = 0;
 
   constructor(options: ArenaOptions) {
     const ctx = 'new Arena()';
@@ -58,6 +71,7 @@ export class Arena {
     if (id <= 0) throw errorFromLastError(-id, ctx);
     this.#id = id;
     this.#size = size;
+    this.#baseLow = binding.arena_base_low(id);
     this.#bytes = new Uint8Array(
       region.buffer,
       region.byteOffset + binding.region_offset(id),
@@ -95,13 +109,41 @@ export class Arena {
     ) {
       this.#refuseAlloc(size, align);
     }
-    const offset = arena_alloc(this.#id, size, align);
+    const cur = this.#cur;
+    const start = cur + (-(this.#baseLow + cur) & (align - 1));
+    if (size !== 0 && start + size <= this.#end && align !== 0 && (align & (align - 1)) === 0) {
+      this.#cur = start + size;
+      this.#bumps++;
+      return start;
+    }
+    return this.#refill(size, align);
+  }
+
+  /** The out-of-line part of alloc: size 0, bad alignment, a full window. */
+  #refill(size: number, align: number): number {
+    const offset = arena_window_refill(this.#id, this.#cur, this.#bumps, size, align);
+    const end = frame[0];
+    this.#bumps = 0;
+    this.#end = end;
+    this.#cur = end !== 0 ? offset + size : 0;
     return offset >= 0 ? offset : this.#allocFailed(size, align);
+  }
+
+  /** Replays the JS bumps into the core and gives the window's tail back, so
+   * the core's offset is exactly the last allocation's end. */
+  #sync(): void {
+    if (this.#end === 0) return;
+    const status = binding.arena_window_sync(this.#id, this.#cur, this.#bumps);
+    this.#cur = 0;
+    this.#end = 0;
+    this.#bumps = 0;
+    if (status !== MP_OK) throw errorFromStatus(status, 'Arena (window sync)');
   }
 
   /** The current position, for rewind(). */
   mark(): ArenaMark {
     if (this.#destroyed) throw destroyedError('Arena.mark()');
+    this.#sync();
     const mark = Object.freeze(binding.arena_mark(this.#id));
     this.#marks.add(mark);
     return mark;
@@ -115,6 +157,7 @@ export class Arena {
     if (typeof mark !== 'object' || mark === null || !this.#marks.has(mark)) {
       throw new InvalidArgumentError(`${ctx}: ${show(mark)} is not a mark of this arena`);
     }
+    this.#sync();
     const status = binding.arena_rewind(this.#id, mark.offset, mark.epoch);
     if (status !== MP_OK) throw errorFromStatus(status, ctx, { offset: mark.offset });
   }
@@ -123,18 +166,21 @@ export class Arena {
   reset(): void {
     const ctx = 'Arena.reset()';
     if (this.#destroyed) throw destroyedError(ctx);
+    this.#sync();
     const status = binding.pool_reset(this.#id);
     if (status !== MP_OK) throw errorFromStatus(status, ctx);
   }
 
   stats(): ArenaStats {
     if (this.#destroyed) throw destroyedError('Arena.stats()');
+    this.#sync();
     return binding.pool_stats<ArenaStats>(this.#id);
   }
 
   /** Number of violated invariants (0 = consistent). */
   check(): number {
     if (this.#destroyed) throw destroyedError('Arena.check()');
+    this.#sync();
     return binding.pool_check(this.#id);
   }
 
@@ -144,6 +190,7 @@ export class Arena {
     if (this.#destroyed) throw destroyedError(ctx);
     if (typeof offset !== 'number')
       throw new InvalidArgumentError(`${ctx}: offset must be a number, got ${show(offset)}`);
+    this.#sync();
     return offset >>> 0 === offset && binding.pool_owns(this.#id, offset);
   }
 
@@ -155,6 +202,7 @@ export class Arena {
     if (typeof offset !== 'number')
       throw new InvalidArgumentError(`${ctx}: offset must be a number, got ${show(offset)}`);
     const n = uint32Arg(length, 'length', ctx);
+    this.#sync();
     const used = binding.arena_offset(this.#id);
     if (offset >>> 0 !== offset || offset > used || (offset === used && n > 0)) {
       throw new InvalidAddressError(

@@ -80,6 +80,13 @@ export interface NativeBinding {
   arena_mark(id: number): NativeArenaMark;
   arena_offset(id: number): number;
   arena_rewind(id: number, offset: number, epoch: number): number;
+  /** Replays `count` JS bumps ending at `cur`, then allocates as the C
+   * window refill; offset or -1; frame[0] = the window's end (0: empty). */
+  arena_window_refill(id: number, cur: number, count: number, size: number, align: number): number;
+  /** Replays the JS bumps and gives the window's tail back; MP_Status. */
+  arena_window_sync(id: number, cur: number, count: number): number;
+  /** The arena's base address mod 2^31. */
+  arena_base_low(id: number): number;
 
   /** Creates: id (> 0) or -status. `regionBytes` of `region` are managed. */
   buddy_create(
