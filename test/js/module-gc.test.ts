@@ -12,6 +12,7 @@ import {
   OutOfMemoryError,
   type CollectionEvent,
 } from '../../lib/index';
+import { GuardTable, PENDING_LIMIT } from '../../lib/guards';
 import { runGcFixture } from './processes';
 
 async function ready(config = {}): Promise<MemoryPoolingModule> {
@@ -102,7 +103,51 @@ describe('guards', () => {
       check: 0,
       autoSuccess: true,
       autoTriggers: ['allocation-failure:4'],
+      burst: {
+        leakCount: 351,
+        freedBlocks: 351,
+        ownersTouched: ['held', 'lost'],
+        liveAfter: 0,
+        deallocations: 700 + 351,
+      },
     });
+  });
+});
+
+describe('guard registration is deferred to the end of the turn', () => {
+  const host = (m: MemoryPoolingModule) => ({
+    pool: m.pool('default'),
+    releaseGuarded: (h: number) => m.pool('default').free(h),
+  });
+
+  it('pending guards are registered by one microtask at the end of the turn', async () => {
+    const m = await ready();
+    const table = new GuardTable(() => {});
+    const kept = new AllocationGuard(host(m), table, m.pool('default').allocate(64));
+    const freed = new AllocationGuard(host(m), table, m.pool('default').allocate(64));
+    freed.free();
+    expect(table.pendingCount).toBe(2);
+    await null;
+    expect(table.pendingCount).toBe(0);
+    // The kept guard got a slot (its free marks it); the freed one never needed one.
+    kept.free();
+    expect(m.pool('default').metrics().allocatedBlockCount).toBe(0);
+    await m.shutdown();
+  });
+
+  it('PENDING_LIMIT waiting guards are registered at once, without waiting for the turn to end', async () => {
+    const m = await ready({ poolSize: 1 << 20 });
+    const table = new GuardTable(() => {});
+    const guards: AllocationGuard[] = [];
+    for (let i = 0; i < PENDING_LIMIT - 1; i++) {
+      guards.push(new AllocationGuard(host(m), table, m.pool('default').allocate(16)));
+    }
+    expect(table.pendingCount).toBe(PENDING_LIMIT - 1);
+    guards.push(new AllocationGuard(host(m), table, m.pool('default').allocate(16)));
+    expect(table.pendingCount).toBe(0);
+    for (const g of guards) g.free();
+    expect(m.pool('default').metrics().allocatedBlockCount).toBe(0);
+    await m.shutdown();
   });
 });
 
