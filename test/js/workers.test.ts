@@ -115,7 +115,9 @@ describe('workers', () => {
 
   it('two workers attached to a thread-safe pool take distinct slots and see the same bytes', async () => {
     const before = livePoolCount();
-    using pool = new FixedPool({ objectSize: 16, capacity: 700, threadSafe: true });
+    // Each worker holds its 300 slots and then takes (and returns) a batch of
+    // 300 more: 1200 at the peak, whatever the interleaving of the two.
+    using pool = new FixedPool({ objectSize: 16, capacity: 1200, threadSafe: true });
     const handle = pool.share();
     const [a, b] = await Promise.all([
       run<{ offsets: number[] }>({ task: 'shared', handle, count: 300, stamp: 0xaa }),
