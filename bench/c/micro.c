@@ -13,9 +13,9 @@
  *
  * Implementations: every family of the library that can serve a workload,
  * the fixed pool also through the header's inline calls ("fixed:inline"),
- * the managed pool over TLSF ("pool:tlsf": handles instead of pointers, so
- * its loops write their byte into a bench-side array indexed by the handle's
- * slot index, and free by the handle kept there),
+ * the managed pool over TLSF ("pool:tlsf": it keeps handles where the others
+ * keep pointers and frees by them; its loops write their byte into a
+ * bench-side array indexed by the handle's slot index),
  * the inline floors (inline_baselines.h), glibc malloc, jemalloc and
  * mimalloc, all in this one process (bench_util.h says how). Families still
  * under construction are reported as skipped.
@@ -139,33 +139,35 @@ static const micro_workload workloads[WK_COUNT] = {
 #endif
 
 #if MP_BENCH_HAVE_TLSF
-/* The managed pool seen through the pointer-shaped workload template: a
- * handle's low BENCH_POOL_INDEX_BITS bits are its slot index (pool.c, with
- * max_blocks = 2^BENCH_POOL_INDEX_BITS), which picks a byte of `bytes` to
- * stand for the block and a cell of `handles` to remember the handle. */
+/* The managed pool through the same loops: it keeps its handles where the
+ * other allocators keep pointers (a handle is below 2^53 and never 0, so it
+ * survives the round trip through a pointer variable, and NULL still means
+ * failure), and frees by handle, as a caller of mp_pool would. Its block is
+ * touched through a byte of `bytes` picked by the handle's low
+ * BENCH_POOL_INDEX_BITS bits, its slot index (pool.c, with max_blocks =
+ * 2^BENCH_POOL_INDEX_BITS): the pool hands out no pointers to write through. */
 #define BENCH_POOL_INDEX_BITS 17u
 #define BENCH_POOL_SLOTS ((size_t)1 << BENCH_POOL_INDEX_BITS)
+_Static_assert(sizeof(void *) >= sizeof(MP_Handle), "handles are kept in pointer variables");
 typedef struct bench_pool {
     MP_Pool *pool;
-    MP_Handle *handles;
     unsigned char *bytes;
 } bench_pool;
 
 static inline void *bench_pool_alloc(bench_pool *bp, size_t size) {
     MP_Handle h;
     if (mp_pool_alloc(bp->pool, size, 0, 0, &h) != MP_OK) return NULL;
-    size_t i = (size_t)(h & (BENCH_POOL_SLOTS - 1));
-    bp->handles[i] = h;
-    return bp->bytes + i;
+    return (void *)(uintptr_t)h;
 }
 
-static inline int bench_pool_free(bench_pool *bp, const void *p) {
-    return mp_pool_free(bp->pool, bp->handles[(const unsigned char *)p - bp->bytes]) != MP_OK;
+static inline void bench_pool_touch(bench_pool *bp, const void *h, size_t byte) {
+    ((volatile unsigned char *)bp->bytes)[(uintptr_t)h & (BENCH_POOL_SLOTS - 1)] = (unsigned char)byte;
 }
 
 #define WL_NAME pool_tlsf
 #define WL_ALLOC(ctx, size) bench_pool_alloc((bench_pool *)(ctx), (size))
-#define WL_FREE(ctx, p, size) bench_pool_free((bench_pool *)(ctx), (p))
+#define WL_FREE(ctx, p, size) (mp_pool_free(((bench_pool *)(ctx))->pool, (MP_Handle)(uintptr_t)(p)) != MP_OK)
+#define WL_TOUCH(ctx, p, byte) bench_pool_touch((bench_pool *)(ctx), (p), (byte))
 #include "micro_workloads.h"
 #endif
 
@@ -343,7 +345,6 @@ static void setup_impls(micro_state *st) {
     MP_PoolConfig pool_cfg = {.pool_bytes = BENCH_REGION_BYTES, .strategy = MP_STRATEGY_TLSF,
                               .max_blocks = BENCH_POOL_SLOTS};
     st->pool_tlsf.pool = mp_pool_create_ex(&pool_cfg);
-    st->pool_tlsf.handles = bench_map(BENCH_POOL_SLOTS * sizeof(MP_Handle));
     st->pool_tlsf.bytes = bench_map(BENCH_POOL_SLOTS);
     if (st->pool_tlsf.pool != NULL) im->ctx = &st->pool_tlsf;
     set_heap_fns(im, pool_tlsf_pair64, pool_tlsf_live64, pool_tlsf_prefill, pool_tlsf_replace, pool_tlsf_drain);

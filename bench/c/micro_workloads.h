@@ -8,6 +8,12 @@
  *   WL_ALLOC(ctx, size)      expression: a block of `size` bytes or NULL
  *   WL_FREE(ctx, ptr, size)  expression: 0 when the free succeeded
  *   WL_FIXED_ONLY            (optional) the allocator serves 64-byte blocks only
+ *   WL_TOUCH(ctx, p, byte)   (optional) statement writing `byte` to the block
+ *                            `p` (what WL_ALLOC returned); default: a volatile
+ *                            store to its first byte. An allocator that returns
+ *                            handles instead of pointers (the managed pool)
+ *                            defines it, and keeps its handles where the others
+ *                            keep pointers.
  *
  * Every block gets one byte written (a volatile store, so it cannot be
  * optimised away); failed allocations and refused frees are counted in
@@ -20,6 +26,9 @@
 #define WL_CAT2_(a, b) a##_##b
 #define WL_CAT_(a, b) WL_CAT2_(a, b)
 #define WL_FN(suffix) WL_CAT_(WL_NAME, suffix)
+#ifndef WL_TOUCH
+#define WL_TOUCH(ctx, p, byte) (*(volatile unsigned char *)(p) = (unsigned char)(byte))
+#endif
 /* Not every allocator runs every loop (the floors serve one kind each). */
 #if defined(__GNUC__)
 #define WL_STATIC static __attribute__((unused))
@@ -35,7 +44,7 @@ WL_STATIC void WL_FN(pair64)(void *ctx, bench_ws *w, size_t n) {
             w->failures++;
             continue;
         }
-        *(volatile unsigned char *)p = (unsigned char)i;
+        WL_TOUCH(ctx, p, i);
         w->failures += (uint64_t)(WL_FREE(ctx, p, 64) != 0);
     }
 }
@@ -51,7 +60,7 @@ WL_STATIC void WL_FN(live64)(void *ctx, bench_ws *w, size_t n) {
                 w->failures++;
                 continue;
             }
-            *(volatile unsigned char *)p = (unsigned char)i;
+            WL_TOUCH(ctx, p, i);
         }
         for (size_t i = 0; i < BENCH_LIVE; i++) {
             if (w->live[i] != NULL) w->failures += (uint64_t)(WL_FREE(ctx, w->live[i], 64) != 0);
@@ -71,7 +80,7 @@ WL_STATIC void WL_FN(prefill)(void *ctx, bench_ws *w) {
             w->failures++;
             continue;
         }
-        *(volatile unsigned char *)p = (unsigned char)i;
+        WL_TOUCH(ctx, p, i);
     }
 }
 
@@ -89,7 +98,7 @@ WL_STATIC void WL_FN(replace)(void *ctx, bench_ws *w, size_t n) {
             w->failures++;
             continue;
         }
-        *(volatile unsigned char *)p = (unsigned char)i;
+        WL_TOUCH(ctx, p, i);
     }
 }
 
@@ -110,3 +119,4 @@ WL_STATIC void WL_FN(drain)(void *ctx, bench_ws *w) {
 #undef WL_ALLOC
 #undef WL_FREE
 #undef WL_FIXED_ONLY
+#undef WL_TOUCH

@@ -42,10 +42,14 @@
  *
  * Fast path. mp_pool_alloc serves the common case inline: one TLSF backend at
  * TLSF's own alignment, the cached owner without a limit (one comparison
- * with MP_Pool.fast_owner), a slot left; it calls TLSF's unlocked entry
- * points (tlsf_internal.h; TLSF still validates every header). Everything
- * else takes the general path. Pools without MP_FLAG_THREAD_SAFE run a copy
- * of the hot paths with no lock tests.
+ * with MP_Pool.fast_owner), a slot left. Over a single TLSF backend
+ * (MP_Pool.tlsf_only) alloc and free compile TLSF's paths inline
+ * (tlsf_hot.h: TLSF still validates every header it reads) and the pool's
+ * counters are the only ones kept: that backend does not count blocks
+ * (TLSF_FLAG_OWNER_COUNTS), and mp_pool_check compares a walk of its heap
+ * with the pool's counters. Everything else takes the general path. Pools
+ * without MP_FLAG_THREAD_SAFE run a copy of the hot paths with no lock
+ * tests.
  *
  * Pressure. used_bytes / total_bytes gives low < 60% <= medium < 80% <= high
  * < 95% <= critical. The pool keeps the band of used_bytes that keeps the
@@ -58,7 +62,8 @@
  * block, and the backends hold no other used block; free slots hold their
  * next handle and form one acyclic stack; live + free + retired =
  * high_water; per owner, the live slots naming it match its (derived) block
- * count and bytes; the O(1) counters equal the sums of the table; the owner
+ * count and bytes; the O(1) counters equal the sums of the table (and, over
+ * a single TLSF, the used blocks and usable bytes of its heap); the owner
  * cache, fast-path key and pressure level match their sources.
  *
  * Threads: with MP_FLAG_THREAD_SAFE every call runs under one spin lock
@@ -429,7 +434,7 @@ MP_INLINE MP_Status pool_alloc_body(MP_Pool *pool, size_t size, uint32_t owner, 
         return pool_alloc_general(pool, size, owner, flags, out, false);
     /* fast_owner implies min_block_bytes <= TLSF's smallest usable size, so
      * `size` gets the same block as max(size, min_block_bytes) would. */
-    tlsf_grant g = tlsf_alloc_unlocked(pool->tlsf_only, size);
+    tlsf_grant g = tlsf_alloc_owned(pool->tlsf_only, size);
     /* The owner and its record are the cached ones: reloaded rather than kept
      * across the call (fewer registers to save). */
     if (MP_UNLIKELY(g.ptr == NULL)) return pool_alloc_general(pool, size, pool->owner_cache_id, flags, out, true);

@@ -184,8 +184,10 @@ MP_Status pool_backends_create(MP_Pool *p, const MP_PoolConfig *cfg) {
         break;
     }
     if (st != MP_OK) pool_backends_destroy(p);
-    if (st == MP_OK && p->backend_count == 1 && be->kind == POOL_BE_TLSF && p->alignment <= POOL_BASE_ALIGNMENT)
+    if (st == MP_OK && p->backend_count == 1 && be->kind == POOL_BE_TLSF && p->alignment <= POOL_BASE_ALIGNMENT) {
         p->tlsf_only = be->u.tlsf;
+        p->tlsf_only->flags |= TLSF_FLAG_OWNER_COUNTS; /* fresh: its counters are all 0 */
+    }
     return st;
 }
 

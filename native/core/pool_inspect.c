@@ -168,13 +168,22 @@ static size_t pool_check_slots(const MP_Pool *p, pool_tally *t) {
 }
 
 /* Distinct, non-overlapping blocks, and the backends hold exactly as many
- * used blocks as the table has live slots. */
+ * used blocks as the table has live slots (a single TLSF, which keeps no
+ * counters of its own, is walked: its used blocks must also carry exactly
+ * used_bytes usable bytes). */
 static size_t pool_check_blocks(const MP_Pool *p) {
     size_t bad = 0, n, backend_live = 0;
-    for (unsigned b = 0; b < p->backend_count; b++) {
-        MP_HeapStats hs;
-        if (pool_be_stats(p, b, &hs) != MP_OK) return 1;
-        backend_live += hs.live_block_count;
+    if (p->tlsf_only != NULL) {
+        /* The pool keeps this backend's counters: count its used blocks. */
+        size_t used_bytes;
+        if (tlsf_used_tally(p->tlsf_only, &backend_live, &used_bytes) != MP_OK) return 1;
+        bad += used_bytes != p->used_bytes;
+    } else {
+        for (unsigned b = 0; b < p->backend_count; b++) {
+            MP_HeapStats hs;
+            if (pool_be_stats(p, b, &hs) != MP_OK) return 1;
+            backend_live += hs.live_block_count;
+        }
     }
     bad += backend_live != pool_live_count(p);
     pool_block_ref *refs = pool_sorted_blocks(p, &n);

@@ -13,7 +13,7 @@
 #define MP_POOL_INTERNAL_H
 
 #include "mp_internal.h"
-#include "tlsf_internal.h"
+#include "tlsf_hot.h"
 
 /** End of the free-slot stack, "no record" elsewhere. Slot indices are
  * below max_blocks <= 2^32 - 1, so this is never an index. */
@@ -141,7 +141,11 @@ struct MP_Pool {
                                      above it has the last generation */
     unsigned backend_count;
     MP_Tlsf *tlsf_only; /**< the backend when it is one TLSF and the alignment
-                             is TLSF's own 16: the hot path calls it directly */
+                             is TLSF's own 16: the hot paths inline its
+                             alloc and free (tlsf_hot.h); the pool keeps its
+                             counters (TLSF_FLAG_OWNER_COUNTS) and every
+                             allocation and free goes through
+                             tlsf_alloc_owned / tlsf_free_owned */
     pool_backend backends[POOL_MAX_BACKENDS];
 
     /* handle table: mapped at full capacity, touched up to high_water */
@@ -322,6 +326,7 @@ MP_INLINE void *pool_be_alloc(const MP_Pool *p, unsigned bi, size_t request_byte
 }
 
 MP_INLINE MP_Status pool_be_free(const MP_Pool *p, unsigned bi, void *ptr) {
+    if (p->tlsf_only != NULL) return tlsf_free_owned(p->tlsf_only, ptr);
     return POOL_BE_CALL(&p->backends[bi], free, ptr);
 }
 
@@ -360,7 +365,7 @@ MP_INLINE size_t pool_be_usable_fresh(const MP_Pool *p, unsigned bi, const uint8
 MP_INLINE void *pool_be_take(const MP_Pool *p, size_t request_bytes, unsigned *bi) {
     if (MP_LIKELY(p->tlsf_only != NULL)) {
         *bi = 0;
-        return mp_tlsf_alloc(p->tlsf_only, request_bytes);
+        return tlsf_alloc_owned(p->tlsf_only, request_bytes).ptr;
     }
     if (MP_LIKELY(p->backend_count == 1)) {
         *bi = 0;
@@ -407,7 +412,7 @@ void pool_owners_destroy(MP_Pool *p);
  * A backend refusal (corruption) is returned with nothing changed. */
 MP_INLINE MP_Status pool_release_slot(MP_Pool *p, uint32_t idx) {
     pool_slot *s = &p->slots[idx];
-    MP_Status st = MP_LIKELY(p->tlsf_only != NULL) ? tlsf_free_unlocked(p->tlsf_only, s->ptr)
+    MP_Status st = MP_LIKELY(p->tlsf_only != NULL) ? tlsf_free_owned(p->tlsf_only, s->ptr)
                                                    : pool_be_free(p, pool_backend_of(p, s->ptr), s->ptr);
     if (MP_UNLIKELY(st != MP_OK)) return MP_ERR_CORRUPTION;
     size_t usable = pool_slot_usable(s);

@@ -13,10 +13,12 @@
  * previous-free flags, free blocks whose footer does not hold their size,
  * adjacent free blocks, flags a free block must not carry, misaligned aligned
  * blocks, a heap not ending exactly at a valid sentinel, counters that differ
- * from the used blocks, list heads that disagree with the bitmaps, listed
- * blocks that are not valid free blocks of that list or whose back links are
- * wrong, cycles, a number of listed blocks different from the free blocks,
- * and the front cache's invariants (tlsf_cache.c).
+ * from the used blocks (an instance whose pool keeps the counters,
+ * TLSF_FLAG_OWNER_COUNTS, must have them all 0 instead), list heads that
+ * disagree with the bitmaps, listed blocks that are not valid free blocks of
+ * that list or whose back links are wrong, cycles, a number of listed blocks
+ * different from the free blocks, and the front cache's invariants
+ * (tlsf_cache.c).
  *
  * Blocks held by the front cache are free for every observer here: free_stats
  * and walk report them as free; trim flushes the cache first.
@@ -84,6 +86,29 @@ MP_Status mp_tlsf_free_stats(const MP_Tlsf *t, MP_FreeStats *out) {
         fs.fragmentation = 1.0 - (double)fs.largest_free_block_bytes / (double)fs.free_bytes;
     *out = fs;
     return MP_OK;
+}
+
+typedef struct tlsf_used_sum {
+    size_t blocks;
+    size_t usable_bytes;
+} tlsf_used_sum;
+
+static int tlsf_add_used(uint8_t *b, uint64_t w0, void *ctx) {
+    (void)b;
+    tlsf_used_sum *sum = ctx;
+    if (!tlsf_is_unused(w0)) {
+        sum->blocks++;
+        sum->usable_bytes += tlsf_w_bytes(w0) - TLSF_HDR_BYTES;
+    }
+    return 0;
+}
+
+MP_Status tlsf_used_tally(const MP_Tlsf *t, size_t *blocks, size_t *usable_bytes) {
+    tlsf_used_sum sum = {0, 0};
+    MP_Status st = tlsf_walk_blocks(t, tlsf_add_used, &sum);
+    *blocks = sum.blocks;
+    *usable_bytes = sum.usable_bytes;
+    return st;
 }
 
 /* ------------------------------------------------------------------- walk */
@@ -225,12 +250,18 @@ size_t mp_tlsf_check(const MP_Tlsf *t) {
     tlsf_tally tally = {0, 0, 0, 0};
     size_t bad_blocks = tlsf_check_blocks(t, &tally);
     bad += bad_blocks;
-    if (bad_blocks == 0) {
+    /* An instance whose pool keeps the counters has none to compare
+     * (mp_pool_check compares the pool's with tlsf_used_tally). */
+    bool counted = (t->flags & TLSF_FLAG_OWNER_COUNTS) == 0;
+    if (bad_blocks == 0 && counted) {
         if (tally.in_use_bytes != t->stats.bytes_in_use) bad++;
         if (tally.requested_bytes != t->stats.bytes_requested) bad++;
         if (tally.used_blocks != tlsf_live_blocks(t)) bad++;
     }
     if (t->stats.bytes_in_use_peak < t->stats.bytes_in_use) bad++;
+    if (!counted && (t->stats.bytes_in_use | t->stats.bytes_requested | t->stats.bytes_in_use_peak |
+                     t->stats.alloc_count | t->stats.free_count) != 0)
+        bad++;
     size_t listed = 0;
     unsigned sl_count = 1u << e->sl_log2;
     for (unsigned fl = 0; fl < TLSF_MAX_FL; fl++) {

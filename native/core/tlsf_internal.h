@@ -41,6 +41,15 @@
 #define TLSF_CACHE_MAX_BLOCK_BYTES 8192u
 #define TLSF_CACHE_MAX_CLASSES 160u /* list index of 8192 at sl_log2 = 5, the most */
 
+/* MP_Tlsf.flags bit, never accepted from a config: the instance is the
+ * single backend of a managed pool, which keeps the block counters itself
+ * and allocates and frees only through tlsf_alloc_owned / tlsf_free_owned
+ * (tlsf_hot.h). Those leave bytes_in_use, bytes_requested, the peak and the
+ * alloc and free counts at 0 (failed allocations are still counted), and
+ * mp_tlsf_check does not compare them with the heap: mp_pool_check compares
+ * the heap (tlsf_used_tally) with the pool's counters instead. */
+#define TLSF_FLAG_OWNER_COUNTS (1u << 31)
+
 /* What every operation reads and nothing changes between resets (the key
  * changes on reset), kept together at the start of the control block. */
 typedef struct tlsf_env {
@@ -414,21 +423,12 @@ MP_INLINE bool tlsf_used_successor_ok(const tlsf_env *e, const uint8_t *n, uint6
            (!(*nw0 & TLSF_W_FREE) || tlsf_fits_heap(e, n, tlsf_w_size(*nw0)));
 }
 
-/* ---------------------------------------------------- tlsf.c, for mp_pool */
+/* ---------------------------------------------------- tlsf_inspect.c, for mp_pool */
 
-/** A block and its usable size (returned in two registers). */
-typedef struct tlsf_grant {
-    uint8_t *ptr; /**< NULL if the allocation failed */
-    size_t usable_bytes;
-} tlsf_grant;
-
-/** mp_tlsf_alloc for a caller that holds its own lock over an instance
- * created without MP_FLAG_THREAD_SAFE (`t` non-NULL): same validation,
- * counters and failure report, and the usable size with the block. */
-tlsf_grant tlsf_alloc_unlocked(MP_Tlsf *t, size_t req);
-/** mp_tlsf_free for the same callers: same validation and counters; the
- * status is returned without mp_fail (the caller reports it). */
-MP_Status tlsf_free_unlocked(MP_Tlsf *t, void *ptr);
+/** The used blocks of the heap (cached blocks are not used) and the sum of
+ * their usable bytes, by a physical walk. MP_ERR_CORRUPTION if a header
+ * fails validation. Lock held by the caller. */
+MP_Status tlsf_used_tally(const MP_Tlsf *t, size_t *blocks, size_t *usable_bytes);
 
 /* ------------------------------------------------- tlsf_place.c, compaction */
 

@@ -3,7 +3,8 @@
  * owners keep no block list (mp_pool_owner_blocks and mp_pool_free_owner
  * scan the handle table, in slot order), block counts are alloc - free, a
  * slot is 32 bytes with the usable size in granules and the backend taken
- * from the address; mp_pool_check verifies each of these records.
+ * from the address, a single TLSF backend keeps no counters of its own;
+ * mp_pool_check verifies each of these records.
  */
 #include "mp_test.h"
 #include "pool_internal.h"
@@ -313,6 +314,64 @@ static void a_tlsf_pool_reuses_cached_space_for_a_large_block(void) {
     mp_pool_destroy(p);
 }
 
+/* A pool over one TLSF keeps the block counters once: its backend counts
+ * none (TLSF_FLAG_OWNER_COUNTS; only failed allocations), so mp_tlsf_check
+ * wants them 0, and mp_pool_check walks the heap instead: a used block the
+ * table does not know, or a backend counter that moved, is seen. Covers the
+ * limit path too, which gives a block back through tlsf_free_owned. */
+static void a_single_tlsf_keeps_no_counters_and_check_walks_its_heap(void) {
+    MP_Pool *p = mp_pool_create(MIB, MP_STRATEGY_TLSF);
+    REQUIRE(p != NULL);
+    REQUIRE(p->tlsf_only != NULL);
+    CHECK((p->tlsf_only->flags & TLSF_FLAG_OWNER_COUNTS) != 0);
+    MP_Handle h[40];
+    for (size_t i = 0; i < 40; i++) CHECK_STATUS(mp_pool_alloc(p, 16 + 97 * i, 0, 0, &h[i]), MP_OK);
+    for (size_t i = 0; i < 40; i += 3) CHECK_STATUS(mp_pool_free(p, h[i]), MP_OK); /* cached and merged */
+    /* Owner 5 may hold 100 bytes: 100 requested bytes get a 112-byte block,
+     * which is given back (tlsf_free_owned) before LIMIT_EXCEEDED. */
+    MP_Handle lim;
+    CHECK_STATUS(mp_pool_set_owner_limit(p, 5, 100), MP_OK);
+    CHECK_STATUS(mp_pool_alloc(p, 100, 5, 0, &lim), MP_ERR_LIMIT_EXCEEDED);
+    CHECK_STATUS(mp_pool_alloc(p, 80, 5, 0, &lim), MP_OK);
+    CHECK_STATUS(mp_pool_alloc(p, MIB - 64, 0, 0, &lim), MP_ERR_OUT_OF_MEMORY); /* TLSF's cache flushed in vain */
+    MP_HeapStats ts;
+    CHECK_STATUS(mp_tlsf_stats(p->tlsf_only, &ts), MP_OK);
+    CHECK((ts.bytes_in_use | ts.bytes_requested | ts.bytes_in_use_peak | ts.alloc_count | ts.free_count) == 0);
+    CHECK(ts.failed_alloc_count == 1);
+    MP_PoolStats st;
+    CHECK_STATUS(mp_pool_stats(p, &st), MP_OK);
+    CHECK(st.allocated_block_count == 40 - 14 + 1 && st.used_bytes == p->used_bytes);
+    CHECK(mp_tlsf_check(p->tlsf_only) == 0);
+    CHECK(mp_pool_check(p) == 0);
+
+    tlsf_grant stray = tlsf_alloc_owned(p->tlsf_only, 64); /* a used block behind the table's back */
+    REQUIRE(stray.ptr != NULL);
+    CHECK(mp_tlsf_check(p->tlsf_only) == 0);
+    CHECK(mp_pool_check(p) != 0);
+    CHECK_STATUS(tlsf_free_owned(p->tlsf_only, stray.ptr), MP_OK);
+    CHECK(mp_pool_check(p) == 0);
+    p->tlsf_only->stats.bytes_in_use = 16; /* a counter the backend must not keep */
+    CHECK(mp_tlsf_check(p->tlsf_only) != 0);
+    CHECK(mp_pool_check(p) != 0);
+    p->tlsf_only->stats.bytes_in_use = 0;
+    p->tlsf_only->stats.alloc_count = 1;
+    CHECK(mp_pool_check(p) != 0);
+    p->tlsf_only->stats.alloc_count = 0;
+    CHECK(mp_pool_check(p) == 0);
+    mp_pool_destroy(p);
+
+    /* Other TLSF pools (here: aligned above 16) use the counted entry points. */
+    MP_PoolConfig cfg = {.pool_bytes = MIB, .strategy = MP_STRATEGY_TLSF, .alignment = 64};
+    p = mp_pool_create_ex(&cfg);
+    REQUIRE(p != NULL);
+    CHECK(p->tlsf_only == NULL && (p->backends[0].u.tlsf->flags & TLSF_FLAG_OWNER_COUNTS) == 0);
+    CHECK_STATUS(mp_pool_alloc(p, 100, 0, 0, &h[0]), MP_OK);
+    CHECK_STATUS(mp_tlsf_stats(p->backends[0].u.tlsf, &ts), MP_OK);
+    CHECK(ts.alloc_count == 1 && ts.bytes_in_use == p->used_bytes);
+    CHECK(mp_pool_check(p) == 0);
+    mp_pool_destroy(p);
+}
+
 static int level_changes;
 static void count_level_change(MP_Pool *pool, MP_PressureLevel old_level, MP_PressureLevel new_level, void *ctx) {
     (void)pool, (void)ctx;
@@ -340,6 +399,7 @@ static void fast_paths_report_pressure_changes(void) {
 MP_TEST_MAIN(TEST_CASE(a_single_owner_shares_the_pool_counters_until_a_second_appears),
              TEST_CASE(a_tlsf_pool_reuses_cached_space_for_a_large_block),
              TEST_CASE(limits_minimum_blocks_and_alignment_hold_on_a_tlsf_pool),
+             TEST_CASE(a_single_tlsf_keeps_no_counters_and_check_walks_its_heap),
              TEST_CASE(fast_paths_report_pressure_changes),
              TEST_CASE(owner_walks_follow_interleaved_churn_with_slot_reuse),
              TEST_CASE(check_sees_every_derived_or_packed_record_disagree),

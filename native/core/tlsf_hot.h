@@ -1,0 +1,273 @@
+/*
+ * tlsf_hot.h - TLSF's allocation and free paths as inline functions, shared
+ * by tlsf.c (the public entry points) and the managed pool (pool.c), which
+ * compiles them into its own fast paths instead of calling them: one
+ * function frame per operation instead of two. Their out-of-line cold and
+ * merging parts stay in tlsf.c. See tlsf.c for the algorithm and layout.
+ */
+#ifndef MP_TLSF_HOT_H
+#define MP_TLSF_HOT_H
+
+#include "tlsf_internal.h"
+
+/* ------------------------------------------------- out of line, in tlsf.c */
+
+/** Cold: the good-fit lists hold nothing; scans the request's own list (fl,
+ * sl) for a block of at least `bs` bytes, validating every step. */
+MP_COLD uint8_t *tlsf_find_in_own_list(const MP_Tlsf *t, const tlsf_env *e, size_t bs, unsigned fl, unsigned sl,
+                                       uint64_t *w0, uint32_t *next, MP_Status *why);
+/** Cold: the status of a request above max_request_bytes. */
+MP_COLD MP_Status tlsf_too_big(size_t req);
+/** Cold: no free block fits `req` (align as for tlsf_take) while the cache
+ * holds blocks: flushes it (coalescing them) and tries once more. */
+MP_COLD uint8_t *tlsf_take_after_flush(MP_Tlsf *t, size_t req, size_t align, size_t *usable, MP_Status *why);
+
+/** A block and its usable size (returned in two registers). */
+typedef struct tlsf_grant {
+    uint8_t *ptr; /**< NULL if the allocation failed */
+    size_t usable_bytes;
+} tlsf_grant;
+
+/** Cold part of tlsf_alloc_owned (below): tlsf_take failed with `why`;
+ * flushes the front cache and retries if that may help, counts a failure. */
+MP_COLD tlsf_grant tlsf_alloc_owned_retry(MP_Tlsf *t, size_t req, MP_Status why);
+/** The merging part of tlsf_release_at: the used block `b` (header word w0,
+ * validated successor `n` with header word nw0) has a free neighbour. On any
+ * error nothing is changed. Out of line: it needs many more registers than
+ * the plain free. */
+MP_NOINLINE MP_Status tlsf_release_merging(MP_Tlsf *t, uint8_t *b, uint64_t w0, uint8_t *n, uint64_t nw0);
+
+/* ---------------------------------------------------------------- search */
+
+/* A free block of at least `bs` bytes with its header and next link
+ * validated into *w0, *next (not yet unlinked) and its list in *fl, *sl, or
+ * NULL with *why set. *is_head tells whether it heads that list: always,
+ * unless the cold scan found it. O(1) except on the cold path. */
+MP_INLINE uint8_t *tlsf_find(const MP_Tlsf *t, const tlsf_env *e, size_t bs, uint64_t *w0, uint32_t *next,
+                             unsigned *fl, unsigned *sl, bool *is_head, MP_Status *why) {
+    unsigned f, s;
+    if (bs < ((size_t)1 << e->fl_shift)) {
+        f = 0; /* exact 16-byte classes: every block of the list fits */
+        s = (unsigned)(bs >> TLSF_GRANULE_LOG2);
+    } else {
+        size_t search = bs + ((size_t)1 << (mp_log2_floor(bs) - e->sl_log2)) - 1;
+        unsigned l = mp_log2_floor(search);
+        f = l - e->fl_shift + 1;
+        s = (unsigned)(search >> (l - e->sl_log2)) ^ (1u << e->sl_log2);
+    }
+    uint8_t *b = NULL;
+    if (MP_LIKELY(f < t->fl_count)) {
+        uint32_t sl_map = t->sl_bitmap[f] & (~0u << s);
+        if (sl_map == 0) {
+            uint64_t fl_map = t->fl_bitmap & (~0ull << (f + 1));
+            if (fl_map != 0) {
+                f = (unsigned)__builtin_ctzll(fl_map);
+                sl_map = t->sl_bitmap[f];
+            }
+        }
+        if (sl_map != 0) {
+            s = (unsigned)__builtin_ctz(sl_map);
+            b = t->heads[(f << e->sl_log2) | s];
+        }
+    }
+    if (MP_UNLIKELY(b == NULL)) {
+        tlsf_mapping(e, bs, fl, sl);
+        b = tlsf_find_in_own_list(t, e, bs, *fl, *sl, w0, next, why);
+        *is_head = b != NULL && t->heads[(*fl << e->sl_log2) | *sl] == b;
+        return b;
+    }
+    *fl = f;
+    *sl = s;
+    *is_head = true;
+    if (MP_UNLIKELY(!tlsf_free_hdr_ok(e, b, w0, next) || tlsf_w_bytes(*w0) < bs)) {
+        *why = MP_ERR_CORRUPTION;
+        return NULL;
+    }
+    return b;
+}
+
+/* ------------------------------------------------------------- allocation */
+
+/* Block bytes for a request (header included, >= the minimum block). The
+ * caller has checked req <= max_request_bytes, so nothing overflows. */
+MP_INLINE size_t tlsf_block_bytes_for(size_t req) {
+    size_t bs = (req + TLSF_HDR_BYTES + 15u) & ~(size_t)15u;
+    return bs < TLSF_MIN_BLOCK_BYTES ? TLSF_MIN_BLOCK_BYTES : bs;
+}
+
+/* Takes a block for `req` bytes aligned to `align` (0 or a power of two > 16)
+ * out of the free lists, splits off the tail and the alignment gap, marks it
+ * used. Lock held; counters are the caller's. Inlined with align == 0 into
+ * the hot path. */
+MP_INLINE uint8_t *tlsf_take(MP_Tlsf *t, size_t req, size_t align, size_t *usable, MP_Status *why) {
+    const tlsf_env *e = &t->env;
+    size_t search, bs = tlsf_block_bytes_for(req);
+    uint64_t align_bits = 0;
+    if (align == 0) {
+        if (MP_UNLIKELY(req > t->max_request_bytes)) {
+            *why = tlsf_too_big(req);
+            return NULL;
+        }
+        search = bs;
+        unsigned c = tlsf_cache_class(t, bs);
+        if (c < t->cache_classes) {
+            bool corrupt;
+            uint8_t *p = tlsf_cache_pop(t, req, bs, c, usable, &corrupt);
+            if (p != NULL) return p;
+            if (MP_UNLIKELY(corrupt)) {
+                *why = MP_ERR_CORRUPTION;
+                return NULL;
+            }
+        }
+    } else {
+        if (req > t->max_request_bytes || align > t->blocks_bytes ||
+            (search = bs + align + TLSF_HDR_BYTES) > t->blocks_bytes) {
+            *why = tlsf_too_big(req);
+            return NULL;
+        }
+        align_bits = (uint64_t)mp_log2_floor(align) << TLSF_W_ALIGN_SHIFT;
+    }
+    uint64_t w0, nw0 = 0, pw0;
+    uint32_t next;
+    unsigned fl, sl;
+    bool b_is_head;
+    uint8_t *b = tlsf_find(t, e, search, &w0, &next, &fl, &sl, &b_is_head, why);
+    if (MP_UNLIKELY(b == NULL)) return NULL;
+    size_t size = tlsf_w_bytes(w0);
+    uint8_t *n = b + size, *a = b; /* a: the block handed out */
+    size_t gap = 0;
+    if (align != 0) {
+        uintptr_t payload = (uintptr_t)b + TLSF_HDR_BYTES;
+        gap = (size_t)(mp_align_up_ptr(payload, align) - payload);
+        if (gap != 0 && gap < TLSF_MIN_BLOCK_BYTES) gap += align;
+        a = b + gap;
+    }
+    size_t asize = size - gap, rest = asize - bs;
+    bool split = rest >= TLSF_MIN_BLOCK_BYTES;
+    /* A head is popped without a look at its successor (the next link is
+     * authenticated); a block from the middle of its list needs a valid
+     * predecessor. Keeping the whole block clears the successor's
+     * previous-free flag: its header is rewritten, so it must validate. */
+    if (MP_UNLIKELY((!b_is_head && !tlsf_prev_ok(e, tlsf_prev_load(b), tlsf_index_of(e, b), &pw0)) ||
+                    (!split && (!tlsf_hdr_load(e, n, &nw0) || !(nw0 & TLSF_W_PREV_FREE))))) {
+        *why = MP_ERR_CORRUPTION;
+        return NULL;
+    }
+    /* Everything to be touched is validated; from here on nothing fails. */
+    if (b_is_head) {
+        tlsf_pop(t, e, next, fl, sl);
+    } else {
+        tlsf_unlink(t, e, b, fl, sl);
+    }
+    uint64_t prev_free = w0 & TLSF_W_PREV_FREE;
+    if (gap != 0) {
+        unsigned gfl, gsl;
+        tlsf_mapping(e, gap, &gfl, &gsl);
+        tlsf_footer_store(a, tlsf_granules(gap));
+        tlsf_push(t, e, b, tlsf_granules(gap) | TLSF_W_FREE | prev_free, gfl, gsl);
+        prev_free = TLSF_W_PREV_FREE;
+    }
+    if (split) {
+        unsigned rfl, rsl;
+        tlsf_mapping(e, rest, &rfl, &rsl);
+        tlsf_footer_store(n, tlsf_granules(rest));
+        tlsf_push(t, e, a + bs, tlsf_granules(rest) | TLSF_W_FREE, rfl, rsl);
+        asize = bs;
+    } else {
+        tlsf_hdr_store(e, n, nw0 & ~TLSF_W_PREV_FREE);
+    }
+    *usable = asize - TLSF_HDR_BYTES;
+    uint64_t slack = (uint64_t)(*usable - req) << TLSF_W_SLACK_SHIFT;
+    tlsf_hdr_store(e, a, tlsf_granules(asize) | prev_free | align_bits | slack);
+    MP_UNPOISON(a + TLSF_HDR_BYTES, *usable);
+    return a + TLSF_HDR_BYTES;
+}
+
+MP_INLINE void tlsf_count_alloc(MP_Tlsf *t, size_t usable, size_t req) {
+    t->stats.bytes_in_use += usable;
+    t->stats.bytes_requested += req;
+    t->stats.alloc_count++;
+    if (t->stats.bytes_in_use > t->stats.bytes_in_use_peak)
+        t->stats.bytes_in_use_peak = t->stats.bytes_in_use;
+}
+
+/* ------------------------------------------------------------------- free */
+
+/* Frees the used or cached block `b` whose header word w0 validated and
+ * merges it with its free neighbours; lock held. Sets *usable and *requested
+ * of the block (meaningful on success). On any error nothing is changed. */
+MP_INLINE MP_Status tlsf_release_at(MP_Tlsf *t, uint8_t *b, uint64_t w0, size_t *usable, size_t *requested) {
+    const tlsf_env *e = &t->env;
+    uint64_t nw0;
+    size_t size = tlsf_w_bytes(w0);
+    uint8_t *n = b + size;
+    if (MP_UNLIKELY(!tlsf_used_successor_ok(e, n, &nw0))) return MP_ERR_CORRUPTION;
+    *usable = size - TLSF_HDR_BYTES;
+    *requested = *usable - tlsf_slack(w0);
+    if ((w0 & TLSF_W_PREV_FREE) || (nw0 & TLSF_W_FREE)) return tlsf_release_merging(t, b, w0, n, nw0);
+    unsigned fl, sl;
+    tlsf_mapping(e, size, &fl, &sl);
+    /* Validated; from here on nothing fails. */
+    MP_POISON(b + TLSF_HDR_BYTES, *usable);
+    tlsf_hdr_store(e, n, nw0 | TLSF_W_PREV_FREE);
+    tlsf_footer_store(n, tlsf_granules(size));
+    tlsf_push(t, e, b, tlsf_granules(size) | TLSF_W_FREE, fl, sl);
+    return MP_OK;
+}
+
+/* free with counters; lock held. A block the cache takes is only marked
+ * cached (its header is the one validated); others are coalesced. */
+MP_INLINE MP_Status tlsf_free_counted(MP_Tlsf *t, void *ptr) {
+    size_t usable, requested;
+    uint8_t *b;
+    uint64_t w0;
+    MP_Status st = tlsf_used_block(&t->env, ptr, &b, &w0);
+    if (MP_LIKELY(st == MP_OK)) {
+        if (tlsf_cache_push(t, b, w0)) {
+            usable = tlsf_w_bytes(w0) - TLSF_HDR_BYTES;
+            requested = usable - tlsf_slack(w0);
+        } else {
+            st = tlsf_release_at(t, b, w0, &usable, &requested);
+        }
+    }
+    if (MP_LIKELY(st == MP_OK)) {
+        t->stats.bytes_in_use -= usable;
+        t->stats.bytes_requested -= requested;
+        t->stats.free_count++;
+    } else {
+        t->stats.rejected_free_count++;
+    }
+    return st;
+}
+
+/* ------------------------------------------------ entry points for mp_pool */
+
+/** mp_tlsf_alloc for the managed pool's single TLSF backend (flag
+ * TLSF_FLAG_OWNER_COUNTS, created without MP_FLAG_THREAD_SAFE, the pool's
+ * lock held): no entry checks, the usable size returned with the block, no
+ * counters but failed_alloc_count (the pool keeps them) and no failure
+ * report (the pool makes its own). Headers are validated exactly as for
+ * mp_tlsf_alloc. */
+MP_INLINE tlsf_grant tlsf_alloc_owned(MP_Tlsf *t, size_t req) {
+    MP_Status why;
+    size_t usable = 0;
+    uint8_t *ptr = tlsf_take(t, req, 0, &usable, &why);
+    if (MP_UNLIKELY(ptr == NULL)) return tlsf_alloc_owned_retry(t, req, why);
+    tlsf_grant g = {ptr, usable};
+    return g;
+}
+
+/** mp_tlsf_free for the same backend and caller: same validation, no
+ * counters (not even rejected_free_count: the pool counts rejected frees),
+ * the status returned without mp_fail. */
+MP_INLINE MP_Status tlsf_free_owned(MP_Tlsf *t, void *ptr) {
+    uint8_t *b;
+    uint64_t w0;
+    MP_Status st = tlsf_used_block(&t->env, ptr, &b, &w0);
+    if (MP_UNLIKELY(st != MP_OK)) return st;
+    if (tlsf_cache_push(t, b, w0)) return MP_OK;
+    size_t usable, requested; /* not needed: the pool knows them */
+    return tlsf_release_at(t, b, w0, &usable, &requested);
+}
+
+#endif /* MP_TLSF_HOT_H */
