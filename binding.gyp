@@ -9,6 +9,7 @@
         "native/core/common.c",
         "native/core/os.c",
         "native/core/fixed_pool.c",
+        "native/core/fixed_pool_inspect.c",
         "native/core/arena.c",
         "native/core/buddy.c",
         "native/core/buddy_place.c",

@@ -167,7 +167,8 @@ MP_API void *mp_fixed_pool_alloc(MP_FixedPool *pool);
  * MP_ERR_DOUBLE_FREE for a slot already free; nothing changes on error. */
 MP_API MP_Status mp_fixed_pool_free(MP_FixedPool *pool, void *ptr);
 /** Frees every slot at once; pointers handed out before become invalid.
- * O(capacity / 64). Not thread-safe even on thread-safe pools. */
+ * O(1) (O(capacity / 64) on a thread-safe pool; plus poisoning the slots
+ * handed out under a sanitizer). Not thread-safe even on thread-safe pools. */
 MP_API MP_Status mp_fixed_pool_reset(MP_FixedPool *pool);
 /** Fills `out` with O(1) counters. */
 MP_API MP_Status mp_fixed_pool_stats(const MP_FixedPool *pool, MP_FixedPoolStats *out);
@@ -195,25 +196,35 @@ MP_API void mp_fixed_pool_destroy(MP_FixedPool *pool);
  * mp_fixed_pool_alloc_inline and mp_fixed_pool_free_inline do in the
  * caller's code exactly what mp_fixed_pool_alloc and mp_fixed_pool_free do
  * on their common path, on the hot state below, which every control block
- * begins with:
- *  - alloc pops the free-index stack and sets the slot's in-use bit;
+ * begins with. Free slots are the `hand` (one freed slot, if any) and a
+ * LIFO list threaded through `link`, an array of one uint32 per slot outside the
+ * slots: link[i] is MP_FIXED_LINK_IN_USE for a slot in use or in the hand,
+ * else the next free slot's index (its own index at the end of the list).
+ *  - alloc takes the hand, else pops the list and marks the slot in use;
  *  - free maps the pointer to a slot index with one multiply and one rotate
- *    (foreign, interior and NULL pointers give an index >= capacity), tests
- *    the slot's in-use bit, clears it and pushes the index;
- *  - counters: free_count is counted inline; the other statistics are
- *    derived from free_top and high_water, so mp_fixed_pool_stats stays exact.
+ *    (foreign, interior and NULL pointers, and slots at or above the high
+ *    water, give an index >= the limit), requires link[index] to be
+ *    MP_FIXED_LINK_IN_USE and the pointer not to be the hand (so every
+ *    double free is refused), and puts the slot in the hand, or on top of
+ *    the list when the hand is taken;
+ *  - counters: free_count and free_length (slots on the list, so only the
+ *    list paths touch it) are counted inline; the other statistics are
+ *    derived from them, the hand and the high water, so mp_fixed_pool_stats
+ *    stays exact.
  * Anything else goes to the out-of-line call with the same arguments, which
  * then decides, fails and counts exactly as if called directly: a NULL pool,
- * an empty free stack (the next slot comes from the lazily initialised high
- * water, or the pool is exhausted), a refused free (index out of range: a
- * foreign, interior or NULL pointer; bit clear: double free or a pointer
- * from before a reset), thread-safe pools and destroyed pools (their limits
- * are 0). So the results, statuses, mp_last_error and statistics of both
- * paths are identical, and any mix of them is allowed on one pool.
+ * an empty hand and list (the next slot comes from the lazily initialised
+ * high water, or the pool is exhausted), a refused free (index out of range:
+ * a foreign, interior or NULL pointer, a slot never handed out since create
+ * or reset; slot not in use: double free or a pointer from before a reset),
+ * thread-safe pools and destroyed pools (their limits are 0). So the
+ * results, statuses, mp_last_error and statistics of both paths are
+ * identical, and any mix of them is allowed on one pool.
  * Sanitizers: a library built with ASan (or MP_VALGRIND) poisons freed
  * slots. Code built the same way (ASan detected, or MP_WITH_VALGRIND
  * defined, as the CMake target exports it) poisons and unpoisons inline;
- * code built differently always goes out of line. Not thread-safe: the same
+ * code built differently always goes out of line (each kind of caller has
+ * its own hand: hand[0] plain, hand[1] sanitized). Not thread-safe: the same
  * rule as the out-of-line calls on a pool created without
  * MP_FLAG_THREAD_SAFE.
  * ABI: the layout of MP_FixedPoolHot and its place at offset 0 of the
@@ -221,22 +232,26 @@ MP_API void mp_fixed_pool_destroy(MP_FixedPool *pool);
  * The fields are the library's; read or write them only through these
  * functions. */
 typedef struct MP_FixedPoolHot {
+    uint8_t *hand[2];              /* a free slot, for plain [0] / sanitized [1] callers; NULL = none */
     uint8_t *base;                 /* slot 0; slot i at base + i * slot_size_bytes */
-    uint32_t *free_stack;          /* free slot indices, top at free_top - 1 */
-    uint64_t *in_use_bits;         /* bit i set = slot i in use */
-    size_t slot_size_bytes;        /* stride = d0 * 2^stride_shift, d0 odd */
-    uintptr_t stride_inverse;      /* inverse of d0 modulo 2^(bits of uintptr_t) */
+    uint32_t *link;                /* per slot: MP_FIXED_LINK_IN_USE, or the next free slot (own index = last) */
+    uintptr_t stride_inverse;      /* inverse of d0 modulo 2^(bits of uintptr_t); stride = d0 * 2^stride_shift */
     uint64_t free_count;           /* successful frees since create */
-    uint32_t free_top;             /* entries on free_stack */
-    uint32_t inline_limit;         /* capacity when plain code may go inline, else 0 */
+    uint32_t inline_limit;         /* high water when plain code may go inline, else 0 */
     uint8_t stride_shift;          /* trailing zero bits of the stride */
     uint8_t sanitizer;             /* MP_SANITIZER_* the library was built with */
     uint8_t reserved_[2];
-    uint32_t sanitized_limit;      /* capacity when code built with `sanitizer` may go inline, else 0 */
-    /* end of the first 64 bytes (64-bit targets) */
-    uint32_t high_water;           /* slots [0, high_water) were handed out since create or reset */
+    uint32_t head;                 /* first slot of the free list, MP_FIXED_LINK_NONE if empty */
+    uint32_t sanitized_limit;      /* high water when code built with `sanitizer` may go inline, else 0 */
+    /* end of the first 64 bytes (64-bit targets): all a hand-to-hand pair touches */
+    size_t slot_size_bytes;        /* bytes between two slots */
     size_t object_size;            /* bytes unpoisoned per allocation */
+    uint32_t free_length;          /* slots on the free list */
+    uint32_t high_water;           /* slots [0, high_water) were handed out since create or reset */
 } MP_FixedPoolHot;
+
+#define MP_FIXED_LINK_IN_USE 0xFFFFFFFFu /* link of a slot in use or in a hand */
+#define MP_FIXED_LINK_NONE 0xFFFFFFFFu   /* head of an empty list (>= every limit) */
 
 #define MP_SANITIZER_NONE 0
 #define MP_SANITIZER_ASAN 1
@@ -272,47 +287,84 @@ typedef struct MP_FixedPoolHot {
 #define MP_HOT_POISON_(p, n) ((void)(p), (void)(n))
 #define MP_HOT_UNPOISON_(p, n) ((void)(p), (void)(n))
 #endif
+/* The hand of this translation unit's kind of caller. A sanitized caller
+ * takes it only from a library built with its sanitizer (another one's
+ * hand was poisoned differently). */
+#define MP_HOT_HAND_(hot) ((hot)->hand[MP_SANITIZER_HERE_ != MP_SANITIZER_NONE])
+#if MP_SANITIZER_HERE_ == MP_SANITIZER_NONE
+#define MP_HOT_HAND_OK_(hot) 1
+#else
+#define MP_HOT_HAND_OK_(hot) ((hot)->sanitizer == MP_SANITIZER_HERE_)
+#endif
 
 #if defined(__GNUC__)
 #define MP_HOT_UNLIKELY_(x) __builtin_expect(!!(x), 0)
+#define MP_HOT_LIKELY_(x) __builtin_expect(!!(x), 1)
 #else
 #define MP_HOT_UNLIKELY_(x) (x)
+#define MP_HOT_LIKELY_(x) (x)
 #endif
 
+/* The inline calls reach the out-of-line ones through these: marked cold,
+ * so compilers lay the fast paths out straight and keep the slow paths'
+ * results apart (no merge of the fast path's constant MP_OK with a call's
+ * status). */
+#if defined(__GNUC__)
+#define MP_HOT_COLD_ __attribute__((cold, noinline, unused))
+#else
+#define MP_HOT_COLD_
+#endif
+static MP_HOT_COLD_ void *mp_fixed_pool_alloc_slow_(MP_FixedPool *pool) { return mp_fixed_pool_alloc(pool); }
+static MP_HOT_COLD_ MP_Status mp_fixed_pool_free_slow_(MP_FixedPool *pool, void *ptr) {
+    return mp_fixed_pool_free(pool, ptr);
+}
+
 /** As mp_fixed_pool_alloc (same result, failure and statistics), inline
- * when a freed slot is on the stack of a single-threaded pool. O(1). */
+ * when a freed slot waits in the hand or on the list of a single-threaded
+ * pool. O(1). */
 static inline void *mp_fixed_pool_alloc_inline(MP_FixedPool *pool) {
-    if (MP_HOT_UNLIKELY_(pool == NULL)) return mp_fixed_pool_alloc(pool);
+    if (MP_HOT_UNLIKELY_(pool == NULL)) return mp_fixed_pool_alloc_slow_(pool);
     MP_FixedPoolHot *hot = (MP_FixedPoolHot *)(void *)pool;
-    uint32_t top = hot->free_top;
-    /* top - 1 wraps for an empty stack; a limit of 0 refuses every top. */
-    if (MP_HOT_UNLIKELY_(top - 1u >= MP_HOT_LIMIT_(hot))) return mp_fixed_pool_alloc(pool);
-    uint32_t index = hot->free_stack[top - 1u];
-    hot->free_top = top - 1u;
-    hot->in_use_bits[index >> 6] |= (uint64_t)1 << (index & 63u);
-    uint8_t *slot = hot->base + (size_t)index * hot->slot_size_bytes;
+    uint8_t *slot = MP_HOT_HAND_(hot);
+    if (MP_HOT_LIKELY_(slot != NULL && MP_HOT_HAND_OK_(hot))) {
+        MP_HOT_HAND_(hot) = NULL; /* its link already says in use */
+    } else {
+        uint32_t index = hot->head; /* MP_FIXED_LINK_NONE >= every limit */
+        if (MP_HOT_UNLIKELY_(index >= MP_HOT_LIMIT_(hot))) return mp_fixed_pool_alloc_slow_(pool);
+        uint32_t next = hot->link[index];
+        hot->head = next == index ? MP_FIXED_LINK_NONE : next;
+        hot->link[index] = MP_FIXED_LINK_IN_USE;
+        hot->free_length--;
+        slot = hot->base + (size_t)index * hot->slot_size_bytes;
+    }
     MP_HOT_UNPOISON_(slot, hot->object_size);
     return slot;
 }
 
 /** As mp_fixed_pool_free (same status, mp_last_error and statistics),
- * inline when `ptr` is a slot of a single-threaded pool that is in use.
- * O(1). */
+ * inline when `ptr` is a slot in use of a single-threaded pool. O(1). */
 static inline MP_Status mp_fixed_pool_free_inline(MP_FixedPool *pool, void *ptr) {
-    if (MP_HOT_UNLIKELY_(pool == NULL)) return mp_fixed_pool_free(pool, ptr);
+    if (MP_HOT_UNLIKELY_(pool == NULL)) return mp_fixed_pool_free_slow_(pool, ptr);
     MP_FixedPoolHot *hot = (MP_FixedPoolHot *)(void *)pool;
     /* Index of the slot at ptr, or a value >= capacity when ptr is not the
      * start of a slot (see fixed_pool.c: division by multiplication). */
     uintptr_t x = ((uintptr_t)ptr - (uintptr_t)hot->base) * hot->stride_inverse;
     unsigned k = hot->stride_shift, bits = (unsigned)(sizeof(uintptr_t) * 8u);
     uintptr_t index = (x >> k) | (x << ((bits - k) & (bits - 1u)));
-    if (MP_HOT_UNLIKELY_(index >= MP_HOT_LIMIT_(hot))) return mp_fixed_pool_free(pool, ptr);
-    uint64_t *word = &hot->in_use_bits[index >> 6], bit = (uint64_t)1 << (index & 63u);
-    if (MP_HOT_UNLIKELY_((*word & bit) == 0)) return mp_fixed_pool_free(pool, ptr);
-    *word ^= bit; /* the bit is set: clears it */
-    hot->free_stack[hot->free_top++] = (uint32_t)index;
-    hot->free_count++;
+    if (MP_HOT_UNLIKELY_(index >= MP_HOT_LIMIT_(hot))) return mp_fixed_pool_free_slow_(pool, ptr);
+    uint8_t *hand = MP_HOT_HAND_(hot);
+    if (MP_HOT_UNLIKELY_(hot->link[index] != MP_FIXED_LINK_IN_USE || (uint8_t *)ptr == hand))
+        return mp_fixed_pool_free_slow_(pool, ptr);
     MP_HOT_POISON_(ptr, hot->slot_size_bytes);
+    hot->free_count++;
+    if (MP_HOT_LIKELY_(hand == NULL)) {
+        MP_HOT_HAND_(hot) = (uint8_t *)ptr;
+    } else { /* the hand is taken: the slot goes on top of the list */
+        uint32_t head = hot->head;
+        hot->link[index] = head == MP_FIXED_LINK_NONE ? (uint32_t)index : head;
+        hot->head = (uint32_t)index;
+        hot->free_length++;
+    }
     return MP_OK;
 }
 

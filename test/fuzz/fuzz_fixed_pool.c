@@ -2,7 +2,8 @@
  * fuzz_fixed_pool.c - libFuzzer harness for the fixed pool. The first bytes
  * choose a configuration (object size, capacity, alignment, thread-safe flag;
  * OS mapping, caller region at a 16-byte aligned address, or create_in); the
- * rest is a program of alloc, free, batch alloc/free, refused frees
+ * rest is a program of alloc, free (each through the out-of-line call or the
+ * header's inline one, mixed), batch alloc/free, refused frees
  * (interior, foreign, double, stale after reset), random writes into freed
  * slots, reset and trim. After every operation: check() == 0, allocated
  * equals the live count, every handed-out slot is an aligned slot start not
@@ -65,9 +66,16 @@ static int pick(const state *s, fuzz_input *in, int want, size_t *out) {
     return 0;
 }
 
-static void free_slot(state *s, size_t index) {
+/* Frees through the header's inline call or the out-of-line one: both must
+ * give the same status (the inline one goes out of line for whatever it
+ * does not handle itself). */
+static MP_Status free_via(state *s, void *ptr, int use_inline) {
+    return use_inline ? mp_fixed_pool_free_inline(s->pool, ptr) : mp_fixed_pool_free(s->pool, ptr);
+}
+
+static void free_slot(state *s, size_t index, int use_inline) {
     verify(s, index);
-    FUZZ_ASSERT(mp_fixed_pool_free(s->pool, s->base + index * s->stride) == MP_OK);
+    FUZZ_ASSERT(free_via(s, s->base + index * s->stride, use_inline) == MP_OK);
     s->live[index] = 0;
     s->live_count--;
 }
@@ -77,24 +85,24 @@ static void step(state *s, fuzz_input *in) {
     size_t index;
     switch (op) {
     case 0: case 1: case 2: case 3: {
-        unsigned char *p = mp_fixed_pool_alloc(s->pool);
+        unsigned char *p = (op & 1) ? mp_fixed_pool_alloc_inline(s->pool) : mp_fixed_pool_alloc(s->pool);
         if (p == NULL) FUZZ_ASSERT(s->live_count == s->capacity);
         else took(s, p, fuzz_byte(in));
         break;
     }
     case 4: case 5: case 6:
-        if (pick(s, in, 1, &index)) free_slot(s, index);
+        if (pick(s, in, 1, &index)) free_slot(s, index, op == 5);
         break;
     case 7: { /* interior pointer of any slot (1-byte slots have none) */
         size_t at = fuzz_u16(in) % (s->capacity * s->stride);
         if (at % s->stride == 0) at++;
         if (s->stride > 1 && at < s->capacity * s->stride)
-            FUZZ_ASSERT(mp_fixed_pool_free(s->pool, s->base + at) == MP_ERR_INVALID_ADDRESS);
+            FUZZ_ASSERT(free_via(s, s->base + at, (int)(at & 1)) == MP_ERR_INVALID_ADDRESS);
         break;
     }
     case 8: { /* a slot that is not in use: double free, or never handed out */
         if (!pick(s, in, 0, &index)) break;
-        MP_Status st = mp_fixed_pool_free(s->pool, s->base + index * s->stride);
+        MP_Status st = free_via(s, s->base + index * s->stride, (int)(index & 1));
         FUZZ_ASSERT(st == MP_ERR_DOUBLE_FREE || st == MP_ERR_INVALID_ADDRESS);
         if (!s->ever[index]) FUZZ_ASSERT(st == MP_ERR_INVALID_ADDRESS);
         break;

@@ -337,23 +337,33 @@ static void create_in_alignment_slack_covers_every_start_address(void) {
     free(memory);
 }
 
-static void check_reports_a_corrupted_bitmap_of_a_create_in_pool(void) {
-    /* White box: create_in lays out control block, stack, bitmap, scratch
-     * bitmap (64-byte blocks) and then the slots; with 64 slots the bitmap
-     * is the 64 bytes that start 128 bytes before the base. */
+static void check_reports_corrupted_links_of_a_create_in_pool(void) {
+    /* White box: the per-slot links lie in the caller memory, at the place
+     * the public hot state names. */
     MP_FixedPoolConfig cfg = {16, 64, 0, 0, NULL, 0};
     size_t footprint = mp_fixed_pool_footprint(&cfg);
     unsigned char *memory = malloc(footprint);
     REQUIRE(memory != NULL);
     MP_FixedPool *pool = mp_fixed_pool_create_in(memory, footprint, &cfg);
     REQUIRE(pool != NULL);
-    for (int i = 0; i < 5; i++) mp_fixed_pool_alloc(pool);
+    unsigned char *slot[5];
+    for (int i = 0; i < 5; i++) REQUIRE((slot[i] = mp_fixed_pool_alloc(pool)) != NULL);
+    CHECK_STATUS(mp_fixed_pool_free(pool, slot[1]), MP_OK);
+    CHECK_STATUS(mp_fixed_pool_free(pool, slot[2]), MP_OK); /* slot 1 in the hand, slot 2 listed */
     CHECK(mp_fixed_pool_check(pool) == 0);
-    unsigned char *bitmap = (unsigned char *)mp_fixed_pool_base(pool) - 128;
-    unsigned char saved = bitmap[0];
-    bitmap[0] ^= 0x40; /* slot 6 marked in use without being handed out */
+    uint32_t *link = ((MP_FixedPoolHot *)(void *)pool)->link;
+    uint32_t saved = link[2];
+    link[2] = MP_FIXED_LINK_IN_USE; /* a listed slot marked in use */
     CHECK(mp_fixed_pool_check(pool) >= 1);
-    bitmap[0] = saved;
+    link[2] = saved;
+    saved = link[3];
+    link[3] = 3; /* a slot in use that looks free */
+    CHECK(mp_fixed_pool_check(pool) >= 1);
+    link[3] = saved;
+    saved = link[1];
+    link[1] = 1; /* the hand not marked in use */
+    CHECK(mp_fixed_pool_check(pool) >= 1);
+    link[1] = saved;
     CHECK(mp_fixed_pool_check(pool) == 0);
     mp_fixed_pool_destroy(pool);
     free(memory);
@@ -407,6 +417,6 @@ MP_TEST_MAIN(TEST_CASE(create_reports_requested_geometry_and_zero_counters),
              TEST_CASE(create_ex_aligns_the_base_up_inside_a_16_byte_aligned_region),
              TEST_CASE(create_in_builds_the_whole_pool_inside_caller_memory),
              TEST_CASE(create_in_alignment_slack_covers_every_start_address),
-             TEST_CASE(check_reports_a_corrupted_bitmap_of_a_create_in_pool),
+             TEST_CASE(check_reports_corrupted_links_of_a_create_in_pool),
              TEST_CASE(thread_safe_pool_behaves_like_a_plain_pool_on_one_thread),
              TEST_CASE(destroy_accepts_null))

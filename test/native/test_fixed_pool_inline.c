@@ -54,11 +54,18 @@ static void drop_pool(made_pool m) {
     free(m.memory);
 }
 
-/* The limit the inline calls of this file compare against: the capacity
+/* The limit the inline calls of this file compare against: the high water
  * when they may run inline, 0 when they always go out of line. */
 static uint32_t inline_limit_of(MP_FixedPool *pool) {
     MP_FixedPoolHot *hot = (MP_FixedPoolHot *)(void *)pool;
     return MP_HOT_LIMIT_(hot);
+}
+
+/* 1 when this file's inline calls really run inline on `pool` (which has
+ * handed out a slot since its last reset): the limit follows the high water. */
+static int inline_open(MP_FixedPool *pool) {
+    MP_FixedPoolHot *hot = (MP_FixedPoolHot *)(void *)pool;
+    return hot->high_water > 0 && inline_limit_of(pool) == hot->high_water;
 }
 
 static int is_poisoned(const void *p) {
@@ -114,6 +121,7 @@ static void twin_alloc(twin *t) {
     CHECK((pa == NULL) == (pb == NULL));
     CHECK(why_a == why_b);
     if (pa == NULL || pb == NULL) return;
+    CHECK(inline_open(t->b.pool)); /* the inline path really runs */
     size_t offset = (size_t)(pa - t->base_a);
     CHECK((size_t)(pb - t->base_b) == offset);
     fill_slot(pa, t->object_size, offset);
@@ -200,7 +208,6 @@ static void run_twin(config c, uint64_t seed, int steps) {
     int made = t.a.pool != NULL && t.b.pool != NULL && t.live != NULL && t.gone != NULL;
     CHECK(made);
     if (made) {
-        CHECK(inline_limit_of(t.b.pool) == c.capacity); /* the inline path really runs */
         t.base_a = mp_fixed_pool_base(t.a.pool);
         t.base_b = mp_fixed_pool_base(t.b.pool);
         t.object_size = c.object_size;
@@ -251,13 +258,13 @@ static void expect_inline_free_refused(MP_FixedPool *pool, void *ptr, MP_Status 
 static void inline_free_refuses_double_foreign_interior_null_and_unissued_pointers(void) {
     MP_FixedPool *pool = mp_fixed_pool_create(64, 8);
     REQUIRE(pool != NULL);
-    REQUIRE(inline_limit_of(pool) == 8);
     unsigned char *base = mp_fixed_pool_base(pool);
     unsigned char *p = mp_fixed_pool_alloc_inline(pool), *q = mp_fixed_pool_alloc_inline(pool);
     REQUIRE(p == base && q == base + 64);
+    REQUIRE(inline_open(pool));
     CHECK_STATUS(mp_fixed_pool_free_inline(pool, p), MP_OK);
     CHECK(is_poisoned(p));
-    expect_inline_free_refused(pool, p, MP_ERR_DOUBLE_FREE, __LINE__);
+    expect_inline_free_refused(pool, p, MP_ERR_DOUBLE_FREE, __LINE__); /* p is in the hand */
     expect_inline_free_refused(pool, q + 1, MP_ERR_INVALID_ADDRESS, __LINE__);
     expect_inline_free_refused(pool, q + 63, MP_ERR_INVALID_ADDRESS, __LINE__);
     expect_inline_free_refused(pool, base + 8 * 64, MP_ERR_INVALID_ADDRESS, __LINE__); /* one past the end */
@@ -266,10 +273,12 @@ static void inline_free_refuses_double_foreign_interior_null_and_unissued_pointe
     unsigned char foreign[128];
     expect_inline_free_refused(pool, foreign + 64, MP_ERR_INVALID_ADDRESS, __LINE__);
     expect_inline_free_refused(pool, NULL, MP_ERR_INVALID_ADDRESS, __LINE__);
-    CHECK(mp_fixed_pool_owns(pool, q) == 1);
+    CHECK(mp_fixed_pool_owns(pool, q) == 1 && mp_fixed_pool_owns(pool, p) == 0);
     CHECK_STATUS(mp_fixed_pool_free_inline(pool, q), MP_OK);
+    expect_inline_free_refused(pool, p, MP_ERR_DOUBLE_FREE, __LINE__); /* p is still in the hand */
+    expect_inline_free_refused(pool, q, MP_ERR_DOUBLE_FREE, __LINE__); /* q is on the list */
     MP_FixedPoolStats s = mp_test_fixed_stats(pool);
-    CHECK(s.allocated == 0 && s.alloc_count == 2 && s.free_count == 2 && s.rejected_free_count == 8);
+    CHECK(s.allocated == 0 && s.alloc_count == 2 && s.free_count == 2 && s.rejected_free_count == 10);
     mp_fixed_pool_destroy(pool);
 }
 
@@ -332,14 +341,15 @@ static void stats_stay_exact_through_inline_calls(void) {
     REQUIRE(a != NULL && b != NULL && c != NULL);
     CHECK_STATUS(mp_fixed_pool_free_inline(pool, a), MP_OK);
     CHECK_STATUS(mp_fixed_pool_free_inline(pool, c), MP_OK);
-    void *d = mp_fixed_pool_alloc_inline(pool);
-    CHECK(d == c); /* LIFO: the last slot freed comes back first */
+    void *d = mp_fixed_pool_alloc_inline(pool), *e = mp_fixed_pool_alloc_inline(pool);
+    CHECK(d == a && e == c); /* the hand first, then the list */
+    CHECK_STATUS(mp_fixed_pool_free_inline(pool, e), MP_OK);
     MP_FixedPoolStats s = mp_test_fixed_stats(pool);
-    CHECK(s.allocated == 2 && s.allocated_peak == 3 && s.alloc_count == 4 && s.free_count == 2);
+    CHECK(s.allocated == 2 && s.allocated_peak == 3 && s.alloc_count == 5 && s.free_count == 3);
     CHECK(s.failed_alloc_count == 0 && s.rejected_free_count == 0);
     CHECK_STATUS(mp_fixed_pool_reset(pool), MP_OK);
     s = mp_test_fixed_stats(pool);
-    CHECK(s.allocated == 0 && s.allocated_peak == 0 && s.alloc_count == 4 && s.free_count == 2);
+    CHECK(s.allocated == 0 && s.allocated_peak == 0 && s.alloc_count == 5 && s.free_count == 3);
     CHECK(mp_fixed_pool_check(pool) == 0);
     mp_fixed_pool_destroy(pool);
 }
@@ -372,10 +382,13 @@ static void destroy_closes_the_inline_path_of_a_pool_in_caller_memory(void) {
     REQUIRE(memory != NULL);
     MP_FixedPool *pool = mp_fixed_pool_create_in(memory, bytes, &cfg);
     REQUIRE(pool != NULL);
-    CHECK(inline_limit_of(pool) == 16);
+    void *p = mp_fixed_pool_alloc_inline(pool), *q = mp_fixed_pool_alloc_inline(pool);
+    CHECK(p != NULL && q != NULL && inline_open(pool));
+    CHECK_STATUS(mp_fixed_pool_free_inline(pool, p), MP_OK); /* p waits in the hand */
     mp_fixed_pool_destroy(pool);
     MP_FixedPoolHot *hot = (MP_FixedPoolHot *)(void *)pool; /* the caller memory is still ours */
     CHECK(hot->inline_limit == 0 && hot->sanitized_limit == 0);
+    CHECK(hot->hand[0] == NULL && hot->hand[1] == NULL);
     free(memory);
 }
 
@@ -389,10 +402,19 @@ static void the_hot_state_describes_the_pool(void) {
     CHECK(hot->slot_size_bytes == 24 && hot->object_size == 24 && hot->stride_shift == 3);
     CHECK((uintptr_t)3 * hot->stride_inverse == 1); /* 24 = 3 * 2^3 */
     CHECK(hot->sanitizer == MP_SANITIZER_HERE_);
-    void *p = mp_fixed_pool_alloc_inline(pool);
-    CHECK(p != NULL && hot->high_water == 1 && hot->free_top == 0);
+    CHECK(hot->high_water == 0 && hot->head == MP_FIXED_LINK_NONE && MP_HOT_HAND_(hot) == NULL);
+    unsigned char *p = mp_fixed_pool_alloc_inline(pool), *q = mp_fixed_pool_alloc_inline(pool);
+    CHECK(p != NULL && q == p + 24 && hot->high_water == 2 && hot->free_length == 0);
+    CHECK(hot->link[0] == MP_FIXED_LINK_IN_USE && hot->link[1] == MP_FIXED_LINK_IN_USE);
     CHECK_STATUS(mp_fixed_pool_free_inline(pool, p), MP_OK);
-    CHECK(hot->free_top == 1 && hot->free_count == 1 && hot->free_stack[0] == 0 && hot->in_use_bits[0] == 0);
+    CHECK(MP_HOT_HAND_(hot) == p && hot->link[0] == MP_FIXED_LINK_IN_USE && hot->free_count == 1);
+    CHECK_STATUS(mp_fixed_pool_free_inline(pool, q), MP_OK); /* the hand is taken: q goes on the list */
+    CHECK(MP_HOT_HAND_(hot) == p && hot->head == 1 && hot->link[1] == 1 && hot->free_length == 1);
+    CHECK(hot->free_count == 2);
+    CHECK(mp_fixed_pool_alloc_inline(pool) == p && MP_HOT_HAND_(hot) == NULL);
+    CHECK(mp_fixed_pool_alloc_inline(pool) == q && hot->head == MP_FIXED_LINK_NONE);
+    CHECK(hot->link[1] == MP_FIXED_LINK_IN_USE && hot->free_length == 0 && hot->free_count == 2);
+    CHECK(mp_fixed_pool_check(pool) == 0);
     mp_fixed_pool_destroy(pool);
 }
 
