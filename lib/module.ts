@@ -169,6 +169,10 @@ export class MemoryPoolingModule extends EventEmitter {
   #trackLeaks: boolean;
   #state: ModuleState = 'created';
   #pools = new Map<string, PoolEntry>();
+  /* The last pool found by name: a call naming the same pool again (the
+   * usual case) skips the Map lookup. Reset whenever a name leaves #pools. */
+  #lastName: unknown = undefined;
+  #lastEntry: PoolEntry | undefined = undefined;
   #publish = <K extends ModuleEventName>(name: K, payload: ModuleEventMap[K]): void => {
     if (this.listenerCount(name) > 0) this.emit(name, payload);
     const ch = channels[name];
@@ -243,6 +247,7 @@ export class MemoryPoolingModule extends EventEmitter {
   destroyPool(name: string): void {
     const e = this.#entry(name, 'destroyPool');
     this.#pools.delete(name);
+    this.#lastName = this.#lastEntry = undefined;
     e.close(() => new ShutDownError(`MemoryPoolingModule: pool ${show(name)} was destroyed`));
   }
 
@@ -304,6 +309,12 @@ export class MemoryPoolingModule extends EventEmitter {
   read(pool: string, blockId: number, size?: number, offset = 0): Buffer {
     const e = this.#entry(pool, 'read');
     const n = size ?? Math.max(0, e.pool.sizeOf(blockId) - offset);
+    if (n >>> 0 !== n) {
+      throw new InvalidArgumentError(
+        `MemoryPoolingModule.read(${show(pool)}): size must be an integer in [0, 2^32) ` +
+          `and offset a byte count, got size ${show(size)}, offset ${show(offset)}`,
+      );
+    }
     const out = Buffer.allocUnsafe(n);
     e.pool.readInto(blockId, out, offset);
     if (e.collectables.evictable.size > 0) e.collectables.touch(blockId);
@@ -426,6 +437,7 @@ export class MemoryPoolingModule extends EventEmitter {
       e.close(() => new ShutDownError('MemoryPoolingModule: shut down while waiting'));
     }
     this.#pools.clear();
+    this.#lastName = this.#lastEntry = undefined;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -441,8 +453,13 @@ export class MemoryPoolingModule extends EventEmitter {
   }
 
   #entry(name: string, method: string): PoolEntry {
+    if (name === this.#lastName && this.#lastEntry !== undefined) return this.#lastEntry;
     const e = this.#pools.get(name);
-    if (e !== undefined) return e;
+    if (e !== undefined) {
+      this.#lastName = name;
+      this.#lastEntry = e;
+      return e;
+    }
     const ctx = `MemoryPoolingModule.${method}(${show(name)})`;
     this.#ready(ctx);
     throw new UnknownPoolError(`${ctx}: no pool of that name`, name);

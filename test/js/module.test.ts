@@ -83,6 +83,45 @@ describe('MemoryPoolingModule named pools', () => {
     await m.shutdown();
   });
 
+  it('read() with a size or offset that is no byte count is MP_ERR_INVALID_ARGUMENT', async () => {
+    const m = await ready();
+    const h = m.pool('default').allocate(16);
+    for (const bad of [-1, 1.5, '4', 2 ** 32, NaN]) {
+      expect(() => m.read('default', h, bad as number)).toThrow(
+        expect.objectContaining({ code: 'MP_ERR_INVALID_ARGUMENT' }),
+      );
+    }
+    for (const bad of [-1, 'x', 1.5]) {
+      expect(() => m.read('default', h, 4, bad as number)).toThrow(
+        expect.objectContaining({ code: 'MP_ERR_INVALID_ARGUMENT' }),
+      );
+      expect(() => m.read('default', h, undefined, bad as number)).toThrow(
+        expect.objectContaining({ code: 'MP_ERR_INVALID_ARGUMENT' }),
+      );
+    }
+    expect(m.pool('default').metrics().rejectedAccessCount).toBe(0);
+    await m.shutdown();
+  });
+
+  it('a name used again after destroyPool or shutdown is not served from the last-pool cache', async () => {
+    const m = await ready();
+    const first = m.createPool('cache', { poolSize: 32768, allocationStrategy: 'tlsf' });
+    const h = first.allocate(16);
+    m.write('cache', h, 'abc');
+    expect(m.read('cache', h, 3).toString()).toBe('abc');
+    m.destroyPool('cache');
+    expect(() => m.read('cache', h, 3)).toThrow(UnknownPoolError);
+    const second = m.createPool('cache', { poolSize: 32768, allocationStrategy: 'tlsf' });
+    const h2 = second.allocate(16);
+    m.write('cache', h2, 'xyz');
+    expect(second.read(h2, 3)).toEqual(new Uint8Array([0x78, 0x79, 0x7a]));
+    expect(m.read('cache', h2, 3).toString()).toBe('xyz');
+    await m.shutdown();
+    expect(() => m.read('cache', h2, 3)).toThrow(
+      expect.objectContaining({ code: 'MP_ERR_SHUT_DOWN' }),
+    );
+  });
+
   it('AllocationStrategy has the seed members plus TLSF and AUTO; seed strings are accepted in any case', () => {
     expect(Object.keys(AllocationStrategy)).toEqual([
       'FIRST_FIT',
