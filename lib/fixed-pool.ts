@@ -2,35 +2,46 @@
  * FixedPool: `capacity` slots of `objectSize` bytes in one region, handed
  * out as byte offsets into `pool.bytes`.
  *
- * Fast path (default, single-threaded pools): a JS-side cache of free slot
- * offsets (an Int32Array), refilled by one native alloc_many call when empty
- * and half drained by one free_many call when full, as tcmalloc's and
- * mimalloc's thread caches do. The core cannot see frees that stop in the
- * cache, so a per-slot state array (UNTOUCHED / IN_USE / RELEASED) keeps
- * misuse detection exact in JS, with the core's codes and counting: freeing
- * a slot handed out since the last reset and already freed is
- * MP_ERR_DOUBLE_FREE; any other offset that is not a slot in use is
- * MP_ERR_INVALID_ADDRESS (the core's rule: below its high water or not);
- * each is counted in rejectedFreeCount. stats() and check() count cached
- * slots as free: `allocated` is what the caller holds.
+ * Fast path (default, single-threaded pools): a JS-side cache of free
+ * slots, refilled by one native alloc_many call when empty and half drained
+ * by one free_many call when full, as tcmalloc's and mimalloc's thread
+ * caches do; allocMany takes from it first, freeMany fills it first. The
+ * core cannot see frees that stop in the cache, so a per-slot state
+ * (UNTOUCHED / IN_USE / RELEASED) keeps misuse detection exact in JS, with
+ * the core's codes and counting: freeing a slot handed out since the last
+ * reset and already freed is MP_ERR_DOUBLE_FREE; any other offset that is
+ * not a slot in use is MP_ERR_INVALID_ADDRESS (the core's rule: below its
+ * high water or not); each is counted in rejectedFreeCount. stats() and
+ * check() count cached slots as free: `allocated` is what the caller holds.
  *
  * Offset -> slot without division, as the core does: slotSize = odd * 2^k,
  * and rotr(offset * odd^-1 mod 2^32, k) is offset / slotSize when slotSize
  * divides offset, and >= capacity when it does not (regions are < 2^31), so
  * one bound check validates an offset.
  *
- * The cache holds slot indices (alloc multiplies, free divides as above).
+ * Layout: one Int32Array, #slots: the state of slot i at [i], i < #base
+ * (= capacity), then the cache, a stack of slot indices at [#base, #top)
+ * (alloc multiplies, free divides as above). Every state read checks
+ * index < #base first: past it are cache entries. Uncached and destroyed
+ * pools have #base = #top = 0: every alloc() and free() takes the slow path
+ * after one compare. One array rather than a byte array of states and a
+ * cache: optimized code reloads a typed array's length and data pointer at
+ * each use, so the second array costs every call (4 instructions a cached
+ * pair; on 9 pools with random frees, 17-19 ns an op instead of 20-21 in
+ * the same runs), for 4 bytes of state a slot instead of 1.
+ *
  * The hot paths keep the fewest counters: slots in use are the slots the
  * JS side holds (#held: in use or cached, changed only by refills, drains,
  * batch calls and reset) minus the cached ones, so the peak in use over a
  * span where #held is constant is #held minus the fewest cached slots
- * (#low, the one thing alloc() tracks for it), folded into #peak when the
- * span ends (#settlePeak); frees served by the cache follow from the
- * cache's count and the other counters (#cacheFrees).
+ * (#lowTop - #base, the one thing alloc() tracks for it, in the same
+ * compare as the empty cache), folded into #peak when the span ends
+ * (#settlePeak); frees served by the cache follow from the cache's count
+ * and the other counters (#cacheFrees).
  *
  * Invariants (check() verifies them): cache entries are distinct slots,
- * none IN_USE; #held - #cacheCount slots are IN_USE; the core's `allocated`
- * equals #held; the core owns a slot iff it is IN_USE or cached.
+ * none IN_USE; #held minus the cached slots are IN_USE; the core's
+ * `allocated` equals #held; the core owns a slot iff it is IN_USE or cached.
  *
  * Thread-safe pools (threadSafe: true) have no JS cache: each call goes to
  * the core, whose free stack is safe to share, and share()/attach() let a
@@ -63,8 +74,11 @@ import { track, untrack } from './lifecycle';
 import { checkSharedHandle, resolveRegion, type RegionBuffer } from './region';
 import type { FixedPoolStats } from './stats';
 
-/* Hot native calls as module constants: a direct call, no property load. */
+/* Hot native calls and the call frame as module constants: optimized code
+ * embeds them (a direct call; frame stores and loads at a fixed address),
+ * where `binding_1.frame` would be a property load and a map check per use. */
 const { fixed_alloc, fixed_free, fixed_alloc_many, fixed_free_many } = binding;
+const callFrame = frame;
 
 /** Default number of offsets the JS cache holds; refill and drain move half. */
 export const DEFAULT_CACHE_SIZE = 256;
@@ -76,8 +90,7 @@ const IN_USE = 1; // held by the caller
 const RELEASED = 2; // handed out, then freed (in the core or the cache)
 const MP_OK = 0;
 
-const EMPTY_STATE = new Uint8Array(0);
-const EMPTY_CACHE = new Int32Array(0);
+const EMPTY_SLOTS = new Int32Array(0);
 
 export interface FixedPoolOptions {
   /** Bytes per object, >= 1. */
@@ -149,20 +162,25 @@ export class FixedPool {
   #strideInverse = 1;
   #strideShift = 0;
 
-  #cache: Int32Array = EMPTY_CACHE;
-  #cacheCount = 0;
+  /** Slot states at [0, #base), then the cache at [#base, #top) (see the top). */
+  #slots: Int32Array = EMPTY_SLOTS;
+  /** The cache part of #slots, for the batch calls of refill and drain. */
+  #cacheView: Int32Array = EMPTY_SLOTS;
+  /** capacity when cached, else 0. */
+  #base = 0;
+  /** #base + the number of cached slots. */
+  #top = 0;
   #cacheSize = 0;
   /** Offsets moved per refill or drain. */
   #batch = 0;
-  #state: Uint8Array = EMPTY_STATE;
 
   /* Accounting of the cached mode; the core counts what passes through it. */
   /** Slots the JS side holds: in use or cached (the core counts them allocated). */
   #held = 0;
   /** Highest slots-in-use of the spans settled so far. */
   #peak = 0;
-  /** Fewest cached slots since the last #settlePeak(). */
-  #low = 0;
+  /** #base + the fewest cached slots since the last #settlePeak(). */
+  #lowTop = 0;
   /** Allocations served by the cache (alloc, allocMany). */
   #cacheAllocs = 0;
   #refilled = 0;
@@ -243,8 +261,9 @@ export class FixedPool {
     const base = this.#regionOffset + binding.region_offset(this.#id);
     this.#bytes = new Uint8Array(this.#buffer, base, this.#capacity * this.#slotSize);
     if (this.#cacheSize > 0) {
-      this.#cache = new Int32Array(this.#cacheSize);
-      this.#state = new Uint8Array(this.#capacity);
+      this.#slots = new Int32Array(this.#capacity + this.#cacheSize);
+      this.#cacheView = this.#slots.subarray(this.#capacity);
+      this.#base = this.#top = this.#lowTop = this.#capacity;
       this.#batch = Math.max(1, this.#cacheSize >>> 1);
     }
     track(this, this.#id, `FixedPool(${this.#objectSize} x ${this.#capacity})`);
@@ -297,13 +316,17 @@ export class FixedPool {
 
   /** The offset of a free slot, or NO_MEMORY (-1) when every slot is in use. O(1). */
   alloc(): number {
-    const n = this.#cacheCount;
-    if (n === 0) return this.#allocSlow();
-    const slot = this.#cache[n - 1];
-    this.#cacheCount = n - 1;
-    this.#state[slot] = IN_USE;
+    const n = this.#top - 1;
+    // One compare for both rare cases: #lowTop >= #base, so an empty cache is below it too.
+    if (n < this.#lowTop) {
+      if (n < this.#base) return this.#allocSlow();
+      this.#lowTop = n;
+    }
+    const slots = this.#slots;
+    const slot = slots[n];
+    this.#top = n;
+    slots[slot] = IN_USE;
     this.#cacheAllocs++;
-    if (n - 1 < this.#low) this.#low = n - 1;
     return Math.imul(slot, this.#slotSize);
   }
 
@@ -316,12 +339,14 @@ export class FixedPool {
   free(offset: number): void {
     if (typeof offset !== 'number' || offset >>> 0 !== offset) return this.#freeSlow(offset);
     const slot = this.#slotOf(offset);
-    if (this.#state[slot] !== IN_USE) return this.#freeSlow(offset);
-    let n = this.#cacheCount;
-    if (n === this.#cacheSize) n = this.#drain();
-    this.#cache[n] = slot;
-    this.#cacheCount = n + 1;
-    this.#state[slot] = RELEASED;
+    if (slot >= this.#base) return this.#freeSlow(offset); // past the states, or uncached
+    const slots = this.#slots;
+    if (slots[slot] !== IN_USE) return this.#freeSlow(offset);
+    let n = this.#top;
+    if (n >= slots.length) n = this.#drain();
+    slots[n] = slot;
+    this.#top = n + 1;
+    slots[slot] = RELEASED;
   }
 
   /** Allocates up to `count` (default out.length) slots into out[0..n); returns n (< count when the pool ran out). */
@@ -331,23 +356,24 @@ export class FixedPool {
     int32ArrayArg(out, 'out', ctx);
     const n = countArg(count, out.length, ctx);
     if (this.#cacheSize === 0) return fixed_alloc_many(this.#id, out, n);
-    const cache = this.#cache;
-    const state = this.#state;
-    const inverse = this.#strideInverse;
-    const shift = this.#strideShift;
+    const slots = this.#slots;
     const slotSize = this.#slotSize;
-    const fromCache = Math.min(n, this.#cacheCount);
+    const top = this.#top;
+    const fromCache = Math.min(n, top - this.#base) | 0;
     for (let i = 0; i < fromCache; i++) {
-      const slot = cache[--this.#cacheCount];
+      const slot = slots[top - 1 - i];
       out[i] = Math.imul(slot, slotSize);
-      state[slot] = IN_USE;
+      slots[slot] = IN_USE;
     }
+    this.#top = top - fromCache;
     this.#cacheAllocs += fromCache;
     let fromCore = 0;
     if (n > fromCache) {
+      const inverse = this.#strideInverse;
+      const shift = this.#strideShift;
       const rest = fromCache === 0 ? out : out.subarray(fromCache);
       fromCore = fixed_alloc_many(this.#id, rest, n - fromCache);
-      for (let i = 0; i < fromCore; i++) state[slotIndex(rest[i], inverse, shift)] = IN_USE;
+      for (let i = 0; i < fromCore; i++) slots[slotIndex(rest[i], inverse, shift)] = IN_USE;
     }
     this.#settlePeak();
     this.#held += fromCore;
@@ -371,21 +397,34 @@ export class FixedPool {
       const index = binding.batch_done();
       throw errorFromStatus(status, `${ctx} at index ${index}`, { offset: offsets[index], index });
     }
-    const state = this.#state;
+    // Into the JS cache while it has room, the rest to the core in one call.
+    const slots = this.#slots;
+    const base = this.#base;
     const inverse = this.#strideInverse;
     const shift = this.#strideShift;
+    const top = this.#top;
+    const room = Math.min(n, slots.length - top) | 0;
+    // Int32Array elements are int32: a negative one maps past the last slot.
     let i = 0;
-    for (; i < n; i++) {
-      // Int32Array elements are int32: a negative one maps past the last slot.
-      const index = slotIndex(offsets[i], inverse, shift);
-      if (state[index] !== IN_USE) break;
-      state[index] = RELEASED;
+    for (; i < room; i++) {
+      const slot = slotIndex(offsets[i], inverse, shift);
+      if (slot >= base || slots[slot] !== IN_USE) break;
+      slots[slot] = RELEASED;
+      slots[top + i] = slot;
     }
-    if (i > 0) {
-      const status = fixed_free_many(this.#id, offsets, i);
+    this.#top = top + i;
+    if (i === room) {
+      for (; i < n; i++) {
+        const slot = slotIndex(offsets[i], inverse, shift);
+        if (slot >= base || slots[slot] !== IN_USE) break;
+        slots[slot] = RELEASED;
+      }
+    }
+    if (i > room) {
+      const status = fixed_free_many(this.#id, offsets.subarray(room, i), i - room);
       if (status !== MP_OK) throw this.#desync(status, ctx);
       this.#settlePeak();
-      this.#held -= i;
+      this.#held -= i - room;
     }
     if (i < n) {
       // As the core reads it: an int32 element is a uint32 offset.
@@ -403,7 +442,8 @@ export class FixedPool {
     }
     if (!isUint32(offset)) return false;
     if (this.#cacheSize === 0) return binding.pool_owns(this.#id, offset);
-    return this.#state[this.#slotOf(offset)] === IN_USE;
+    const slot = this.#slotOf(offset);
+    return slot < this.#base && this.#slots[slot] === IN_USE;
   }
 
   /** A view of the slot at `offset`, `length` (default objectSize, at most objectSize) bytes long. */
@@ -430,12 +470,11 @@ export class FixedPool {
     if (this.#destroyed) throw destroyedError(ctx);
     const status = binding.pool_reset(this.#id);
     if (status !== MP_OK) throw errorFromStatus(status, ctx);
-    this.#resetDropped += this.#cacheCount;
-    this.#cacheCount = 0;
-    this.#state.fill(UNTOUCHED);
+    this.#resetDropped += this.#top - this.#base;
+    this.#slots.fill(UNTOUCHED, 0, this.#base);
+    this.#top = this.#lowTop = this.#base;
     this.#held = 0;
     this.#peak = 0;
-    this.#low = 0;
   }
 
   /** Counters; slots parked in the JS cache count as free. */
@@ -444,7 +483,7 @@ export class FixedPool {
     const s = binding.pool_stats<FixedPoolStats>(this.#id);
     if (this.#cacheSize === 0) return s;
     this.#settlePeak();
-    s.allocated = this.#held - this.#cacheCount;
+    s.allocated = this.#held - (this.#top - this.#base);
     s.allocatedPeak = this.#peak;
     s.allocCount = s.allocCount - this.#refilled + this.#cacheAllocs;
     s.freeCount = s.freeCount - this.#drained + this.#cacheFrees();
@@ -458,22 +497,24 @@ export class FixedPool {
     if (this.#destroyed) throw destroyedError('FixedPool.check()');
     let violations = binding.pool_check(this.#id);
     if (this.#cacheSize === 0) return violations;
-    const state = this.#state;
+    const slots = this.#slots;
+    const base = this.#base;
     const inCache = new Uint8Array(this.#capacity);
-    for (let i = 0; i < this.#cacheCount; i++) {
-      const index = this.#cache[i];
-      if (index >= this.#capacity || inCache[index] === 1 || state[index] === IN_USE) violations++;
-      else inCache[index] = 1;
+    for (let i = base; i < this.#top; i++) {
+      const index = slots[i];
+      if (!(index >= 0 && index < base) || inCache[index] === 1 || slots[index] === IN_USE) {
+        violations++;
+      } else inCache[index] = 1;
     }
     let inUse = 0;
-    for (let i = 0; i < this.#capacity; i++) {
-      const st = state[i];
+    for (let i = 0; i < base; i++) {
+      const st = slots[i];
       if (st === IN_USE) inUse++;
       else if (st !== UNTOUCHED && st !== RELEASED) violations++;
       const held = st === IN_USE || inCache[i] === 1;
       if (binding.pool_owns(this.#id, i * this.#slotSize) !== held) violations++;
     }
-    if (inUse !== this.#held - this.#cacheCount) violations++;
+    if (inUse !== this.#held - (this.#top - base)) violations++;
     const allocated = binding.pool_stats<FixedPoolStats>(this.#id).allocated;
     if (allocated !== this.#held) violations++;
     return violations;
@@ -485,9 +526,8 @@ export class FixedPool {
     this.#destroyed = true;
     untrack(this);
     binding.pool_destroy(this.#id);
-    this.#cache = EMPTY_CACHE;
-    this.#cacheCount = 0;
-    this.#state = EMPTY_STATE;
+    this.#slots = this.#cacheView = EMPTY_SLOTS;
+    this.#base = this.#top = this.#lowTop = 0;
     this.#bytes = new Uint8Array(0);
   }
 
@@ -504,9 +544,9 @@ export class FixedPool {
   #allocSlow(): number {
     if (this.#destroyed) throw destroyedError('FixedPool.alloc()');
     if (this.#cacheSize === 0) {
-      frame[0] = this.#id;
+      callFrame[0] = this.#id;
       fixed_alloc();
-      return frame[0] | 0;
+      return callFrame[0] | 0;
     }
     // An empty refill is this alloc's failure, counted once by the core (failedAllocCount, last error).
     if (this.#refill() === 0) return NO_MEMORY;
@@ -515,49 +555,49 @@ export class FixedPool {
 
   /** Fills the empty cache with up to #batch slots from the core; returns how many. */
   #refill(): number {
-    const cache = this.#cache;
-    const got = fixed_alloc_many(this.#id, cache, this.#batch);
+    const got = fixed_alloc_many(this.#id, this.#cacheView, this.#batch);
     // The core counts a short batch as one failed allocation; a short refill that got slots failed nobody.
     if (got > 0 && got < this.#batch) this.#shortRefills++;
     // Offsets to slots; alloc() pops from the end: reverse so slots leave in the core's order.
+    const slots = this.#slots;
     const inverse = this.#strideInverse;
     const shift = this.#strideShift;
-    for (let i = 0, j = got - 1; i <= j; i++, j--) {
-      const t = slotIndex(cache[i], inverse, shift);
-      cache[i] = slotIndex(cache[j], inverse, shift);
-      cache[j] = t;
+    const base = this.#base;
+    for (let i = base, j = base + got - 1; i <= j; i++, j--) {
+      const t = slotIndex(slots[i], inverse, shift);
+      slots[i] = slotIndex(slots[j], inverse, shift);
+      slots[j] = t;
     }
     this.#settlePeak();
     this.#refilled += got;
     this.#held += got;
-    this.#cacheCount = got;
-    this.#low = got;
+    this.#top = this.#lowTop = base + got;
     return got;
   }
 
-  /** Returns the oldest #batch cached slots of the full cache to the core; returns the new count. */
+  /** Returns the oldest #batch cached slots of the full cache to the core; returns the new #top. */
   #drain(): number {
-    const cache = this.#cache;
+    const slots = this.#slots;
+    const base = this.#base;
     const n = this.#batch;
     const slotSize = this.#slotSize;
-    for (let i = 0; i < n; i++) cache[i] = Math.imul(cache[i], slotSize);
-    const status = fixed_free_many(this.#id, cache, n);
+    for (let i = base; i < base + n; i++) slots[i] = Math.imul(slots[i], slotSize);
+    const status = fixed_free_many(this.#id, this.#cacheView, n);
     if (status !== MP_OK) throw this.#desync(status, 'FixedPool.free()');
     this.#settlePeak();
     this.#drained += n;
     this.#held -= n;
-    cache.copyWithin(0, n, this.#cacheCount);
-    this.#cacheCount -= n;
-    this.#low = this.#cacheCount;
-    return this.#cacheCount;
+    slots.copyWithin(base, base + n, this.#top);
+    this.#top = this.#lowTop = this.#top - n;
+    return this.#top;
   }
 
   /** Ends the span of constant #held: folds its highest slots-in-use into
    * #peak and starts the next one at the current cache count. */
   #settlePeak(): void {
-    const high = this.#held - Math.min(this.#low, this.#cacheCount);
+    const high = this.#held - (Math.min(this.#lowTop, this.#top) - this.#base);
     if (high > this.#peak) this.#peak = high;
-    this.#low = this.#cacheCount;
+    this.#lowTop = this.#top;
   }
 
   /** Frees the cache took, derived: the cache's count is what refills put
@@ -565,7 +605,12 @@ export class FixedPool {
    * these frees. */
   #cacheFrees(): number {
     return (
-      this.#cacheCount - this.#refilled + this.#drained + this.#cacheAllocs + this.#resetDropped
+      this.#top -
+      this.#base -
+      this.#refilled +
+      this.#drained +
+      this.#cacheAllocs +
+      this.#resetDropped
     );
   }
 
@@ -573,10 +618,10 @@ export class FixedPool {
    * (allocation-free on success) and every refusal. */
   #freeSlow(offset: number): void {
     if (this.#cacheSize === 0 && !this.#destroyed && isUint32(offset)) {
-      frame[0] = this.#id;
-      frame[1] = offset;
+      callFrame[0] = this.#id;
+      callFrame[1] = offset;
       fixed_free();
-      const status = frame[0];
+      const status = callFrame[0];
       if (status === MP_OK) return;
       throw errorFromStatus(status, `FixedPool.free(${offset})`, { offset });
     }
@@ -591,7 +636,8 @@ export class FixedPool {
   #refuseFree(offset: number, ctx: string, detail: ErrorDetail): MemoryPoolError {
     if (!isUint32(offset)) return nonOffsetError(offset, ctx, detail);
     this.#rejected++;
-    if (this.#state[this.#slotOf(offset)] === RELEASED) {
+    const slot = this.#slotOf(offset);
+    if (slot < this.#base && this.#slots[slot] === RELEASED) {
       return errorFromStatus(statusOf('MP_ERR_DOUBLE_FREE'), ctx, detail);
     }
     return errorFromStatus(statusOf('MP_ERR_INVALID_ADDRESS'), ctx, detail);

@@ -576,25 +576,10 @@ static napi_value js_noop(napi_env env, napi_callback_info info) {
 
 /* ---------------------------------------------------------------- lifetime */
 
-_Atomic(uintptr_t) mp_napi_primary_env;
-mp_napi_env *mp_napi_primary_table;
-/* Set by the one env that claims the primary role (addon.h), never reset. */
-static atomic_flag primary_claimed = ATOMIC_FLAG_INIT;
-
-/* Makes `e` the primary env if none ever was (addon.h). */
-static void primary_claim(mp_napi_env *e) {
-    if (atomic_flag_test_and_set(&primary_claimed)) return;
-    mp_napi_primary_table = e;
-    atomic_store_explicit(&mp_napi_primary_env, (uintptr_t)e->env, memory_order_release);
-}
-
 /* Runs when the env (a worker, or the main thread at exit) is torn down:
  * releases every attachment it still holds. */
 static void env_cleanup(void *arg) {
     mp_napi_env *e = arg;
-    uintptr_t self = (uintptr_t)e->env;
-    /* Retired before anything is released; no other env ever compares equal. */
-    atomic_compare_exchange_strong(&mp_napi_primary_env, &self, MP_NAPI_PRIMARY_RETIRED);
     for (uint32_t i = 0; i < e->slot_count; i++) {
         if (e->slots[i].id != 0) slot_detach(e, &e->slots[i]);
     }
@@ -651,6 +636,5 @@ NAPI_MODULE_INIT() {
     for (size_t f = 0; f < FAMILY_COUNT; f++) {
         if (families[f]->init(env, exports, e) != napi_ok) return NULL;
     }
-    primary_claim(e);
     return exports;
 }

@@ -173,6 +173,34 @@ describe.each([
     pool.destroy();
   });
 
+  it('free and freeMany of slot offsets past the last slot are MP_ERR_INVALID_ADDRESS, wherever the JS cache sits', () => {
+    // The cached mode keeps its cache right after the slot states, in one
+    // array: slot indices from capacity on land on cache entries, some
+    // holding 1 or 2 (the IN_USE and RELEASED codes). None may pass for a slot.
+    const { pool, live } = setup();
+    pool.free(live[1]); // caches slot 1
+    pool.free(live[2]); // caches slot 2
+    for (let k = 10; k < 10 + 300; k++) {
+      expectRefused(pool, () => pool.free(k * 24), InvalidAddressError, 'MP_ERR_INVALID_ADDRESS', {
+        rejectedFreeCount: 1,
+      });
+    }
+    for (const k of [10, 11, 12, 17, 265, 266]) {
+      const err = expectRefused(
+        pool,
+        () => pool.freeMany(Int32Array.of(k * 24)),
+        InvalidAddressError,
+        'MP_ERR_INVALID_ADDRESS',
+        { rejectedFreeCount: 1 },
+      );
+      expect(err).toMatchObject({ index: 0, offset: k * 24 });
+      expect(pool.owns(k * 24)).toBe(false);
+    }
+    expect(pool.check()).toBe(0);
+    expect(pool.stats().allocated).toBe(1);
+    pool.destroy();
+  });
+
   it.each([NaN, -24, 24.5, 2 ** 32, 2 ** 40, -0.5, Infinity])(
     'free(%s) throws MP_ERR_INVALID_ADDRESS, stats unchanged',
     (v) => {

@@ -1,6 +1,6 @@
 // The fast paths: frame calls (native functions that take their numbers from
-// the env's call frame, native/napi/addon.h; on the main thread without
-// napi_get_cb_info), MemoryPool's JS copies for write() and read(),
+// the env's call frame, native/napi/addon.h; without arguments they read
+// the env's table as its instance data), MemoryPool's JS copies for write() and read(),
 // HeapAllocator's per-instance alloc/free closures, and
 // FixedPool's derived cache counters. Each must refuse exactly what the
 // paths it replaced refused, with the same codes and counters.
