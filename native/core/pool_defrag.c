@@ -8,7 +8,9 @@
  *   - TLSF and fit list (first, best and worst fit alike): blocks are
  *     visited from the lowest up and every unpinned one slides down over the
  *     free block right below it (mp_tlsf_slide_down, mp_fitlist_slide_down),
- *     so it ends against the block before it, kept or packed; pinned blocks
+ *     so it ends against the block before it, kept or packed (TLSF with an
+ *     alignment up to 16 keeps the free space between moves unwritten:
+ *     mp_tlsf_pack_move); pinned blocks
  *     stay and the next block packs against them. One visit per block
  *     leaves each run of blocks between pinned ones contiguous and the free
  *     space of the backend in one block at its end (and one below every
@@ -108,16 +110,28 @@ static pool_slot *pool_pass_movable(const pool_pass *pp, size_t i, unsigned bi) 
 static bool pool_slide_all(pool_pass *pp, unsigned bi) {
     const pool_backend *be = &pp->p->backends[bi];
     size_t align = pp->p->alignment;
-    for (size_t i = 0; i < pp->n; i++) {
+    /* TLSF in pack mode with blocks that slide over all the free space below
+     * them: the packer keeps that space unwritten between moves. */
+    bool packer = be->kind == POOL_BE_TLSF && align <= 16u;
+    tlsf_packer pk;
+    mp_tlsf_packer_init(&pk);
+    bool go_on = true;
+    for (size_t i = 0; i < pp->n && go_on; i++) {
         pool_slot *s = pool_pass_movable(pp, i, bi);
         if (s == NULL || pp->refs[i].addr < pp->at.addr) continue;
-        if (pool_pass_spent(pp, pp->refs[i].addr)) return false;
+        if (pool_pass_spent(pp, pp->refs[i].addr)) {
+            go_on = false;
+            break;
+        }
         void *to;
-        MP_Status st = be->kind == POOL_BE_TLSF ? mp_tlsf_slide_down(be->u.tlsf, s->ptr, align, s->size_bytes, &to)
-                                                : mp_fitlist_slide_down(be->u.fitlist, s->ptr, align, s->size_bytes, &to);
-        if (!pool_pass_took(pp, s, st, to)) return false;
+        MP_Status st = packer ? mp_tlsf_pack_move(be->u.tlsf, &pk, s->ptr, s->size_bytes, &to)
+                       : be->kind == POOL_BE_TLSF
+                           ? mp_tlsf_slide_down(be->u.tlsf, s->ptr, align, s->size_bytes, &to)
+                           : mp_fitlist_slide_down(be->u.fitlist, s->ptr, align, s->size_bytes, &to);
+        go_on = pool_pass_took(pp, s, st, to);
     }
-    return true;
+    if (packer) mp_tlsf_pack_flush(be->u.tlsf, &pk);
+    return go_on;
 }
 
 /* pool_slide_all; TLSF runs it in pack mode: cache flushed, lists detached

@@ -446,9 +446,36 @@ MP_Status mp_tlsf_slide_down(MP_Tlsf *t, void *ptr, size_t align, size_t copy_by
  * heads and bitmaps are cleared, free blocks keep valid headers but are on no
  * list, and each slide then touches only the blocks it moves between (no
  * list neighbours, which lie anywhere in the heap). Nothing but
- * mp_tlsf_slide_down may be called until mp_tlsf_pack_end. The front cache
+ * mp_tlsf_slide_down and mp_tlsf_pack_move/_flush may be called until
+ * mp_tlsf_pack_end. The front cache
  * must be empty (tlsf_cache_flush). Lock held by the caller (the pool's). */
 void mp_tlsf_pack_begin(MP_Tlsf *t);
+
+/** A pass's hole (tlsf_place.c): free space below the next block to move
+ * whose header and footer are not written yet. */
+typedef struct tlsf_packer {
+    uint8_t *hole;       /* start of the unwritten free span; NULL if none */
+    size_t hole_bytes;   /* its size (a multiple of 16, >= a minimum block) */
+    uint64_t hole_prev;  /* TLSF_W_PREV_FREE if the block below it is free */
+    uint64_t above_w0;   /* header word of the used block right above it */
+    bool above_learns;   /* that block's header still says PREV_FREE 0 */
+} tlsf_packer;
+
+MP_INLINE void mp_tlsf_packer_init(tlsf_packer *pk) { memset(pk, 0, sizeof *pk); }
+
+/** mp_tlsf_slide_down for a pass in pack mode with an alignment <= 16 (so a
+ * block slides over the whole free space below it), visiting blocks in
+ * ascending address order: the free space a moved block leaves (merged with
+ * a free successor) stays in `pk` instead of being written, and the next
+ * block, if it starts right there, moves down into it without reading it
+ * back. A block elsewhere writes the hole out first. Validation and errors
+ * as mp_tlsf_slide_down (the block at `ptr` is left intact); call
+ * mp_tlsf_pack_flush before mp_tlsf_pack_end and after the last move. O(1). */
+MP_Status mp_tlsf_pack_move(MP_Tlsf *t, tlsf_packer *pk, void *ptr, size_t copy_bytes, void **moved_to);
+
+/** Writes the hole of `pk` out as a free block (header, footer, and the
+ * PREV_FREE bit of the block above) and empties `pk`. */
+void mp_tlsf_pack_flush(MP_Tlsf *t, tlsf_packer *pk);
 
 /** Ends the run: one walk over the heap in address order pushes every free
  * block on its list again. O(blocks), sequential. MP_ERR_CORRUPTION if a

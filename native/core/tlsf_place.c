@@ -23,6 +23,9 @@
  * undefined, which would lose the definedness of overlapping user bytes),
  * and the bytes B leaves are poisoned after it, as free payload.
  *
+ * mp_tlsf_pack_move is the same slide for a pass in pack mode that keeps
+ * the free space between moves unwritten (see "the packer" below).
+ *
  * The invariants mp_tlsf_check verifies hold after every slide: the blocks
  * still tile the heap, no two free blocks are adjacent (the remainder of P
  * is followed by B, F by a used block or the sentinel), every free block is
@@ -50,6 +53,21 @@ static size_t tlsf_slide_distance(size_t free_bytes, size_t align) {
     return d;
 }
 
+/* The free block right below the block at `b` (whose header says PREV_FREE),
+ * found through the footer before `b` and validated as a free block of
+ * exactly the footer's size (*pw0: its header word, *psize: its bytes);
+ * NULL if it does not validate. */
+static uint8_t *tlsf_free_below(const tlsf_env *e, uint8_t *b, uint64_t *pw0, size_t *psize) {
+    uint64_t psize_g = tlsf_footer_load(b);
+    if (psize_g < 2 || psize_g > (uint64_t)((size_t)(b - e->first) >> TLSF_GRANULE_LOG2)) return NULL;
+    *psize = tlsf_bytes((uint32_t)psize_g);
+    uint8_t *p = b - *psize;
+    uint32_t pnext;
+    if (!tlsf_hdr_load_next(e, p, pw0, &pnext) || !(*pw0 & TLSF_W_FREE) || tlsf_w_size(*pw0) != psize_g)
+        return NULL;
+    return p;
+}
+
 MP_Status mp_tlsf_slide_down(MP_Tlsf *t, void *ptr, size_t align, size_t copy_bytes, void **moved_to) {
     const tlsf_env *e = &t->env;
     uint8_t *b;
@@ -63,16 +81,11 @@ MP_Status mp_tlsf_slide_down(MP_Tlsf *t, void *ptr, size_t align, size_t copy_by
     if (!tlsf_used_successor_ok(e, n, &nw0)) return MP_ERR_CORRUPTION;
     /* P: the free block the footer before B names; it must validate as a
      * free block of exactly that size and sit in its list. */
-    uint64_t psize_g = tlsf_footer_load(b);
-    if (psize_g < 2 || psize_g > (uint64_t)((size_t)(b - e->first) >> TLSF_GRANULE_LOG2)) return MP_ERR_CORRUPTION;
-    size_t psize = tlsf_bytes((uint32_t)psize_g);
-    uint8_t *p = b - psize;
-    uint32_t pnext;
+    size_t psize;
+    uint8_t *p = tlsf_free_below(e, b, &pw0, &psize);
     unsigned pfl = 0, psl = 0, nfl = 0, nsl = 0, ffl, fsl;
     bool listed = !t->lists_detached;
-    if (!tlsf_hdr_load_next(e, p, &pw0, &pnext) || !(pw0 & TLSF_W_FREE) || tlsf_w_size(pw0) != psize_g ||
-        (listed && !tlsf_listed_ok(t, e, p, psize, &pfl, &psl)))
-        return MP_ERR_CORRUPTION;
+    if (p == NULL || (listed && !tlsf_listed_ok(t, e, p, psize, &pfl, &psl))) return MP_ERR_CORRUPTION;
     size_t nsize = 0;
     if (nw0 & TLSF_W_FREE) {
         nsize = tlsf_w_bytes(nw0);
@@ -109,6 +122,71 @@ MP_Status mp_tlsf_slide_down(MP_Tlsf *t, void *ptr, size_t align, size_t copy_by
     if (nsize == 0) tlsf_hdr_store(e, n, nw0 | TLSF_W_PREV_FREE);
     tlsf_footer_store(f + fsize, tlsf_granules(fsize));
     tlsf_put_free(t, f, tlsf_granules(fsize) | TLSF_W_FREE, ffl, fsl);
+    *moved_to = dst;
+    return MP_OK;
+}
+
+/* ------------------------------------------------------------ the packer */
+
+/* The pass's hole: between moves, the free space below the next block is
+ * kept in the packer and written once, when a block that does not start
+ * right above it comes or the run ends, instead of a free header and footer
+ * per move that the next move reads back and validates again. Everything
+ * else is as in mp_tlsf_slide_down: the block and its successor are
+ * validated before anything is written, the block's old header is wiped
+ * before the copy, the destination bytes that are not payload are opened
+ * and the bytes it leaves are poisoned as free payload. While the hole is
+ * unwritten, the block right above it (validated when the last block moved)
+ * keeps PREV_FREE 0; a free successor that joins the hole has its header
+ * wiped (the used block above it already says PREV_FREE). */
+
+void mp_tlsf_pack_flush(MP_Tlsf *t, tlsf_packer *pk) {
+    if (pk->hole == NULL) return;
+    const tlsf_env *e = &t->env;
+    uint8_t *above = pk->hole + pk->hole_bytes;
+    uint32_t g = tlsf_granules(pk->hole_bytes);
+    tlsf_footer_store(above, g);
+    tlsf_free_hdr_store(e, pk->hole, g | TLSF_W_FREE | pk->hole_prev, 0); /* lists detached */
+    if (pk->above_learns) tlsf_hdr_store(e, above, pk->above_w0 | TLSF_W_PREV_FREE);
+    mp_tlsf_packer_init(pk);
+}
+
+MP_Status mp_tlsf_pack_move(MP_Tlsf *t, tlsf_packer *pk, void *ptr, size_t copy_bytes, void **moved_to) {
+    const tlsf_env *e = &t->env;
+    uint8_t *b;
+    uint64_t w0, nw0;
+    *moved_to = ptr;
+    if (tlsf_used_block(e, ptr, &b, &w0) != MP_OK) return MP_ERR_CORRUPTION;
+    size_t size = tlsf_w_bytes(w0);
+    if (copy_bytes > size - TLSF_HDR_BYTES) return MP_ERR_INVALID_ARGUMENT;
+    uint8_t *n = b + size;
+    if (!tlsf_used_successor_ok(e, n, &nw0)) return MP_ERR_CORRUPTION;
+    if (pk->hole != NULL && pk->hole + pk->hole_bytes != b) mp_tlsf_pack_flush(t, pk);
+    if (pk->hole == NULL) {
+        if (!(w0 & TLSF_W_PREV_FREE)) return MP_OK; /* nothing free right below */
+        uint64_t pw0;
+        size_t psize;
+        uint8_t *p = tlsf_free_below(e, b, &pw0, &psize);
+        if (p == NULL) return MP_ERR_CORRUPTION;
+        pk->hole = p;
+        pk->hole_bytes = psize;
+        pk->hole_prev = pw0 & TLSF_W_PREV_FREE;
+    }
+    /* Validated; from here on nothing fails. */
+    size_t d = pk->hole_bytes, nsize = (nw0 & TLSF_W_FREE) ? tlsf_w_bytes(nw0) : 0;
+    uint8_t *nb = pk->hole, *dst = nb + TLSF_HDR_BYTES, *src = b + TLSF_HDR_BYTES;
+    size_t usable = size - TLSF_HDR_BYTES;
+    if (nsize != 0) tlsf_hdr_wipe(n);
+    tlsf_hdr_wipe(b);
+    MP_UNPOISON(dst, d < usable ? d : usable);
+    memmove(dst, src, copy_bytes);
+    MP_POISON(nb + size, d);
+    tlsf_hdr_store(e, nb, (w0 & ~TLSF_W_PREV_FREE) | pk->hole_prev);
+    pk->hole = nb + size;
+    pk->hole_bytes = d + nsize;
+    pk->hole_prev = 0;
+    pk->above_w0 = nw0;
+    pk->above_learns = nsize == 0;
     *moved_to = dst;
     return MP_OK;
 }

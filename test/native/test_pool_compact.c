@@ -7,11 +7,14 @@
  * pinned blocks stay put and the rest packs around them, budgeted passes
  * resume and complete, and a random differential sequence of alloc, free,
  * pin, unpin, write and defragment keeps a model of every block's bytes.
+ * A header that fails validation in the middle of a TLSF pass stops it with
+ * MP_ERR_CORRUPTION and leaves every block intact and the heap consistent.
  */
 #include "buddy_internal.h"
 #include "mp_test.h"
 #include "pool_internal.h"
 #include "slab_internal.h"
+#include "tlsf_internal.h"
 
 #define KIB ((size_t)1024)
 #define MAX_BLOCKS 2048
@@ -287,8 +290,52 @@ static void random_sequences_keep_the_model_under_every_strategy(void) {
     }
 }
 
+/* ------------------------------------------------------------- bad header */
+
+static uint64_t relocations(const MP_Pool *p) {
+    MP_PoolStats st;
+    return mp_pool_stats(p, &st) == MP_OK ? st.relocation_count : 0;
+}
+
+/* A TLSF pass reaches block X whose successor's header (validly tagged: a
+ * bug, not random bytes) claims the block below it is free: the pass stops
+ * there with MP_ERR_CORRUPTION, X is not touched, the free space the moves
+ * before it left (kept unwritten by the packer) is written out, and once the
+ * header is mended every block holds its bytes and the heap checks out; a
+ * second pass then completes. */
+static void a_bad_header_stops_a_tlsf_pass_with_every_block_intact(void) {
+    model m;
+    model_open(&m, MP_STRATEGY_TLSF, 256 * KIB, 0, 0xbadbeefu);
+    CHECK(m.p != NULL);
+    model_fragment(&m, 0);
+    const MP_Tlsf *t = m.p->backends[0].u.tlsf;
+    const tlsf_env *e = &t->env;
+    uint8_t *x = NULL;
+    for (uint32_t i = 0; i < m.p->high_water; i++) {
+        const pool_slot *sl = &m.p->slots[i];
+        if (!pool_slot_live(sl)) continue;
+        uint8_t *b = sl->ptr - TLSF_HDR_BYTES, *n = b + tlsf_w_bytes(tlsf_peek64(b));
+        if (n < e->sentinel && !(tlsf_peek64(n) & TLSF_W_FREE) && (x == NULL || b > x)) x = b;
+    }
+    CHECK(x != NULL);
+    uint8_t *n = x + tlsf_w_bytes(tlsf_peek64(x));
+    uint64_t nw0 = tlsf_peek64(n);
+    tlsf_hdr_store(e, n, nw0 | TLSF_W_PREV_FREE);
+    uint64_t before = relocations(m.p);
+    MP_DefragResult r;
+    CHECK_STATUS(mp_pool_defragment(m.p, 0, &r), MP_ERR_CORRUPTION);
+    CHECK(relocations(m.p) > before); /* blocks below X moved */
+    tlsf_hdr_store(e, n, nw0);
+    CHECK(model_ok(&m));
+    CHECK_STATUS(mp_pool_defragment(m.p, 0, &r), MP_OK);
+    CHECK(model_ok(&m));
+    CHECK(free_blocks(m.p, 0) == 1);
+    mp_pool_destroy(m.p);
+}
+
 MP_TEST_MAIN(TEST_CASE(unbudgeted_pass_leaves_optimal_free_space_for_every_strategy),
              TEST_CASE(one_block_per_budgeted_pass_keeps_contents_after_every_move),
              TEST_CASE(pinned_blocks_stay_and_the_rest_packs_around_them),
              TEST_CASE(aligned_pools_stay_aligned_through_compaction),
-             TEST_CASE(random_sequences_keep_the_model_under_every_strategy))
+             TEST_CASE(random_sequences_keep_the_model_under_every_strategy),
+             TEST_CASE(a_bad_header_stops_a_tlsf_pass_with_every_block_intact))
