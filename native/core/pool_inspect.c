@@ -168,16 +168,15 @@ static size_t pool_check_slots(const MP_Pool *p, pool_tally *t) {
 }
 
 /* Distinct, non-overlapping blocks, and the backends hold exactly as many
- * used blocks as the table has live slots (a single TLSF, which keeps no
- * counters of its own, is walked: its used blocks must also carry exactly
- * used_bytes usable bytes). */
-static size_t pool_check_blocks(const MP_Pool *p) {
+ * used blocks as the table has live slots. A single TLSF keeps no counters
+ * of its own: `tlsf_blocks` and `tlsf_bytes` are what mp_pool_check's check
+ * of its heap counted, and its used blocks must also carry exactly
+ * used_bytes usable bytes. */
+static size_t pool_check_blocks(const MP_Pool *p, size_t tlsf_blocks, size_t tlsf_bytes) {
     size_t bad = 0, n, backend_live = 0;
     if (p->tlsf_only != NULL) {
-        /* The pool keeps this backend's counters: count its used blocks. */
-        size_t used_bytes;
-        if (tlsf_used_tally(p->tlsf_only, &backend_live, &used_bytes) != MP_OK) return 1;
-        bad += used_bytes != p->used_bytes;
+        backend_live = tlsf_blocks;
+        bad += tlsf_bytes != p->used_bytes;
     } else {
         for (unsigned b = 0; b < p->backend_count; b++) {
             MP_HeapStats hs;
@@ -247,9 +246,13 @@ size_t mp_pool_check(const MP_Pool *pool) {
     size_t bad = 0;
     pool_tally t = {0, 0, 0, 0, 0, 0};
     pool_lock(pool);
-    for (unsigned b = 0; b < pool->backend_count; b++) bad += pool_be_check(pool, b);
+    size_t tlsf_blocks = 0, tlsf_bytes = 0;
+    if (pool->tlsf_only != NULL)
+        bad += tlsf_check_counting(pool->tlsf_only, &tlsf_blocks, &tlsf_bytes);
+    else
+        for (unsigned b = 0; b < pool->backend_count; b++) bad += pool_be_check(pool, b);
     bad += pool_check_slots(pool, &t);
-    bad += pool_check_blocks(pool);
+    bad += pool_check_blocks(pool, tlsf_blocks, tlsf_bytes);
     bad += pool_check_owners(pool);
     bad += pool_check_counters(pool, &t);
     pool_unlock(pool);

@@ -88,29 +88,6 @@ MP_Status mp_tlsf_free_stats(const MP_Tlsf *t, MP_FreeStats *out) {
     return MP_OK;
 }
 
-typedef struct tlsf_used_sum {
-    size_t blocks;
-    size_t usable_bytes;
-} tlsf_used_sum;
-
-static int tlsf_add_used(uint8_t *b, uint64_t w0, void *ctx) {
-    (void)b;
-    tlsf_used_sum *sum = ctx;
-    if (!tlsf_is_unused(w0)) {
-        sum->blocks++;
-        sum->usable_bytes += tlsf_w_bytes(w0) - TLSF_HDR_BYTES;
-    }
-    return 0;
-}
-
-MP_Status tlsf_used_tally(const MP_Tlsf *t, size_t *blocks, size_t *usable_bytes) {
-    tlsf_used_sum sum = {0, 0};
-    MP_Status st = tlsf_walk_blocks(t, tlsf_add_used, &sum);
-    *blocks = sum.blocks;
-    *usable_bytes = sum.usable_bytes;
-    return st;
-}
-
 /* ------------------------------------------------------------------- walk */
 
 typedef struct tlsf_user_walk {
@@ -238,8 +215,7 @@ static size_t tlsf_check_list(const MP_Tlsf *t, unsigned idx, size_t *listed) {
     return bad;
 }
 
-size_t mp_tlsf_check(const MP_Tlsf *t) {
-    if (t == NULL) return 1;
+size_t tlsf_check_counting(const MP_Tlsf *t, size_t *used_blocks, size_t *usable_bytes) {
     TLSF_LOCK(t);
     size_t bad = 0;
     const tlsf_env *e = &t->env;
@@ -250,8 +226,10 @@ size_t mp_tlsf_check(const MP_Tlsf *t) {
     tlsf_tally tally = {0, 0, 0, 0};
     size_t bad_blocks = tlsf_check_blocks(t, &tally);
     bad += bad_blocks;
+    *used_blocks = tally.used_blocks;
+    *usable_bytes = tally.in_use_bytes;
     /* An instance whose pool keeps the counters has none to compare
-     * (mp_pool_check compares the pool's with tlsf_used_tally). */
+     * (mp_pool_check compares the pool's with *used_blocks, *usable_bytes). */
     bool counted = (t->flags & TLSF_FLAG_OWNER_COUNTS) == 0;
     if (bad_blocks == 0 && counted) {
         if (tally.in_use_bytes != t->stats.bytes_in_use) bad++;
@@ -283,4 +261,9 @@ size_t mp_tlsf_check(const MP_Tlsf *t) {
     bad += tlsf_cache_check(t);
     TLSF_UNLOCK(t);
     return bad;
+}
+
+size_t mp_tlsf_check(const MP_Tlsf *t) {
+    size_t used_blocks, usable_bytes;
+    return t == NULL ? 1 : tlsf_check_counting(t, &used_blocks, &usable_bytes);
 }

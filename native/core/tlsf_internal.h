@@ -47,7 +47,7 @@
  * (tlsf_hot.h). Those leave bytes_in_use, bytes_requested, the peak and the
  * alloc and free counts at 0 (failed allocations are still counted), and
  * mp_tlsf_check does not compare them with the heap: mp_pool_check compares
- * the heap (tlsf_used_tally) with the pool's counters instead. */
+ * the heap (tlsf_check_counting) with the pool's counters instead. */
 #define TLSF_FLAG_OWNER_COUNTS (1u << 31)
 
 /* What every operation reads and nothing changes between resets (the key
@@ -425,10 +425,11 @@ MP_INLINE bool tlsf_used_successor_ok(const tlsf_env *e, const uint8_t *n, uint6
 
 /* ---------------------------------------------------- tlsf_inspect.c, for mp_pool */
 
-/** The used blocks of the heap (cached blocks are not used) and the sum of
- * their usable bytes, by a physical walk. MP_ERR_CORRUPTION if a header
- * fails validation. Lock held by the caller. */
-MP_Status tlsf_used_tally(const MP_Tlsf *t, size_t *blocks, size_t *usable_bytes);
+/** mp_tlsf_check of a non-NULL instance that also returns what its walk of
+ * the heap counted: the used blocks (cached blocks are not used) and the sum
+ * of their usable bytes (up to the first header that fails validation, if
+ * one does: the check then counts it). */
+size_t tlsf_check_counting(const MP_Tlsf *t, size_t *used_blocks, size_t *usable_bytes);
 
 /* ------------------------------------------------- tlsf_place.c, compaction */
 
