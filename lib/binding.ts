@@ -76,7 +76,6 @@ export interface NativeBinding {
   fixed_free_many(id: number, offsets: Int32Array, count: number): number;
 
   arena_create(region: Uint8Array, size: number): number;
-  arena_alloc(id: number, size: number, align: number): number;
   arena_mark(id: number): NativeArenaMark;
   arena_offset(id: number): number;
   arena_rewind(id: number, offset: number, epoch: number): number;

@@ -2,9 +2,11 @@
  * arena_glue.c - Node-API flat functions over MP_Arena.
  *
  * The arena's buffer is the caller's region (a SharedArrayBuffer made in
- * JS); its control block lives on the native heap. Allocation returns the
- * offset from the arena base, or -1 when the request does not fit or is
- * invalid (mp_last_error tells which). Marks cross as (offset, epoch).
+ * JS); its control block lives on the native heap. Allocation (through the
+ * window below) returns the offset from the arena base, or -1 when the
+ * request does not fit or is invalid (mp_last_error tells which); there is
+ * no window-less allocation export, which would bypass the open window.
+ * Marks cross as (offset, epoch).
  * stats, check, reset, owns and destroy are the generic pool_* exports.
  *
  * JS bump window. Each arena is registered as an arena_box: the arena plus
@@ -76,20 +78,6 @@ static napi_value js_arena_create(napi_env env, napi_callback_info info) {
     /* Cannot fail: both non-NULL, the fresh arena has no window. */
     (void)mp_arena_window_open(box->arena, &box->window, ARENA_WINDOW_CHUNK_BYTES);
     return mp_napi_register(env, e, ARENA, box, argv[0], region, false);
-}
-
-/* arena_alloc(id, size, align) -> offset, or -1 (see last_error). */
-static napi_value js_arena_alloc(napi_env env, napi_callback_info info) {
-    MP_NAPI_POOL_ARGS(env, info, 3, ARENA);
-    (void)e;
-    uint32_t size = 0;
-    uint32_t align = 0;
-    if (napi_get_value_uint32(env, argv[1], &size) != napi_ok ||
-        napi_get_value_uint32(env, argv[2], &align) != napi_ok) {
-        napi_throw_type_error(env, "MP_ERR_INVALID_ARGUMENT", "size and align must be numbers");
-        return NULL;
-    }
-    return mp_napi_offset_of(env, s, mp_arena_alloc(ARENA_OF(s->pool), size, align));
 }
 
 /* Replays the JS bumps since the last refill: the window's cursor moves to
@@ -190,11 +178,11 @@ static napi_value js_arena_rewind(napi_env env, napi_callback_info info) {
 }
 
 static napi_status arena_init(napi_env env, napi_value exports, mp_napi_env *e) {
-    static const char *const names[] = {"arena_create", "arena_alloc", "arena_mark", "arena_offset",
-                                        "arena_rewind", "arena_window_refill", "arena_window_sync",
+    static const char *const names[] = {"arena_create",        "arena_mark",        "arena_offset",
+                                        "arena_rewind",        "arena_window_refill", "arena_window_sync",
                                         "arena_base_low"};
-    static const napi_callback fns[] = {js_arena_create, js_arena_alloc, js_arena_mark, js_arena_offset,
-                                        js_arena_rewind, js_arena_window_refill, js_arena_window_sync,
+    static const napi_callback fns[] = {js_arena_create,        js_arena_mark,        js_arena_offset,
+                                        js_arena_rewind,        js_arena_window_refill, js_arena_window_sync,
                                         js_arena_base_low};
     return mp_napi_define(env, exports, e, names, fns, sizeof names / sizeof names[0]);
 }
