@@ -68,9 +68,9 @@ export interface NativeBinding {
     alignment: number,
     flags: number,
   ): number;
-  /** Frame call: [id] -> [offset, or -1 when every slot is in use]. */
+  /** Frame call: words [id] -> [offset, or -1 when every slot is in use]. */
   fixed_alloc(): void;
-  /** Frame call: [id, offset] -> [MP_Status]. */
+  /** Frame call: words [id, offset] -> [MP_Status]. */
   fixed_free(): void;
   fixed_alloc_many(id: number, out: Int32Array, count: number): number;
   fixed_free_many(id: number, offsets: Int32Array, count: number): number;
@@ -118,13 +118,13 @@ export interface NativeBinding {
   slab_class_stats<T extends object>(id: number, index: number): T | number;
 
   /* heap_*: any variable-size family (buddy, slab, tlsf, fitlist). */
-  /** Frame call: [id, size] -> [offset, or -1 (see last_error)]. */
+  /** Frame call: words [id, size] -> [offset, or -1 (see last_error)]. */
   heap_alloc(): void;
   heap_alloc_aligned(id: number, size: number, align: number): number;
   heap_calloc(id: number, size: number): number;
   /** The block's new offset, or -status (the block is then untouched). */
   heap_realloc(id: number, offset: number, size: number): number;
-  /** Frame call: [id, offset] -> [MP_Status]. */
+  /** Frame call: words [id, offset] -> [MP_Status]. */
   heap_free(): void;
   /** Usable bytes of the live block at offset; 0 if there is none. */
   heap_usable_size(id: number, offset: number): number;
@@ -154,15 +154,24 @@ export const binding: NativeBinding = { ...(nodeGypBuild(packageRoot) as NativeB
 
 /**
  * The call frame of the frame calls (native/napi/addon.h): the hottest
- * native functions take no arguments; the caller stores the pool id in
- * frame[0] and the numbers after it, calls, and reads the results from
- * frame[0..]. Unpacking arguments and making result values through Node-API
- * costs more than the pools' own work, a typed-array store or load costs
- * almost nothing. Store only numbers validated before (a Float64Array
- * converts anything else, and the conversion could run user code), and read
- * the results before any other native call.
+ * native functions take no numbers as arguments; the caller stores the pool
+ * id and the uint32 inputs (sizes, offsets, owners, flags) in `frameWords`
+ * at FRAME_ID, FRAME_A.., a handle in frame[1], calls, and reads the results
+ * from frame[0..]. Unpacking arguments and making result values through
+ * Node-API costs more than the pools' own work, a typed-array store or load
+ * costs almost nothing. Store only numbers validated before (a Uint32Array
+ * converts anything else to a uint32, and the conversion could run user
+ * code), and read the results before any other native call.
  */
 export const frame = new Float64Array(binding.call_frame);
+/** The call frame as uint32 words (the same bytes as `frame`). */
+export const frameWords = new Uint32Array(binding.call_frame);
+/** Words of `frameWords` (MP_NAPI_FRAME_ID, _A, _B, _C of addon.h): the
+ * pool id; a size or offset; an owner; flags or the owner check (0/1). */
+export const FRAME_ID = 4;
+export const FRAME_A = 5;
+export const FRAME_B = 6;
+export const FRAME_C = 7;
 
 /** MP_FLAG_THREAD_SAFE of the C header. */
 export const FLAG_THREAD_SAFE = 0x1;

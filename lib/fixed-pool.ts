@@ -57,7 +57,16 @@ import {
   show,
   uint32Arg,
 } from './args';
-import { binding, FLAG_THREAD_SAFE, frame, MAX_REGION_BYTES, NO_MEMORY } from './binding';
+import {
+  binding,
+  FLAG_THREAD_SAFE,
+  frame,
+  FRAME_A,
+  FRAME_ID,
+  frameWords,
+  MAX_REGION_BYTES,
+  NO_MEMORY,
+} from './binding';
 import {
   CorruptionError,
   errorFromStatus,
@@ -79,6 +88,9 @@ import type { FixedPoolStats } from './stats';
  * where `binding_1.frame` would be a property load and a map check per use. */
 const { fixed_alloc, fixed_free, fixed_alloc_many, fixed_free_many } = binding;
 const callFrame = frame;
+const callWords = frameWords;
+const ID = FRAME_ID;
+const A = FRAME_A;
 
 /** Default number of offsets the JS cache holds; refill and drain move half. */
 export const DEFAULT_CACHE_SIZE = 256;
@@ -544,7 +556,7 @@ export class FixedPool {
   #allocSlow(): number {
     if (this.#destroyed) throw destroyedError('FixedPool.alloc()');
     if (this.#cacheSize === 0) {
-      callFrame[0] = this.#id;
+      callWords[ID] = this.#id;
       fixed_alloc();
       return callFrame[0] | 0;
     }
@@ -618,8 +630,8 @@ export class FixedPool {
    * (allocation-free on success) and every refusal. */
   #freeSlow(offset: number): void {
     if (this.#cacheSize === 0 && !this.#destroyed && isUint32(offset)) {
-      callFrame[0] = this.#id;
-      callFrame[1] = offset;
+      callWords[ID] = this.#id;
+      callWords[A] = offset;
       fixed_free();
       const status = callFrame[0];
       if (status === MP_OK) return;

@@ -29,7 +29,16 @@ import {
   show,
   uint32Arg,
 } from './args';
-import { binding, FLAG_THREAD_SAFE, frame, MAX_REGION_BYTES, NO_MEMORY } from './binding';
+import {
+  binding,
+  FLAG_THREAD_SAFE,
+  frame,
+  FRAME_A,
+  FRAME_ID,
+  frameWords,
+  MAX_REGION_BYTES,
+  NO_MEMORY,
+} from './binding';
 import {
   errorFromStatus,
   InvalidAddressError,
@@ -52,6 +61,8 @@ import type { FreeStats, HeapStats } from './stats';
 
 /* Hot native calls as module constants: a direct call, no property load. */
 const { heap_alloc, heap_free } = binding;
+/* The frame's words as a module constant, as the hot functions above. */
+const words = frameWords;
 
 const MP_OK = 0;
 const MP_ERR_OUT_OF_MEMORY = statusOf('MP_ERR_OUT_OF_MEMORY');
@@ -475,8 +486,8 @@ interface HotState {
 function allocWith(hot: HotState, size: number): number {
   if (hot.destroyed || typeof size !== 'number' || size >>> 0 !== size)
     refuseSize(hot, size, 'alloc');
-  frame[0] = hot.id;
-  frame[1] = size;
+  words[FRAME_ID] = hot.id;
+  words[FRAME_A] = size;
   heap_alloc();
   const offset = frame[0] | 0;
   return offset >= 0 ? offset : allocFailed(`${hot.name}.alloc(${size})`);
@@ -485,8 +496,8 @@ function allocWith(hot: HotState, size: number): number {
 function freeWith(hot: HotState, offset: number): void {
   if (hot.destroyed || typeof offset !== 'number' || offset >>> 0 !== offset)
     refuseFree(hot, offset);
-  frame[0] = hot.id;
-  frame[1] = offset;
+  words[FRAME_ID] = hot.id;
+  words[FRAME_A] = offset;
   heap_free();
   const status = frame[0];
   if (status !== MP_OK) throw errorFromStatus(status, `${hot.name}.free(${offset})`, { offset });

@@ -24,16 +24,18 @@ export interface NativePoolBinding {
     maxBlocks: number,
     flags: number,
   ): number;
-  /** Frame call: [id, size, owner, flags] -> [a handle (> 0), or -status (see last_error)]. */
+  /** Frame call: words [id, size, owner, flags] -> [a handle (> 0), or -status (see last_error)]. */
   mpool_alloc(): void;
-  /** Frame call: [id, handle, owner, check owner 0/1] -> [MP_Status]; with the
-   * check, the owner-checked mp_pool_free_as. */
+  /** Frame call: frame[1] handle, words [id, -, owner, check owner 0/1] ->
+   * [MP_Status]; with the check, the owner-checked mp_pool_free_as. */
   mpool_free(): void;
-  /** Frame call: [id, handle, offset, check owner 0/1, owner] -> [MP_Status];
-   * reads into `dst`. */
-  mpool_read(dst: ArrayBufferView): void;
-  /** Frame call as mpool_read; writes `src` into the block. */
-  mpool_write(src: ArrayBufferView): void;
+  /** Frame call: frame[1] handle, words [id, offset, owner, check owner 0/1]
+   * -> [MP_Status]; reads into its receiver (any typed array or DataView:
+   * `mpool_read.call(dst)`, as Node-API reads `this` for half the cost of
+   * an argument). */
+  mpool_read(this: ArrayBufferView): void;
+  /** Frame call as mpool_read; writes its receiver into the block. */
+  mpool_write(this: ArrayBufferView): void;
   /** MP_Status; reads `length` (<= 4096) bytes into this thread's `mpool_staging`. */
   mpool_read_staged(
     id: number,
@@ -59,7 +61,7 @@ export interface NativePoolBinding {
     length: number,
     owner?: number,
   ): number;
-  /** Frame call: [id, handle] -> [offset or -status, size]. */
+  /** Frame call: frame[1] handle, words [id] -> [offset or -status, size]. */
   mpool_locate(): void;
   /** MP_Status; scratch[0..4] = offset, size, usable bytes, owner id, pinned. */
   mpool_block_info(id: number, handle: number): number;

@@ -55,7 +55,18 @@
  * default owner is id 0 and the last named owner is cached.
  */
 import { alignmentArg, booleanArg, objectArg, show, uint32Arg } from './args';
-import { binding, FLAG_THREAD_SAFE, frame, MAX_REGION_BYTES, NO_MEMORY } from './binding';
+import {
+  binding,
+  FLAG_THREAD_SAFE,
+  frame as callFrame,
+  FRAME_A,
+  FRAME_B,
+  FRAME_C,
+  FRAME_ID,
+  frameWords,
+  MAX_REGION_BYTES,
+  NO_MEMORY,
+} from './binding';
 import {
   errorFromStatus,
   type ErrorDetail,
@@ -71,7 +82,7 @@ import {
   type MemoryPoolMetrics,
   type OwnerMetrics,
   poolBinding,
-  pressureSignal,
+  pressureSignal as signals,
   scratch,
   staging,
 } from './memory-pool-native';
@@ -80,6 +91,16 @@ import { resolveRegion, type RegionOptions } from './region';
 /* Hot native calls as module constants: a direct call, no property load. */
 const { mpool_alloc, mpool_free, mpool_locate, mpool_read, mpool_write, mpool_read_staged } =
   poolBinding;
+/* The call frame, its words and their indices, and the signal words as
+ * module constants: optimized code embeds them (an imported name is a
+ * property load of the binding module, and a map check, at every use). */
+const frame = callFrame;
+const words = frameWords;
+const pressureSignal = signals;
+const ID = FRAME_ID;
+const A = FRAME_A;
+const B = FRAME_B;
+const C = FRAME_C;
 
 const MP_OK = 0;
 const ERR_OUT_OF_MEMORY = statusOf('MP_ERR_OUT_OF_MEMORY');
@@ -210,7 +231,7 @@ function isHandleValue(h: unknown): h is number {
  * a non-number handle never reaches the frame. */
 function locate(id: number, handle: unknown): number {
   if (typeof handle !== 'number') return -ERR_INVALID_ARGUMENT;
-  frame[0] = id;
+  words[ID] = id;
   frame[1] = handle;
   mpool_locate();
   return frame[0];
@@ -228,13 +249,13 @@ function transfer(
   owner?: number,
 ): number {
   if (typeof handle !== 'number') return ERR_INVALID_ARGUMENT;
-  frame[0] = id;
+  words[ID] = id;
   frame[1] = handle;
-  frame[2] = offset;
-  frame[3] = owner === undefined ? 0 : 1;
-  frame[4] = owner === undefined ? 0 : owner;
-  if (write) mpool_write(bytes);
-  else mpool_read(bytes);
+  words[A] = offset;
+  words[B] = owner === undefined ? 0 : owner;
+  words[C] = owner === undefined ? 0 : 1;
+  if (write) mpool_write.call(bytes);
+  else mpool_read.call(bytes);
   return frame[0];
 }
 
@@ -382,10 +403,10 @@ export class MemoryPool {
     if (access !== undefined || typeof handle !== 'number' || this.#destroyed) {
       return this.#freeChecked(handle, access);
     }
-    frame[0] = this.#id;
+    words[ID] = this.#id;
     frame[1] = handle;
-    frame[2] = 0;
-    frame[3] = 0;
+    words[B] = 0;
+    words[C] = 0;
     mpool_free();
     const st = frame[0];
     if (st !== MP_OK) throw this.#failure(st, handle, 'free');
@@ -724,10 +745,10 @@ export class MemoryPool {
     const owner = access === undefined ? 0 : this.#accessOwner(access, 'free');
     // The glue refuses a handle that is no integer in [0, 2^53); a non-number never reaches the frame.
     if (typeof handle !== 'number') throw this.#failure(ERR_INVALID_ARGUMENT, handle, 'free');
-    frame[0] = id;
+    words[ID] = id;
     frame[1] = handle;
-    frame[2] = owner;
-    frame[3] = access === undefined ? 0 : 1;
+    words[B] = owner;
+    words[C] = access === undefined ? 0 : 1;
     mpool_free();
     const st = frame[0];
     if (st !== MP_OK) throw this.#failure(st, handle, 'free');
@@ -746,10 +767,10 @@ export class MemoryPool {
     ) {
       return this.#takeChecked(size, options, method);
     }
-    frame[0] = this.#id;
-    frame[1] = size;
-    frame[2] = 0;
-    frame[3] = 0;
+    words[ID] = this.#id;
+    words[A] = size;
+    words[B] = 0;
+    words[C] = 0;
     return this.#allocFromFrame();
   }
 
@@ -765,10 +786,10 @@ export class MemoryPool {
       if (options.owner !== undefined) owner = this.#ownerId(options.owner, true, method);
       if (options.pinned !== undefined && booleanArg(options.pinned, 'pinned', ctx)) flags = 1;
     }
-    frame[0] = this.#id;
-    frame[1] = size;
-    frame[2] = owner;
-    frame[3] = flags;
+    words[ID] = this.#id;
+    words[A] = size;
+    words[B] = owner;
+    words[C] = flags;
     return this.#allocFromFrame();
   }
 

@@ -124,11 +124,12 @@ mp_napi_slot *mp_napi_bad_id(napi_env env, napi_status st, const mp_napi_family 
     return NULL;
 }
 
-napi_value mp_napi_frame_refused(napi_env env, const char *what) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "call_frame: %s must be an integer in [0, 2^32)", what);
-    napi_throw_type_error(env, "MP_ERR_INVALID_ARGUMENT", msg);
-    return NULL;
+_Atomic(napi_env) mp_napi_cached_env;
+mp_napi_env *mp_napi_cached_table;
+
+mp_napi_env *mp_napi_env_slow(napi_env env) {
+    void *data = NULL;
+    return napi_get_instance_data(env, &data) == napi_ok ? data : NULL;
 }
 
 bool mp_napi_offset_arg(napi_env env, const mp_napi_slot *s, napi_value value, void **ptr) {
@@ -580,6 +581,10 @@ static napi_value js_noop(napi_env env, napi_callback_info info) {
  * releases every attachment it still holds. */
 static void env_cleanup(void *arg) {
     mp_napi_env *e = arg;
+    if (atomic_load_explicit(&mp_napi_cached_env, memory_order_relaxed) == e->env) {
+        mp_napi_cached_table = NULL;
+        atomic_store_explicit(&mp_napi_cached_env, NULL, memory_order_release);
+    }
     for (uint32_t i = 0; i < e->slot_count; i++) {
         if (e->slots[i].id != 0) slot_detach(e, &e->slots[i]);
     }
@@ -600,6 +605,7 @@ static napi_status frame_init(napi_env env, napi_value exports, mp_napi_env *e) 
     if (st != napi_ok) return st;
     memset(data, 0, bytes);
     e->frame = data;
+    e->words = data;
     return napi_ok;
 }
 
@@ -636,5 +642,11 @@ NAPI_MODULE_INIT() {
     for (size_t f = 0; f < FAMILY_COUNT; f++) {
         if (families[f]->init(env, exports, e) != napi_ok) return NULL;
     }
+    /* The first env to get here (while no other holds it) claims the table
+     * cache of mp_napi_env_of; its cleanup hook gives it back. */
+    napi_env unclaimed = NULL;
+    if (atomic_compare_exchange_strong_explicit(&mp_napi_cached_env, &unclaimed, env, memory_order_acq_rel,
+                                                memory_order_relaxed))
+        mp_napi_cached_table = e;
     return exports;
 }

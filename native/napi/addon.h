@@ -27,6 +27,7 @@
 #define MP_NAPI_ADDON_H
 
 #include <node_api.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -126,8 +127,15 @@ typedef struct mp_napi_slot {
     napi_ref view_ref; /* keeps the region's typed array alive */
 } mp_napi_slot;
 
-/* Doubles in an env's call frame (see mp_napi_frame_slot). */
+/* The call frame (see mp_napi_frame_slot): MP_NAPI_FRAME_DOUBLES doubles,
+ * also read as uint32 words. Doubles 0 and 1 carry results and a handle (an
+ * integer up to 2^53); the words from MP_NAPI_FRAME_ID on carry the pool id
+ * and the uint32 inputs, so the glue converts and range-checks no double. */
 #define MP_NAPI_FRAME_DOUBLES 8u
+#define MP_NAPI_FRAME_ID 4u /* word: the pool id */
+#define MP_NAPI_FRAME_A 5u  /* word: a size or an offset */
+#define MP_NAPI_FRAME_B 6u  /* word: an owner */
+#define MP_NAPI_FRAME_C 7u  /* word: flags, or the owner check (0/1) */
 
 typedef struct mp_napi_env {
     napi_env env;
@@ -136,6 +144,7 @@ typedef struct mp_napi_env {
     uint32_t live_count;
     size_t batch_done; /* items a failed batch call completed before failing */
     double *frame;     /* this env's call frame: `call_frame`, MP_NAPI_FRAME_DOUBLES doubles */
+    uint32_t *words;   /* the same bytes as uint32 words */
     napi_ref frame_ref;
 } mp_napi_env;
 
@@ -146,6 +155,15 @@ static inline mp_napi_slot *mp_napi_find(mp_napi_env *e, int32_t id, const mp_na
     if (id <= 0 || index >= e->slot_count) return NULL;
     mp_napi_slot *s = &e->slots[index];
     return (s->id == id && (family == NULL || s->family == family)) ? s : NULL;
+}
+
+/** mp_napi_find for an id read as a uint32 word: ids above INT32_MAX and 0
+ * name nothing. */
+static inline mp_napi_slot *mp_napi_find_word(mp_napi_env *e, uint32_t id, const mp_napi_family *family) {
+    uint32_t index = id & MP_NAPI_INDEX_MASK;
+    if (id - 1u >= (uint32_t)INT32_MAX || index >= e->slot_count) return NULL;
+    mp_napi_slot *s = &e->slots[index];
+    return ((uint32_t)s->id == id && (family == NULL || s->family == family)) ? s : NULL;
 }
 
 /* -------------------------------------------------------------- unpacking */
@@ -184,50 +202,51 @@ static inline mp_napi_slot *mp_napi_slot_arg(napi_env env, mp_napi_env *e, napi_
 
 /*
  * Frame calls. The hottest functions (alloc and free of every family, the
- * managed pool's locate) take no JS arguments: the caller stores the pool id
- * and the numbers in this env's call frame, `call_frame` (an ArrayBuffer of
- * MP_NAPI_FRAME_DOUBLES doubles, V8-owned, one per env), calls, and reads the
- * results back from the frame. A call then costs about what an empty native
- * call costs: unpacking each argument through Node-API (napi_get_value_*) and
- * making a result value (a HeapNumber for a handle) cost more than the work
- * of a pool. No JS runs between the caller's stores and the call, and each
- * env (thread) has its own frame. The TypeScript layer stores only numbers
- * it validated; the glue still refuses values that are not what the call
- * takes (a TypeError, as for a bad argument), so the frame is never trusted
- * blindly.
+ * managed pool's locate, read and write) take no number as a JS argument:
+ * the caller stores the pool id and the numbers in this env's call frame,
+ * `call_frame` (an ArrayBuffer of MP_NAPI_FRAME_DOUBLES doubles, V8-owned,
+ * one per env), calls, and reads the results back from the frame. A call
+ * then costs about what an empty native call costs: unpacking each argument
+ * through Node-API (napi_get_value_*) and making a result value (a
+ * HeapNumber for a handle) cost more than the work of a pool. No JS runs
+ * between the caller's stores and the call, and each env (thread) has its
+ * own frame. The id, sizes, offsets and owners are uint32 words (JS stores
+ * them through a Uint32Array, which converts any number to a uint32, so the
+ * TypeScript layer stores only numbers it validated): every word is a value
+ * the call can take, and the id is looked up as any id is, so a frame is
+ * never trusted blindly. A handle is a double, checked by the call.
  */
 
-/** The slot of the pool whose id is frame[0] (`*out`: this env's table), or
- * NULL with a JS exception pending, as mp_napi_slot_arg. A frame call that
- * also takes objects (a typed array) gets its first `argc` JS arguments in
- * `argv` (undefined where missing); argc 0 reads none. */
-static inline mp_napi_slot *mp_napi_frame_slot(napi_env env, napi_callback_info info,
-                                               const mp_napi_family *family, mp_napi_env **out, size_t argc,
-                                               napi_value *argv) {
-    mp_napi_env *e = NULL;
-    /* Without arguments, this env's table is read as its instance data (the
-     * same pointer as the callback data): 14 instructions in Node 20 against
-     * 34 for napi_get_cb_info (callgrind), on the hottest native calls. */
-    napi_status st = argc ? napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&e)
-                          : napi_get_instance_data(env, (void **)&e);
-    if (st != napi_ok || e == NULL) return NULL;
+/* The env that holds the table cache (the first to load the addon, usually
+ * the main thread; NULL when none does) and its table. Only the holding
+ * env's thread sets and clears the pair (at init, and in its cleanup hook
+ * before the table is freed), so a hit always reads that thread's own
+ * writes; any other env compares unequal and takes mp_napi_env_slow. */
+extern _Atomic(napi_env) mp_napi_cached_env;
+extern mp_napi_env *mp_napi_cached_table;
+
+/** This env's table through napi_get_instance_data (NULL on failure). */
+mp_napi_env *mp_napi_env_slow(napi_env env);
+
+/** This env's table (the callback data of every function), or NULL. Three
+ * instructions on the cached env, where napi_get_instance_data is a call of
+ * 14 and napi_get_cb_info one of 34 or more (callgrind, Node 20). */
+static inline mp_napi_env *mp_napi_env_of(napi_env env) {
+    if (env == atomic_load_explicit(&mp_napi_cached_env, memory_order_acquire)) return mp_napi_cached_table;
+    return mp_napi_env_slow(env);
+}
+
+/** The slot of the pool whose id is word MP_NAPI_FRAME_ID of the frame (`*out`:
+ * this env's table), or NULL with a JS exception pending, as
+ * mp_napi_slot_arg. A frame call that also takes objects (a typed array)
+ * reads them with napi_get_cb_info itself. */
+static inline mp_napi_slot *mp_napi_frame_slot(napi_env env, const mp_napi_family *family, mp_napi_env **out) {
+    mp_napi_env *e = mp_napi_env_of(env);
+    if (e == NULL) return NULL;
     *out = e;
-    double d = e->frame[0];
-    mp_napi_slot *s = NULL;
-    if (d >= 1 && d <= (double)INT32_MAX && (double)(int32_t)d == d) s = mp_napi_find(e, (int32_t)d, family);
+    mp_napi_slot *s = mp_napi_find_word(e, e->words[MP_NAPI_FRAME_ID], family);
     return s != NULL ? s : mp_napi_bad_id(env, napi_ok, family);
 }
-
-/** True (with *out set) if `d`, a frame entry, is an integer in [0, 2^32). */
-static inline bool mp_napi_frame_u32(double d, uint32_t *out) {
-    if (!(d >= 0 && d <= (double)UINT32_MAX) || (double)(uint32_t)d != d) return false;
-    *out = (uint32_t)d;
-    return true;
-}
-
-/** Throws the TypeError of a frame entry `what` that is not what the call
- * takes (the binding misused) and returns NULL. */
-napi_value mp_napi_frame_refused(napi_env env, const char *what);
 
 /** The address `value` (read as uint32) bytes past the pool base; false with
  * a TypeError pending for a non-number. */

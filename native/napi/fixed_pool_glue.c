@@ -69,21 +69,22 @@ static napi_value js_fixed_create(napi_env env, napi_callback_info info) {
 
 /* fixed_alloc(), a frame call: [id] -> [offset, or -1 when every slot is in use]. */
 static napi_value js_fixed_alloc(napi_env env, napi_callback_info info) {
+    (void)info;
     mp_napi_env *e;
-    mp_napi_slot *s = mp_napi_frame_slot(env, info, FIXED, &e, 0, NULL);
+    mp_napi_slot *s = mp_napi_frame_slot(env, FIXED, &e);
     if (s == NULL) return NULL;
     void *ptr = mp_fixed_pool_alloc(s->pool);
-    e->frame[0] = ptr != NULL ? (double)((uintptr_t)ptr - s->base) : -1.0;
+    e->frame[0] = ptr != NULL ? (double)(int32_t)((uintptr_t)ptr - s->base) : -1.0; /* offsets < 2^31 */
     return NULL;
 }
 
-/* fixed_free(), a frame call: [id, offset] -> [MP_Status]. */
+/* fixed_free(), a frame call: [id, offset (word A)] -> [MP_Status]. */
 static napi_value js_fixed_free(napi_env env, napi_callback_info info) {
+    (void)info;
     mp_napi_env *e;
-    mp_napi_slot *s = mp_napi_frame_slot(env, info, FIXED, &e, 0, NULL);
+    mp_napi_slot *s = mp_napi_frame_slot(env, FIXED, &e);
     if (s == NULL) return NULL;
-    uint32_t offset = 0;
-    if (!mp_napi_frame_u32(e->frame[1], &offset)) return mp_napi_frame_refused(env, "offset");
+    uint32_t offset = e->words[MP_NAPI_FRAME_A];
     e->frame[0] = (double)mp_fixed_pool_free(s->pool, (void *)(s->base + offset));
     return NULL;
 }

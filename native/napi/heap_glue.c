@@ -70,23 +70,23 @@ static bool bytes_arg(napi_env env, napi_value value, size_t *out) {
     return true;
 }
 
-/* Opens a heap frame call (addon.h): `e`, `s` (the pool of id frame[0]) and
- * `ops`, or returns NULL with a JS exception pending. */
+/* Opens a heap frame call (addon.h): `e`, `s` (the pool of the frame's id)
+ * and `ops`, or returns NULL with a JS exception pending. */
 #define HEAP_FRAME(env, info)                                                                                \
+    (void)(info);                                                                                            \
     mp_napi_env *e;                                                                                          \
-    mp_napi_slot *s = mp_napi_frame_slot((env), (info), NULL, &e, 0, NULL);                                  \
+    mp_napi_slot *s = mp_napi_frame_slot((env), NULL, &e);                                                   \
     if (s == NULL) return NULL;                                                                              \
     const mp_napi_heap_ops *ops = s->family->heap;                                                           \
     if (ops == NULL) return heap_refused(env)
 
-/* heap_alloc(), a frame call: [id, size] -> [offset, or -1 when it failed
- * (see last_error)]. */
+/* heap_alloc(), a frame call: [id, size (word A)] -> [offset, or -1 when it
+ * failed (see last_error)]. */
 static napi_value js_heap_alloc(napi_env env, napi_callback_info info) {
     HEAP_FRAME(env, info);
-    uint32_t size = 0;
-    if (!mp_napi_frame_u32(e->frame[1], &size)) return mp_napi_frame_refused(env, "size");
+    uint32_t size = e->words[MP_NAPI_FRAME_A];
     void *ptr = ops->alloc(s->pool, size);
-    e->frame[0] = ptr != NULL ? (double)((uintptr_t)ptr - s->base) : -1.0;
+    e->frame[0] = ptr != NULL ? (double)(int32_t)((uintptr_t)ptr - s->base) : -1.0; /* offsets < 2^31 */
     return NULL;
 }
 
@@ -117,11 +117,10 @@ static napi_value js_heap_realloc(napi_env env, napi_callback_info info) {
     return st == MP_OK ? mp_napi_offset_of(env, s, ptr) : mp_napi_int32(env, -(int32_t)st);
 }
 
-/* heap_free(), a frame call: [id, offset] -> [MP_Status]. */
+/* heap_free(), a frame call: [id, offset (word A)] -> [MP_Status]. */
 static napi_value js_heap_free(napi_env env, napi_callback_info info) {
     HEAP_FRAME(env, info);
-    uint32_t offset = 0;
-    if (!mp_napi_frame_u32(e->frame[1], &offset)) return mp_napi_frame_refused(env, "offset");
+    uint32_t offset = e->words[MP_NAPI_FRAME_A];
     e->frame[0] = (double)ops->free(s->pool, (void *)(s->base + offset));
     return NULL;
 }

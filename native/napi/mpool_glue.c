@@ -8,17 +8,18 @@
  * or a non-negative result / -status. alloc, free and locate are frame calls
  * (addon.h): their numbers pass through the env's call frame, so a hot call
  * unpacks no argument and makes no value (a handle would be a HeapNumber).
- * read and write are frame calls too, with the caller's bytes as their one
- * argument. block_info and defragment leave their results in this thread's
+ * read and write are frame calls too, with the caller's bytes as their
+ * receiver. block_info and defragment leave their results in this thread's
  * scratch Float64Array (`mpool_scratch`, the first 8 doubles), so no object
  * is made.
  * The optional trailing `owner` argument of read, write, fill and copy (an
  * owner check flag in free's frame) selects the owner-checked *_as call.
  *
  * Arguments the core cannot take (a handle that is not an integer in
- * [0, 2^53), a byte source that is not a typed array) are refused here with
- * MP_ERR_INVALID_ARGUMENT without calling the core, so no pool counter
- * moves; the TypeScript layer validates everything else before calling.
+ * [0, 2^53), a byte source that is no typed array or DataView) are refused
+ * here with MP_ERR_INVALID_ARGUMENT without calling the core, so no pool
+ * counter moves; the TypeScript layer validates everything else before
+ * calling.
  *
  * Signals: every pool is created with pressure_signal() and
  * auto_defrag_signal() as its callbacks. The core calls them synchronously,
@@ -150,8 +151,9 @@ static void auto_defrag_signal(MP_Pool *pool, const MP_DefragResult *r, void *ct
  * for anything else. */
 static inline bool handle_value(double d, MP_Handle *out) {
     if (!(d >= 0 && d < HANDLE_LIMIT)) return false;
-    *out = (MP_Handle)d;
-    return (double)*out == d;
+    int64_t i = (int64_t)d; /* in range: a signed conversion, one instruction each way */
+    *out = (MP_Handle)i;
+    return (double)i == d;
 }
 
 /* A handle argument: as handle_value; false for a non-number too. */
@@ -250,41 +252,38 @@ static napi_value js_mpool_create(napi_env env, napi_callback_info info) {
 
 /* --------------------------------------------------------- alloc and free */
 
-/* Opens an mpool frame call (addon.h): `e`, `s` (the pool of id frame[0])
- * and `g`, or returns NULL with a JS exception pending. */
+/* Opens an mpool frame call (addon.h): `e`, `s` (the pool of the frame's
+ * id) and `g`, or returns NULL with a JS exception pending. */
 #define MPOOL_FRAME(env, info)                                                                               \
+    (void)(info);                                                                                            \
     mp_napi_env *e;                                                                                          \
-    mp_napi_slot *s = mp_napi_frame_slot((env), (info), MPOOL, &e, 0, NULL);                                 \
+    mp_napi_slot *s = mp_napi_frame_slot((env), MPOOL, &e);                                                  \
     if (s == NULL) return NULL;                                                                              \
     pool_glue *g = s->pool
 
-/* mpool_alloc(), a frame call: [id, size, owner, flags] -> [handle, or
+/* mpool_alloc(), a frame call: words [id, size, owner, flags] -> [handle, or
  * -status (see last_error)]. */
 static napi_value js_mpool_alloc(napi_env env, napi_callback_info info) {
     MPOOL_FRAME(env, info);
-    double *f = e->frame;
-    uint32_t size = 0, owner = 0, flags = 0;
-    if (!mp_napi_frame_u32(f[1], &size) || !mp_napi_frame_u32(f[2], &owner) ||
-        !mp_napi_frame_u32(f[3], &flags))
-        return mp_napi_frame_refused(env, "size, owner and flags");
+    const uint32_t *w = e->words;
     MP_Handle h = MP_HANDLE_NONE;
-    MP_Status st = mp_pool_alloc(g->pool, size, owner, flags, &h);
-    f[0] = st == MP_OK ? (double)h : -(double)st;
+    MP_Status st = mp_pool_alloc(g->pool, w[MP_NAPI_FRAME_A], w[MP_NAPI_FRAME_B], w[MP_NAPI_FRAME_C], &h);
+    e->frame[0] = st == MP_OK ? (double)(int64_t)h : -(double)st; /* handles < 2^53 */
     return NULL;
 }
 
-/* mpool_free(), a frame call: [id, handle, owner, check owner (0/1)] ->
- * [MP_Status]; with the owner check, the owner-checked mp_pool_free_as. A
- * handle that is no integer in [0, 2^53) is MP_ERR_INVALID_ARGUMENT. */
+/* mpool_free(), a frame call: [handle in double 1; words id, owner, check
+ * owner (0/1)] -> [MP_Status]; with the owner check, the owner-checked
+ * mp_pool_free_as. A handle that is no integer in [0, 2^53) is
+ * MP_ERR_INVALID_ARGUMENT. */
 static napi_value js_mpool_free(napi_env env, napi_callback_info info) {
     MPOOL_FRAME(env, info);
     double *f = e->frame;
+    const uint32_t *w = e->words;
     MP_Handle h = 0;
-    uint32_t owner = 0;
-    if (!mp_napi_frame_u32(f[2], &owner)) return mp_napi_frame_refused(env, "owner");
     MP_Status st = MP_ERR_INVALID_ARGUMENT;
     if (handle_value(f[1], &h))
-        st = f[3] != 0 ? mp_pool_free_as(g->pool, owner, h) : mp_pool_free(g->pool, h);
+        st = w[MP_NAPI_FRAME_C] != 0 ? mp_pool_free_as(g->pool, w[MP_NAPI_FRAME_B], h) : mp_pool_free(g->pool, h);
     f[0] = (double)st;
     return NULL;
 }
@@ -310,26 +309,40 @@ static MP_Status transfer_bounced(pool_glue *g, bool write, bool as, uint32_t ow
     return st;
 }
 
-/* read and write, frame calls with one argument, the caller's bytes (any
- * typed array): [id, handle, offset, check owner (0/1), owner] -> [MP_Status].
- * A handle that is no integer in [0, 2^53), or bytes that are no typed
- * array, are MP_ERR_INVALID_ARGUMENT, and the core never sees the call. */
+/* The bytes of any ArrayBufferView: Node's napi_get_buffer_info takes every
+ * view (and costs half of napi_get_typedarray_info); typed_bytes serves a
+ * runtime whose buffer_info takes Buffers only. False if `value` is no view. */
+static bool view_bytes(napi_env env, napi_value value, uint8_t **data, size_t *bytes) {
+    void *ptr = NULL;
+    if (napi_get_buffer_info(env, value, &ptr, bytes) == napi_ok) {
+        *data = ptr;
+        return true;
+    }
+    return typed_bytes(env, value, data, bytes);
+}
+
+/* read and write, frame calls whose receiver (`this`) is the caller's bytes
+ * (any typed array or DataView; napi_get_cb_info reads `this` alone for
+ * about half the instructions of one argument): [handle in double 1; words
+ * id, offset, owner, check owner (0/1)] -> [MP_Status]. A handle that is no integer in
+ * [0, 2^53), or bytes that are no view, are MP_ERR_INVALID_ARGUMENT, and the
+ * core never sees the call. */
 static napi_value transfer(napi_env env, napi_callback_info info, bool write) {
-    napi_value argv[1];
+    napi_value bytes;
+    if (napi_get_cb_info(env, info, NULL, NULL, &bytes, NULL) != napi_ok) return NULL;
     mp_napi_env *e;
-    mp_napi_slot *s = mp_napi_frame_slot(env, info, MPOOL, &e, 1, argv);
+    mp_napi_slot *s = mp_napi_frame_slot(env, MPOOL, &e);
     if (s == NULL) return NULL;
     pool_glue *g = s->pool;
     double *f = e->frame;
+    const uint32_t *w = e->words;
+    uint32_t offset = w[MP_NAPI_FRAME_A], owner = w[MP_NAPI_FRAME_B];
+    bool as = w[MP_NAPI_FRAME_C] != 0;
     MP_Handle h = 0;
-    uint32_t offset = 0, owner = 0;
     size_t len = 0;
     uint8_t *buf = NULL;
-    bool as = f[3] != 0;
-    if (!mp_napi_frame_u32(f[2], &offset) || !mp_napi_frame_u32(f[4], &owner))
-        return mp_napi_frame_refused(env, "offset and owner");
     MP_Status st;
-    if (!handle_value(f[1], &h) || !typed_bytes(env, argv[0], &buf, &len))
+    if (!handle_value(f[1], &h) || !view_bytes(env, bytes, &buf, &len))
         st = MP_ERR_INVALID_ARGUMENT;
     else if (overlaps_region(g, buf, len))
         st = transfer_bounced(g, write, as, owner, h, offset, buf, len);
@@ -395,7 +408,7 @@ static napi_value js_mpool_copy(napi_env env, napi_callback_info info) {
     return status_value(env, st);
 }
 
-/* mpool_locate(), a frame call: [id, handle] -> [the block's offset from
+/* mpool_locate(), a frame call: [handle in double 1; word id] -> [the block's offset from
  * the pool base, or -status; its size]. Valid until the relocation count
  * changes. */
 static napi_value js_mpool_locate(napi_env env, napi_callback_info info) {
@@ -405,8 +418,9 @@ static napi_value js_mpool_locate(napi_env env, napi_callback_info info) {
     size_t offset = 0, size = 0;
     MP_Status st = MP_ERR_INVALID_ARGUMENT;
     if (handle_value(f[1], &h)) st = mp_pool_locate(g->pool, h, &offset, &size);
-    f[0] = st == MP_OK ? (double)offset : -(double)st;
-    f[1] = (double)size;
+    /* Offsets and sizes are below 2^31 (regions are): int32 conversions. */
+    f[0] = st == MP_OK ? (double)(int32_t)offset : -(double)st;
+    f[1] = (double)(int32_t)size;
     return NULL;
 }
 

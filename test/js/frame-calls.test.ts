@@ -5,7 +5,7 @@
 // FixedPool's derived cache counters. Each must refuse exactly what the
 // paths it replaced refused, with the same codes and counters.
 import { describe, expect, it } from 'vitest';
-import { binding, frame } from '../../lib/binding';
+import { binding, frame, FRAME_A, FRAME_B, FRAME_C, FRAME_ID, frameWords } from '../../lib/binding';
 import {
   BuddyAllocator,
   DestroyedError,
@@ -22,6 +22,7 @@ import {
 } from '../../lib/index';
 import { poolBinding } from '../../lib/memory-pool-native';
 import { expectRefused } from './helpers';
+import { runGcFixture } from './processes';
 
 const MP_OK = 0;
 const MP_ERR_INVALID_ARGUMENT = 2;
@@ -44,9 +45,23 @@ function withRawPools(fn: (ids: { fixed: number; tlsf: number; mpool: number }) 
   }
 }
 
-function setFrame(...values: number[]): void {
+/** A frame call's inputs: the pool id and uint32 words A, B, C in
+ * frameWords (converted to uint32 by the Uint32Array), the handle in frame[1]. */
+interface FrameInputs {
+  id: number;
+  handle?: number;
+  a?: number;
+  b?: number;
+  c?: number;
+}
+
+function setFrame({ id, handle = 0, a = 0, b = 0, c = 0 }: FrameInputs): void {
   frame.fill(0);
-  frame.set(values);
+  frame[1] = handle;
+  frameWords[FRAME_ID] = id;
+  frameWords[FRAME_A] = a;
+  frameWords[FRAME_B] = b;
+  frameWords[FRAME_C] = c;
 }
 
 describe('frame calls refuse frames they cannot take', () => {
@@ -61,67 +76,81 @@ describe('frame calls refuse frames they cannot take', () => {
         [() => poolBinding.mpool_alloc(), tlsf],
         [() => poolBinding.mpool_free(), fixed],
         [() => poolBinding.mpool_locate(), tlsf],
-        [() => poolBinding.mpool_write(new Uint8Array(1)), fixed],
-        [() => poolBinding.mpool_read(new Uint8Array(1)), tlsf],
+        [() => poolBinding.mpool_write.call(new Uint8Array(1)), fixed],
+        [() => poolBinding.mpool_read.call(new Uint8Array(1)), tlsf],
       ];
       for (const [call, id] of wrongFamily) {
         for (const badId of [id, 0, -1, 1.5, 2 ** 31, NaN, 0x7ffff]) {
-          setFrame(badId);
+          setFrame({ id: badId });
           expect(call).toThrow(expect.objectContaining({ code: 'MP_ERR_INVALID_HANDLE' }));
         }
       }
     });
   });
 
-  it('a size, offset or owner that is no uint32 is a TypeError and changes nothing', () => {
+  it('words are uint32: a number stored arrives as the Uint32Array converted it, and the core refuses what it refuses', () => {
     withRawPools(({ fixed, tlsf, mpool }) => {
-      const before = [fixed, tlsf, mpool].map((id) => binding.pool_stats(id));
-      for (const bad of [-1, 1.5, 2 ** 32, NaN, Infinity]) {
-        const calls: [() => void, number[]][] = [
-          [() => binding.fixed_free(), [fixed, bad]],
-          [() => binding.heap_alloc(), [tlsf, bad]],
-          [() => binding.heap_free(), [tlsf, bad]],
-          [() => poolBinding.mpool_alloc(), [mpool, bad, 0, 0]],
-          [() => poolBinding.mpool_alloc(), [mpool, 16, bad, 0]],
-          [() => poolBinding.mpool_free(), [mpool, 1, bad, 1]],
-          [() => poolBinding.mpool_write(new Uint8Array(1)), [mpool, 1, bad, 0, 0]],
-          [() => poolBinding.mpool_read(new Uint8Array(1)), [mpool, 1, 0, 1, bad]],
-        ];
-        for (const [call, values] of calls) {
-          setFrame(...values);
-          expect(call).toThrow(TypeError);
-        }
-      }
-      expect([fixed, tlsf, mpool].map((id) => binding.pool_stats(id))).toEqual(before);
+      // 2^32 + 16 is stored as 16: the TypeScript layer stores only validated numbers.
+      setFrame({ id: mpool, a: 2 ** 32 + 16 });
+      poolBinding.mpool_alloc();
+      const h = frame[0];
+      expect(h).toBeGreaterThan(0);
+      setFrame({ id: mpool, handle: h });
+      poolBinding.mpool_locate();
+      expect(frame[1]).toBe(16);
+      setFrame({ id: mpool, handle: h });
+      poolBinding.mpool_free();
+      expect(frame[0]).toBe(MP_OK);
+      // An offset no slot or block has (-1 is stored as 2^32 - 1) is the core's refusal, counted as such.
+      const before = [fixed, tlsf].map((id) =>
+        binding.pool_stats<{ rejectedFreeCount: number }>(id),
+      );
+      setFrame({ id: fixed, a: -1 });
+      binding.fixed_free();
+      expect(frame[0]).not.toBe(MP_OK);
+      setFrame({ id: tlsf, a: -1 });
+      binding.heap_free();
+      expect(frame[0]).not.toBe(MP_OK);
+      const after = [fixed, tlsf].map((id) =>
+        binding.pool_stats<{ rejectedFreeCount: number }>(id),
+      );
+      expect(after.map((x, i) => x.rejectedFreeCount - before[i].rejectedFreeCount)).toEqual([
+        1, 1,
+      ]);
+      // A size the pool cannot hold is -status, and nothing is allocated.
+      setFrame({ id: mpool, a: 2 ** 32 - 1 });
+      poolBinding.mpool_alloc();
+      expect(frame[0]).toBeLessThan(0);
+      expect(binding.pool_stats<MemoryPoolMetrics>(mpool).allocatedBlockCount).toBe(0);
       for (const id of [fixed, tlsf, mpool]) expect(binding.pool_check(id)).toBe(0);
     });
   });
 
   it('a handle that is no integer in [0, 2^53), or bytes that are no typed array, are MP_ERR_INVALID_ARGUMENT, uncounted', () => {
     withRawPools(({ mpool }) => {
-      setFrame(mpool, 16, 0, 0);
+      setFrame({ id: mpool, a: 16 });
       poolBinding.mpool_alloc();
       const h = frame[0];
       expect(h).toBeGreaterThan(0);
       const before = binding.pool_stats(mpool);
       for (const bad of [-1, 1.5, 2 ** 53, NaN, Infinity]) {
-        setFrame(mpool, bad);
+        setFrame({ id: mpool, handle: bad });
         poolBinding.mpool_free();
         expect(frame[0]).toBe(MP_ERR_INVALID_ARGUMENT);
-        setFrame(mpool, bad);
+        setFrame({ id: mpool, handle: bad });
         poolBinding.mpool_locate();
         expect(frame[0]).toBe(-MP_ERR_INVALID_ARGUMENT);
-        setFrame(mpool, bad, 0, 0, 0);
-        poolBinding.mpool_write(new Uint8Array(1));
+        setFrame({ id: mpool, handle: bad });
+        poolBinding.mpool_write.call(new Uint8Array(1));
         expect(frame[0]).toBe(MP_ERR_INVALID_ARGUMENT);
       }
       for (const notBytes of [{}, [1, 2], new ArrayBuffer(4), undefined]) {
-        setFrame(mpool, h, 0, 0, 0);
-        poolBinding.mpool_write(notBytes as unknown as Uint8Array);
+        setFrame({ id: mpool, handle: h });
+        poolBinding.mpool_write.call(notBytes as unknown as Uint8Array);
         expect(frame[0]).toBe(MP_ERR_INVALID_ARGUMENT);
       }
       expect(binding.pool_stats(mpool)).toEqual(before);
-      setFrame(mpool, h, 0, 0);
+      setFrame({ id: mpool, handle: h });
       poolBinding.mpool_free();
       expect(frame[0]).toBe(MP_OK);
     });
@@ -129,20 +158,58 @@ describe('frame calls refuse frames they cannot take', () => {
 
   it('locate leaves offset and size in the frame; alloc and free report through it', () => {
     withRawPools(({ mpool }) => {
-      setFrame(mpool, 40, 0, 0);
+      setFrame({ id: mpool, a: 40 });
       poolBinding.mpool_alloc();
       const h = frame[0];
-      setFrame(mpool, h);
+      setFrame({ id: mpool, handle: h });
       poolBinding.mpool_locate();
       expect(frame[0]).toBeGreaterThanOrEqual(0);
       expect(frame[1]).toBe(40);
-      setFrame(mpool, h, 0, 0);
+      setFrame({ id: mpool, handle: h });
       poolBinding.mpool_free();
       expect(frame[0]).toBe(MP_OK);
-      setFrame(mpool, h);
+      setFrame({ id: mpool, handle: h });
       poolBinding.mpool_locate();
       expect(frame[0]).toBeLessThan(0); // -MP_ERR_INVALID_HANDLE: stale
     });
+  });
+});
+
+describe('frame calls find their env table in every thread', () => {
+  it('workers that load the addon before the main thread, at once and after each other, each get their own results', () => {
+    const results = runGcFixture<unknown[]>('frame-envs.cjs');
+    expect(results).toHaveLength(4);
+    for (const r of results) {
+      expect(r).toEqual({
+        distinct: 8,
+        exhausted: true,
+        back: [3.25, -7],
+        check: 0,
+        allocated: 0,
+        blocks: 0,
+      });
+    }
+  });
+});
+
+describe('read and write take any view as their receiver, by its bytes', () => {
+  it('a Float64Array, a DataView at an offset and a Uint16Array move exactly their bytes', () => {
+    using pool = new MemoryPool({ size: 8192 });
+    const h = pool.allocate(32);
+    pool.write(h, Float64Array.of(1.5, -2)); // 16 bytes, through the core (no Uint8Array)
+    const raw = new Uint8Array(40).fill(0xee);
+    pool.readInto(h, new DataView(raw.buffer, 3, 16));
+    expect(Array.from(raw.subarray(3, 19))).toEqual(
+      Array.from(new Uint8Array(Float64Array.of(1.5, -2).buffer)),
+    );
+    expect(raw[2]).toBe(0xee);
+    expect(raw[19]).toBe(0xee);
+    pool.write(h, new DataView(Uint8Array.of(9, 8, 7, 6).buffer, 1, 2), 30);
+    const tail = new Uint16Array(1);
+    pool.readInto(h, tail, 30);
+    expect(Array.from(new Uint8Array(tail.buffer))).toEqual([8, 7]);
+    expect(() => pool.readInto(h, new Uint16Array(2), 30)).toThrow(OutOfBoundsError);
+    expect(pool.check()).toBe(0);
   });
 });
 
