@@ -970,7 +970,9 @@ MP_API MP_Status mp_pool_free(MP_Pool *pool, MP_Handle handle);
 MP_API MP_Status mp_pool_free_as(MP_Pool *pool, uint32_t owner, MP_Handle handle);
 /** Copies `len` bytes at `offset` of the block to `dst`. MP_ERR_OUT_OF_BOUNDS
  * unless offset + len <= the block's size; MP_ERR_INVALID_HANDLE for a handle
- * that is not live. */
+ * that is not live; MP_ERR_CORRUPTION when the block's size cannot be known
+ * (a TLSF pool keeps it in the block's header: a write past the end of the
+ * block before it overwrote that header). Every access below does the same. */
 MP_API MP_Status mp_pool_read(MP_Pool *pool, MP_Handle handle, size_t offset, void *dst, size_t len);
 /** Copies `len` bytes from `src` into the block at `offset`; bounds as mp_pool_read. */
 MP_API MP_Status mp_pool_write(MP_Pool *pool, MP_Handle handle, size_t offset, const void *src,
@@ -993,7 +995,8 @@ MP_API MP_Status mp_pool_fill_as(MP_Pool *pool, uint32_t owner, MP_Handle handle
 /** Byte offset of the block from mp_pool_base and its size, for zero-copy
  * views; valid until mp_pool_relocation_count changes. O(1). */
 MP_API MP_Status mp_pool_locate(const MP_Pool *pool, MP_Handle handle, size_t *offset, size_t *size);
-/** Offset, sizes, owner and pin state of a live block. O(1). */
+/** Offset, sizes, owner and pin state of a live block. O(1).
+ * MP_ERR_CORRUPTION as for mp_pool_read (also mp_pool_locate). */
 MP_API MP_Status mp_pool_block_info(const MP_Pool *pool, MP_Handle handle, MP_PoolBlockInfo *out);
 /** Start of the region; block addresses are base + offset. */
 MP_API void *mp_pool_base(const MP_Pool *pool);

@@ -5,14 +5,26 @@
  *
  * Memory layout. The region (caller memory or one OS mapping) holds only the
  * backends' blocks. Everything else is out of band on the native heap:
- *   slots[]   the handle table, mapped at max_blocks * 32 bytes (from half
- *             a page into its mapping: POOL_SLOTS_COLOR_BYTES) and touched
- *             lazily: slots [0, high_water) have been used; free ones form a
- *             stack through `link`. A live slot holds its block's address,
- *             handle, requested size, usable size in granules and owner index
- *             plus pin bit; its backend follows from the address. Owners keep
- *             no list of their blocks (allocation and free touch one slot);
- *             per-owner walks scan the table (pool_owner.c);
+ *   slots[]   the handle table, two parallel tables of max_blocks entries
+ *   infos[]   of 16 bytes in one mapping (slots from half a page into it:
+ *             POOL_SLOTS_COLOR_BYTES; infos from the next page on plus
+ *             POOL_INFOS_COLOR_BYTES), touched lazily: entries [0,
+ *             high_water) have been used; free slots form a stack through
+ *             their `next`. A live slot holds its block's address and
+ *             handle (what resolving a handle reads), its info the requested
+ *             size, usable size in granules and owner index plus pin bit;
+ *             its backend follows from the address. Over a single TLSF at
+ *             its own alignment (MP_Pool.tlsf_sizes) the block's validated
+ *             TLSF header keeps both sizes instead (TLSF records the usable
+ *             size and usable - requested as slack, and keeps them across
+ *             moves), and the info only the link, written for pinned blocks
+ *             or once a second owner appears: the common allocation and
+ *             free of such a pool touch one 16-byte slot and the block's
+ *             header, as raw TLSF touches the header. An access reads the
+ *             size from the header it validates; an overwritten header makes
+ *             it MP_ERR_CORRUPTION, never an access past the block. Owners
+ *             keep no list of their blocks; per-owner walks scan the table
+ *             (pool_owner.c);
  *   owners[]  one record per owner id ever seen (pool_owner.c), found through
  *             an open-addressing hash index and a one-entry cache.
  *
@@ -57,14 +69,16 @@
  * reported to the callback after the lock is released.
  *
  * Invariants (mp_pool_check, pool_inspect.c): every live slot names a live
- * backend block of its recorded usable size, inside the region and its
- * backend's slice, aligned, holding its own handle, no two slots the same
- * block, and the backends hold no other used block; free slots hold their
+ * backend block of its recorded usable size (under tlsf_sizes: a valid used
+ * TLSF header), inside the region and its backend's slice, aligned, holding
+ * its own handle, no two slots the same block, and the backends hold no
+ * other used block; free slots hold their
  * next handle and form one acyclic stack; live + free + retired =
  * high_water; per owner, the live slots naming it match its (derived) block
  * count and bytes; the O(1) counters equal the sums of the table (and, over
  * a single TLSF, the used blocks and usable bytes of its heap); the owner
- * cache, fast-path key and pressure level match their sources.
+ * cache, fast-path key and pressure level match their sources; a solo
+ * tlsf_sizes pool's slots that are not live have link 0.
  *
  * Threads: with MP_FLAG_THREAD_SAFE every call runs under one spin lock
  * (backends are single-threaded under it); the pressure and automatic
@@ -77,6 +91,12 @@
  * the other waits as if dependent (4K aliasing): it made an alloc + free
  * pair of 64 B take 33 ns instead of 20 (bench fixed64_pair, pool:tlsf). */
 #define POOL_SLOTS_COLOR_BYTES ((size_t)2048)
+/* The info table starts on the page after the slot table, this far into
+ * it: slot i and info i (written together by an allocation, read together
+ * by a free) then differ by 1 KiB in their address bits below 4 KiB, and
+ * neither table shares them with the region's start. */
+#define POOL_INFOS_COLOR_BYTES ((size_t)3072)
+#define POOL_PAGE_BYTES ((size_t)4096)
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -206,10 +226,15 @@ MP_Pool *mp_pool_create_ex(const MP_PoolConfig *cfg) {
     for (unsigned i = 0; i < 3; i++)
         p->pressure_threshold_bytes[i] = pool_percent_of(p->total_bytes, pool_pressure_percent[i]);
     p->pressure_span_bytes = p->pressure_threshold_bytes[0];
-    p->slots_map_bytes = p->max_blocks * sizeof(pool_slot) + POOL_SLOTS_COLOR_BYTES;
+    size_t infos_at = mp_align_up(POOL_SLOTS_COLOR_BYTES + p->max_blocks * sizeof(pool_slot), POOL_PAGE_BYTES) +
+                      POOL_INFOS_COLOR_BYTES;
+    p->slots_map_bytes = infos_at + p->max_blocks * sizeof(pool_slot_info);
     p->slots = mp_os_map(p->slots_map_bytes);
     st = p->slots != NULL ? MP_OK : MP_ERR_OUT_OF_MEMORY;
-    if (st == MP_OK) p->slots = (pool_slot *)((uint8_t *)p->slots + POOL_SLOTS_COLOR_BYTES);
+    if (st == MP_OK) {
+        p->infos = (pool_slot_info *)((uint8_t *)p->slots + infos_at);
+        p->slots = (pool_slot *)((uint8_t *)p->slots + POOL_SLOTS_COLOR_BYTES);
+    }
     if (st == MP_OK) {
         p->region = cfg->region;
         if (p->region == NULL) {
@@ -289,6 +314,26 @@ MP_COLD static MP_Status pool_alloc_refused(MP_Pool *p, MP_Status st, size_t siz
     return mp_fail(st, size, p->total_bytes - p->used_bytes, 0);
 }
 
+/* The part of an allocation into slot `idx` that writes its info: the
+ * sizes unless tlsf_sizes, the link (owner record `oi`, pin flag), and the
+ * owner's counters when the pool is not solo. Out of line: the common
+ * allocation of a solo tlsf_sizes pool writes no info. */
+static MP_NOINLINE void pool_commit_info(MP_Pool *p, uint32_t idx, uint32_t oi, size_t size, size_t usable,
+                                         uint32_t flags) {
+    pool_slot_info *info = pool_info_at(p, idx);
+    if (!p->tlsf_sizes) {
+        info->size_bytes = size;
+        info->usable_granules = (uint32_t)(usable >> POOL_GRANULE_SHIFT);
+    }
+    info->link = oi << 1 | flags; /* flags is 0 or MP_ALLOC_PINNED (1) */
+    if (!pool_owner_solo(p)) {
+        pool_owner *o = &p->owners[oi];
+        o->stats.bytes_in_use += usable;
+        if (o->stats.bytes_in_use > o->stats.bytes_in_use_peak) o->stats.bytes_in_use_peak = o->stats.bytes_in_use;
+        o->stats.alloc_count++;
+    }
+}
+
 /* Takes a slot for the block `ptr` just allocated (the caller checked one
  * is left), charges it to owner record `oi` and the pool and stores the new
  * handle in `*out`. True if used_bytes left its pressure band (the caller
@@ -300,7 +345,7 @@ MP_INLINE bool pool_commit(MP_Pool *p, uint32_t oi, uint8_t *ptr, size_t size, s
     MP_Handle h;
     if (MP_LIKELY(idx != POOL_NIL)) {
         s = &p->slots[idx];
-        p->free_head = s->link;
+        p->free_head = (uint32_t)s->next;
         h = ~s->handle;
     } else {
         idx = p->high_water++;
@@ -309,15 +354,10 @@ MP_INLINE bool pool_commit(MP_Pool *p, uint32_t oi, uint8_t *ptr, size_t size, s
     }
     s->ptr = ptr;
     s->handle = h;
-    s->size_bytes = size;
-    s->usable_granules = (uint32_t)(usable >> POOL_GRANULE_SHIFT);
-    s->link = oi << 1 | flags; /* flags is 0 or MP_ALLOC_PINNED (1) */
-    if (MP_UNLIKELY(!pool_owner_solo(p))) {
-        pool_owner *o = &p->owners[oi];
-        o->stats.bytes_in_use += usable;
-        if (o->stats.bytes_in_use > o->stats.bytes_in_use_peak) o->stats.bytes_in_use_peak = o->stats.bytes_in_use;
-        o->stats.alloc_count++;
-    }
+    /* Under tlsf_sizes the header keeps the sizes, and a solo pool's
+     * unpinned block has link 0 already (see pool_slot_info). */
+    if (MP_UNLIKELY(!p->tlsf_sizes || flags != 0 || !pool_owner_solo(p)))
+        pool_commit_info(p, idx, oi, size, usable, flags);
     size_t used = p->used_bytes + usable;
     p->used_bytes = used;
     if (used > p->peak_used_bytes) p->peak_used_bytes = used;
@@ -357,10 +397,13 @@ static MP_Status pool_alloc_locked(MP_Pool *p, size_t size, uint32_t owner, uint
     }
     if (MP_UNLIKELY(!pool_slot_left(p))) return pool_alloc_refused(p, MP_ERR_LIMIT_EXCEEDED, size, o);
     unsigned bi = 0;
-    uint8_t *ptr = retry_only ? NULL : pool_be_take(p, request, &bi);
+    /* tlsf_sizes: TLSF gets the size itself (the same block as for
+     * `request`), so the block's header records it. */
+    size_t ask = p->tlsf_sizes ? size : request;
+    uint8_t *ptr = retry_only ? NULL : pool_be_take(p, ask, &bi);
     if (MP_UNLIKELY(ptr == NULL)) {
         pool_free_figures f;
-        ptr = pool_alloc_slow(p, request, &bi, &f, signal);
+        ptr = pool_alloc_slow(p, ask, &bi, &f, signal);
         if (ptr == NULL) {
             p->alloc_failure_count++;
             return mp_fail(MP_ERR_OUT_OF_MEMORY, size, f.free_bytes, f.largest_free_block_bytes);
@@ -459,7 +502,7 @@ MP_INLINE MP_Status pool_free_body(MP_Pool *pool, bool check_owner, uint32_t own
     uint32_t idx;
     pool_lock_if(pool, locked);
     MP_Status st = pool_resolve(pool, handle, &idx);
-    if (MP_LIKELY(st == MP_OK) && check_owner && pool->owners[pool_slot_owner(&pool->slots[idx])].id != owner)
+    if (MP_LIKELY(st == MP_OK) && check_owner && pool->owners[pool_info_owner(pool_info_at(pool, idx))].id != owner)
         st = MP_ERR_PROTECTION;
     if (MP_LIKELY(st == MP_OK)) st = pool_release_slot(pool, idx);
     if (MP_UNLIKELY(st != MP_OK)) {
@@ -497,9 +540,9 @@ static MP_Status pool_set_pinned(MP_Pool *pool, MP_Handle handle, bool pinned) {
     pool_lock(pool);
     MP_Status st = pool_resolve(pool, handle, &idx);
     if (st == MP_OK) {
-        pool_slot *s = &pool->slots[idx];
-        uint32_t was = s->link & 1u;
-        s->link = (s->link & ~1u) | (pinned ? 1u : 0u);
+        pool_slot_info *info = pool_info_at(pool, idx);
+        uint32_t was = info->link & 1u;
+        info->link = (info->link & ~1u) | (pinned ? 1u : 0u);
         pool->pinned_count = pool->pinned_count - was + (pinned ? 1u : 0u);
     } else {
         st = MP_ERR_INVALID_HANDLE;
@@ -523,8 +566,11 @@ static MP_Status pool_access(const MP_Pool *p, MP_Handle h, bool check_owner, ui
     uint32_t idx;
     if (MP_UNLIKELY(pool_resolve(p, h, &idx) != MP_OK)) return MP_ERR_INVALID_HANDLE;
     pool_slot *s = &p->slots[idx];
-    if (MP_UNLIKELY(check_owner && p->owners[pool_slot_owner(s)].id != owner)) return MP_ERR_PROTECTION;
-    if (MP_UNLIKELY(offset > s->size_bytes || len > s->size_bytes - offset)) return MP_ERR_OUT_OF_BOUNDS;
+    size_t size, usable;
+    if (MP_UNLIKELY(check_owner && p->owners[pool_info_owner(pool_info_at(p, idx))].id != owner))
+        return MP_ERR_PROTECTION;
+    if (MP_UNLIKELY(!pool_slot_sizes(p, idx, &size, &usable))) return MP_ERR_CORRUPTION;
+    if (MP_UNLIKELY(offset > size || len > size - offset)) return MP_ERR_OUT_OF_BOUNDS;
     *out = s;
     return MP_OK;
 }
@@ -622,14 +668,22 @@ MP_Status mp_pool_block_info(const MP_Pool *pool, MP_Handle handle, MP_PoolBlock
     MP_Status st = pool_resolve(pool, handle, &idx);
     if (st == MP_OK) {
         const pool_slot *s = &pool->slots[idx];
-        out->offset = (size_t)(s->ptr - pool->region);
-        out->size_bytes = s->size_bytes;
-        out->usable_bytes = pool_slot_usable(s);
-        out->owner = pool->owners[pool_slot_owner(s)].id;
-        out->pinned = pool_slot_pinned(s);
+        const pool_slot_info *info = pool_info_at(pool, idx);
+        size_t size, usable;
+        if (pool_slot_sizes(pool, idx, &size, &usable)) {
+            out->offset = (size_t)(s->ptr - pool->region);
+            out->size_bytes = size;
+            out->usable_bytes = usable;
+            out->owner = pool->owners[pool_info_owner(info)].id;
+            out->pinned = pool_info_pinned(info);
+        } else {
+            st = MP_ERR_CORRUPTION;
+        }
+    } else {
+        st = MP_ERR_INVALID_HANDLE;
     }
     pool_unlock(pool);
-    return st == MP_OK ? MP_OK : mp_fail(MP_ERR_INVALID_HANDLE, 0, 0, 0);
+    return st == MP_OK ? MP_OK : mp_fail(st, 0, 0, 0);
 }
 
 uint64_t mp_pool_last_auto_defrag(const MP_Pool *pool, MP_DefragResult *out) {

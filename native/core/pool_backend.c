@@ -187,9 +187,12 @@ MP_Status pool_backends_create(MP_Pool *p, const MP_PoolConfig *cfg) {
     if (st == MP_OK && p->backend_count == 1 && be->kind == POOL_BE_TLSF && p->alignment <= POOL_BASE_ALIGNMENT) {
         p->tlsf_only = be->u.tlsf;
         p->tlsf_only->flags |= TLSF_FLAG_OWNER_COUNTS; /* fresh: its counters are all 0 */
+        p->tlsf_sizes = p->min_block_bytes <= TLSF_MIN_BLOCK_BYTES - TLSF_HDR_BYTES;
     }
     return st;
 }
+
+MP_Status pool_be_release(const MP_Pool *p, uint8_t *ptr) { return pool_be_free(p, pool_backend_of(p, ptr), ptr); }
 
 void pool_backends_destroy(MP_Pool *p) {
     for (unsigned i = 0; i < p->backend_count; i++)

@@ -81,16 +81,17 @@ static bool pool_pass_spent(pool_pass *pp, uintptr_t addr) {
     return true;
 }
 
-/* Accounts for one primitive call on slot `s`; false on error (the pass
+/* Accounts for one primitive call on slot `s`, whose block holds `size`
+ * requested bytes; false on error (the pass
  * stops with MP_ERR_CORRUPTION; the slot still names its intact block). */
-static bool pool_pass_took(pool_pass *pp, pool_slot *s, MP_Status st, void *to) {
+static bool pool_pass_took(pool_pass *pp, pool_slot *s, size_t size, MP_Status st, void *to) {
     if (st != MP_OK) {
         pp->st = MP_ERR_CORRUPTION;
         return false;
     }
     if ((uint8_t *)to != s->ptr) {
         s->ptr = to;
-        pp->bytes_moved += s->size_bytes;
+        pp->bytes_moved += size;
         pp->blocks_moved++;
         pp->at.sweep_moved = true;
     }
@@ -100,7 +101,7 @@ static bool pool_pass_took(pool_pass *pp, pool_slot *s, MP_Status st, void *to) 
 /* The slot of ref `i` if it belongs to backend `bi` and may move. */
 static pool_slot *pool_pass_movable(const pool_pass *pp, size_t i, unsigned bi) {
     pool_slot *s = &pp->p->slots[pp->refs[i].slot];
-    return pool_backend_of(pp->p, s->ptr) == bi && !pool_slot_pinned(s) ? s : NULL;
+    return pool_backend_of(pp->p, s->ptr) == bi && !pool_info_pinned(pool_info_of(pp->p, s)) ? s : NULL;
 }
 
 /* ------------------------------------------------------ TLSF and fit list */
@@ -124,11 +125,16 @@ static bool pool_slide_all(pool_pass *pp, unsigned bi) {
             break;
         }
         void *to;
-        MP_Status st = packer ? mp_tlsf_pack_move(be->u.tlsf, &pk, s->ptr, s->size_bytes, &to)
-                       : be->kind == POOL_BE_TLSF
-                           ? mp_tlsf_slide_down(be->u.tlsf, s->ptr, align, s->size_bytes, &to)
-                           : mp_fitlist_slide_down(be->u.fitlist, s->ptr, align, s->size_bytes, &to);
-        go_on = pool_pass_took(pp, s, st, to);
+        size_t size, usable;
+        if (!pool_slot_sizes(pp->p, pp->refs[i].slot, &size, &usable)) {
+            pp->st = MP_ERR_CORRUPTION;
+            go_on = false;
+            break;
+        }
+        MP_Status st = packer ? mp_tlsf_pack_move(be->u.tlsf, &pk, s->ptr, size, &to)
+                       : be->kind == POOL_BE_TLSF ? mp_tlsf_slide_down(be->u.tlsf, s->ptr, align, size, &to)
+                                                  : mp_fitlist_slide_down(be->u.fitlist, s->ptr, align, size, &to);
+        go_on = pool_pass_took(pp, s, size, st, to);
     }
     if (packer) mp_tlsf_pack_flush(be->u.tlsf, &pk);
     return go_on;
@@ -166,7 +172,7 @@ static bool pool_pack_buddy(pool_pass *pp, unsigned bi) {
         uint32_t orders = 0;
         for (size_t i = 0; i < pp->n; i++) {
             pool_slot *s = pool_pass_movable(pp, i, bi);
-            if (s != NULL) orders |= 1u << (mp_log2_floor(pool_slot_usable(s)) - b->min_log2);
+            if (s != NULL) orders |= 1u << (mp_log2_floor(pool_info_usable(pool_info_of(pp->p, s))) - b->min_log2);
         }
         buddy_packer pk;
         mp_buddy_packer_init(&pk);
@@ -174,7 +180,7 @@ static bool pool_pack_buddy(pool_pass *pp, unsigned bi) {
             if (!(orders >> o & 1u)) continue;
             for (size_t i = 0; i < pp->n; i++) {
                 pool_slot *s = pool_pass_movable(pp, i, bi);
-                if (s == NULL || mp_log2_floor(pool_slot_usable(s)) - b->min_log2 != o ||
+                if (s == NULL || mp_log2_floor(pool_info_usable(pool_info_of(pp->p, s))) - b->min_log2 != o ||
                     (o == pp->at.order && pp->refs[i].addr < pp->at.addr))
                     continue;
                 if (pool_pass_spent(pp, pp->refs[i].addr)) {
@@ -182,8 +188,9 @@ static bool pool_pack_buddy(pool_pass *pp, unsigned bi) {
                     return false;
                 }
                 void *to;
-                MP_Status st = mp_buddy_move_lower(b, &pk, s->ptr, pp->p->alignment, s->size_bytes, &to);
-                if (!pool_pass_took(pp, s, st, to)) return false;
+                size_t size = pool_info_of(pp->p, s)->size_bytes; /* a buddy's pool keeps it */
+                MP_Status st = mp_buddy_move_lower(b, &pk, s->ptr, pp->p->alignment, size, &to);
+                if (!pool_pass_took(pp, s, size, st, to)) return false;
             }
         }
         pp->at.order = 0;
@@ -233,13 +240,14 @@ static bool pool_slab_drain(pool_pass *pp, MP_Slab *sl, unsigned bi, const pool_
             if (pool_backend_of(pp->p, s->ptr) != bi || (uint32_t)((s->ptr - sl->base) >> sl->slab_shift) != r[j].idx)
                 break;
             void *moved = s->ptr;
+            size_t size = pool_info_of(pp->p, s)->size_bytes; /* a slab's pool keeps it */
             while (moved == s->ptr && t < keep_end) {
                 if (pool_pass_spent(pp, pp->refs[i].addr)) return false;
-                MP_Status st = mp_slab_move_into(sl, s->ptr, r[t].idx, s->size_bytes, &moved);
-                if (st != MP_OK) return pool_pass_took(pp, s, st, moved);
+                MP_Status st = mp_slab_move_into(sl, s->ptr, r[t].idx, size, &moved);
+                if (st != MP_OK) return pool_pass_took(pp, s, size, st, moved);
                 if (moved == s->ptr) t++; /* that kept slab is full */
             }
-            if (!pool_pass_took(pp, s, MP_OK, moved)) return false;
+            if (!pool_pass_took(pp, s, size, MP_OK, moved)) return false;
         }
     }
     return true;
@@ -262,7 +270,7 @@ static bool pool_pack_slab(pool_pass *pp, unsigned bi) {
         uint32_t idx = (uint32_t)((s->ptr - sl->base) >> sl->slab_shift);
         if (m == 0 || r[m - 1].idx != idx) r[m++] = (pool_slab_rec){idx, slab_cls(sl, idx), 0, 0, i};
         r[m - 1].live++;
-        r[m - 1].pinned |= pool_slot_pinned(s) ? 1u : 0u;
+        r[m - 1].pinned |= pool_info_pinned(pool_info_of(pp->p, s)) ? 1u : 0u;
     }
     qsort(r, m, sizeof *r, pool_slab_rec_cmp);
     bool go_on = true;

@@ -116,9 +116,12 @@ typedef struct pool_tally {
 } pool_tally;
 
 /* A live slot: generation in range, block inside the region (so its
- * backend, which follows from the address, is the right one), aligned, the
- * recorded usable size the backend's (a multiple of 16), a known owner. */
-static size_t pool_check_live_slot(const MP_Pool *p, const pool_slot *s) {
+ * backend, which follows from the address, is the right one), aligned, its
+ * sizes readable (under tlsf_sizes: a valid used block's header) and the
+ * usable one the backend's (a multiple of 16), a known owner. Its sizes go
+ * to *size and *usable (0 if unreadable). */
+static size_t pool_check_live_slot(const MP_Pool *p, const pool_slot *s, size_t *size, size_t *usable) {
+    *size = *usable = 0;
     size_t bad = 0;
     uint64_t gen = pool_slot_gen(p, s);
     bad += gen == 0 || gen > p->gen_max;
@@ -127,9 +130,11 @@ static size_t pool_check_live_slot(const MP_Pool *p, const pool_slot *s) {
     unsigned bi = pool_backend_of(p, s->ptr);
     bad += s->ptr < p->backends[bi].lo || s->ptr >= p->backends[bi].hi;
     bad += ((uintptr_t)s->ptr & (p->alignment - 1)) != 0;
-    bad += s->size_bytes == 0 || s->size_bytes > pool_slot_usable(s) || s->size_bytes > p->max_request_bytes;
-    bad += pool_be_usable(p, bi, s->ptr) != pool_slot_usable(s);
-    bad += pool_slot_owner(s) >= p->owner_count;
+    const pool_slot_info *info = pool_info_of(p, s);
+    bad += pool_info_owner(info) >= p->owner_count;
+    if (!pool_slot_sizes(p, (uint32_t)(s - p->slots), size, usable)) return bad + 1;
+    bad += *size == 0 || *size > *usable || *size > p->max_request_bytes;
+    bad += pool_be_usable(p, bi, s->ptr) != *usable;
     return bad;
 }
 
@@ -137,25 +142,32 @@ static size_t pool_check_slots(const MP_Pool *p, pool_tally *t) {
     size_t bad = 0;
     for (uint32_t i = 0; i < p->high_water; i++) {
         const pool_slot *s = &p->slots[i];
+        const pool_slot_info *info = pool_info_at(p, i);
         if (pool_slot_live(s)) {
-            bad += pool_check_live_slot(p, s);
+            size_t size, usable;
+            bad += pool_check_live_slot(p, s, &size, &usable);
             t->live++;
-            t->pinned += pool_slot_pinned(s) ? 1u : 0u;
-            t->used_bytes += pool_slot_usable(s);
-            t->requested_bytes += s->size_bytes;
-        } else if (s->handle == POOL_SLOT_RETIRED) {
+            t->pinned += pool_info_pinned(info) ? 1u : 0u;
+            t->used_bytes += usable;
+            t->requested_bytes += size;
+            continue;
+        }
+        /* A solo tlsf_sizes pool writes no link for unpinned blocks: every
+         * other slot's link must be 0 (see pool_slot_info). */
+        bad += p->tlsf_sizes && pool_owner_solo(p) && info->link != 0;
+        if (s->handle == POOL_SLOT_RETIRED) {
             t->retired++;
             bad += s->ptr != NULL;
         } else {
             t->free++;
             uint64_t gen = pool_slot_gen(p, s);
-            bad += s->ptr != NULL || gen < 2 || gen > p->gen_max;
+            bad += gen < 2 || gen > p->gen_max; /* its `next` is checked by the stack walk */
             bad += s->handle != ~pool_handle(p, i, gen);
         }
     }
     /* The free stack: in range, free slots only, no cycle (bounded walk). */
     size_t stacked = 0;
-    for (uint32_t i = p->free_head; i != POOL_NIL; i = p->slots[i].link) {
+    for (uintptr_t i = p->free_head; i != POOL_NIL; i = p->slots[i].next) {
         const pool_slot *s = &p->slots[i];
         if (i >= p->high_water || stacked > t->free || pool_slot_live(s) || s->handle == POOL_SLOT_RETIRED)
             return bad + 1;
@@ -187,8 +199,10 @@ static size_t pool_check_blocks(const MP_Pool *p, size_t tlsf_blocks, size_t tls
     bad += backend_live != pool_live_count(p);
     pool_block_ref *refs = pool_sorted_blocks(p, &n);
     if (refs == NULL) return bad; /* none, or no memory for the sort */
-    for (size_t i = 1; i < n; i++)
-        bad += refs[i - 1].addr + pool_slot_usable(&p->slots[refs[i - 1].slot]) > refs[i].addr;
+    for (size_t i = 1; i < n; i++) {
+        size_t size, usable;
+        bad += !pool_slot_sizes(p, refs[i - 1].slot, &size, &usable) || refs[i - 1].addr + usable > refs[i].addr;
+    }
     free(refs);
     return bad;
 }
@@ -200,10 +214,13 @@ static size_t pool_check_owners(const MP_Pool *p) {
     size_t *tally = calloc(2 * (size_t)p->owner_count + 1, sizeof *tally); /* blocks, bytes per owner */
     if (tally == NULL) return 0; /* no memory for the tally: the other checks still ran */
     for (uint32_t i = 0; i < p->high_water; i++) {
-        const pool_slot *s = &p->slots[i];
-        if (!pool_slot_live(s) || pool_slot_owner(s) >= p->owner_count) continue; /* counted by check_slots */
-        tally[2 * pool_slot_owner(s)]++;
-        tally[2 * pool_slot_owner(s) + 1] += pool_slot_usable(s);
+        const pool_slot_info *info = pool_info_at(p, i);
+        size_t size, usable;
+        if (!pool_slot_live(&p->slots[i]) || pool_info_owner(info) >= p->owner_count ||
+            !pool_slot_sizes(p, i, &size, &usable))
+            continue; /* counted by check_slots */
+        tally[2 * pool_info_owner(info)]++;
+        tally[2 * pool_info_owner(info) + 1] += usable;
     }
     for (uint32_t oi = 0; oi < p->owner_count; oi++) {
         const pool_owner *o = &p->owners[oi];

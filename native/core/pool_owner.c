@@ -9,7 +9,7 @@
  * tombstones. The last id looked up is cached, which makes the allocation
  * path of a single-owner workload hash-free.
  *
- * Blocks of an owner. A live slot names its owner's record (pool_slot.link);
+ * Blocks of an owner. A live slot names its owner's record (pool_slot_info.link);
  * owners keep no list of their blocks, so allocation and free touch no other
  * slot. The two per-owner walks, mp_pool_free_owner and mp_pool_owner_blocks,
  * scan the handle table instead: O(high_water) (slots ever used), in slot
@@ -128,6 +128,18 @@ MP_Status mp_pool_set_owner_limit(MP_Pool *pool, uint32_t owner, size_t limit_by
     return st == MP_OK ? MP_OK : mp_fail(st, 0, 0, 0);
 }
 
+void pool_release_link(MP_Pool *p, uint32_t idx, size_t usable) {
+    pool_slot_info *info = pool_info_at(p, idx);
+    uint32_t link = info->link;
+    if (!pool_owner_solo(p)) {
+        pool_owner *o = &p->owners[link >> 1];
+        o->stats.bytes_in_use -= usable;
+        o->stats.free_count++;
+    }
+    p->pinned_count -= link & 1u;
+    info->link = 0;
+}
+
 MP_Status mp_pool_free_owner(MP_Pool *pool, uint32_t owner, size_t *freed_blocks) {
     if (pool == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
     size_t freed = 0;
@@ -139,8 +151,7 @@ MP_Status mp_pool_free_owner(MP_Pool *pool, uint32_t owner, size_t *freed_blocks
         /* A release only changes its own slot, so the scan can go on; it
          * stops early once the owner has no block left. */
         for (uint32_t i = 0; i < pool->high_water && pool_owner_counters(pool, idx).block_count != 0; i++) {
-            const pool_slot *s = &pool->slots[i];
-            if (pool_slot_live(s) && pool_slot_owner(s) == idx) {
+            if (pool_slot_live(&pool->slots[i]) && pool_info_owner(pool_info_at(pool, i)) == idx) {
                 st = pool_release_slot(pool, i);
                 if (st != MP_OK) break;
                 freed++;
@@ -168,7 +179,7 @@ MP_Status mp_pool_owner_blocks(const MP_Pool *pool, uint32_t owner, MP_Handle *o
         size_t wanted = capacity < blocks ? capacity : blocks;
         for (uint32_t i = 0, k = 0; i < pool->high_water && k < wanted; i++) {
             const pool_slot *s = &pool->slots[i];
-            if (pool_slot_live(s) && pool_slot_owner(s) == idx) out[k++] = s->handle;
+            if (pool_slot_live(s) && pool_info_owner(pool_info_at(pool, i)) == idx) out[k++] = s->handle;
         }
         n = blocks;
     }

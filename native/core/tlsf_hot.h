@@ -259,15 +259,26 @@ MP_INLINE tlsf_grant tlsf_alloc_owned(MP_Tlsf *t, size_t req) {
 
 /** mp_tlsf_free for the same backend and caller: same validation, no
  * counters (not even rejected_free_count: the pool counts rejected frees),
- * the status returned without mp_fail. */
-MP_INLINE MP_Status tlsf_free_owned(MP_Tlsf *t, void *ptr) {
+ * the status returned without mp_fail. On success *usable and *requested
+ * are the block's, from the header it validated (the pool's free charges
+ * them back without a look at its own record of them). */
+MP_INLINE MP_Status tlsf_free_owned_sized(MP_Tlsf *t, void *ptr, size_t *usable, size_t *requested) {
     uint8_t *b;
     uint64_t w0;
     MP_Status st = tlsf_used_block(&t->env, ptr, &b, &w0);
     if (MP_UNLIKELY(st != MP_OK)) return st;
-    if (tlsf_cache_push(t, b, w0)) return MP_OK;
-    size_t usable, requested; /* not needed: the pool knows them */
-    return tlsf_release_at(t, b, w0, &usable, &requested);
+    if (tlsf_cache_push(t, b, w0)) {
+        *usable = tlsf_w_bytes(w0) - TLSF_HDR_BYTES;
+        *requested = *usable - tlsf_slack(w0);
+        return MP_OK;
+    }
+    return tlsf_release_at(t, b, w0, usable, requested);
+}
+
+/** tlsf_free_owned_sized without the sizes. */
+MP_INLINE MP_Status tlsf_free_owned(MP_Tlsf *t, void *ptr) {
+    size_t usable, requested;
+    return tlsf_free_owned_sized(t, ptr, &usable, &requested);
 }
 
 #endif /* MP_TLSF_HOT_H */

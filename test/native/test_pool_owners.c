@@ -114,20 +114,25 @@ static void check_sees_every_derived_or_packed_record_disagree(void) {
     CHECK_STATUS(mp_pool_free(p, h[1]), MP_OK);
     REQUIRE(mp_pool_check(p) == 0);
     pool_slot *s = &p->slots[slot_of(p, h[0])];
-    pool_owner *o = &p->owners[pool_slot_owner(s)];
+    pool_slot_info *info = pool_info_of(p, s);
+    pool_owner *o = &p->owners[pool_info_owner(info)];
     pool_slot saved = *s;
+    pool_slot_info saved_info = *info;
     pool_owner saved_owner = *o;
     uint64_t saved_alloc = p->alloc_count;
 
-    s->usable_granules++; /* charge differs from the backend's block */
+    info->usable_granules++; /* charge differs from the backend's block */
     CHECK(mp_pool_check(p) != 0);
-    *s = saved;
-    s->link ^= 2u; /* the block names the other owner */
+    *info = saved_info;
+    info->link ^= 2u; /* the block names the other owner */
     CHECK(mp_pool_check(p) != 0);
-    *s = saved;
-    s->link |= 1u; /* pinned without being counted */
+    *info = saved_info;
+    info->link |= 1u; /* pinned without being counted */
     CHECK(mp_pool_check(p) != 0);
-    *s = saved;
+    *info = saved_info;
+    info->size_bytes++; /* requested bytes differ from the counter */
+    CHECK(mp_pool_check(p) != 0);
+    *info = saved_info;
     s->handle |= POOL_SLOT_FREE; /* not live while the backend holds its block */
     CHECK(mp_pool_check(p) != 0);
     *s = saved;
@@ -154,8 +159,9 @@ static void check_sees_every_derived_or_packed_record_disagree(void) {
     mp_pool_destroy(p);
 }
 
-static void slot_is_32_bytes_and_the_backend_follows_from_the_address(void) {
-    CHECK(sizeof(pool_slot) == 32 || sizeof(void *) != 8);
+static void slot_and_info_are_16_bytes_and_the_backend_follows_from_the_address(void) {
+    CHECK(sizeof(pool_slot) == 16 || sizeof(void *) != 8);
+    CHECK(sizeof(pool_slot_info) == 16 || sizeof(void *) != 8);
     MP_Pool *p = mp_pool_create(MIB, MP_STRATEGY_AUTO);
     REQUIRE(p != NULL);
     MP_Handle small, medium, large;
@@ -403,5 +409,5 @@ MP_TEST_MAIN(TEST_CASE(a_single_owner_shares_the_pool_counters_until_a_second_ap
              TEST_CASE(fast_paths_report_pressure_changes),
              TEST_CASE(owner_walks_follow_interleaved_churn_with_slot_reuse),
              TEST_CASE(check_sees_every_derived_or_packed_record_disagree),
-             TEST_CASE(slot_is_32_bytes_and_the_backend_follows_from_the_address),
+             TEST_CASE(slot_and_info_are_16_bytes_and_the_backend_follows_from_the_address),
              TEST_CASE(pools_above_32_gib_refuse_larger_blocks))

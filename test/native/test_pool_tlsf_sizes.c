@@ -1,0 +1,140 @@
+/*
+ * test_pool_tlsf_sizes.c - a pool over one TLSF at its own alignment keeps
+ * its blocks' sizes in their TLSF headers (MP_Pool.tlsf_sizes) and writes a
+ * slot's info link only for pinned blocks while it has one owner record:
+ * sizes, charges and pin counts stay exact through pin, unpin, free, slot
+ * reuse and a second owner; check catches a stray link; an overwritten
+ * header is MP_ERR_CORRUPTION for every access and changes nothing.
+ */
+#include "mp_test.h"
+#include "pool_internal.h"
+
+#define KIB ((size_t)1024)
+#define MIB (1024 * KIB)
+
+static uint32_t slot_of(const MP_Pool *p, MP_Handle h) { return (uint32_t)(h & p->index_mask); }
+
+static MP_PoolStats stats_of(MP_Pool *p) {
+    MP_PoolStats s;
+    CHECK_STATUS(mp_pool_stats(p, &s), MP_OK);
+    return s;
+}
+
+static void sizes_come_from_the_headers_and_links_only_from_pins(void) {
+    MP_Pool *p = mp_pool_create(MIB, MP_STRATEGY_TLSF);
+    REQUIRE(p != NULL);
+    REQUIRE(p->tlsf_sizes);
+    MP_Handle a, b, c;
+    CHECK_STATUS(mp_pool_alloc(p, 40, 0, MP_ALLOC_PINNED, &a), MP_OK);
+    CHECK_STATUS(mp_pool_alloc(p, 100, 0, 0, &b), MP_OK);
+    CHECK_STATUS(mp_pool_alloc(p, 5, 0, 0, &c), MP_OK);
+    MP_PoolBlockInfo ia, ic;
+    CHECK_STATUS(mp_pool_block_info(p, a, &ia), MP_OK);
+    CHECK_STATUS(mp_pool_block_info(p, c, &ic), MP_OK);
+    CHECK(ia.size_bytes == 40 && ia.usable_bytes == 48 && ia.pinned);
+    CHECK(ic.size_bytes == 5 && ic.usable_bytes == 16 && !ic.pinned);
+    MP_PoolStats s = stats_of(p);
+    CHECK(s.requested_bytes == 145 && s.pinned_block_count == 1);
+    CHECK(pool_info_at(p, slot_of(p, a))->link == 1u);
+    CHECK(pool_info_at(p, slot_of(p, b))->link == 0u);
+    CHECK(mp_pool_check(p) == 0);
+
+    /* Freeing the pinned block clears its link; its slot is reused. */
+    uint32_t slot_a = slot_of(p, a);
+    CHECK_STATUS(mp_pool_free(p, a), MP_OK);
+    CHECK(pool_info_at(p, slot_a)->link == 0u);
+    s = stats_of(p);
+    CHECK(s.requested_bytes == 105 && s.pinned_block_count == 0);
+    CHECK(mp_pool_check(p) == 0);
+    MP_Handle d;
+    CHECK_STATUS(mp_pool_alloc(p, 3000, 0, 0, &d), MP_OK);
+    CHECK(slot_of(p, d) == slot_a);
+    CHECK_STATUS(mp_pool_free(p, a), MP_ERR_DOUBLE_FREE); /* stale after reuse */
+    MP_PoolBlockInfo id;
+    CHECK_STATUS(mp_pool_block_info(p, d, &id), MP_OK);
+    CHECK(id.size_bytes == 3000 && !id.pinned);
+
+    /* Pin and unpin write the link; a free with something pinned elsewhere
+     * reads it. */
+    CHECK_STATUS(mp_pool_pin(p, b), MP_OK);
+    CHECK(pool_info_at(p, slot_of(p, b))->link == 1u && mp_pool_check(p) == 0);
+    CHECK_STATUS(mp_pool_free(p, c), MP_OK);
+    CHECK(stats_of(p).pinned_block_count == 1 && mp_pool_check(p) == 0);
+    CHECK_STATUS(mp_pool_unpin(p, b), MP_OK);
+    CHECK(pool_info_at(p, slot_of(p, b))->link == 0u && mp_pool_check(p) == 0);
+
+    /* A link left on a slot that is not live is caught. */
+    pool_info_at(p, slot_of(p, c))->link = 1u;
+    CHECK(mp_pool_check(p) != 0);
+    pool_info_at(p, slot_of(p, c))->link = 0u;
+    CHECK(mp_pool_check(p) == 0);
+
+    /* A second owner: every allocation writes its link from then on. */
+    MP_Handle e;
+    CHECK_STATUS(mp_pool_alloc(p, 64, 7, 0, &e), MP_OK);
+    CHECK(pool_info_owner(pool_info_at(p, slot_of(p, e))) != 0u);
+    CHECK_STATUS(mp_pool_free_as(p, 0, e), MP_ERR_PROTECTION);
+    CHECK(mp_pool_check(p) == 0);
+    CHECK_STATUS(mp_pool_free_as(p, 7, e), MP_OK);
+    CHECK_STATUS(mp_pool_free(p, b), MP_OK);
+    CHECK_STATUS(mp_pool_free(p, d), MP_OK);
+    s = stats_of(p);
+    CHECK(s.requested_bytes == 0 && s.used_bytes == 0 && s.pinned_block_count == 0);
+    CHECK(mp_pool_check(p) == 0);
+    mp_pool_destroy(p);
+}
+
+/* A write before the block (another block's overflow) over its header: the
+ * pool no longer knows the block's size, so every access is refused as
+ * corruption, nothing changes, and the block is intact once the header is. */
+static void an_overwritten_header_is_corruption_for_every_access(void) {
+    MP_Pool *p = mp_pool_create(MIB, MP_STRATEGY_TLSF);
+    REQUIRE(p != NULL && p->tlsf_sizes);
+    MP_Handle h;
+    CHECK_STATUS(mp_pool_alloc(p, 100, 0, 0, &h), MP_OK);
+    CHECK_STATUS(mp_pool_fill(p, h, 0, 0x5a, 100), MP_OK);
+    uint8_t *hdr = p->slots[slot_of(p, h)].ptr - TLSF_HDR_BYTES, buf[100];
+    uint64_t saved = tlsf_peek64(hdr); /* the header word with the sizes */
+    tlsf_poke64(hdr, UINT64_MAX);
+    MP_PoolStats before = stats_of(p);
+    CHECK_STATUS(mp_pool_read(p, h, 0, buf, 1), MP_ERR_CORRUPTION);
+    CHECK_STATUS(mp_pool_write(p, h, 0, buf, 1), MP_ERR_CORRUPTION);
+    CHECK_STATUS(mp_pool_fill(p, h, 0, 1, 1000), MP_ERR_CORRUPTION); /* never past the block */
+    MP_PoolBlockInfo info;
+    CHECK_STATUS(mp_pool_block_info(p, h, &info), MP_ERR_CORRUPTION);
+    CHECK_STATUS(mp_pool_free(p, h), MP_ERR_CORRUPTION);
+    CHECK(mp_pool_check(p) != 0);
+    MP_PoolStats after = stats_of(p);
+    CHECK(after.used_bytes == before.used_bytes && after.requested_bytes == before.requested_bytes);
+    CHECK(after.deallocation_count == before.deallocation_count && after.rejected_free_count == before.rejected_free_count + 1);
+    tlsf_poke64(hdr, saved);
+    CHECK(mp_pool_check(p) == 0);
+    CHECK_STATUS(mp_pool_read(p, h, 0, buf, 100), MP_OK);
+    CHECK(buf[0] == 0x5a && buf[99] == 0x5a);
+    CHECK_STATUS(mp_pool_free(p, h), MP_OK);
+    CHECK(mp_pool_check(p) == 0);
+    mp_pool_destroy(p);
+}
+
+/* A minimum block above TLSF's smallest usable size: the sizes stay in the
+ * slot's info (the header records the minimum, not the request). */
+static void a_large_minimum_block_keeps_sizes_in_the_info(void) {
+    MP_PoolConfig cfg = {.pool_bytes = MIB, .strategy = MP_STRATEGY_TLSF, .min_block_bytes = 64};
+    MP_Pool *p = mp_pool_create_ex(&cfg);
+    REQUIRE(p != NULL);
+    CHECK(p->tlsf_only != NULL && !p->tlsf_sizes);
+    MP_Handle h;
+    CHECK_STATUS(mp_pool_alloc(p, 5, 0, MP_ALLOC_PINNED, &h), MP_OK);
+    MP_PoolBlockInfo info;
+    CHECK_STATUS(mp_pool_block_info(p, h, &info), MP_OK);
+    CHECK(info.size_bytes == 5 && info.usable_bytes >= 64 && info.pinned);
+    CHECK(stats_of(p).requested_bytes == 5);
+    CHECK(mp_pool_check(p) == 0);
+    CHECK_STATUS(mp_pool_free(p, h), MP_OK);
+    CHECK(stats_of(p).requested_bytes == 0 && mp_pool_check(p) == 0);
+    mp_pool_destroy(p);
+}
+
+MP_TEST_MAIN(TEST_CASE(sizes_come_from_the_headers_and_links_only_from_pins),
+             TEST_CASE(an_overwritten_header_is_corruption_for_every_access),
+             TEST_CASE(a_large_minimum_block_keeps_sizes_in_the_info))
