@@ -115,7 +115,7 @@ typedef struct MP_FixedPool MP_FixedPool;
     X(size_t, allocated, "slots in use now")                                     \
     X(size_t, capacity, "slots in the pool")                                     \
     X(size_t, object_size, "bytes requested per object")                         \
-    X(size_t, slot_size_bytes, "bytes between two slots (object size rounded)")  \
+    X(size_t, slot_size_bytes, "bytes between two slots (see MP_FixedPoolConfig)") \
     X(size_t, alignment, "alignment of every slot address, bytes")              \
     X(size_t, allocated_peak, "highest `allocated` since create or reset")       \
     X(uint64_t, alloc_count, "successful allocations since create")            \
@@ -134,7 +134,13 @@ typedef struct MP_FixedPoolConfig {
     size_t object_size; /**< bytes per object, >= 1 */
     size_t capacity;    /**< number of slots, 1 .. 2^32 - 1 */
     size_t alignment;   /**< slot alignment, a power of two <= 4096; 0 = the
-                             largest power of two dividing object_size, at most 16 */
+                             largest power of two dividing object_size, at most 16.
+                             Slots are object_size rounded up to it apart, plus
+                             64 bytes (one cache line, so slots do not crowd into
+                             a few cache sets) when that is a power of two >= 1024
+                             and the alignment is <= 64: 1024-byte objects sit
+                             1088 bytes apart by default, 1024 with an alignment
+                             of 128 or more (4096 gives page-aligned 4 KiB slots) */
     uint32_t flags;     /**< MP_FLAG_THREAD_SAFE */
     void *region;       /**< optional caller memory for the slots (metadata is
                              allocated from the heap); NULL = map from the OS */
@@ -143,7 +149,9 @@ typedef struct MP_FixedPoolConfig {
 
 /** Creates a pool of `capacity` objects of `object_size` bytes in a region
  * mapped from the OS; NULL on invalid arguments or when memory cannot be had
- * (see mp_last_error). O(1): slots are touched lazily. */
+ * (see mp_last_error). Slots are slot_size_bytes apart, which may exceed
+ * object_size (alignment, cache-line padding: MP_FixedPoolConfig.alignment).
+ * O(1): slots are touched lazily. */
 MP_API MP_FixedPool *mp_fixed_pool_create(size_t object_size, size_t capacity);
 /** As mp_fixed_pool_create with every option of MP_FixedPoolConfig. Slots
  * start at the first `alignment` boundary of cfg->region: a region that is

@@ -74,6 +74,12 @@ export interface NativeBinding {
   fixed_free(): void;
   fixed_alloc_many(id: number, out: Int32Array, count: number): number;
   fixed_free_many(id: number, offsets: Int32Array, count: number): number;
+  /** Registers a cached pool's states+cache array with its batch kernels -> MP_Status. */
+  fixed_cache_attach(id: number, states: Int32Array, base: number, inverse: number): number;
+  /** Frame call: [id, top, count] -> [slots popped off the cache into out]. */
+  fixed_cache_take(out: Int32Array): void;
+  /** Frame call: [id, top, count] -> [offsets pushed onto the cache]. */
+  fixed_cache_put(offsets: Int32Array): void;
 
   arena_create(region: Uint8Array, size: number): number;
   arena_mark(id: number): NativeArenaMark;

@@ -43,6 +43,17 @@
  * none IN_USE; #held minus the cached slots are IN_USE; the core's
  * `allocated` equals #held; the core owns a slot iff it is IN_USE or cached.
  *
+ * Batches: allocMany/freeMany of at least KERNEL_MIN_BATCH offsets run their
+ * cache loops natively (fixed_cache_take/_put in native/napi/fixed_pool_glue.c),
+ * over #slots, which the addon holds from create on, and the caller's
+ * array: the same pops, pushes and state changes as the JS loops used for
+ * smaller batches, in one C loop. In optimized JS every typed-array access
+ * here re-checks the array's map, length and data pointer: the JS loops
+ * cost 3-4 ns an element (alloc + free, batches of 256) where the C loops
+ * and their two native calls (~50 ns each) cost ~1.5 (bench/js/micro.mjs
+ * batch64). Below KERNEL_MIN_BATCH elements the JS loops cost less than
+ * the native call would.
+ *
  * Thread-safe pools (threadSafe: true) have no JS cache: each call goes to
  * the core, whose free stack is safe to share, and share()/attach() let a
  * worker use the same pool over the same SharedArrayBuffer.
@@ -62,6 +73,7 @@ import {
   FLAG_THREAD_SAFE,
   frame,
   FRAME_A,
+  FRAME_B,
   FRAME_ID,
   frameWords,
   MAX_REGION_BYTES,
@@ -86,15 +98,25 @@ import type { FixedPoolStats } from './stats';
 /* Hot native calls and the call frame as module constants: optimized code
  * embeds them (a direct call; frame stores and loads at a fixed address),
  * where `binding_1.frame` would be a property load and a map check per use. */
-const { fixed_alloc, fixed_free, fixed_alloc_many, fixed_free_many } = binding;
+const {
+  fixed_alloc,
+  fixed_free,
+  fixed_alloc_many,
+  fixed_free_many,
+  fixed_cache_take,
+  fixed_cache_put,
+} = binding;
 const callFrame = frame;
 const callWords = frameWords;
 const ID = FRAME_ID;
 const A = FRAME_A;
+const B = FRAME_B;
 
 /** Default number of offsets the JS cache holds; refill and drain move half. */
 export const DEFAULT_CACHE_SIZE = 256;
 const MAX_CACHE_SIZE = 1 << 20;
+/** Smallest batch whose cache loop runs natively (see the top). */
+export const KERNEL_MIN_BATCH = 32;
 
 /* Slot states of the cached mode, from the caller's point of view. */
 const UNTOUCHED = 0; // not handed out since create or reset (in the core or the cache)
@@ -109,7 +131,13 @@ export interface FixedPoolOptions {
   objectSize: number;
   /** Number of slots, >= 1. */
   capacity: number;
-  /** Slot alignment, a power of two <= 4096; default (0): the largest power of two dividing objectSize, at most 16. */
+  /**
+   * Slot alignment, a power of two <= 4096; default (0): the largest power of
+   * two dividing objectSize, at most 16. Slots are slotSize apart: objectSize
+   * rounded up to it, plus 64 bytes when that is a power of two >= 1024 and
+   * the alignment <= 64 (so large slots do not share a few cache sets); 128
+   * or more keeps the power of two (4096: page-aligned slots).
+   */
   alignment?: number;
   /** Memory for the slots; default: a new SharedArrayBuffer of the needed size. */
   buffer?: RegionBuffer;
@@ -273,10 +301,17 @@ export class FixedPool {
     const base = this.#regionOffset + binding.region_offset(this.#id);
     this.#bytes = new Uint8Array(this.#buffer, base, this.#capacity * this.#slotSize);
     if (this.#cacheSize > 0) {
-      this.#slots = new Int32Array(this.#capacity + this.#cacheSize);
+      // Over its own ArrayBuffer: off the V8 heap from the start, so the
+      // pointer the addon keeps (fixed_cache_attach) never moves.
+      this.#slots = new Int32Array(new ArrayBuffer(4 * (this.#capacity + this.#cacheSize)));
       this.#cacheView = this.#slots.subarray(this.#capacity);
       this.#base = this.#top = this.#lowTop = this.#capacity;
       this.#batch = Math.max(1, this.#cacheSize >>> 1);
+      const status = binding.fixed_cache_attach(this.#id, this.#slots, this.#base, inverse);
+      if (status !== MP_OK) {
+        binding.pool_destroy(this.#id);
+        throw errorFromStatus(status, 'new FixedPool(): attaching the JS cache');
+      }
     }
     track(this, this.#id, `FixedPool(${this.#objectSize} x ${this.#capacity})`);
   }
@@ -372,10 +407,20 @@ export class FixedPool {
     const slotSize = this.#slotSize;
     const top = this.#top;
     const fromCache = Math.min(n, top - this.#base) | 0;
-    for (let i = 0; i < fromCache; i++) {
-      const slot = slots[top - 1 - i];
-      out[i] = Math.imul(slot, slotSize);
-      slots[slot] = IN_USE;
+    if (fromCache >= KERNEL_MIN_BATCH) {
+      callWords[ID] = this.#id;
+      callWords[A] = top;
+      callWords[B] = fromCache;
+      fixed_cache_take(out);
+      // The kernel takes nothing when a cache entry is not a slot.
+      if (callFrame[0] !== fromCache)
+        throw new CorruptionError(`${ctx}: the JS cache holds a non-slot`);
+    } else {
+      for (let i = 0; i < fromCache; i++) {
+        const slot = slots[top - 1 - i];
+        out[i] = Math.imul(slot, slotSize);
+        slots[slot] = IN_USE;
+      }
     }
     this.#top = top - fromCache;
     this.#cacheAllocs += fromCache;
@@ -418,11 +463,19 @@ export class FixedPool {
     const room = Math.min(n, slots.length - top) | 0;
     // Int32Array elements are int32: a negative one maps past the last slot.
     let i = 0;
-    for (; i < room; i++) {
-      const slot = slotIndex(offsets[i], inverse, shift);
-      if (slot >= base || slots[slot] !== IN_USE) break;
-      slots[slot] = RELEASED;
-      slots[top + i] = slot;
+    if (room >= KERNEL_MIN_BATCH) {
+      callWords[ID] = this.#id;
+      callWords[A] = top;
+      callWords[B] = room;
+      fixed_cache_put(offsets);
+      i = callFrame[0] | 0;
+    } else {
+      for (; i < room; i++) {
+        const slot = slotIndex(offsets[i], inverse, shift);
+        if (slot >= base || slots[slot] !== IN_USE) break;
+        slots[slot] = RELEASED;
+        slots[top + i] = slot;
+      }
     }
     this.#top = top + i;
     if (i === room) {

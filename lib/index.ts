@@ -4,7 +4,7 @@
  * `pool.bytes`; exhaustion returns NO_MEMORY (-1), misuse throws a typed
  * MemoryPoolError with a stable `code`.
  */
-export { FixedPool, DEFAULT_CACHE_SIZE } from './fixed-pool';
+export { FixedPool, DEFAULT_CACHE_SIZE, KERNEL_MIN_BATCH } from './fixed-pool';
 export type { FixedPoolOptions, FixedPoolHandle } from './fixed-pool';
 export { Arena } from './arena';
 export type { ArenaOptions, ArenaMark } from './arena';

@@ -15,7 +15,7 @@ export interface FixedPoolStats {
   capacity: number;
   /** Bytes requested per object. */
   objectSize: number;
-  /** Bytes between two slots (object size rounded up to the alignment). */
+  /** Bytes between two slots: object size rounded up to the alignment, plus 64 when that is a power of two >= 1024 and the alignment <= 64. */
   slotSizeBytes: number;
   /** Alignment of every slot address, bytes. */
   alignment: number;

@@ -17,6 +17,10 @@
 #define MP_FIXED_MAX_ALIGNMENT 4096u
 #define MP_FIXED_DEFAULT_ALIGNMENT_CAP 16u
 #define MP_FIXED_META_ALIGN 64u
+/* Power-of-two strides from this size up get one cache line of padding
+ * (fixed_pool.c: "Stride"). */
+#define MP_FIXED_PAD_MIN_STRIDE 1024u
+#define MP_FIXED_PAD_BYTES 64u
 #define MP_UPTR_BITS (sizeof(uintptr_t) * CHAR_BIT)
 
 typedef enum fixed_owner {

@@ -337,6 +337,7 @@ static void slot_fill(mp_napi_env *e, mp_napi_entry *entry, napi_ref ref) {
 static void slot_detach(mp_napi_env *e, mp_napi_slot *s) {
     mp_napi_entry *entry = s->entry;
     if (s->view_ref) napi_delete_reference(e->env, s->view_ref);
+    if (s->js_cache_ref) napi_delete_reference(e->env, s->js_cache_ref);
     memset(s, 0, sizeof *s);
     e->live_count--;
     entry_release(entry);

@@ -125,6 +125,18 @@ typedef struct mp_napi_slot {
     uintptr_t base; /* cached family->base(pool) */
     struct mp_napi_entry *entry;
     napi_ref view_ref; /* keeps the region's typed array alive */
+    /* A family's JS-side array its batch kernels work on in place (the
+     * FixedPool's slot states and cache, fixed_pool_glue.c), registered once
+     * so a batch call unpacks no second typed array; NULL if none. The
+     * array is the TypeScript layer's own (never resized, transferred or
+     * handed out), kept alive by `js_cache_ref`. */
+    int32_t *js_cache;
+    uint32_t js_cache_length;
+    uint32_t js_cache_base;  /* entries [0, base) are per-slot states, [base, length) the cache */
+    uint32_t js_cache_stride;
+    uint32_t js_cache_inverse; /* (stride >> shift)^-1 mod 2^32 */
+    uint32_t js_cache_shift;
+    napi_ref js_cache_ref;
 } mp_napi_slot;
 
 /* The call frame (see mp_napi_frame_slot): MP_NAPI_FRAME_DOUBLES doubles,

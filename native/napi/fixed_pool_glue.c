@@ -110,11 +110,156 @@ static napi_value js_fixed_free_many(napi_env env, napi_callback_info info) {
     return mp_napi_int32(env, (int32_t)st);
 }
 
+/*
+ * Batch kernels of the JS cache. A cached FixedPool (lib/fixed-pool.ts)
+ * keeps one Int32Array: the state of slot i at [i] for i < base (=
+ * capacity), then a stack of free slot indices at [base, top). Its
+ * allocMany/freeMany run their cache loops here, in one C loop per call
+ * over that array (registered once by fixed_cache_attach) and the caller's
+ * Int32Array, instead of per-element typed-array accesses in optimized JS,
+ * each of which re-checks the array's map, length and data pointer. The
+ * kernels only move entries and states exactly as the JS loops they
+ * replace; every decision about refusals, counters and the core stays in
+ * TypeScript. Every index they write through is bounds-checked: nothing
+ * from the frame or the array is trusted blindly.
+ */
+#define JS_SLOT_IN_USE 1
+#define JS_SLOT_RELEASED 2
+
+/* fixed_cache_attach(id, states: Int32Array, base, inverse) -> MP_Status.
+ * Registers the pool's states+cache array: base (the capacity) < its
+ * length, and inverse must be the inverse of the slot stride's odd part
+ * mod 2^32 (checked, so a kernel maps offsets exactly as the core does). */
+static napi_value js_fixed_cache_attach(napi_env env, napi_callback_info info) {
+    MP_NAPI_POOL_ARGS(env, info, 4, FIXED);
+    napi_typedarray_type type = napi_int8_array;
+    size_t length = 0;
+    void *data = NULL;
+    uint32_t base = 0, inverse = 0;
+    MP_FixedPoolStats st;
+    if (napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL) != napi_ok ||
+        type != napi_int32_array || napi_get_value_uint32(env, argv[2], &base) != napi_ok ||
+        napi_get_value_uint32(env, argv[3], &inverse) != napi_ok) {
+        napi_throw_type_error(env, "MP_ERR_INVALID_ARGUMENT", "fixed_cache_attach(id, Int32Array, base, inverse)");
+        return NULL;
+    }
+    if (mp_fixed_pool_stats(s->pool, &st) != MP_OK || st.capacity != base || length <= base ||
+        length > UINT32_MAX || st.slot_size_bytes > UINT32_MAX)
+        return mp_napi_int32(env, (int32_t)MP_ERR_INVALID_ARGUMENT);
+    uint32_t stride = (uint32_t)st.slot_size_bytes, shift = 0;
+    while (((stride >> shift) & 1u) == 0) shift++;
+    if ((stride >> shift) * inverse != 1u) return mp_napi_int32(env, (int32_t)MP_ERR_INVALID_ARGUMENT);
+    napi_ref ref = NULL;
+    if (napi_create_reference(env, argv[1], 1, &ref) != napi_ok) return NULL;
+    if (s->js_cache_ref != NULL) napi_delete_reference(env, s->js_cache_ref);
+    s->js_cache = data;
+    s->js_cache_length = (uint32_t)length;
+    s->js_cache_base = base;
+    s->js_cache_stride = stride;
+    s->js_cache_inverse = inverse;
+    s->js_cache_shift = shift;
+    s->js_cache_ref = ref;
+    return mp_napi_int32(env, (int32_t)MP_OK);
+}
+
+/* One kernel call's inputs: this env, the pool's slot (with its registered
+ * cache), the caller's Int32Array, and the frame's top and count. */
+typedef struct cache_call {
+    mp_napi_env *e;
+    mp_napi_slot *s;
+    int32_t *array;
+    uint32_t top, count;
+} cache_call;
+
+/* Opens a kernel: frame word MP_NAPI_FRAME_ID names a pool with a
+ * registered cache, argv[0] is an Int32Array, word _A (top) is in [base,
+ * length] and word _B (count) at most the array's length; false with an
+ * exception pending otherwise. */
+static bool cache_kernel_args(napi_env env, napi_callback_info info, cache_call *c) {
+    napi_value argv[1];
+    size_t argc = 1;
+    if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
+    if (argc < 1) napi_get_undefined(env, &argv[0]);
+    c->s = mp_napi_frame_slot(env, FIXED, &c->e);
+    if (c->s == NULL) return false;
+    napi_typedarray_type type = napi_int8_array;
+    size_t length = 0;
+    void *data = NULL;
+    if (c->s->js_cache == NULL ||
+        napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok ||
+        type != napi_int32_array) {
+        napi_throw_type_error(env, "MP_ERR_INVALID_ARGUMENT", "a cache kernel takes an Int32Array (cache attached)");
+        return false;
+    }
+    c->top = c->e->words[MP_NAPI_FRAME_A];
+    c->count = c->e->words[MP_NAPI_FRAME_B];
+    if (c->top < c->s->js_cache_base || c->top > c->s->js_cache_length || c->count > length) {
+        napi_throw_type_error(env, "MP_ERR_INVALID_ARGUMENT", "a cache kernel's top or count is out of bounds");
+        return false;
+    }
+    c->array = data;
+    return true;
+}
+
+/* fixed_cache_take(out), a frame call: words [id, top, count] -> frame[0] taken. Pops up
+ * to `count` slots off the cache (from the top), writes their offsets to
+ * out[0..taken) and marks them IN_USE: allocMany's cache loop. Takes none
+ * if an entry is not a slot index (corruption, which the caller reports). */
+static napi_value js_fixed_cache_take(napi_env env, napi_callback_info info) {
+    cache_call c;
+    if (!cache_kernel_args(env, info, &c)) return NULL;
+    int32_t *states = c.s->js_cache, *out = c.array;
+    const uint32_t base = c.s->js_cache_base, stride = c.s->js_cache_stride;
+    const uint32_t n = c.top - base < c.count ? c.top - base : c.count;
+    const int32_t *from = states + c.top - n; /* popped: from[n - 1] first */
+    /* Validate first, in a branch-free pass the compiler vectorizes, so the
+     * loop that writes has no exit and unrolls. A bad entry takes nothing. */
+    uint32_t bad = 0;
+    for (uint32_t i = 0; i < n; i++) bad |= (uint32_t)((uint32_t)from[i] >= base);
+    if (bad == 0) {
+#pragma GCC unroll 4
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t slot = (uint32_t)from[n - 1 - i];
+            out[i] = (int32_t)(slot * stride);
+            states[slot] = JS_SLOT_IN_USE;
+        }
+    }
+    c.e->frame[0] = bad == 0 ? (double)n : 0.0;
+    return NULL;
+}
+
+/* fixed_cache_put(offsets), a frame call: words [id, top, count] -> frame[0] put. While
+ * the cache has room, maps each of offsets[0..count) to its slot (as the
+ * core does: multiply, rotate; a non-slot maps >= base) and, if that slot
+ * is IN_USE, marks it RELEASED and pushes it at states[top + i]: freeMany's
+ * cache loop. Stops at the first offset that is not a slot in use. */
+static napi_value js_fixed_cache_put(napi_env env, napi_callback_info info) {
+    cache_call c;
+    if (!cache_kernel_args(env, info, &c)) return NULL;
+    int32_t *states = c.s->js_cache, *to = states + c.top;
+    const int32_t *offsets = c.array;
+    const uint32_t base = c.s->js_cache_base, inverse = c.s->js_cache_inverse, shift = c.s->js_cache_shift;
+    const uint32_t room = c.s->js_cache_length - c.top, n = room < c.count ? room : c.count;
+    uint32_t i = 0;
+#pragma GCC unroll 4
+    for (; i < n; i++) {
+        uint32_t x = (uint32_t)offsets[i] * inverse;
+        uint32_t slot = (x >> shift) | (x << ((32u - shift) & 31u));
+        if (slot >= base || states[slot] != JS_SLOT_IN_USE) break;
+        states[slot] = JS_SLOT_RELEASED;
+        to[i] = (int32_t)slot;
+    }
+    c.e->frame[0] = (double)i;
+    return NULL;
+}
+
 static napi_status fixed_init(napi_env env, napi_value exports, mp_napi_env *e) {
     static const char *const names[] = {"fixed_region_bytes", "fixed_create",     "fixed_alloc",
-                                        "fixed_free",         "fixed_alloc_many", "fixed_free_many"};
+                                        "fixed_free",         "fixed_alloc_many", "fixed_free_many",
+                                        "fixed_cache_attach", "fixed_cache_take",  "fixed_cache_put"};
     static const napi_callback fns[] = {js_fixed_region_bytes, js_fixed_create,     js_fixed_alloc,
-                                        js_fixed_free,         js_fixed_alloc_many, js_fixed_free_many};
+                                        js_fixed_free,         js_fixed_alloc_many, js_fixed_free_many,
+                                        js_fixed_cache_attach, js_fixed_cache_take,  js_fixed_cache_put};
     return mp_napi_define(env, exports, e, names, fns, sizeof names / sizeof names[0]);
 }
 

@@ -93,12 +93,20 @@ describe('new FixedPool() refuses bad options', () => {
   });
 
   it('slots needing 2^31 bytes or more are refused (offsets are int32)', () => {
+    // An alignment above 64 keeps the power-of-two stride: exactly 2^31 bytes.
     const err = expectThrows(
-      () => create({ objectSize: 2 ** 16, capacity: 2 ** 15 }),
+      () => create({ objectSize: 2 ** 16, alignment: 128, capacity: 2 ** 15 }),
       InvalidArgumentError,
       'MP_ERR_INVALID_ARGUMENT',
     );
     expect((err as InvalidArgumentError).requestedBytes).toBe(2 ** 31);
+    // By default the stride is padded by a cache line, and the region counts it.
+    const padded = expectThrows(
+      () => create({ objectSize: 2 ** 16, capacity: 2 ** 15 }),
+      InvalidArgumentError,
+      'MP_ERR_INVALID_ARGUMENT',
+    );
+    expect((padded as InvalidArgumentError).requestedBytes).toBe((2 ** 16 + 64) * 2 ** 15);
   });
 
   it('options that are not an object, a bad cacheSize, a bad threadSafe are refused', () => {

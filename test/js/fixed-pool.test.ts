@@ -50,6 +50,29 @@ describe.each(MODES)('FixedPool (%s)', (_mode, extra) => {
     });
   });
 
+  it('power-of-two strides of 1 KiB and up are padded by a cache line, unless aligned coarser', () => {
+    for (const [objectSize, alignment, stride] of [
+      [512, undefined, 512],
+      [1024, undefined, 1088],
+      [4096, undefined, 4160],
+      [1024, 64, 1088],
+      [1024, 128, 1024],
+      [4096, 4096, 4096],
+    ] as const) {
+      using pool = make({ objectSize, alignment, capacity: 20 });
+      expect(pool.slotSize).toBe(stride);
+      expect(pool.bytes.length).toBe(20 * stride);
+      expect(pool.stats().slotSizeBytes).toBe(stride);
+      const offs = Array.from({ length: 20 }, () => pool.alloc());
+      expect(offs.slice().sort((a, b) => a - b)).toEqual(offs.map((_, i) => i * stride));
+      for (const off of offs) pool.view(off).fill(off & 0xff);
+      for (const off of offs) expect(pool.view(off)[objectSize - 1]).toBe(off & 0xff);
+      expect(pool.owns(offs[0] + objectSize)).toBe(objectSize === stride);
+      pool.freeMany(Int32Array.from(offs));
+      expect(pool.check()).toBe(0);
+    }
+  });
+
   it('with a large alignment, every slot takes typed-array views of 8-byte elements', () => {
     using pool = make({ objectSize: 8, alignment: 256, capacity: 3 });
     expect(pool.slotSize).toBe(256);

@@ -42,8 +42,10 @@ static void default_alignment_is_lowest_set_bit_of_object_size_capped_at_16(void
         REQUIRE(pool != NULL);
         MP_FixedPoolStats s = stats_of(pool);
         CHECK(s.alignment == expected[i]);
-        CHECK(s.slot_size_bytes == sizes[i]); /* already a multiple of its default alignment */
-        CHECK(mp_fixed_pool_region_bytes(&(MP_FixedPoolConfig){sizes[i], 7, 0, 0, NULL, 0}) == 7 * sizes[i]);
+        /* Already a multiple of its default alignment; 4096 is a padded power of two. */
+        size_t stride = sizes[i] == 4096 ? 4096 + 64 : sizes[i];
+        CHECK(s.slot_size_bytes == stride);
+        CHECK(mp_fixed_pool_region_bytes(&(MP_FixedPoolConfig){sizes[i], 7, 0, 0, NULL, 0}) == 7 * stride);
         mp_fixed_pool_destroy(pool);
     }
 }
@@ -62,6 +64,50 @@ static void explicit_alignment_rounds_the_stride_and_aligns_every_slot(void) {
             REQUIRE(p != NULL);
             CHECK((uintptr_t)p % aligns[i] == 0);
             memset(p, k, 10);
+        }
+        CHECK(mp_fixed_pool_check(pool) == 0);
+        mp_fixed_pool_destroy(pool);
+    }
+}
+
+/* Power-of-two strides >= 1 KiB get one cache line more, unless an
+ * alignment above 64 was asked for: the stride reported, the region size,
+ * the slot addresses and the alignment all follow. */
+static void large_power_of_two_strides_are_padded_by_a_cache_line_unless_aligned_coarser(void) {
+    static const struct {
+        size_t object_size, alignment, stride;
+    } cases[] = {
+        {512, 0, 512},          /* below the threshold */
+        {1000, 0, 1000},        /* not a power of two: 1000 = 125 * 8 */
+        {1024, 0, 1088},        {2048, 0, 2112},    {4096, 0, 4160},     {8192, 0, 8256},
+        {1009, 16, 1088},       /* rounded up to 1024 by the alignment, then padded */
+        {1024, 64, 1088},       /* a 64-byte alignment survives the pad */
+        {1024, 128, 1024},      {4096, 4096, 4096}, {100, 4096, 4096}, /* coarser alignments keep it */
+        {2048, 1024, 2048},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        enum { CAP = 33 };
+        MP_FixedPoolConfig cfg = {cases[i].object_size, CAP, cases[i].alignment, 0, NULL, 0};
+        MP_FixedPool *pool = mp_fixed_pool_create_ex(&cfg);
+        REQUIRE(pool != NULL);
+        MP_FixedPoolStats s = stats_of(pool);
+        CHECK(s.slot_size_bytes == cases[i].stride);
+        CHECK(s.region_bytes == CAP * cases[i].stride);
+        CHECK(mp_fixed_pool_region_bytes(&cfg) == CAP * cases[i].stride);
+        char *base = mp_fixed_pool_base(pool);
+        for (size_t k = 0; k < CAP; k++) {
+            char *p = mp_fixed_pool_alloc(pool);
+            REQUIRE(p != NULL);
+            CHECK((size_t)(p - base) == k * cases[i].stride);
+            CHECK((uintptr_t)p % s.alignment == 0);
+            memset(p, (int)k, cases[i].object_size);
+        }
+        /* Interior offsets, the pad included, are no slot. */
+        CHECK(mp_fixed_pool_owns(pool, base + cases[i].object_size) == (cases[i].object_size == cases[i].stride));
+        CHECK_STATUS(mp_fixed_pool_free(pool, base + cases[i].stride - 1), MP_ERR_INVALID_ADDRESS);
+        for (size_t k = 0; k < CAP; k++) {
+            CHECK((unsigned char)base[k * cases[i].stride + cases[i].object_size - 1] == (unsigned char)k);
+            CHECK_STATUS(mp_fixed_pool_free(pool, base + k * cases[i].stride), MP_OK);
         }
         CHECK(mp_fixed_pool_check(pool) == 0);
         mp_fixed_pool_destroy(pool);
@@ -404,6 +450,7 @@ static void destroy_accepts_null(void) { mp_fixed_pool_destroy(NULL); }
 MP_TEST_MAIN(TEST_CASE(create_reports_requested_geometry_and_zero_counters),
              TEST_CASE(default_alignment_is_lowest_set_bit_of_object_size_capped_at_16),
              TEST_CASE(explicit_alignment_rounds_the_stride_and_aligns_every_slot),
+             TEST_CASE(large_power_of_two_strides_are_padded_by_a_cache_line_unless_aligned_coarser),
              TEST_CASE(alloc_hands_out_every_slot_once_then_null_with_out_of_memory),
              TEST_CASE(fresh_slots_come_in_address_order_and_freed_slots_are_reused_first),
              TEST_CASE(free_returns_the_slot_and_counters_track_peak),

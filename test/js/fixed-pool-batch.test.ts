@@ -1,0 +1,266 @@
+// FixedPool batches: allocMany/freeMany of KERNEL_MIN_BATCH or more offsets
+// run their cache loops in C (fixed_cache_take/_put), smaller ones in JS.
+// Both must decide exactly as free() does: the same refusals, the same
+// `index`, the same counters, and check() clean after every call. The
+// kernels' own entry points refuse frames and arrays they cannot take.
+import { describe, expect, it } from 'vitest';
+import { binding, frame, FRAME_ID, frameWords } from '../../lib/binding';
+import {
+  DoubleFreeError,
+  FixedPool,
+  type FixedPoolStats,
+  InvalidAddressError,
+  KERNEL_MIN_BATCH,
+  type MemoryPoolError,
+} from '../../lib/index';
+import { rng } from './helpers';
+
+const MP_OK = 0;
+const MP_ERR_INVALID_ARGUMENT = 2;
+
+/** The kernels' frame: words [id, top, count] from FRAME_ID on. */
+function setFrame(...values: number[]): void {
+  frame.fill(0);
+  frameWords.set(values, FRAME_ID);
+}
+
+/** Runs `call`, which must throw; returns what it threw. */
+function thrown(call: () => unknown): MemoryPoolError {
+  try {
+    call();
+  } catch (e) {
+    return e as MemoryPoolError;
+  }
+  throw new Error('expected a throw');
+}
+
+describe('cache kernels refuse what they cannot take', () => {
+  it('attach checks the array, its base and the stride inverse; kernels need an attached cache', () => {
+    const region = new Uint8Array(new SharedArrayBuffer(24 * 64));
+    const id = binding.fixed_create(region, 24, 64, 0, 0); // stride 24 = 3 * 2^3, 3^-1 = 0xaaaaaaab
+    expect(id).toBeGreaterThan(0);
+    try {
+      const states = new Int32Array(64 + 8);
+      setFrame(id, 64, 1);
+      expect(() => binding.fixed_cache_take(new Int32Array(4))).toThrow(TypeError); // nothing attached yet
+      expect(binding.fixed_cache_attach(id, states, 64, 3)).toBe(MP_ERR_INVALID_ARGUMENT);
+      expect(binding.fixed_cache_attach(id, states, 63, 0xaaaaaaab)).toBe(MP_ERR_INVALID_ARGUMENT);
+      expect(binding.fixed_cache_attach(id, new Int32Array(64), 64, 0xaaaaaaab)).toBe(
+        MP_ERR_INVALID_ARGUMENT,
+      );
+      expect(() =>
+        binding.fixed_cache_attach(
+          id,
+          new Uint32Array(72) as unknown as Int32Array,
+          64,
+          0xaaaaaaab,
+        ),
+      ).toThrow(TypeError);
+      expect(binding.fixed_cache_attach(id, states, 64, 0xaaaaaaab)).toBe(MP_OK);
+      const out = new Int32Array(8);
+      for (const [top, count] of [
+        [63, 1], // below base
+        [73, 1], // past the array
+        [64, 9], // more than out holds
+        [-1, 1], // stored as 2^32 - 1: past the array
+      ]) {
+        setFrame(id, top, count);
+        expect(() => binding.fixed_cache_take(out)).toThrow(TypeError);
+        setFrame(id, top, count);
+        expect(() => binding.fixed_cache_put(out)).toThrow(TypeError);
+      }
+      setFrame(id, 64, 1);
+      expect(() => binding.fixed_cache_put(new Float64Array(1) as unknown as Int32Array)).toThrow(
+        TypeError,
+      );
+      // A cache entry that is no slot index: take hands out nothing.
+      states[64] = 5;
+      states[65] = 64;
+      setFrame(id, 66, 2);
+      binding.fixed_cache_take(out);
+      expect(frame[0]).toBe(0);
+      expect(states.subarray(0, 64).every((s) => s === 0)).toBe(true);
+      // put maps offsets as the core does: an interior offset stops it.
+      states[5] = 1; // IN_USE
+      setFrame(id, 64, 2);
+      binding.fixed_cache_put(Int32Array.of(5 * 24, 5 * 24 + 8));
+      expect(frame[0]).toBe(1);
+      expect([states[5], states[64]]).toEqual([2, 5]);
+      expect(binding.pool_check(id)).toBe(0);
+    } finally {
+      binding.pool_destroy(id);
+    }
+  });
+});
+
+/** A pool with `held` slots in use (allocated one by one) and the rest untouched. */
+function poolWith(objectSize: number, held: number, cacheSize?: number) {
+  const pool = new FixedPool({
+    objectSize,
+    capacity: 1024,
+    ...(cacheSize !== undefined && { cacheSize }),
+  });
+  const live = Array.from({ length: held }, () => pool.alloc());
+  return { pool, live };
+}
+
+const SIZES = [KERNEL_MIN_BATCH - 1, KERNEL_MIN_BATCH, KERNEL_MIN_BATCH + 1, 200, 256, 300];
+
+describe.each([24, 64, 4096])('FixedPool batches of objectSize %i', (objectSize) => {
+  it.each(SIZES)('allocMany(%i) from a full cache hands out distinct slots, marked in use', (n) => {
+    const { pool, live } = poolWith(objectSize, 300);
+    pool.freeMany(Int32Array.from(live)); // the cache holds 256, the core the rest
+    const out = new Int32Array(n);
+    expect(pool.allocMany(out)).toBe(n);
+    const got = new Set(out);
+    expect(got.size).toBe(n);
+    for (const off of out) {
+      expect(off % pool.slotSize).toBe(0);
+      expect(pool.owns(off)).toBe(true);
+    }
+    expect(pool.stats().allocated).toBe(n);
+    expect(pool.check()).toBe(0);
+    pool.freeMany(out);
+    expect(pool.stats().allocated).toBe(0);
+    expect(pool.check()).toBe(0);
+    pool.destroy();
+  });
+
+  it.each(SIZES)(
+    'freeMany(%i) with a bad offset at any place stops there with its index; the ones before are freed',
+    (n) => {
+      const bads: [
+        string,
+        (live: number[], stride: number) => number,
+        typeof InvalidAddressError,
+      ][] = [
+        ['a duplicate in the batch', (live) => live[0], DoubleFreeError],
+        ['an interior offset', (live) => live[1] + 1, InvalidAddressError],
+        ['a never handed out slot', (_, stride) => 1000 * stride, InvalidAddressError],
+        ['a negative element', (_, stride) => -stride, InvalidAddressError],
+        ['a slot freed before', (live) => live[n + 5], DoubleFreeError],
+      ];
+      for (const [, bad, cls] of bads) {
+        for (const at of [1, n >> 1, n - 1]) {
+          const { pool, live } = poolWith(objectSize, n + 10);
+          pool.free(live[n + 5]);
+          const before = pool.stats();
+          const batch = Int32Array.from(live.slice(0, n));
+          batch[at] = bad(live, pool.slotSize);
+          const err = thrown(() => pool.freeMany(batch));
+          expect(err).toBeInstanceOf(cls);
+          expect(err.index).toBe(at);
+          expect(err.offset).toBe(batch[at]);
+          const after = pool.stats();
+          expect(after.allocated).toBe(before.allocated - at);
+          expect(after.freeCount).toBe(before.freeCount + at);
+          expect(after.rejectedFreeCount).toBe(before.rejectedFreeCount + 1);
+          for (let i = 0; i < n; i++) {
+            if (i !== at) expect(pool.owns(live[i])).toBe(i > at);
+          }
+          expect(pool.check()).toBe(0);
+          pool.destroy();
+        }
+      }
+    },
+  );
+});
+
+describe('FixedPool batches against a model', () => {
+  const COUNTERS: (keyof FixedPoolStats)[] = [
+    'allocated',
+    'allocatedPeak',
+    'allocCount',
+    'freeCount',
+    'failedAllocCount',
+    'rejectedFreeCount',
+  ];
+
+  it.each([
+    [24, 256],
+    [48, 40],
+    [64, 1000],
+    [4096, 64],
+  ])(
+    'objectSize %i, cacheSize %i: random batches and singles agree with an uncached pool, check() after each',
+    (objectSize, cacheSize) => {
+      const r = rng(objectSize * 7919 + cacheSize);
+      const capacity = 700;
+      const cached = new FixedPool({ objectSize, capacity, cacheSize });
+      const direct = new FixedPool({ objectSize, capacity, cacheSize: 0 });
+      const held = [new Set<number>(), new Set<number>()];
+      const freed = [new Set<number>(), new Set<number>()];
+      const pools = [cached, direct];
+      for (let step = 0; step < 300; step++) {
+        const op = r.int(10);
+        const n = r.pick([1, 5, KERNEL_MIN_BATCH - 1, KERNEL_MIN_BATCH, 64, 200, 256, 400]);
+        // The same choices for both pools, in terms of their own held offsets (sorted).
+        const picks = Array.from({ length: n }, () => r.next());
+        const badAt = op === 9 ? r.int(n) : -1;
+        const badKind = r.int(3);
+        const canPickFreed = freed[0].size > 0 && freed[1].size > 0;
+        const outcomes = pools.map((pool, k) => {
+          if (op < 4) {
+            const out = new Int32Array(n);
+            const got = pool.allocMany(out);
+            for (const off of out.subarray(0, got)) {
+              expect(held[k].has(off)).toBe(false);
+              held[k].add(off);
+              freed[k].delete(off);
+            }
+            return `alloc ${got}`;
+          }
+          if (op === 4) {
+            const off = pool.alloc();
+            if (off >= 0) {
+              held[k].add(off);
+              freed[k].delete(off);
+            }
+            return `alloc1 ${off >= 0}`;
+          }
+          const sorted = [...held[k]].sort((a, b) => a - b);
+          // Distinct held offsets, picked by rank (the same ranks in both pools).
+          const list = Int32Array.from(
+            new Set(
+              picks.slice(0, sorted.length).map((p) => sorted[Math.floor(p * sorted.length)]),
+            ),
+          );
+          if (badAt >= 0 && badAt < list.length) {
+            list[badAt] =
+              badKind === 0 && badAt > 0
+                ? list[0] // a duplicate: double free
+                : badKind === 1 && canPickFreed
+                  ? Math.min(...freed[k]) // freed and not handed out again: double free
+                  : list[badAt] + 1; // interior: invalid address
+          }
+          let result = 'ok';
+          try {
+            pool.freeMany(list);
+          } catch (e) {
+            const err = e as MemoryPoolError;
+            result = `${err.code} at ${err.index}`;
+          }
+          const stop = result === 'ok' ? list.length : (thrownIndex(result) ?? 0);
+          for (const off of list.subarray(0, stop)) {
+            held[k].delete(off);
+            freed[k].add(off);
+          }
+          return `free ${list.length} ${result}`;
+        });
+        expect(outcomes[0]).toBe(outcomes[1]);
+        const [a, b] = pools.map((p) => p.stats());
+        for (const key of COUNTERS) expect([key, a[key]]).toEqual([key, b[key]]);
+        expect(a.allocated).toBe(held[0].size);
+        expect(cached.check()).toBe(0);
+        for (const off of held[0]) expect(cached.owns(off)).toBe(true);
+      }
+      cached.destroy();
+      direct.destroy();
+    },
+  );
+});
+
+function thrownIndex(result: string): number | undefined {
+  const m = / at (\d+)$/.exec(result);
+  return m ? Number(m[1]) : undefined;
+}
