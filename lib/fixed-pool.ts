@@ -21,10 +21,13 @@
  *
  * Layout: one Int32Array, #slots: the state of slot i at [i], i < #base
  * (= capacity), then the cache, a stack of slot indices at [#base, #top)
- * (alloc multiplies, free divides as above). Every state read checks
- * index < #base first: past it are cache entries. Uncached and destroyed
- * pools have #base = #top = 0: every alloc() and free() takes the slow path
- * after one compare. One array rather than a byte array of states and a
+ * (alloc multiplies, free divides as above). IN_USE is the one negative
+ * state and every entry past the states is a slot index or an offset
+ * (>= 0), so free()'s one compare with IN_USE also refuses any index past
+ * the states (1.64x -> 1.51x the pure-JS free stack class, same runs); the
+ * other state reads check index < #base first. Uncached and destroyed
+ * pools have #base = #top = 0 and an empty #slots: every alloc() and free()
+ * takes the slow path after one compare. One array rather than a byte array of states and a
  * cache: optimized code reloads a typed array's length and data pointer at
  * each use, so the second array costs every call (4 instructions a cached
  * pair; on 9 pools with random frees, 17-19 ns an op instead of 20-21 in
@@ -120,7 +123,7 @@ export const KERNEL_MIN_BATCH = 32;
 
 /* Slot states of the cached mode, from the caller's point of view. */
 const UNTOUCHED = 0; // not handed out since create or reset (in the core or the cache)
-const IN_USE = 1; // held by the caller
+const IN_USE = -1; // held by the caller; the only negative entry of #slots (see the top)
 const RELEASED = 2; // handed out, then freed (in the core or the cache)
 const MP_OK = 0;
 
@@ -386,8 +389,8 @@ export class FixedPool {
   free(offset: number): void {
     if (typeof offset !== 'number' || offset >>> 0 !== offset) return this.#freeSlow(offset);
     const slot = this.#slotOf(offset);
-    if (slot >= this.#base) return this.#freeSlow(offset); // past the states, or uncached
     const slots = this.#slots;
+    // Past the states (a cache entry, >= 0, or past the array): not IN_USE either.
     if (slots[slot] !== IN_USE) return this.#freeSlow(offset);
     let n = this.#top;
     if (n >= slots.length) n = this.#drain();

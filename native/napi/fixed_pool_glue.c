@@ -123,7 +123,7 @@ static napi_value js_fixed_free_many(napi_env env, napi_callback_info info) {
  * TypeScript. Every index they write through is bounds-checked: nothing
  * from the frame or the array is trusted blindly.
  */
-#define JS_SLOT_IN_USE 1
+#define JS_SLOT_IN_USE (-1) /* lib/fixed-pool.ts: the only negative entry */
 #define JS_SLOT_RELEASED 2
 
 /* fixed_cache_attach(id, states: Int32Array, base, inverse) -> MP_Status.

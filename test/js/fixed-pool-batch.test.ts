@@ -81,7 +81,7 @@ describe('cache kernels refuse what they cannot take', () => {
       expect(frame[0]).toBe(0);
       expect(states.subarray(0, 64).every((s) => s === 0)).toBe(true);
       // put maps offsets as the core does: an interior offset stops it.
-      states[5] = 1; // IN_USE
+      states[5] = -1; // IN_USE
       setFrame(id, 64, 2);
       binding.fixed_cache_put(Int32Array.of(5 * 24, 5 * 24 + 8));
       expect(frame[0]).toBe(1);

@@ -183,8 +183,8 @@ describe.each([
 
   it('free and freeMany of slot offsets past the last slot are MP_ERR_INVALID_ADDRESS, wherever the JS cache sits', () => {
     // The cached mode keeps its cache right after the slot states, in one
-    // array: slot indices from capacity on land on cache entries, some
-    // holding 1 or 2 (the IN_USE and RELEASED codes). None may pass for a slot.
+    // array: slot indices from capacity on land on cache entries (slot
+    // indices, some equal to the state codes 0 and 2). None may pass for a slot.
     const { pool, live } = setup();
     pool.free(live[1]); // caches slot 1
     pool.free(live[2]); // caches slot 2
