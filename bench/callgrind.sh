@@ -43,7 +43,7 @@ n1=20000
 n2=220000
 cases=(
   "fixed64_pair floor:freelist" "fixed64_pair fixed" "fixed64_pair fixed:inline"
-  "fixed64_live10k floor:freelist" "fixed64_live10k fixed" "fixed64_live10k fixed:inline" "fixed64_pair slab" "fixed64_pair tlsf"
+  "fixed64_live10k floor:freelist" "fixed64_live10k fixed" "fixed64_live10k fixed:inline" "fixed64_pair slab" "fixed64_pair slab:inline" "fixed64_pair tlsf"
   "fixed64_pair pool:tlsf" "fixed64_pair buddy" "fixed64_pair glibc" "fixed64_pair jemalloc" "fixed64_pair mimalloc"
   "arena_small floor:bump" "arena_small arena" "arena_small arena:window" "arena_small mimalloc"
   "mixed_live10k floor:sizeclass" "mixed_live10k slab" "mixed_live10k tlsf" "mixed_live10k pool:tlsf" "mixed_live10k buddy"

@@ -675,6 +675,182 @@ MP_API void *mp_slab_base(const MP_Slab *s);
 MP_API MP_Status mp_slab_trim(MP_Slab *s, size_t *released_bytes);
 MP_API void mp_slab_destroy(MP_Slab *s);
 
+/* Slab inline fast path: opt-in, for single-threaded instances.
+ * mp_slab_alloc_inline and mp_slab_free_inline do in the caller's code
+ * exactly what mp_slab_alloc and mp_slab_free do on their common path, on
+ * the hot state below, which every control block begins with (MP_SlabHot
+ * at offset 0; `classes` points at the instance's MP_SlabClassHot array).
+ * The `hand` is one slot of the instance remembered with its class and the
+ * bit address of its size entry, in one of three states:
+ *  - FREE: the most recently freed slot, counted freed. Its size entry
+ *    keeps its last requested size (the state is its free mark: the
+ *    library's readers of entries count it free, and mark the entry when
+ *    the slot leaves the hand); the headroom under the peak is stored
+ *    without its bytes (see headroom_bytes). So the hand's round trips
+ *    write no class counter: they count in hand_alloc_count and
+ *    hand_release_count, which belong to the hand's class and are folded
+ *    into it before the hand takes another class;
+ *  - LIVE: the slot the last allocation took from the hand, live (its size
+ *    entry holds the requested size), until it is freed or moved;
+ *  - EMPTY: neither.
+ * alloc finds the class of `size` in the byte table and takes a FREE hand
+ * of that class: LIVE, the requested size in its entry. free of the LIVE
+ * hand's own pointer needs no other check (the slot is known live, its
+ * class and entry known): FREE, nothing else written but
+ * hand_release_count. So a double free finds the hand FREE and goes out of
+ * line, where it is refused, as every foreign or interior pointer is.
+ * Anything else goes to the out-of-line call with the same arguments, which
+ * then decides, fails and counts exactly as if called directly: a NULL
+ * instance, a size above the byte table, no FREE hand of the class (cache,
+ * bitmap and refill paths), the free of any pointer but the LIVE hand's
+ * (the out-of-line free checks it and puts it in the hand, a FREE hand of
+ * its class going to the class's cache first; while the hand is FREE with
+ * another class, the freed slot goes to its own class's cache), and
+ * thread-safe instances (their limits are 0). The out-of-line calls use the
+ * same hand, so the results, statuses, mp_last_error and statistics of both
+ * paths are identical, and any mix of them is allowed on one instance. The
+ * inline calls pay where a free follows an allocation of the same class
+ * (an alloc+free pair costs about what the fixed pool's inline pair
+ * does); with sizes of random classes most
+ * calls go out of line after the inline tests, so call the out-of-line
+ * functions there.
+ * Sanitizers: as the fixed pool's inline calls (MP_SANITIZER_*): code built
+ * with the library's sanitizer poisons and unpoisons inline, other code
+ * always goes out of line (its limit is 0); under valgrind an instance with
+ * a constructor hook always goes out of line (constructed slots come back
+ * defined). Not thread-safe: the same rule as the out-of-line calls on an
+ * instance created without MP_FLAG_THREAD_SAFE.
+ * ABI: the layouts of MP_SlabHot, MP_SlabClassHot and MP_SlabCachedSlot and
+ * MP_SlabHot's place at offset 0 of the control block are part of the ABI
+ * of major version MP_VERSION_MAJOR. The fields are the library's; read or
+ * write them only through these functions. */
+
+/** A freed slot a class keeps aside: its address and the bit address of
+ * its size entry. */
+typedef struct MP_SlabCachedSlot {
+    uint8_t *ptr;
+    uint64_t entry_at;
+} MP_SlabCachedSlot;
+
+/** One size class (256 bytes). Requested-size entries are 2^size_width_log2
+ * bits wide (4, 8, 16 or 32) at bit addresses (byte address * 8 + bit,
+ * little-endian bit order); all bits set (free_mark) marks a free slot. */
+typedef struct MP_SlabClassHot {
+    uint32_t cached;          /* slots in `cache` */
+    uint32_t size_width_log2; /* log2 of the bits per requested-size entry (2..5) */
+    uint64_t *cursor;         /* L0 word of the active slab, or the instance's zero word */
+    uint8_t *cursor_ptr;      /* address of the slot of bit 0 of *cursor */
+    uint64_t cursor_at;       /* bit address of the size entry of the slot of bit 0 of *cursor */
+    size_t slot_bytes;
+    uint64_t div_magic;       /* ceil(2^64 / slot_bytes); 0 for unused entries */
+    uint64_t alloc_count;     /* slots handed out: allocations and realloc moves into the class */
+    uint64_t release_count;   /* slots given back: frees, realloc moves out, reset */
+    uint32_t l0_offset;       /* byte offset of the L0 words in a metadata record of this class */
+    uint32_t sizes_offset;    /* byte offset of the size entries in a record */
+    uint32_t slots_per_slab;
+    uint32_t l0_words;        /* L0 words per slab: ceil(slots / 64) */
+    uint32_t l1_words;        /* L1 words per slab: ceil(l0_words / 64) */
+    uint32_t active;          /* slab the class allocates from, UINT32_MAX if none */
+    uint32_t partial_head;    /* first partially used slab, UINT32_MAX if none */
+    uint32_t spare;           /* the kept empty slab, UINT32_MAX if none */
+    uint32_t slab_count;      /* slabs assigned to the class, any state */
+    uint32_t align_bytes;     /* alignment every slot address has */
+    uint32_t free_mark;       /* all ones in 2^size_width_log2 bits */
+    uint32_t reserved_;
+    uint64_t failed_alloc_count;
+    void *active_desc;        /* descriptor of `active`, NULL if none */
+    MP_SlabCachedSlot cache[8]; /* freed slots, newest last (entries marked free) */
+} MP_SlabClassHot;
+
+#define MP_SLAB_HAND_EMPTY 0u
+#define MP_SLAB_HAND_FREE 1u
+#define MP_SLAB_HAND_LIVE 2u
+
+typedef struct MP_SlabHot {
+    uint8_t *hand;            /* the hand's slot (unless EMPTY) */
+    uint64_t hand_entry_at;   /* bit address of its size entry */
+    uint64_t hand_state;      /* MP_SLAB_HAND_EMPTY / _FREE / _LIVE */
+    uint32_t hand_class;      /* its class */
+    uint32_t hand_width_log2; /* its class's size_width_log2 */
+    uint64_t hand_alloc_count;   /* allocations of the hand's class not yet in its alloc_count */
+    uint64_t hand_release_count; /* frees of the hand's class not yet in its release_count */
+    size_t headroom_bytes;    /* bytes_in_use_peak - bytes_in_use - (slot bytes of a FREE hand),
+                                 modulo 2^bits: "negative" when a new peak was reached
+                                 while the hand is FREE */
+    size_t alloc_limit[2];    /* plain [0] / sanitized [1] callers: sizes below go inline;
+                                 0 = never inline (free too) */
+    uint8_t *class_table;     /* class of (size + 7) >> 3, for sizes below the limit */
+    MP_SlabClassHot *classes; /* the instance's classes */
+    uint8_t sanitizer;        /* MP_SANITIZER_* the library was built with */
+    uint8_t reserved_[7];
+} MP_SlabHot;
+
+#if MP_SANITIZER_HERE_ == MP_SANITIZER_NONE
+#define MP_SLAB_HOT_LIMIT_(hot) ((hot)->alloc_limit[0])
+#else
+#define MP_SLAB_HOT_LIMIT_(hot) ((hot)->sanitizer == MP_SANITIZER_HERE_ ? (hot)->alloc_limit[1] : 0u)
+#endif
+
+static MP_HOT_COLD_ void *mp_slab_alloc_slow_(MP_Slab *s, size_t size) { return mp_slab_alloc(s, size); }
+static MP_HOT_COLD_ MP_Status mp_slab_free_slow_(MP_Slab *s, void *ptr) { return mp_slab_free(s, ptr); }
+
+/* Stores `v` in the size entry at bit address `at` of a class 2^w bits
+ * wide: byte-aligned entries (w >= 3) are written whole, little-endian,
+ * byte by byte (one store once compiled on little-endian machines), with
+ * no load, 4-bit ones in their byte's half. */
+static inline void mp_slab_entry_write_(uint64_t at, uint32_t w, uint32_t v) {
+    uint8_t *e = (uint8_t *)(uintptr_t)(at >> 3);
+    if (MP_HOT_LIKELY_(w == 3)) { /* slots of 16 .. 248 bytes: laid out straight */
+        e[0] = (uint8_t)v;
+    } else if (w == 4) {
+        e[0] = (uint8_t)v;
+        e[1] = (uint8_t)(v >> 8);
+    } else if (w == 5) {
+        e[0] = (uint8_t)v;
+        e[1] = (uint8_t)(v >> 8);
+        e[2] = (uint8_t)(v >> 16);
+        e[3] = (uint8_t)(v >> 24);
+    } else {
+        unsigned shift = (unsigned)(at & 7u);
+        e[0] = (uint8_t)((e[0] & ~(15u << shift)) | (v << shift));
+    }
+}
+
+/** As mp_slab_alloc (same result, failure and statistics), inline when the
+ * hand holds a FREE slot of the class of `size` on a single-threaded
+ * instance. O(1). */
+static inline void *mp_slab_alloc_inline(MP_Slab *s, size_t size) {
+    if (MP_HOT_UNLIKELY_(s == NULL)) return mp_slab_alloc_slow_(s, size);
+    MP_SlabHot *hot = (MP_SlabHot *)(void *)s;
+    if (MP_HOT_UNLIKELY_(size >= MP_SLAB_HOT_LIMIT_(hot))) return mp_slab_alloc_slow_(s, size);
+    uint32_t c = hot->class_table[(size + 7) >> 3];
+    if (MP_HOT_UNLIKELY_(hot->hand_state != MP_SLAB_HAND_FREE || hot->hand_class != c))
+        return mp_slab_alloc_slow_(s, size);
+    uint8_t *p = hot->hand;
+    hot->hand_state = MP_SLAB_HAND_LIVE;
+    /* The hand's bytes count in use again: a "negative" stored headroom
+     * means this slot makes a new peak (headroom 0). */
+    if (MP_HOT_UNLIKELY_((intptr_t)hot->headroom_bytes < 0)) hot->headroom_bytes = 0;
+    hot->hand_alloc_count++;
+    mp_slab_entry_write_(hot->hand_entry_at, hot->hand_width_log2, (uint32_t)size);
+    MP_HOT_UNPOISON_(p, hot->classes[c].slot_bytes);
+    return p;
+}
+
+/** As mp_slab_free (same status, mp_last_error and statistics), inline when
+ * `ptr` is the LIVE hand of a single-threaded instance. O(1). */
+static inline MP_Status mp_slab_free_inline(MP_Slab *s, void *ptr) {
+    if (MP_HOT_UNLIKELY_(s == NULL)) return mp_slab_free_slow_(s, ptr);
+    MP_SlabHot *hot = (MP_SlabHot *)(void *)s;
+    if (MP_HOT_UNLIKELY_((uint8_t *)ptr != hot->hand || hot->hand_state != MP_SLAB_HAND_LIVE ||
+                         MP_SLAB_HOT_LIMIT_(hot) == 0))
+        return mp_slab_free_slow_(s, ptr);
+    hot->hand_state = MP_SLAB_HAND_FREE;
+    hot->hand_release_count++;
+    MP_HOT_POISON_(ptr, hot->classes[hot->hand_class].slot_bytes);
+    return MP_OK;
+}
+
 /* ------------------------------------------------------------------- tlsf */
 
 typedef struct MP_Tlsf MP_Tlsf;

@@ -12,7 +12,8 @@
  *                    4,096 allocations; op = one allocation (+ amortized reset)
  *
  * Implementations: every family of the library that can serve a workload,
- * the fixed pool also through the header's inline calls ("fixed:inline"),
+ * the fixed pool and (64-byte loops) the slab allocator also through the
+ * header's inline calls ("fixed:inline", "slab:inline"),
  * the managed pool over TLSF ("pool:tlsf": it keeps handles where the others
  * keep pointers and frees by them; its loops write their byte into a
  * bench-side array indexed by the handle's slot index),
@@ -117,6 +118,14 @@ static const micro_workload workloads[WK_COUNT] = {
 #define WL_NAME slab
 #define WL_ALLOC(ctx, size) mp_slab_alloc((MP_Slab *)(ctx), (size))
 #define WL_FREE(ctx, p, size) (mp_slab_free((MP_Slab *)(ctx), (p)) != MP_OK)
+#include "micro_workloads.h"
+/* The same allocator through the header's inline fast path, on the 64-byte
+ * loops: it pays where a free follows an allocation of its class (the
+ * hand); on random mixed sizes it adds its checks to the out-of-line path. */
+#define WL_NAME slab_inline
+#define WL_ALLOC(ctx, size) mp_slab_alloc_inline((MP_Slab *)(ctx), (size))
+#define WL_FREE(ctx, p, size) (mp_slab_free_inline((MP_Slab *)(ctx), (p)) != MP_OK)
+#define WL_FIXED_ONLY
 #include "micro_workloads.h"
 #endif
 #if MP_BENCH_HAVE_TLSF
@@ -326,13 +335,19 @@ static void setup_impls(micro_state *st) {
 #else
     im->missing = BENCH_NOT_IMPLEMENTED;
 #endif
-    im = add_impl(st, "slab", "family", NULL);
+    static const char *const slab_names[2] = {"slab", "slab:inline"};
+    for (int use_inline = 0; use_inline < 2; use_inline++) {
+        im = add_impl(st, slab_names[use_inline], "family", NULL);
 #if MP_BENCH_HAVE_SLAB
-    im->ctx = mp_slab_create(BENCH_REGION_BYTES);
-    set_heap_fns(im, slab_pair64, slab_live64, slab_prefill, slab_replace, slab_drain);
+        im->ctx = mp_slab_create(BENCH_REGION_BYTES);
+        if (use_inline)
+            set_heap_fns(im, slab_inline_pair64, slab_inline_live64, NULL, NULL, NULL);
+        else
+            set_heap_fns(im, slab_pair64, slab_live64, slab_prefill, slab_replace, slab_drain);
 #else
-    im->missing = BENCH_NOT_IMPLEMENTED;
+        im->missing = BENCH_NOT_IMPLEMENTED;
 #endif
+    }
     im = add_impl(st, "tlsf", "family", NULL);
 #if MP_BENCH_HAVE_TLSF
     im->ctx = mp_tlsf_create(BENCH_REGION_BYTES);
@@ -392,7 +407,7 @@ static void destroy_impls(micro_state *st) {
         if (im->arena == arena_arena || im->arena == arena_window_arena) mp_arena_destroy(im->ctx);
 #endif
 #if MP_BENCH_HAVE_SLAB
-        if (im->pair64 == slab_pair64) mp_slab_destroy(im->ctx);
+        if (im->pair64 == slab_pair64 || im->pair64 == slab_inline_pair64) mp_slab_destroy(im->ctx);
 #endif
 #if MP_BENCH_HAVE_TLSF
         if (im->pair64 == tlsf_pair64) mp_tlsf_destroy(im->ctx);

@@ -11,9 +11,10 @@
  * class whose slot holds it (a byte table indexed by (size + 7) / 8 up to
  * 32 KiB, a binary search over at most 64 classes above).
  *
- * Allocation takes, in this order: the newest slot of the class's cache of
- * freed slots (LIFO, up to SLAB_CACHE_SLOTS); else the lowest freed slot of
- * the cursor, one 64-bit word of the free bitmap of the class's active slab;
+ * Allocation takes, in this order: the hand (below) when it holds a freed
+ * slot of the class; else the newest slot of the class's cache of freed
+ * slots (LIFO, up to SLAB_CACHE_SLOTS); else the lowest freed slot of the
+ * cursor, one 64-bit word of the free bitmap of the class's active slab;
  * else the active slab's next never-used slot (carving; the cursor follows
  * it, so frees of new slots are reused first; with a constructor hook this
  * step runs out of line, where the hook runs, so a reused slot keeps its
@@ -25,29 +26,46 @@
  *
  * Free finds the slab by a shift, its class in a byte array and the slot by
  * a multiply with the class's reciprocal (no division). Every slot has a
- * requested-size entry; free marks it with the free mark (all bits set, a
- * size no request can have), so the whole double-free check is one test
- * of that entry, and pushes the slot on its class's cache. Nothing the
- * class's next allocation reads waits for free's address arithmetic, so an
- * alloc+free pair does not serialise on it. A full cache gives its older
- * half back to the slabs: each such slot gets its bit in the slab's free
- * bitmap (L0) and summary bitmap (L1), and decrements the slab's
- * until_event. Only when that counter reaches zero does more happen: a
- * full slab joins its class's partial list; a partial slab that empties
- * becomes its class's spare, or goes back to the pool (destructor hook on
- * every slot it carved) when the class already keeps one. The active
- * slab's counter never runs out in practice, so it is kept however often it
- * empties (hysteresis). trim and reset return every kept empty slab; a
- * class short of slabs flushes the caches and takes another class's empty
- * slab before failing, so kept slabs never cause an out-of-memory.
+ * requested-size entry; a freed slot's carries the free mark (all bits
+ * set, a size no request can have), so the whole double-free check is one
+ * test of that entry. The freed slot goes in the hand (a freed slot of its
+ * class there going on the class's cache, marked), or, marked, on its
+ * class's cache when the hand holds a freed slot of another class. A full
+ * cache gives its older half back to the slabs: each such slot gets its
+ * bit in the slab's free bitmap (L0) and summary bitmap (L1), and
+ * decrements the slab's until_event. Only when that counter reaches zero
+ * does more happen: a full slab joins its class's partial list; a partial
+ * slab that empties becomes its class's spare, or goes back to the pool
+ * (destructor hook on every slot it carved) when the class already keeps
+ * one. The active slab's counter never runs out in practice, so it is kept
+ * however often it empties (hysteresis). trim and reset return every kept
+ * empty slab; a class short of slabs flushes the hand and the caches and
+ * takes another class's empty slab before failing, so kept slabs never
+ * cause an out-of-memory.
  *
- * Counters. The fast paths keep per-class alloc and release counts and the
- * headroom under the peak (bytes_in_use_peak - bytes_in_use, so a new peak
- * costs no compare-and-store); mp_slab_stats derives bytes_in_use,
- * live_block_count, alloc_count and free_count from them in O(classes).
- * bytes_requested is exact but computed when read: allocations store each
- * slot's requested size (one store), and stats sums the entries of the
- * carved slots that do not carry the free mark.
+ * The hand (MP_SlabHot, at the start of the control block, public for the
+ * header's mp_slab_alloc_inline / mp_slab_free_inline) is one slot with its
+ * class and entry address, FREE (freed; its entry keeps the last requested
+ * size, the state being its free mark: every reader of entries treats the
+ * FREE hand's as marked, and the entry is marked when the slot goes to the
+ * cache), LIVE (taken from the hand; freeing that pointer again needs no
+ * address check) or EMPTY. An alloc+free pair of one class through the
+ * hand writes the state, the requested size once, and two counters at
+ * fixed places of the control block (hand_alloc_count and
+ * hand_release_count, the hand class's counts folded into its class when
+ * the hand takes another class or on reset): nothing waits for free's
+ * address arithmetic, so the pair does not serialise on it.
+ *
+ * Counters. The fast paths keep per-class alloc and release counts (plus
+ * the hand's) and the headroom under the peak (bytes_in_use_peak -
+ * bytes_in_use, so a new peak costs no compare-and-store), stored without
+ * a FREE hand's slot bytes: a slot going into the hand or back out of it
+ * leaves the stored value alone (taking it floors a "negative" one at 0, a
+ * new peak). mp_slab_stats derives bytes_in_use, live_block_count,
+ * alloc_count and free_count from them in O(classes). bytes_requested is
+ * exact but computed when read: allocations store each slot's requested
+ * size (one store), and stats sums the entries of the carved slots that do
+ * not carry the free mark (and are not the FREE hand).
  *
  * Threads. A single-threaded instance runs the fast paths with no lock
  * code. MP_FLAG_THREAD_SAFE sets fast_alloc_limit and fast_free_bytes to 0,
@@ -90,9 +108,13 @@
  * slots out, on its class's partial list), SPARE (none out, its class's
  * `spare`); a slot is out of its slab when live or cached; every cached
  * slot is a carved slot of an assigned slab of its class, marked free, not
- * in L0, listed once; per-class and heap counters equal the sums over slabs
+ * in L0, listed once; the hand is EMPTY or a carved slot of its class out
+ * of its slab with an unmarked entry (FREE: not also cached; LIVE: live);
+ * per-class (with the hand's) and heap counters equal the sums over slabs
  * and entries; a class without an active slab has its cursor on the zero
- * word; fast_free_bytes covers exactly the used slabs; the class table maps
+ * word; fast_free_bytes covers exactly the used slabs; the header's inline
+ * limit is fast_alloc_limit for the library's kind of caller, 0 for the
+ * other; the class table maps
  * every granule to the first fitting class. Under ASan/valgrind every
  * region byte outside a live slot is poisoned (fresh slabs when they are
  * first used).
@@ -149,12 +171,29 @@ MP_COLD void *mp_slab_alloc_failed(MP_Slab *s, size_t size, MP_Status why, uint3
     return NULL;
 }
 
-/** A slot of class `k` for `requested` bytes: the class's most recently
- * cached freed slot, else the lowest freed slot of the cursor word, else
- * whatever the refill finds. Writing the size entry also clears the slot's
+/** The FREE hand's slot (of class `c`, the hand's) for `requested` bytes,
+ * the hand LIVE: what the header's mp_slab_alloc_inline does. The hand's
+ * bytes were left out of the stored headroom, so it is only floored at 0
+ * (a new peak). */
+static void *slab_take_hand(MP_Slab *s, uint32_t c, size_t requested) {
+    slab_class *k = &s->classes[c];
+    uint8_t *p = s->hot.hand;
+    s->hot.hand_state = MP_SLAB_HAND_LIVE;
+    if ((intptr_t)s->hot.headroom_bytes < 0) s->hot.headroom_bytes = 0;
+    k->alloc_count++;
+    slab_entry_set(s->hot.hand_entry_at, k->free_mark, requested);
+    SLAB_UNPOISON_SLOT(s, p, k->slot_bytes);
+    return p;
+}
+
+/** A slot of class `k` for `requested` bytes: the hand when it is FREE and
+ * of the class, else the class's most recently cached freed slot, else the
+ * lowest freed slot of the cursor word, else whatever the refill finds. Writing the size entry also clears the slot's
  * free mark. NULL (recorded) when the region has no room or the metadata
  * is broken. */
 MP_INLINE void *slab_take(MP_Slab *s, slab_class *k, size_t requested) {
+    uint32_t c = (uint32_t)(k - s->classes);
+    if (s->hot.hand_state == MP_SLAB_HAND_FREE && s->hot.hand_class == c) return slab_take_hand(s, c, requested);
     uint32_t n = k->cached;
     size_t slot_bytes = k->slot_bytes;
     unsigned width = k->size_width_log2;
@@ -214,7 +253,7 @@ static MP_COLD void *slab_null_instance(size_t size) {
 void *mp_slab_alloc(MP_Slab *s, size_t size) {
     if (MP_UNLIKELY(s == NULL)) return slab_null_instance(size);
     if (MP_UNLIKELY(size >= s->fast_alloc_limit)) return slab_alloc_slow(s, size);
-    return slab_take(s, &s->classes[s->class_table[(size + 7) >> 3]], size);
+    return slab_take(s, &s->classes[s->hot.class_table[(size + 7) >> 3]], size);
 }
 
 /** First class at or after `c` whose slots are all `align`-aligned. */
@@ -265,7 +304,7 @@ MP_INLINE void slab_set_free_bit(MP_Slab *s, uint8_t *meta, const slab_class *k,
 MP_INLINE void slab_count_free(MP_Slab *s, slab_class *k, uint8_t *ptr) {
     size_t slot_bytes = k->slot_bytes;
     k->release_count++;
-    s->headroom_bytes += slot_bytes;
+    s->hot.headroom_bytes += slot_bytes;
     MP_POISON(ptr, slot_bytes);
     (void)ptr;
 }
@@ -286,27 +325,37 @@ MP_NOINLINE uint32_t mp_slab_flush_cache(MP_Slab *s, slab_class *k, uint32_t cou
 }
 
 /** Puts the freed slot `ptr` (size entry at bit address `at`, marked) on
- * class `k`'s cache, which has room, and counts the free. */
-MP_INLINE void slab_cache_push(MP_Slab *s, slab_class *k, uint8_t *ptr, uint64_t at) {
+ * class `k`'s cache; a full cache gives its older half back to the slabs
+ * first (out of line). Counts nothing. */
+MP_INLINE void slab_cache_put(MP_Slab *s, slab_class *k, uint8_t *ptr, uint64_t at) {
+    if (MP_UNLIKELY(k->cached == SLAB_CACHE_SLOTS)) mp_slab_flush_cache(s, k, SLAB_CACHE_SLOTS / 2);
     uint32_t n = k->cached;
     k->cache[n].ptr = ptr;
     k->cache[n].entry_at = at;
     k->cached = n + 1;
-    slab_count_free(s, k, ptr);
 }
 
-/** slab_free_commit's tail when the class's cache is full: its older half
- * goes back to the slabs first. Out of line, so the fast path makes no
- * call it must come back from. */
-static MP_NOINLINE MP_Status slab_free_to_full_cache(MP_Slab *s, slab_class *k, uint8_t *ptr, uint64_t at) {
-    mp_slab_flush_cache(s, k, SLAB_CACHE_SLOTS / 2);
-    slab_cache_push(s, k, ptr, at);
-    return MP_OK;
+/** Moves the FREE hand's slot (freed and counted) to its class's cache, its
+ * size entry marked free: its bytes join the stored headroom; the hand is
+ * EMPTY. */
+MP_INLINE void slab_hand_to_cache(MP_Slab *s) {
+    slab_class *k = &s->classes[s->hot.hand_class];
+    slab_entry_set(s->hot.hand_entry_at, k->free_mark, k->free_mark);
+    slab_cache_put(s, k, s->hot.hand, s->hot.hand_entry_at);
+    s->hot.headroom_bytes += k->slot_bytes;
+    s->hot.hand = NULL;
+    s->hot.hand_state = MP_SLAB_HAND_EMPTY;
 }
 
-/** The class of the live slot that starts at `off` (an offset below
- * fresh_next << slab_shift), with its size entry's bit address in `*at`;
- * NULL if `off` starts no live slot. Reads only. */
+void mp_slab_flush_caches(MP_Slab *s) {
+    if (s->hot.hand_state == MP_SLAB_HAND_FREE) slab_hand_to_cache(s);
+    for (uint32_t c = 0; c < s->class_count; c++) mp_slab_flush_cache(s, &s->classes[c], SLAB_CACHE_SLOTS);
+}
+
+/** The class of the slot that starts at `off` (an offset below
+ * fresh_next << slab_shift) and is live unless it is the FREE hand (the
+ * caller tells those apart first), with its size entry's bit address in
+ * `*at`; NULL if `off` starts no such slot. Reads only. */
 MP_INLINE slab_class *slab_free_check(MP_Slab *s, uintptr_t off, uint64_t *at) {
     uint32_t idx = (uint32_t)(off >> s->slab_shift);
     slab_class *k = &s->classes[slab_cls(s, idx) & (MP_SLAB_MAX_CLASSES - 1)];
@@ -320,13 +369,33 @@ MP_INLINE slab_class *slab_free_check(MP_Slab *s, uintptr_t off, uint64_t *at) {
     return k;
 }
 
-/** Frees the checked slot `ptr` of class `k`: marks its size entry free
- * (so the mark and one test on it are the whole double-free check) and puts
- * it on the class's cache. */
+/** Frees the checked slot `ptr` of class `k`: puts it in the hand, FREE
+ * (its size entry unchanged: the hand's state is its free mark). A FREE
+ * hand of another class keeps its slot, and this one goes on its class's
+ * cache instead, its size entry marked free (so the mark and one test on
+ * it are the whole double-free check); one of the same class goes to the
+ * cache before it, so each class reuses its most recently freed slot
+ * first. A LIVE hand is forgotten (it stays a live slot). The freed bytes
+ * stay out of the stored headroom while the slot is the FREE hand. */
 MP_INLINE MP_Status slab_free_commit(MP_Slab *s, slab_class *k, uint8_t *ptr, uint64_t at) {
-    slab_entry_set(at, k->free_mark, k->free_mark);
-    if (MP_UNLIKELY(k->cached == SLAB_CACHE_SLOTS)) return slab_free_to_full_cache(s, k, ptr, at);
-    slab_cache_push(s, k, ptr, at);
+    uint32_t c = (uint32_t)(k - s->classes);
+    if (s->hot.hand_state == MP_SLAB_HAND_FREE) {
+        if (s->hot.hand_class != c) {
+            slab_entry_set(at, k->free_mark, k->free_mark);
+            slab_cache_put(s, k, ptr, at);
+            slab_count_free(s, k, ptr);
+            return MP_OK;
+        }
+        slab_hand_to_cache(s);
+    }
+    if (s->hot.hand_class != c) slab_fold_hand_counts(s);
+    s->hot.hand = ptr;
+    s->hot.hand_entry_at = at;
+    s->hot.hand_class = c;
+    s->hot.hand_width_log2 = k->size_width_log2;
+    s->hot.hand_state = MP_SLAB_HAND_FREE;
+    k->release_count++;
+    MP_POISON(ptr, k->slot_bytes);
     return MP_OK;
 }
 
@@ -359,19 +428,22 @@ MP_Status mp_slab_locate(const MP_Slab *s, const void *ptr, uint32_t *idx_out, u
     const slab_class *k = slab_class_of_slab(s, idx);
     bool exact;
     uint32_t slot = slab_divide(k, off & s->slab_mask, &exact);
-    if (!exact || slot >= d->carved ||
-        slab_entry_get(slab_entry_at(slab_sizes(s, idx, k), k->size_width_log2, slot), k->free_mark) == k->free_mark)
+    uint64_t at = slab_entry_at(slab_sizes(s, idx, k), k->size_width_log2, slot);
+    if (!exact || slot >= d->carved || slab_entry_get(at, k->free_mark) == k->free_mark || at == slab_free_hand_at(s))
         return slab_refusal(s, ptr);
     *idx_out = idx;
     *slot_out = slot;
     return MP_OK;
 }
 
-/** Frees the live slot (idx, slot) straight into its slab; lock held. */
+/** Frees the live slot (idx, slot) straight into its slab (a LIVE hand on
+ * it is forgotten); lock held. */
 void mp_slab_give_back_slot(MP_Slab *s, uint32_t idx, uint32_t slot) {
     slab_class *k = &s->classes[slab_cls(s, idx)];
+    uint8_t *ptr = slab_start(s, idx) + (size_t)slot * k->slot_bytes;
+    if (s->hot.hand_state == MP_SLAB_HAND_LIVE && s->hot.hand == ptr) s->hot.hand_state = MP_SLAB_HAND_EMPTY;
     slab_entry_set(slab_entry_at(slab_sizes(s, idx, k), k->size_width_log2, slot), k->free_mark, k->free_mark);
-    slab_count_free(s, k, slab_start(s, idx) + (size_t)slot * k->slot_bytes);
+    slab_count_free(s, k, ptr);
     slab_set_free_bit(s, slab_meta(s, idx), k, slot);
 }
 
@@ -380,7 +452,8 @@ static MP_NOINLINE MP_Status slab_free_slow(MP_Slab *s, void *ptr) {
     slab_lock(s);
     uintptr_t off = (uintptr_t)ptr - (uintptr_t)s->base;
     uint64_t at = 0;
-    slab_class *k = off < ((size_t)s->fresh_next << s->slab_shift) ? slab_free_check(s, off, &at) : NULL;
+    bool free_hand = ptr == s->hot.hand && s->hot.hand_state == MP_SLAB_HAND_FREE;
+    slab_class *k = off < ((size_t)s->fresh_next << s->slab_shift) && !free_hand ? slab_free_check(s, off, &at) : NULL;
     MP_Status st;
     if (k != NULL) {
         st = slab_free_commit(s, k, (uint8_t *)ptr, at);
@@ -396,6 +469,13 @@ MP_Status mp_slab_free(MP_Slab *s, void *ptr) {
     if (MP_UNLIKELY(s == NULL)) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
     uintptr_t off = (uintptr_t)ptr - (uintptr_t)s->base;
     if (MP_UNLIKELY(off >= s->fast_free_bytes)) return slab_free_slow(s, ptr);
+    if (ptr == s->hot.hand) {
+        /* The LIVE hand is known live, its class and entry known; the FREE
+         * one is refused out of line. */
+        if (s->hot.hand_state == MP_SLAB_HAND_LIVE)
+            return slab_free_commit(s, &s->classes[s->hot.hand_class], (uint8_t *)ptr, s->hot.hand_entry_at);
+        if (s->hot.hand_state == MP_SLAB_HAND_FREE) return slab_free_slow(s, ptr);
+    }
     uint64_t at;
     slab_class *k = slab_free_check(s, off, &at);
     if (MP_UNLIKELY(k == NULL)) return slab_free_slow(s, ptr);
@@ -425,15 +505,14 @@ static MP_Status slab_realloc_live(MP_Slab *s, void **ptr, uint32_t idx, uint32_
     }
     /* The peak counts the block once: give the old slot's bytes back to the
      * headroom before the new slot takes its own (undone on failure). */
-    size_t headroom = s->headroom_bytes;
-    s->headroom_bytes += old->slot_bytes;
+    s->hot.headroom_bytes += old->slot_bytes;
     void *p = slab_take(s, &s->classes[c], size);
-    if (p == NULL) {
-        s->headroom_bytes = headroom;
+    if (p == NULL) { /* a delta, not `headroom`: the refill may have moved the hand into it */
+        s->hot.headroom_bytes -= old->slot_bytes;
         return mp_last_error().status;
     }
     memcpy(p, *ptr, old->slot_bytes);
-    s->headroom_bytes -= old->slot_bytes; /* mp_slab_give_back_slot adds it again */
+    s->hot.headroom_bytes -= old->slot_bytes; /* mp_slab_give_back_slot adds it again */
     mp_slab_give_back_slot(s, idx, slot);
     s->realloc_count++;
     s->realloc_moves++;

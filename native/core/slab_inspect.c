@@ -22,10 +22,13 @@ MP_INLINE uint64_t slab_entry_of(const MP_Slab *s, uint32_t idx, const slab_clas
     return slab_entry_at(slab_sizes(s, idx, k), k->size_width_log2, slot);
 }
 
-/** Free as users see it: never carved, or its size entry marked free. */
+/** Free as users see it: never carved, its size entry marked free, or the
+ * FREE hand. */
 MP_INLINE bool slab_slot_is_free(const MP_Slab *s, uint32_t idx, const slab_desc *d, uint32_t slot) {
     const slab_class *k = &s->classes[slab_cls(s, idx)];
-    return slot >= d->carved || slab_entry_get(slab_entry_of(s, idx, k, slot), k->free_mark) == k->free_mark;
+    if (slot >= d->carved) return true;
+    uint64_t at = slab_entry_of(s, idx, k, slot);
+    return slab_entry_get(at, k->free_mark) == k->free_mark || at == slab_free_hand_at(s);
 }
 
 /* ------------------------------------------------------------------- stats */
@@ -38,7 +41,7 @@ void mp_slab_free_summary(const MP_Slab *s, MP_FreeStats *out, size_t *largest_r
     size_t request = free_slabs ? s->classes[s->class_count - 1].slot_bytes : 0;
     for (uint32_t c = 0; c < s->class_count; c++) {
         const slab_class *k = &s->classes[c];
-        size_t free_slots = slab_class_capacity(k) - slab_class_in_use(k);
+        size_t free_slots = slab_class_capacity(k) - slab_class_in_use(s, k);
         bytes += free_slots * k->slot_bytes;
         blocks += free_slots;
         if (free_slots != 0 && k->slot_bytes > largest) largest = k->slot_bytes;
@@ -56,14 +59,16 @@ void mp_slab_free_summary(const MP_Slab *s, MP_FreeStats *out, size_t *largest_r
  * O(carved slots). */
 static size_t slab_requested_bytes(const MP_Slab *s) {
     size_t bytes = 0;
+    uint64_t hand_at = slab_free_hand_at(s);
     for (uint32_t idx = 0; idx < s->fresh_next; idx++) {
         const slab_desc *d = slab_desc_of(s, idx);
         if (slab_is_pooled(d) || slab_cls(s, idx) >= s->class_count) continue;
         const slab_class *k = &s->classes[slab_cls(s, idx)];
         uint32_t carved = d->carved < k->slots_per_slab ? d->carved : k->slots_per_slab; /* check() flags more */
         for (uint32_t slot = 0; slot < carved; slot++) {
-            size_t v = slab_entry_get(slab_entry_of(s, idx, k, slot), k->free_mark);
-            if (v != k->free_mark) bytes += v;
+            uint64_t at = slab_entry_of(s, idx, k, slot);
+            size_t v = slab_entry_get(at, k->free_mark);
+            if (v != k->free_mark && at != hand_at) bytes += v;
         }
     }
     return bytes;
@@ -75,15 +80,15 @@ static void slab_heap_stats(const MP_Slab *s, MP_HeapStats *out) {
     uint64_t allocs = 0, releases = 0;
     for (uint32_t c = 0; c < s->class_count; c++) {
         const slab_class *k = &s->classes[c];
-        live += slab_class_in_use(k);
-        bytes += slab_class_in_use(k) * k->slot_bytes;
-        allocs += k->alloc_count;
-        releases += k->release_count;
+        live += slab_class_in_use(s, k);
+        bytes += slab_class_in_use(s, k) * k->slot_bytes;
+        allocs += slab_alloc_count(s, k);
+        releases += slab_release_count(s, k);
     }
     memset(out, 0, sizeof *out);
     out->region_bytes = s->region_bytes;
     out->bytes_in_use = bytes;
-    out->bytes_in_use_peak = bytes + s->headroom_bytes;
+    out->bytes_in_use_peak = bytes + slab_headroom(s);
     out->bytes_requested = slab_requested_bytes(s);
     out->live_block_count = live;
     out->alloc_count = allocs - s->realloc_moves;
@@ -119,9 +124,9 @@ MP_Status mp_slab_class_stats(const MP_Slab *s, size_t class_index, MP_SlabClass
     const slab_class *k = &s->classes[class_index];
     out->slot_bytes = k->slot_bytes;
     out->slab_count = k->slab_count;
-    out->slots_in_use = slab_class_in_use(k);
-    out->slots_free = slab_class_capacity(k) - slab_class_in_use(k);
-    out->alloc_count = k->alloc_count;
+    out->slots_in_use = slab_class_in_use(s, k);
+    out->slots_free = slab_class_capacity(k) - slab_class_in_use(s, k);
+    out->alloc_count = slab_alloc_count(s, k);
     out->failed_alloc_count = k->failed_alloc_count;
     slab_unlock(s);
     return MP_OK;
@@ -170,6 +175,7 @@ static size_t slab_check_slots(const MP_Slab *s, uint32_t idx, const slab_class 
     const slab_desc *d = slab_desc_of(s, idx);
     const uint64_t *l0 = slab_l0(s, idx, k), *l1 = slab_l1(s, idx);
     uint32_t mark = k->free_mark;
+    uint64_t hand_at = slab_free_hand_at(s);
     size_t bad = 0;
     if (mark != slab_entry_mask(k->size_width_log2)) bad++;
     for (uint32_t w = 0; w < k->l0_words; w++) {
@@ -181,11 +187,15 @@ static size_t slab_check_slots(const MP_Slab *s, uint32_t idx, const slab_class 
         if (pooled && l0[w] != carved_mask) bad++;
         if (l0[w] != 0 && ((l1[w >> 6] >> (w & 63)) & 1u) == 0) bad++;
         for (uint32_t slot = first; slot < d->carved && slot < first + 64; slot++) {
-            size_t v = slab_entry_get(slab_entry_of(s, idx, k, slot), mark);
+            uint64_t at = slab_entry_of(s, idx, k, slot);
+            size_t v = slab_entry_get(at, mark);
             bool in_bitmap = ((l0[w] >> (slot - first)) & 1u) != 0;
             if (in_bitmap) {
                 bad += v != mark;
                 (*freed)++;
+            } else if (at == hand_at) { /* the FREE hand: out, its entry unmarked */
+                bad += v == mark;
+                t->cached_slots++;
             } else if (v == mark) {
                 t->cached_slots++;
             } else {
@@ -252,30 +262,32 @@ static size_t slab_check_partial_list(const MP_Slab *s, uint32_t c, size_t expec
     return bad + (length != expected_length);
 }
 
-/** Violations of class `c`'s cache: every entry the start of a carved slot
- * of an assigned slab of the class, marked free, not in the slab's bitmap,
- * with its own entry address. (That the cached slots number exactly
- * `cached`, so none is listed twice, is checked by the caller.) */
+/** 1 unless `ptr` (size entry at `at`) is the start of a carved slot of an
+ * assigned slab of class `c`, not in the slab's bitmap, with its own entry
+ * address, marked free if `marked` (a cached slot) and not if not (the
+ * hand, FREE or LIVE). */
+static size_t slab_check_slot_out(const MP_Slab *s, uint32_t c, const uint8_t *ptr, uint64_t at, bool marked) {
+    const slab_class *k = &s->classes[c];
+    size_t off = (size_t)(ptr - s->base);
+    if (ptr < s->base || off >= ((size_t)s->fresh_next << s->slab_shift)) return 1;
+    uint32_t idx = (uint32_t)(off >> s->slab_shift);
+    const slab_desc *d = slab_desc_of(s, idx);
+    size_t slot = (off & s->slab_mask) / k->slot_bytes;
+    return slab_is_pooled(d) || slab_cls(s, idx) != c || slot >= d->carved ||
+           (off & s->slab_mask) % k->slot_bytes != 0 || at != slab_entry_of(s, idx, k, (uint32_t)slot) ||
+           (slab_entry_get(at, k->free_mark) == k->free_mark) != marked ||
+           ((slab_l0(s, idx, k)[slot >> 6] >> (slot & 63)) & 1u) != 0;
+}
+
+/** Violations of class `c`'s cache: every entry a marked slot out of its
+ * slab (slab_check_slot_out). (That the cached slots and a FREE hand number
+ * exactly the marked slots out of their slabs, so none is listed twice, is
+ * checked by the caller.) */
 static size_t slab_check_cache(const MP_Slab *s, uint32_t c) {
     const slab_class *k = &s->classes[c];
     if (k->cached > SLAB_CACHE_SLOTS) return 1;
     size_t bad = 0;
-    for (uint32_t i = 0; i < k->cached; i++) {
-        const slab_cached *e = &k->cache[i];
-        size_t off = (size_t)(e->ptr - s->base);
-        if (e->ptr < s->base || off >= ((size_t)s->fresh_next << s->slab_shift)) {
-            bad++;
-            continue;
-        }
-        uint32_t idx = (uint32_t)(off >> s->slab_shift);
-        const slab_desc *d = slab_desc_of(s, idx);
-        size_t slot = (off & s->slab_mask) / k->slot_bytes;
-        if (slab_is_pooled(d) || slab_cls(s, idx) != c || slot >= d->carved || (off & s->slab_mask) % k->slot_bytes != 0 ||
-            e->entry_at != slab_entry_of(s, idx, k, (uint32_t)slot) ||
-            slab_entry_get(e->entry_at, k->free_mark) != k->free_mark ||
-            ((slab_l0(s, idx, k)[slot >> 6] >> (slot & 63)) & 1u) != 0)
-            bad++;
-    }
+    for (uint32_t i = 0; i < k->cached; i++) bad += slab_check_slot_out(s, c, k->cache[i].ptr, k->cache[i].entry_at, true);
     return bad;
 }
 
@@ -309,15 +321,35 @@ static size_t slab_check_counters(const MP_Slab *s, const slab_tally *tally, siz
         const slab_class *k = &s->classes[c];
         bad += slab_check_partial_list(s, c, tally[c].partial_slabs);
         bad += slab_check_class_refs(s, c);
-        if (k->slab_count != tally[c].slabs || slab_class_in_use(k) != tally[c].used_slots) bad++;
-        if (k->cached != tally[c].cached_slots || k->release_count > k->alloc_count) bad++;
+        if (k->slab_count != tally[c].slabs || slab_class_in_use(s, k) != tally[c].used_slots) bad++;
+        size_t in_hand = s->hot.hand_state == MP_SLAB_HAND_FREE && s->hot.hand_class == c;
+        if (k->cached + in_hand != tally[c].cached_slots || slab_release_count(s, k) > slab_alloc_count(s, k)) bad++;
     }
+    /* The hand: EMPTY, or a slot of a class the instance has, out of its
+     * slab, its entry unmarked (FREE: freed, and not also in the class's
+     * cache; LIVE: live); the stored headroom goes "negative" by at most a
+     * FREE hand's slot bytes. */
+    uint64_t state = s->hot.hand_state;
+    if (state != MP_SLAB_HAND_EMPTY) {
+        uint32_t c = s->hot.hand_class;
+        if (state > MP_SLAB_HAND_LIVE || c >= s->class_count) return bad + 1;
+        bad += s->hot.hand_width_log2 != s->classes[c].size_width_log2;
+        if (slab_check_slot_out(s, c, s->hot.hand, s->hot.hand_entry_at, false) != 0) return bad + 1;
+        for (uint32_t i = 0; i < s->classes[c].cached; i++) bad += s->classes[c].cache[i].ptr == s->hot.hand;
+    }
+    if ((intptr_t)slab_headroom(s) < 0) bad++;
     MP_HeapStats st;
     slab_heap_stats(s, &st);
     if (st.bytes_requested != requested) bad++;
     if (st.free_count > st.alloc_count || st.alloc_count > UINT64_MAX / 2) bad++; /* derived, must not wrap */
     if (s->fast_alloc_limit != (s->thread_safe ? 0 : s->table_max_bytes + 1) ||
         s->fast_free_bytes != (s->thread_safe ? 0 : (size_t)s->fresh_next << s->slab_shift))
+        bad++;
+    /* The header's inline calls: limits only for the library's kind of caller. */
+    unsigned kind = SLAB_SANITIZER != MP_SANITIZER_NONE;
+    bool open = slab_inline_open(s);
+    if (s->hot.alloc_limit[kind] != (open ? s->fast_alloc_limit : 0) || s->hot.alloc_limit[!kind] != 0 ||
+        s->hot.classes != s->classes || s->hot.sanitizer != SLAB_SANITIZER)
         bad++;
     return bad;
 }
@@ -327,7 +359,7 @@ static size_t slab_check_locked(const MP_Slab *s) {
     size_t bad = 0;
     if (s->region_bytes != (size_t)s->slab_count << s->slab_shift || s->zero_word != 0) bad++;
     for (size_t g = 0; g <= s->table_max_bytes >> 3; g++)
-        if (s->class_table[g] != mp_slab_class_search(s, g * 8)) bad++;
+        if (s->hot.class_table[g] != mp_slab_class_search(s, g * 8)) bad++;
 
     slab_tally tally[MP_SLAB_MAX_CLASSES];
     memset(tally, 0, sizeof tally);

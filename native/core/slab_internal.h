@@ -59,53 +59,31 @@ typedef struct slab_desc {
 #define SLAB_CACHE_SLOTS 8u
 
 /** A slot in a class's cache: its address and the bit address of its
- * size entry (see slab_entry_at). */
-typedef struct slab_cached {
-    uint8_t *ptr;
-    uint64_t entry_at;
-} slab_cached;
+ * size entry (see slab_entry_at). Public for the header's inline calls. */
+typedef MP_SlabCachedSlot slab_cached;
 
-/** One size class (256 bytes, so the class of an index is a shift away).
- * The first cache line is what the fast paths read: the count of cached
- * freed slots, the cursor (one L0 word of the active slab, popped bit by
- * bit) and where its slots and size entries are, the divisor and the
- * counters. The cache itself (LIFO) follows the cold fields. */
-typedef struct slab_class {
-    uint32_t cached;          /**< slots in `cache` */
-    uint32_t size_width_log2; /**< log2 of the bits per requested-size entry (2..5) */
-    uint64_t *cursor;         /**< L0 word of the active slab, or the instance's zero word */
-    uint8_t *cursor_ptr;      /**< address of the slot of bit 0 of *cursor */
-    uint64_t cursor_at;       /**< bit address of the size entry of the slot of bit 0 of *cursor */
-    size_t slot_bytes;
-    uint64_t div_magic;       /**< ceil(2^64 / slot_bytes), see slab_divide; 0 for unused entries */
-    uint64_t alloc_count;     /**< slots handed out: allocations and realloc moves into the class */
-    uint64_t release_count;   /**< slots given back: frees, realloc moves out, reset */
-    uint32_t l0_offset;       /**< byte offset of the L0 words in a record of this class */
-    uint32_t sizes_offset;    /**< byte offset of the size entries in a record */
-    uint32_t slots_per_slab;
-    uint32_t l0_words;        /**< L0 words per slab: ceil(slots / 64) */
-    uint32_t l1_words;        /**< L1 words per slab: ceil(l0_words / 64) */
-    uint32_t active;          /**< slab the class allocates from, SLAB_NONE if none */
-    uint32_t partial_head;    /**< first PARTIAL slab, SLAB_NONE if none */
-    uint32_t spare;           /**< the kept empty slab, SLAB_NONE if none */
-    uint32_t slab_count;      /**< slabs assigned to the class, any state */
-    uint32_t align_bytes;     /**< alignment every slot address has */
-    uint32_t free_mark;       /**< slab_entry_mask(size_width_log2) */
-    uint32_t unused;
-    uint64_t failed_alloc_count;
-    struct slab_desc *active_desc; /**< descriptor of `active`, NULL if none */
-    slab_cached cache[SLAB_CACHE_SLOTS]; /**< freed slots, newest last (entries marked free) */
-} slab_class;
+/** One size class (the header's MP_SlabClassHot, documented there; 256
+ * bytes, so the class of an index is a shift away). The first cache line
+ * is what the fast paths read: the count of cached freed slots, the cursor
+ * (one L0 word of the active slab, popped bit by bit) and where its slots
+ * and size entries are, the divisor and the counters. The cache itself
+ * (LIFO) follows the cold fields. `active_desc` is the slab_desc of
+ * `active`. */
+typedef MP_SlabClassHot slab_class;
 
 _Static_assert(sizeof(slab_class) == 256, "a class is 256 bytes: indexing it is a shift");
+_Static_assert(SLAB_CACHE_SLOTS == sizeof(((slab_class *)0)->cache) / sizeof(slab_cached), "cache size");
 
 struct MP_Slab {
-    /* Read by every fast-path call. */
+    /* The header's inline calls read and write `hot` at offset 0: the
+     * hand, the headroom, the class table and the classes. hot.alloc_limit
+     * follows fast_alloc_limit for the kind of caller built like this
+     * library (slab_sync_limits). */
+    MP_SlabHot hot;
     uint8_t *base;             /**< slab k starts at base + (k << slab_shift) */
     size_t fast_alloc_limit;   /**< sizes below it take the unlocked table path; 0 if thread-safe */
     size_t fast_free_bytes;    /**< offsets below it may be freed unlocked: fresh_next << slab_shift,
                                     0 if thread-safe */
-    uint8_t *class_table;      /**< [(table_max_bytes >> 3) + 1] class of (size + 7) >> 3 */
     uint8_t *slab_cls;         /**< [slab_count] class of each used slab (the last one while pooled):
                                     apart from the records, so free finds the class with one load */
     uint8_t *meta;             /**< [slab_count] records of meta_stride bytes: desc, L1, L0, sizes */
@@ -113,7 +91,6 @@ struct MP_Slab {
     size_t slab_mask;          /**< slab_bytes - 1 */
     unsigned slab_shift;
     bool thread_safe;
-    size_t headroom_bytes;     /**< bytes_in_use_peak - bytes_in_use */
     /* Counters of the cold paths; the rest of MP_HeapStats is derived. */
     uint64_t realloc_count;
     uint64_t realloc_moves;    /**< reallocs that moved: one alloc_count and one release_count
@@ -140,6 +117,49 @@ struct MP_Slab {
     mp_lock lock;
     slab_class classes[MP_SLAB_MAX_CLASSES];
 };
+
+_Static_assert(offsetof(MP_Slab, hot) == 0, "the header's inline calls read the hot state at offset 0");
+
+/* The sanitizer this library poisons with (the header's inline calls compare). */
+#if defined(MP_ASAN)
+#define SLAB_SANITIZER MP_SANITIZER_ASAN
+#elif defined(MP_WITH_VALGRIND)
+#define SLAB_SANITIZER MP_SANITIZER_VALGRIND
+#else
+#define SLAB_SANITIZER MP_SANITIZER_NONE
+#endif
+
+/** Whether the header's inline calls may run for the kind of caller built
+ * like this library: not (valgrind) with a constructor hook, whose slots
+ * must come back defined. */
+MP_INLINE bool slab_inline_open(const MP_Slab *s) {
+    return !(SLAB_SANITIZER == MP_SANITIZER_VALGRIND && s->ctor != NULL);
+}
+
+/** Sets the inline limit of the header's calls from the out-of-line one
+ * (0 for the other kind of caller). */
+MP_INLINE void slab_sync_limits(MP_Slab *s) {
+    unsigned kind = SLAB_SANITIZER != MP_SANITIZER_NONE;
+    bool open = slab_inline_open(s);
+    s->hot.alloc_limit[kind] = open ? s->fast_alloc_limit : 0;
+    s->hot.alloc_limit[!kind] = 0;
+}
+
+/** Bit address of the FREE hand's size entry, 0 when the hand is not FREE.
+ * That entry keeps the slot's last requested size (the inline pair writes
+ * no entry on free): whoever reads entries counts it as marked free. */
+MP_INLINE uint64_t slab_free_hand_at(const MP_Slab *s) {
+    return s->hot.hand_state == MP_SLAB_HAND_FREE ? s->hot.hand_entry_at : 0;
+}
+
+/** Slot bytes of a FREE hand, else 0. */
+MP_INLINE size_t slab_hand_bytes(const MP_Slab *s) {
+    return s->hot.hand_state == MP_SLAB_HAND_FREE ? s->classes[s->hot.hand_class].slot_bytes : 0;
+}
+
+/** bytes_in_use_peak - bytes_in_use (the stored headroom leaves the hand
+ * out, see MP_SlabHot). */
+MP_INLINE size_t slab_headroom(const MP_Slab *s) { return s->hot.headroom_bytes + slab_hand_bytes(s); }
 
 MP_INLINE uint8_t *slab_meta(const MP_Slab *s, uint32_t idx) { return s->meta + (size_t)idx * s->meta_stride; }
 
@@ -255,10 +275,18 @@ MP_INLINE unsigned slab_popcount64(uint64_t x) {
  * count, and the peak through the headroom (a new peak when the slot does
  * not fit under the old one). */
 MP_INLINE void slab_note_alloc(MP_Slab *s, slab_class *k, size_t slot_bytes) {
-    size_t headroom = s->headroom_bytes;
-    headroom = headroom > slot_bytes ? headroom : slot_bytes;
+    size_t stored = s->hot.headroom_bytes;
     k->alloc_count++;
-    s->headroom_bytes = headroom - slot_bytes;
+    /* Room under the peak without counting a FREE hand: no new peak, and
+     * the hand's bytes need not be looked up. */
+    if (MP_LIKELY((intptr_t)stored >= (intptr_t)slot_bytes)) {
+        s->hot.headroom_bytes = stored - slot_bytes;
+        return;
+    }
+    size_t hand_bytes = slab_hand_bytes(s);
+    size_t headroom = stored + hand_bytes;
+    headroom = headroom > slot_bytes ? headroom : slot_bytes;
+    s->hot.headroom_bytes = headroom - slot_bytes - hand_bytes;
 }
 
 MP_INLINE void slab_lock(const MP_Slab *s) {
@@ -276,7 +304,7 @@ uint32_t mp_slab_class_search(const MP_Slab *s, size_t size);
 /** As mp_slab_class_search, O(1) through the table for sizes up to
  * table_max_bytes (the common case). */
 MP_INLINE uint32_t slab_class_of(const MP_Slab *s, size_t size) {
-    if (MP_LIKELY(size <= s->table_max_bytes)) return s->class_table[(size + 7) >> 3];
+    if (MP_LIKELY(size <= s->table_max_bytes)) return s->hot.class_table[(size + 7) >> 3];
     return mp_slab_class_search(s, size);
 }
 
@@ -288,8 +316,29 @@ size_t mp_slab_live_slots(const MP_Slab *s, uint32_t idx);
 /** Total slots the slabs of class `k` hold. */
 MP_INLINE size_t slab_class_capacity(const slab_class *k) { return (size_t)k->slab_count * k->slots_per_slab; }
 
+/** Allocations of class `k`, with those of the hand not yet folded in. */
+MP_INLINE uint64_t slab_alloc_count(const MP_Slab *s, const slab_class *k) {
+    return k->alloc_count + (k == &s->classes[s->hot.hand_class] ? s->hot.hand_alloc_count : 0);
+}
+
+/** Releases of class `k`, with those of the hand not yet folded in. */
+MP_INLINE uint64_t slab_release_count(const MP_Slab *s, const slab_class *k) {
+    return k->release_count + (k == &s->classes[s->hot.hand_class] ? s->hot.hand_release_count : 0);
+}
+
+/** Adds the hand's counts to its class (before the hand takes another). */
+MP_INLINE void slab_fold_hand_counts(MP_Slab *s) {
+    slab_class *k = &s->classes[s->hot.hand_class];
+    k->alloc_count += s->hot.hand_alloc_count;
+    k->release_count += s->hot.hand_release_count;
+    s->hot.hand_alloc_count = 0;
+    s->hot.hand_release_count = 0;
+}
+
 /** Slots of class `c` handed out and not given back (O(1)). */
-MP_INLINE size_t slab_class_in_use(const slab_class *k) { return (size_t)(k->alloc_count - k->release_count); }
+MP_INLINE size_t slab_class_in_use(const MP_Slab *s, const slab_class *k) {
+    return (size_t)(slab_alloc_count(s, k) - slab_release_count(s, k));
+}
 
 /** Free-space figures from the O(1) counters (O(classes)): free bytes and
  * blocks (a pooled or never-used slab counts as one block of slab_bytes,
@@ -316,6 +365,10 @@ void *mp_slab_refill(MP_Slab *s, slab_class *k, size_t requested);
  * (L0 bit set; a slab may change state) and returns how many stay
  * cached. */
 uint32_t mp_slab_flush_cache(MP_Slab *s, slab_class *k, uint32_t count);
+
+/** Moves a FREE hand to its class's cache, then gives every class's cached
+ * slots back to their slabs. */
+void mp_slab_flush_caches(MP_Slab *s);
 
 /** What free() does when a slab's until_event runs out: a FULL slab joins
  * the partial list, an emptied PARTIAL slab becomes its class's spare or

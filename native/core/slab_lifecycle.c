@@ -121,12 +121,12 @@ static void slab_release_empty(MP_Slab *s, slab_class *k) {
 }
 
 /** Makes a pooled slab available, the pool and never-used tail being
- * exhausted: flushes every class's cache (a slab whose last live slots were
- * cached empties), then moves one empty slab of any class to the pool
+ * exhausted: flushes the hand and every class's cache (a slab whose last
+ * live slots were cached empties), then moves one empty slab of any class to the pool
  * (spares first). False if no slab is empty. O(classes), plus a bitmap count
  * per active slab whose class may have an empty one. */
 static bool slab_steal_empty(MP_Slab *s) {
-    for (uint32_t c = 0; c < s->class_count; c++) mp_slab_flush_cache(s, &s->classes[c], SLAB_CACHE_SLOTS);
+    mp_slab_flush_caches(s);
     if (s->pool_head != SLAB_NONE) return true;
     for (uint32_t c = 0; c < s->class_count; c++) {
         slab_class *k = &s->classes[c];
@@ -140,7 +140,7 @@ static bool slab_steal_empty(MP_Slab *s) {
         slab_class *k = &s->classes[c];
         /* Only a class with fewer live slots than its slabs hold can have an
          * empty active slab. */
-        if (k->active == SLAB_NONE || slab_class_in_use(k) >= slab_class_capacity(k)) continue;
+        if (k->active == SLAB_NONE || slab_class_in_use(s, k) >= slab_class_capacity(k)) continue;
         if (mp_slab_live_slots(s, k->active) != 0) continue;
         uint32_t idx = k->active;
         slab_deactivate(s, k);
@@ -424,7 +424,7 @@ static MP_Slab *slab_build(uint8_t *control, const slab_plan *p, const MP_SlabCo
     MP_Slab *s = (MP_Slab *)(void *)control;
     memset(s, 0, sizeof *s);
     uint8_t *cursor = control + mp_align_up(sizeof(MP_Slab), SLAB_META_ALIGN);
-    s->class_table = cursor;
+    s->hot.class_table = cursor;
     s->slab_cls = cursor + p->table_bytes;
     s->meta = s->slab_cls + p->slab_cls_bytes;
 
@@ -435,6 +435,8 @@ static MP_Slab *slab_build(uint8_t *control, const slab_plan *p, const MP_SlabCo
     s->meta_stride = p->meta_stride;
     s->slab_mask = p->slab_bytes - 1;
     s->slab_shift = p->slab_shift;
+    s->hot.classes = s->classes;
+    s->hot.sanitizer = SLAB_SANITIZER;
     s->region_bytes = p->region_bytes;
     s->slab_bytes = p->slab_bytes;
     s->slab_count = p->slab_count;
@@ -444,6 +446,7 @@ static MP_Slab *slab_build(uint8_t *control, const slab_plan *p, const MP_SlabCo
     s->ctor = cfg->ctor;
     s->dtor = cfg->dtor;
     s->hook_ctx = cfg->hook_ctx;
+    slab_sync_limits(s);
     mp_lock_init(&s->lock);
 
     size_t base_align = slab_lowest_bit((size_t)(uintptr_t)region);
@@ -463,7 +466,7 @@ static MP_Slab *slab_build(uint8_t *control, const slab_plan *p, const MP_SlabCo
     uint32_t c = 0;
     for (size_t g = 0; g <= p->table_max_bytes >> 3; g++) {
         while (s->classes[c].slot_bytes < g * 8) c++;
-        s->class_table[g] = (uint8_t)c;
+        s->hot.class_table[g] = (uint8_t)c;
     }
     return s;
 }
@@ -564,9 +567,10 @@ MP_Status mp_slab_reset(MP_Slab *s) {
         s->pool_head = idx;
     }
     s->pooled_count = s->fresh_next;
+    slab_fold_hand_counts(s);
     for (uint32_t c = 0; c < s->class_count; c++) {
         slab_class *k = &s->classes[c];
-        size_t live = slab_class_in_use(k);
+        size_t live = slab_class_in_use(s, k);
         k->release_count += live;
         s->reset_dropped += live;
         k->active = k->partial_head = k->spare = SLAB_NONE;
@@ -575,7 +579,9 @@ MP_Status mp_slab_reset(MP_Slab *s) {
         k->cached = 0;
         slab_clear_cursor(s, k);
     }
-    s->headroom_bytes = 0;
+    s->hot.hand = NULL;
+    s->hot.hand_state = MP_SLAB_HAND_EMPTY;
+    s->hot.headroom_bytes = 0;
     slab_unlock(s);
     return MP_OK;
 }
@@ -584,10 +590,8 @@ MP_Status mp_slab_trim(MP_Slab *s, size_t *released_bytes) {
     if (s == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
     size_t released = 0;
     slab_lock(s);
-    for (uint32_t c = 0; c < s->class_count; c++) {
-        mp_slab_flush_cache(s, &s->classes[c], SLAB_CACHE_SLOTS);
-        slab_release_empty(s, &s->classes[c]);
-    }
+    mp_slab_flush_caches(s);
+    for (uint32_t c = 0; c < s->class_count; c++) slab_release_empty(s, &s->classes[c]);
     /* Caller memory is the caller's to keep: only mapped regions give back. */
     if (s->map_ptr != NULL) {
         for (uint32_t idx = s->pool_head; idx != SLAB_NONE; idx = slab_desc_of(s, idx)->next) {

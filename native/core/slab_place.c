@@ -26,7 +26,7 @@
 #include "slab_internal.h"
 
 void mp_slab_compact_prepare(MP_Slab *s) {
-    for (uint32_t c = 0; c < s->class_count; c++) mp_slab_flush_cache(s, &s->classes[c], SLAB_CACHE_SLOTS);
+    mp_slab_flush_caches(s);
 }
 
 /* A free slot of slab `idx` (class `k`) taken out of its bitmap, or
@@ -77,7 +77,7 @@ MP_Status mp_slab_move_into(MP_Slab *s, void *ptr, uint32_t dst_idx, size_t copy
     /* One slot in, one out: the class's counts and the headroom end where
      * they were (mp_slab_give_back_slot adds the slot to the headroom). */
     k->alloc_count++;
-    s->headroom_bytes -= k->slot_bytes;
+    s->hot.headroom_bytes -= k->slot_bytes;
     mp_slab_give_back_slot(s, idx, slot);
     s->realloc_moves++;
     *moved_to = dst;

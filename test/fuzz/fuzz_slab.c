@@ -3,7 +3,9 @@
  * pick a configuration (slab size, class list, mapped / create_in / caller
  * region only 16-byte aligned, thread-safe flag, object hooks); the rest is a
  * stream of operations: alloc, alloc_aligned, calloc, free, realloc, reset,
- * trim, walk, frees of freed or interior pointers, and random bytes written
+ * trim, walk, frees of freed or interior pointers (alloc and free also
+ * through the header's inline calls, mixed with the out-of-line ones, so
+ * the hand is taken and given back both ways), and random bytes written
  * into freed blocks (the allocator keeps no metadata in the region, so this
  * may only ever change user data). After every operation check() must be 0;
  * blocks must lie in the region, never overlap and keep their contents.
@@ -150,6 +152,8 @@ static void step(harness *h, fuzz_input *in) {
             p = mp_slab_calloc(h->s, size);
             if (p != NULL)
                 for (size_t i = 0; i < mp_slab_usable_size(h->s, p); i++) FUZZ_ASSERT(p[i] == 0);
+        } else if (op % 4 == 3) {
+            p = mp_slab_alloc_inline(h->s, size);
         } else {
             p = mp_slab_alloc(h->s, size);
         }
@@ -159,7 +163,8 @@ static void step(harness *h, fuzz_input *in) {
     case 4: case 5:
         if (h->live_count == 0) break;
         verify(&h->live[pick], h->live[pick].usable);
-        FUZZ_ASSERT(mp_slab_free(h->s, h->live[pick].ptr) == MP_OK);
+        FUZZ_ASSERT((op % 12 == 5 ? mp_slab_free_inline(h->s, h->live[pick].ptr) : mp_slab_free(h->s, h->live[pick].ptr)) ==
+                    MP_OK);
         forget(h, pick);
         break;
     case 6: {
@@ -186,12 +191,13 @@ static void step(harness *h, fuzz_input *in) {
     case 9: {
         span *f = &h->freed[next_byte(in) % MAX_FREED];
         if (f->ptr != NULL && !overlaps_live(h, f->ptr, 1)) {
-            MP_Status st = mp_slab_free(h->s, f->ptr);
+            MP_Status st = op & 16 ? mp_slab_free_inline(h->s, f->ptr) : mp_slab_free(h->s, f->ptr);
             FUZZ_ASSERT(st == MP_ERR_DOUBLE_FREE || st == MP_ERR_INVALID_ADDRESS);
         }
         if (h->live_count != 0) {
             span *b = &h->live[pick];
-            FUZZ_ASSERT(mp_slab_free(h->s, b->ptr + 1 + next_byte(in) % (b->usable - 1)) ==
+            unsigned char *interior = b->ptr + 1 + next_byte(in) % (b->usable - 1);
+            FUZZ_ASSERT((op & 32 ? mp_slab_free_inline(h->s, interior) : mp_slab_free(h->s, interior)) ==
                         MP_ERR_INVALID_ADDRESS);
         }
         break;

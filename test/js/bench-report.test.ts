@@ -241,6 +241,21 @@ describe('bench targets', () => {
     });
   });
 
+  it('takes the fastest slab implementation of the run, the inline one here', () => {
+    const run = {
+      ...fixture,
+      records: [
+        fixture.records[0],
+        timed('micro', 'fixed64_pair', 'slab', 'family', 6),
+        timed('micro', 'fixed64_pair', 'slab:inline', 'family', 1.8),
+      ],
+    };
+    const slab = (evaluateTargets(run) as typeof targets).find((x) =>
+      x.target.startsWith('C slab alloc+free pair'),
+    );
+    expect(slab).toMatchObject({ status: 'met', measured: 'slab:inline 1.80 ns' });
+  });
+
   it('computes ratio targets as ratios of two medians of the run', () => {
     expect(find('C arena alloc ≤ 1.3×').measured).toBe(
       'arena 1.20 ns ÷ floor:bump 1.00 ns = 1.20×',

@@ -14,10 +14,6 @@
 #define _DEFAULT_SOURCE
 #include "test_util.h"
 
-#if MP_SANITIZER_HERE_ == MP_SANITIZER_ASAN
-#define ASAN_CHECKS 1
-#endif
-
 enum { MODE_OS, MODE_REGION, MODE_IN };
 
 typedef struct config {
@@ -68,15 +64,6 @@ static int inline_open(MP_FixedPool *pool) {
     return hot->high_water > 0 && inline_limit_of(pool) == hot->high_water;
 }
 
-static int is_poisoned(const void *p) {
-#if defined(ASAN_CHECKS)
-    return __asan_address_is_poisoned(p) != 0;
-#else
-    (void)p;
-    return 1;
-#endif
-}
-
 /* ------------------------------------------------------ differential */
 
 /* What a free is applied to: a slot offset from the base (possibly interior
@@ -94,16 +81,6 @@ typedef struct twin {
     uint64_t rng;
     long inline_calls;
 } twin;
-
-static void fill_slot(unsigned char *slot, size_t n, size_t offset) {
-    for (size_t i = 0; i < n; i++) slot[i] = (unsigned char)(offset * 7u + i);
-}
-
-static int slot_intact(const unsigned char *slot, size_t n, size_t offset) {
-    for (size_t i = 0; i < n; i++)
-        if (slot[i] != (unsigned char)(offset * 7u + i)) return 0;
-    return 1;
-}
 
 static void remember_gone(twin *t, size_t offset) {
     if (t->gone_n < 4 * t->capacity) t->gone[t->gone_n++] = offset;
@@ -124,8 +101,8 @@ static void twin_alloc(twin *t) {
     CHECK(inline_open(t->b.pool)); /* the inline path really runs */
     size_t offset = (size_t)(pa - t->base_a);
     CHECK((size_t)(pb - t->base_b) == offset);
-    fill_slot(pa, t->object_size, offset);
-    fill_slot(pb, t->object_size, offset); /* under ASan: proves the inline alloc unpoisoned it */
+    mp_test_fill_pattern(pa, t->object_size, offset);
+    mp_test_fill_pattern(pb, t->object_size, offset); /* under ASan: proves the inline alloc unpoisoned it */
     t->live[t->live_n++] = offset;
 }
 
@@ -143,8 +120,8 @@ static void twin_free(twin *t, target_kind kind, size_t offset) {
     unsigned char *ptr_a = kind == TARGET_OFFSET ? t->base_a + offset : kind == TARGET_FOREIGN ? foreign + 8 : NULL;
     unsigned char *ptr_b = kind == TARGET_OFFSET ? t->base_b + offset : kind == TARGET_FOREIGN ? foreign + 8 : NULL;
     if (live_pos < t->live_n) {
-        CHECK(slot_intact(ptr_a, t->object_size, offset));
-        CHECK(slot_intact(ptr_b, t->object_size, offset));
+        CHECK(mp_test_pattern_intact(ptr_a, t->object_size, offset));
+        CHECK(mp_test_pattern_intact(ptr_b, t->object_size, offset));
     }
     mp_clear_last_error();
     MP_Status got_a = mp_fixed_pool_free(t->a.pool, ptr_a);
@@ -156,7 +133,7 @@ static void twin_free(twin *t, target_kind kind, size_t offset) {
     MP_Status why_b = mp_last_error().status;
     CHECK(got_a == got_b);
     CHECK(why_a == why_b);
-    if (got_b == MP_OK && t->stride % 8 == 0) CHECK(is_poisoned(ptr_b)); /* whole ASan granules */
+    if (got_b == MP_OK && t->stride % 8 == 0) CHECK(mp_test_is_poisoned(ptr_b)); /* whole ASan granules */
     if (live_pos < t->live_n) {
         CHECK(got_a == MP_OK);
         t->live[live_pos] = t->live[--t->live_n];
@@ -263,7 +240,7 @@ static void inline_free_refuses_double_foreign_interior_null_and_unissued_pointe
     REQUIRE(p == base && q == base + 64);
     REQUIRE(inline_open(pool));
     CHECK_STATUS(mp_fixed_pool_free_inline(pool, p), MP_OK);
-    CHECK(is_poisoned(p));
+    CHECK(mp_test_is_poisoned(p));
     expect_inline_free_refused(pool, p, MP_ERR_DOUBLE_FREE, __LINE__); /* p is in the hand */
     expect_inline_free_refused(pool, q + 1, MP_ERR_INVALID_ADDRESS, __LINE__);
     expect_inline_free_refused(pool, q + 63, MP_ERR_INVALID_ADDRESS, __LINE__);

@@ -416,6 +416,9 @@ static void corrupted_metadata_is_reported_not_followed(void) {
     s->fast_free_bytes = 0;
     CHECK(mp_slab_check(s) == 1);
     s->fast_free_bytes = (size_t)2 << 16;
+    s->hot.alloc_limit[1] ^= 8; /* an inline limit that is not the out-of-line one's */
+    CHECK(mp_slab_check(s) == 1);
+    s->hot.alloc_limit[1] ^= 8;
     s->classes[3].release_count++;
     CHECK(mp_slab_check(s) == 1);
     s->classes[3].release_count--;

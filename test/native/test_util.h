@@ -54,6 +54,29 @@ static inline int mp_test_same_fixed_stats(MP_FixedPoolStats a, MP_FixedPoolStat
     return memcmp(&a, &b, sizeof a) == 0;
 }
 
+/* 1 if ASan (in this build) says the byte at `p` is poisoned; always 1
+ * without ASan, so CHECK(mp_test_is_poisoned(p)) only checks under ASan. */
+static inline int mp_test_is_poisoned(const void *p) {
+#if MP_SANITIZER_HERE_ == MP_SANITIZER_ASAN
+    return __asan_address_is_poisoned(p) != 0;
+#else
+    (void)p;
+    return 1;
+#endif
+}
+
+/* Fills `n` bytes at `p` with a pattern derived from `seed` (a block's
+ * offset, say); mp_test_pattern_intact tells whether it is still there. */
+static inline void mp_test_fill_pattern(unsigned char *p, size_t n, size_t seed) {
+    for (size_t i = 0; i < n; i++) p[i] = (unsigned char)(seed * 7u + i);
+}
+
+static inline int mp_test_pattern_intact(const unsigned char *p, size_t n, size_t seed) {
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != (unsigned char)(seed * 7u + i)) return 0;
+    return 1;
+}
+
 /* Writes `value` over `n` bytes the allocator keeps poisoned (freed or
  * metadata bytes), making them accessible to ASan and valgrind first. They
  * stay accessible; mp_test_stale_write poisons them again. */
