@@ -12,8 +12,9 @@
 // Buffer and Uint8Array are "given back" by dropping them (a ring of 1,024
 // references keeps each alive a little, as real code does); their GC cost
 // shows up in these timings only partly: bench/js/gc_mixed.mjs measures it.
-// Floors: a pure-JS Int32Array free stack / bump offset (the least work any
-// pool can do in JS) and an empty native call (the least a native call costs).
+// Floors: a pure-JS Int32Array free stack (as a class, and hand-inlined into
+// the loop) / bump offset (the least work any pool can do in JS) and an
+// empty native call (the least a native call costs).
 import { MemPool } from '@thi.ng/malloc';
 import { emit, parseArgs, runWorkload, sequence } from './harness.mjs';
 import { loadPackage } from './load.mjs';
@@ -38,6 +39,31 @@ function offsetStack() {
   const stack = new Int32Array(CAPACITY);
   for (let i = 0; i < CAPACITY; i++) stack[i] = (CAPACITY - 1 - i) * 64;
   return { stack, u8: new Uint8Array(CAPACITY * 64) };
+}
+
+/**
+ * The pure-JS pool a program would write instead of ours: an Int32Array
+ * stack of free offsets behind alloc()/free() methods, with no misuse
+ * checks at all (a double free corrupts it silently). Its fields live on an
+ * object, as any reusable pool's must; the loop-locals floor beside it is
+ * the same work hand-inlined into the benchmark loop.
+ */
+class FreeStack {
+  #stack;
+  #top;
+  constructor(stack) {
+    this.#stack = stack;
+    this.#top = stack.length;
+  }
+  alloc() {
+    const top = this.#top;
+    if (top === 0) return -1;
+    this.#top = top - 1;
+    return this.#stack[top - 1];
+  }
+  free(offset) {
+    this.#stack[this.#top++] = offset;
+  }
 }
 
 // Case factories. Closures made from one function literal share V8's type
@@ -206,7 +232,30 @@ runWorkload(
       },
     },
     {
-      name: 'floor: Int32Array free stack',
+      name: 'floor: Int32Array free stack class',
+      kind: 'floor',
+      make() {
+        const { stack, u8 } = offsetStack();
+        const pool = new FreeStack(stack);
+        return {
+          run(n) {
+            let failures = 0;
+            for (let i = 0; i < n; i++) {
+              const o = pool.alloc();
+              if (o < 0) {
+                failures++;
+                continue;
+              }
+              u8[o] = i;
+              pool.free(o);
+            }
+            return failures;
+          },
+        };
+      },
+    },
+    {
+      name: 'floor: Int32Array free stack in loop locals',
       kind: 'floor',
       make() {
         const { stack, u8 } = offsetStack();
