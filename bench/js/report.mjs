@@ -29,6 +29,8 @@ export function shortName(impl) {
     [/^new Uint8Array/, 'Uint8Array'],
     [/^@thi\.ng\/malloc/, 'thi.ng'],
     [/^floor: empty native call/, 'call'],
+    [/^floor: Int32Array free stack class/, 'floor class'],
+    [/^floor: Int32Array free stack in loop locals/, 'floor locals'],
     [/^floor/, 'floor'],
   ];
   for (const [re, name] of rules) if (re.test(impl)) return name;

@@ -12,6 +12,7 @@ import { chartsHtml, makeScale, renderCharts } from '../../bench/js/chart.mjs';
 // @ts-expect-error see above
 import { headlineMarkdown, readBlock } from '../../bench/js/headline.mjs';
 // @ts-expect-error see above
+import { shortName } from '../../bench/js/report.mjs';
 import { evaluateTargets } from '../../bench/js/targets.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -280,6 +281,18 @@ describe('bench targets', () => {
     expect(find('C buddy ≤ 20 ns/op').status).toBe('unmeasured'); // no mixed workload in the fixture
     // tlsf 20 ≤ mimalloc 25 and 1.1 ≤ glibc 1.4 on the one trace; slab failed requests: not counted.
     expect(find('Replay:')).toMatchObject({ status: 'missed', measured: '1 of 1: sqlite3 (tlsf)' });
+  });
+});
+
+describe('bench tables', () => {
+  it('gives each floor of a workload its own ratio heading', () => {
+    const names = [
+      'floor: Int32Array free stack class',
+      'floor: Int32Array free stack in loop locals',
+      'floor: empty native call',
+      'floor:freelist',
+    ].map(shortName);
+    expect(names).toEqual(['floor class', 'floor locals', 'call', 'floor']);
   });
 });
 
