@@ -160,22 +160,20 @@ typedef struct mp_napi_env {
     napi_ref frame_ref;
 } mp_napi_env;
 
-/** The slot of `id` if this env holds a pool of `family` (NULL: any family)
- * under it, else NULL. O(1), no lock. */
-static inline mp_napi_slot *mp_napi_find(mp_napi_env *e, int32_t id, const mp_napi_family *family) {
-    uint32_t index = (uint32_t)id & MP_NAPI_INDEX_MASK;
-    if (id <= 0 || index >= e->slot_count) return NULL;
-    mp_napi_slot *s = &e->slots[index];
-    return (s->id == id && (family == NULL || s->family == family)) ? s : NULL;
-}
-
-/** mp_napi_find for an id read as a uint32 word: ids above INT32_MAX and 0
- * name nothing. */
+/** The slot of the pool whose id is `id`, read as a uint32 word (0 and
+ * words above INT32_MAX name nothing), if this env holds it and it is of
+ * `family` (NULL: any family); else NULL. O(1), no lock. */
 static inline mp_napi_slot *mp_napi_find_word(mp_napi_env *e, uint32_t id, const mp_napi_family *family) {
     uint32_t index = id & MP_NAPI_INDEX_MASK;
     if (id - 1u >= (uint32_t)INT32_MAX || index >= e->slot_count) return NULL;
     mp_napi_slot *s = &e->slots[index];
     return ((uint32_t)s->id == id && (family == NULL || s->family == family)) ? s : NULL;
+}
+
+/** mp_napi_find_word for an int32 id: ids <= 0 name nothing (as words they
+ * are 0 or above INT32_MAX). */
+static inline mp_napi_slot *mp_napi_find(mp_napi_env *e, int32_t id, const mp_napi_family *family) {
+    return mp_napi_find_word(e, (uint32_t)id, family);
 }
 
 /* -------------------------------------------------------------- unpacking */

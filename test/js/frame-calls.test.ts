@@ -88,6 +88,20 @@ describe('frame calls refuse frames they cannot take', () => {
     });
   });
 
+  it('argument calls look ids up the same way: ids <= 0 and unknown ones throw MP_ERR_INVALID_HANDLE', () => {
+    withRawPools(({ fixed }) => {
+      const stale = binding.fixed_create(new Uint8Array(new SharedArrayBuffer(64 * 8)), 64, 8, 0, 0);
+      expect(binding.pool_check(stale)).toBe(0);
+      binding.pool_destroy(stale);
+      for (const badId of [0, -1, -(2 ** 31), 2 ** 31 - 1, stale]) {
+        for (const call of [() => binding.pool_check(badId), () => binding.pool_stats(badId)]) {
+          expect(call).toThrow(expect.objectContaining({ code: 'MP_ERR_INVALID_HANDLE' }));
+        }
+      }
+      expect(binding.pool_check(fixed)).toBe(0);
+    });
+  });
+
   it('words are uint32: a number stored arrives as the Uint32Array converted it, and the core refuses what it refuses', () => {
     withRawPools(({ fixed, tlsf, mpool }) => {
       // 2^32 + 16 is stored as 16: the TypeScript layer stores only validated numbers.
