@@ -405,8 +405,7 @@ export class MemoryPool {
     }
     words[ID] = this.#id;
     frame[1] = handle;
-    words[B] = 0;
-    words[C] = 0;
+    words[C] = 0; // no owner check: the glue does not read the owner word
     mpool_free();
     const st = frame[0];
     if (st !== MP_OK) throw this.#failure(st, handle, 'free');
