@@ -258,8 +258,7 @@ MP_INLINE bool pool_slot_sizes(const MP_Pool *p, uint32_t idx, size_t *size, siz
         uint8_t *b;
         uint64_t w0;
         if (tlsf_used_block(&p->tlsf_only->env, p->slots[idx].ptr, &b, &w0) != MP_OK) return false;
-        *usable = tlsf_w_bytes(w0) - TLSF_HDR_BYTES;
-        *size = *usable - tlsf_slack(w0);
+        tlsf_w_sizes(w0, usable, size);
         return true;
     }
     *size = p->infos[idx].size_bytes;
@@ -442,8 +441,7 @@ MP_INLINE unsigned pool_backend_of(const MP_Pool *p, const uint8_t *ptr) {
  * is one TLSF at its own alignment whose smallest block covers
  * min_block_bytes, and the owner has no limit. */
 MP_INLINE bool pool_fast_ok(const MP_Pool *p, uint32_t idx) {
-    return p->tlsf_sizes &&
-           p->owners[idx].stats.limit_bytes == 0;
+    return p->tlsf_sizes && p->owners[idx].stats.limit_bytes == 0;
 }
 
 /** Makes record `idx` (owner `id`) the cached one; see MP_Pool.fast_owner. */
@@ -484,7 +482,7 @@ MP_INLINE MP_Status pool_release_slot(MP_Pool *p, uint32_t idx) {
      * record, nothing pinned) reads no info: one line of the table, then the
      * block's header, as a raw TLSF free reads the header alone. */
     if (MP_LIKELY(p->tlsf_sizes)) {
-        st = tlsf_free_owned_sized(p->tlsf_only, s->ptr, &usable, &requested);
+        st = tlsf_free_sized(p->tlsf_only, s->ptr, &usable, &requested);
     } else {
         st = pool_be_release(p, s->ptr);
         usable = pool_info_usable(pool_info_at(p, idx));

@@ -410,8 +410,8 @@ static MP_Status tlsf_realloc_locked(MP_Tlsf *t, void **ptr, size_t req) {
         tlsf_alloc_failed(t, st, req);
         return st;
     }
-    size_t old_usable = tlsf_w_bytes(w0) - TLSF_HDR_BYTES;
-    size_t old_requested = old_usable - tlsf_slack(w0);
+    size_t old_usable, old_requested;
+    tlsf_w_sizes(w0, &old_usable, &old_requested);
     size_t new_usable, freed_usable, freed_requested;
     void *moved = NULL;
     st = tlsf_resize_in_place(t, b, w0, req, &new_usable);

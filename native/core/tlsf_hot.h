@@ -202,8 +202,7 @@ MP_INLINE MP_Status tlsf_release_at(MP_Tlsf *t, uint8_t *b, uint64_t w0, size_t 
     size_t size = tlsf_w_bytes(w0);
     uint8_t *n = b + size;
     if (MP_UNLIKELY(!tlsf_used_successor_ok(e, n, &nw0))) return MP_ERR_CORRUPTION;
-    *usable = size - TLSF_HDR_BYTES;
-    *requested = *usable - tlsf_slack(w0);
+    tlsf_w_sizes(w0, usable, requested);
     if ((w0 & TLSF_W_PREV_FREE) || (nw0 & TLSF_W_FREE)) return tlsf_release_merging(t, b, w0, n, nw0);
     unsigned fl, sl;
     tlsf_mapping(e, size, &fl, &sl);
@@ -215,21 +214,26 @@ MP_INLINE MP_Status tlsf_release_at(MP_Tlsf *t, uint8_t *b, uint64_t w0, size_t 
     return MP_OK;
 }
 
-/* free with counters; lock held. A block the cache takes is only marked
- * cached (its header is the one validated); others are coalesced. */
-MP_INLINE MP_Status tlsf_free_counted(MP_Tlsf *t, void *ptr) {
-    size_t usable, requested;
+/* free without counters; lock held. A block the cache takes is only marked
+ * cached (its header is the one validated); others are coalesced. On
+ * success *usable and *requested are the block's, from the header it
+ * validated; on any error nothing is changed. */
+MP_INLINE MP_Status tlsf_free_sized(MP_Tlsf *t, void *ptr, size_t *usable, size_t *requested) {
     uint8_t *b;
     uint64_t w0;
     MP_Status st = tlsf_used_block(&t->env, ptr, &b, &w0);
-    if (MP_LIKELY(st == MP_OK)) {
-        if (tlsf_cache_push(t, b, w0)) {
-            usable = tlsf_w_bytes(w0) - TLSF_HDR_BYTES;
-            requested = usable - tlsf_slack(w0);
-        } else {
-            st = tlsf_release_at(t, b, w0, &usable, &requested);
-        }
+    if (MP_UNLIKELY(st != MP_OK)) return st;
+    if (tlsf_cache_push(t, b, w0)) {
+        tlsf_w_sizes(w0, usable, requested);
+        return MP_OK;
     }
+    return tlsf_release_at(t, b, w0, usable, requested);
+}
+
+/* free with counters; lock held. */
+MP_INLINE MP_Status tlsf_free_counted(MP_Tlsf *t, void *ptr) {
+    size_t usable, requested;
+    MP_Status st = tlsf_free_sized(t, ptr, &usable, &requested);
     if (MP_LIKELY(st == MP_OK)) {
         t->stats.bytes_in_use -= usable;
         t->stats.bytes_requested -= requested;
@@ -257,28 +261,13 @@ MP_INLINE tlsf_grant tlsf_alloc_owned(MP_Tlsf *t, size_t req) {
     return g;
 }
 
-/** mp_tlsf_free for the same backend and caller: same validation, no
- * counters (not even rejected_free_count: the pool counts rejected frees),
- * the status returned without mp_fail. On success *usable and *requested
- * are the block's, from the header it validated (the pool's free charges
- * them back without a look at its own record of them). */
-MP_INLINE MP_Status tlsf_free_owned_sized(MP_Tlsf *t, void *ptr, size_t *usable, size_t *requested) {
-    uint8_t *b;
-    uint64_t w0;
-    MP_Status st = tlsf_used_block(&t->env, ptr, &b, &w0);
-    if (MP_UNLIKELY(st != MP_OK)) return st;
-    if (tlsf_cache_push(t, b, w0)) {
-        *usable = tlsf_w_bytes(w0) - TLSF_HDR_BYTES;
-        *requested = *usable - tlsf_slack(w0);
-        return MP_OK;
-    }
-    return tlsf_release_at(t, b, w0, usable, requested);
-}
-
-/** tlsf_free_owned_sized without the sizes. */
+/** mp_tlsf_free for the same backend and caller: tlsf_free_sized, so the
+ * same validation and no counters (not even rejected_free_count: the pool
+ * counts rejected frees), the status returned without mp_fail; the pool's
+ * tlsf_sizes free calls tlsf_free_sized itself, for the block's sizes. */
 MP_INLINE MP_Status tlsf_free_owned(MP_Tlsf *t, void *ptr) {
     size_t usable, requested;
-    return tlsf_free_owned_sized(t, ptr, &usable, &requested);
+    return tlsf_free_sized(t, ptr, &usable, &requested);
 }
 
 #endif /* MP_TLSF_HOT_H */

@@ -415,6 +415,12 @@ MP_INLINE MP_Status tlsf_used_block(const tlsf_env *e, const void *ptr, uint8_t 
 
 MP_INLINE size_t tlsf_slack(uint64_t w0) { return (size_t)((w0 & TLSF_W_SLACK_MASK) >> TLSF_W_SLACK_SHIFT); }
 
+/* The usable and requested bytes of the used block whose header word is w0. */
+MP_INLINE void tlsf_w_sizes(uint64_t w0, size_t *usable, size_t *requested) {
+    *usable = tlsf_w_bytes(w0) - TLSF_HDR_BYTES;
+    *requested = *usable - tlsf_slack(w0);
+}
+
 /* Loads and validates the successor `n` of a used block: a valid header (the
  * sentinel included) whose previous-free flag is clear; a free one must also
  * end inside the heap. */
