@@ -27,8 +27,8 @@
  * the states (1.64x -> 1.51x the pure-JS free stack class, same runs); the
  * other state reads check index < #base first. Uncached and destroyed
  * pools have #base = #top = 0 and an empty #slots: every alloc() and free()
- * takes the slow path after one compare. One array rather than a byte array of states and a
- * cache: optimized code reloads a typed array's length and data pointer at
+ * takes the slow path after one compare. One array rather than a byte
+ * array of states and a cache: optimized code reloads a typed array's length and data pointer at
  * each use, so the second array costs every call (4 instructions a cached
  * pair; on 9 pools with random frees, 17-19 ns an op instead of 20-21 in
  * the same runs), for 4 bytes of state a slot instead of 1.

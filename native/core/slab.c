@@ -188,8 +188,8 @@ static void *slab_take_hand(MP_Slab *s, uint32_t c, size_t requested) {
 
 /** A slot of class `k` for `requested` bytes: the hand when it is FREE and
  * of the class, else the class's most recently cached freed slot, else the
- * lowest freed slot of the cursor word, else whatever the refill finds. Writing the size entry also clears the slot's
- * free mark. NULL (recorded) when the region has no room or the metadata
+ * lowest freed slot of the cursor word, else whatever the refill finds.
+ * Writing the size entry also clears the slot's free mark. NULL (recorded) when the region has no room or the metadata
  * is broken. */
 MP_INLINE void *slab_take(MP_Slab *s, slab_class *k, size_t requested) {
     uint32_t c = (uint32_t)(k - s->classes);
