@@ -173,19 +173,32 @@ bool mp_napi_bytes_arg(napi_env env, napi_value value, uint8_t **data, size_t *l
     return true;
 }
 
-bool mp_napi_int32_array_arg(napi_env env, napi_value array, napi_value count_value, int32_t **data,
-                             size_t *count) {
-    bool is_typed = false;
-    napi_typedarray_type type = napi_int8_array;
-    size_t length = 0;
+bool mp_napi_int32_words(napi_env env, napi_value value, int32_t **data, size_t *count) {
     void *ptr = NULL;
-    uint32_t n = 0;
-    if (napi_is_typedarray(env, array, &is_typed) != napi_ok || !is_typed ||
-        napi_get_typedarray_info(env, array, &type, &length, &ptr, NULL, NULL) != napi_ok ||
-        type != napi_int32_array) {
-        napi_throw_type_error(env, "MP_ERR_INVALID_ARGUMENT", "offsets must be an Int32Array");
+    size_t bytes = 0;
+    if (napi_get_buffer_info(env, value, &ptr, &bytes) != napi_ok) {
+        napi_typedarray_type type = napi_int8_array;
+        if (napi_get_typedarray_info(env, value, &type, &bytes, &ptr, NULL, NULL) != napi_ok ||
+            type != napi_int32_array) {
+            napi_throw_type_error(env, "MP_ERR_INVALID_ARGUMENT", "expected an Int32Array");
+            return false;
+        }
+        bytes *= sizeof(int32_t);
+    }
+    if (((uintptr_t)ptr | bytes) % sizeof(int32_t) != 0) {
+        napi_throw_type_error(env, "MP_ERR_INVALID_ARGUMENT", "expected 4-aligned 32-bit words");
         return false;
     }
+    *data = ptr;
+    *count = bytes / sizeof(int32_t);
+    return true;
+}
+
+bool mp_napi_int32_array_arg(napi_env env, napi_value array, napi_value count_value, int32_t **data,
+                             size_t *count) {
+    size_t length = 0;
+    uint32_t n = 0;
+    if (!mp_napi_int32_words(env, array, data, &length)) return false;
     if (napi_get_value_uint32(env, count_value, &n) != napi_ok) {
         napi_throw_type_error(env, "MP_ERR_INVALID_ARGUMENT", "count must be a number");
         return false;
@@ -194,7 +207,6 @@ bool mp_napi_int32_array_arg(napi_env env, napi_value array, napi_value count_va
         napi_throw_range_error(env, "MP_ERR_INVALID_ARGUMENT", "count exceeds the array length");
         return false;
     }
-    *data = ptr;
     *count = n;
     return true;
 }

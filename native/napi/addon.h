@@ -266,7 +266,15 @@ bool mp_napi_offset_arg(napi_env env, const mp_napi_slot *s, napi_value value, v
 bool mp_napi_size_arg(napi_env env, napi_value value, const char *what, size_t *out);
 /** Reads a Uint8Array's bytes; false with TypeError pending otherwise. */
 bool mp_napi_bytes_arg(napi_env env, napi_value value, uint8_t **data, size_t *length);
-/** Reads an Int32Array plus a count <= its length; false with an exception pending. */
+/** The 32-bit words of any ArrayBufferView whose bytes start 4-aligned and
+ * are a whole number of words: an internal call's Int32Array, whose type
+ * the TS layer checked. Node's napi_get_buffer_info takes any view at about
+ * a third of napi_get_typedarray_info's cost (no type cascade); elsewhere
+ * an Int32Array is required. Reading another view's bytes as words is
+ * memory safe, so the type is not re-checked. False with a TypeError
+ * pending otherwise. */
+bool mp_napi_int32_words(napi_env env, napi_value value, int32_t **data, size_t *count);
+/** Reads an Int32Array (as mp_napi_int32_words) plus a count <= its length; false with an exception pending. */
 bool mp_napi_int32_array_arg(napi_env env, napi_value array, napi_value count_value, int32_t **data,
                              size_t *count);
 

@@ -182,15 +182,13 @@ static bool cache_kernel_args(napi_env env, napi_callback_info info, cache_call 
     if (argc < 1) napi_get_undefined(env, &argv[0]);
     c->s = mp_napi_frame_slot(env, FIXED, &c->e);
     if (c->s == NULL) return false;
-    napi_typedarray_type type = napi_int8_array;
     size_t length = 0;
-    void *data = NULL;
-    if (c->s->js_cache == NULL ||
-        napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok ||
-        type != napi_int32_array) {
-        napi_throw_type_error(env, "MP_ERR_INVALID_ARGUMENT", "a cache kernel takes an Int32Array (cache attached)");
+    int32_t *data = NULL;
+    if (c->s->js_cache == NULL) {
+        napi_throw_type_error(env, "MP_ERR_INVALID_ARGUMENT", "a cache kernel needs an attached cache");
         return false;
     }
+    if (!mp_napi_int32_words(env, argv[0], &data, &length)) return false;
     c->top = c->e->words[MP_NAPI_FRAME_A];
     c->count = c->e->words[MP_NAPI_FRAME_B];
     if (c->top < c->s->js_cache_base || c->top > c->s->js_cache_length || c->count > length) {

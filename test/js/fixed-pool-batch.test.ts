@@ -69,10 +69,33 @@ describe('cache kernels refuse what they cannot take', () => {
         setFrame(id, top, count);
         expect(() => binding.fixed_cache_put(out)).toThrow(TypeError);
       }
+      // The kernels take any view's bytes as int32 words (FixedPool checked the
+      // type); what cannot be read as whole, aligned words is refused.
       setFrame(id, 64, 1);
-      expect(() => binding.fixed_cache_put(new Float64Array(1) as unknown as Int32Array)).toThrow(
+      expect(() => binding.fixed_cache_put({} as unknown as Int32Array)).toThrow(TypeError);
+      setFrame(id, 64, 1);
+      expect(() => binding.fixed_cache_put(new Uint8Array(6) as unknown as Int32Array)).toThrow(
         TypeError,
       );
+      const unaligned = new Uint8Array(new ArrayBuffer(12), 1, 8);
+      setFrame(id, 64, 1);
+      expect(() => binding.fixed_cache_put(unaligned as unknown as Int32Array)).toThrow(TypeError);
+      setFrame(id, 64, 2);
+      expect(() => binding.fixed_cache_put(new Uint8Array(4) as unknown as Int32Array)).toThrow(
+        TypeError,
+      ); // one word, count 2
+      // Word 0 of a zeroed Float64Array is offset 0: slot 0, not in use, so nothing is put.
+      setFrame(id, 64, 1);
+      binding.fixed_cache_put(new Float64Array(1) as unknown as Int32Array);
+      expect(frame[0]).toBe(0);
+      expect(states.every((s) => s === 0)).toBe(true);
+      // The batch calls read their arrays the same way.
+      expect(() => binding.fixed_alloc_many(id, unaligned as unknown as Int32Array, 1)).toThrow(
+        TypeError,
+      );
+      expect(() =>
+        binding.fixed_free_many(id, new Uint8Array(3) as unknown as Int32Array, 0),
+      ).toThrow(TypeError);
       // A cache entry that is no slot index: take hands out nothing.
       states[64] = 5;
       states[65] = 64;
