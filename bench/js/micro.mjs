@@ -305,10 +305,16 @@ runWorkload(
       skip: pkg.fixedMissing,
       make() {
         const pool = fixedPool();
-        const u8 = pool.bytes;
-        const offsets = new Int32Array(BATCH);
+        const bytes = pool.bytes;
+        const array = new Int32Array(BATCH);
         return {
           run(n) {
+            // Locals, not the closure's variables: optimized code reloads a
+            // context variable at every use in the inner loop (the byte
+            // loop costs ~1.6 ns an element so, ~0.8 with locals). The floor
+            // below writes its loop the same way.
+            const u8 = bytes;
+            const offsets = array;
             let failures = 0;
             for (let done = 0; done < n; done += BATCH) {
               const got = pool.allocMany(offsets, BATCH);
@@ -327,11 +333,14 @@ runWorkload(
       name: 'floor: Int32Array stack copy',
       kind: 'floor',
       make() {
-        const { stack, u8 } = offsetStack();
-        const offsets = new Int32Array(BATCH);
-        let top = CAPACITY;
+        const { stack, u8: bytes } = offsetStack();
+        const array = new Int32Array(BATCH);
+        let depth = CAPACITY;
         return {
           run(n) {
+            const u8 = bytes;
+            const offsets = array;
+            let top = depth;
             for (let done = 0; done < n; done += BATCH) {
               offsets.set(stack.subarray(top - BATCH, top));
               top -= BATCH;
@@ -339,6 +348,7 @@ runWorkload(
               stack.set(offsets, top);
               top += BATCH;
             }
+            depth = top;
             return 0;
           },
         };
