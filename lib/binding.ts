@@ -76,10 +76,12 @@ export interface NativeBinding {
   fixed_free_many(id: number, offsets: Int32Array, count: number): number;
   /** Registers a cached pool's states+cache array with its batch kernels -> MP_Status. */
   fixed_cache_attach(id: number, states: Int32Array, base: number, inverse: number): number;
-  /** Frame call: [id, top, count] -> [slots popped off the cache into out]. */
-  fixed_cache_take(out: Int32Array): void;
-  /** Frame call: [id, top, count] -> [offsets pushed onto the cache]. */
-  fixed_cache_put(offsets: Int32Array): void;
+  /** Binds the array the take (which 0) or put (which 1) kernel works on -> MP_Status. */
+  fixed_cache_bind(id: number, which: number, array: Int32Array): number;
+  /** Frame call: [id, top, count] -> [slots popped off the cache into bound array 0]. */
+  fixed_cache_take(): void;
+  /** Frame call: [id, top, count] -> [offsets of bound array 1 pushed onto the cache]. */
+  fixed_cache_put(): void;
 
   arena_create(region: Uint8Array, size: number): number;
   arena_mark(id: number): NativeArenaMark;

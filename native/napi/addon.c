@@ -350,6 +350,8 @@ static void slot_detach(mp_napi_env *e, mp_napi_slot *s) {
     mp_napi_entry *entry = s->entry;
     if (s->view_ref) napi_delete_reference(e->env, s->view_ref);
     if (s->js_cache_ref) napi_delete_reference(e->env, s->js_cache_ref);
+    for (size_t i = 0; i < 2; i++)
+        if (s->js_batch_ref[i]) napi_delete_reference(e->env, s->js_batch_ref[i]);
     memset(s, 0, sizeof *s);
     e->live_count--;
     entry_release(entry);

@@ -137,6 +137,16 @@ typedef struct mp_napi_slot {
     uint32_t js_cache_inverse; /* (stride >> shift)^-1 mod 2^32 */
     uint32_t js_cache_shift;
     napi_ref js_cache_ref;
+    /* The caller's arrays the kernels write and read in place: [0] the one
+     * FixedPool.allocMany last passed, [1] freeMany's (fixed_cache_bind),
+     * with their lengths when bound, kept alive by js_batch_ref. So a kernel
+     * call passes no object and unpacks no typed array. The TS layer binds
+     * again whenever the caller passes another array or the bound one's
+     * length changed, and checks every count against the current length,
+     * so a kernel never runs past a shrunk or detached array. */
+    int32_t *js_batch[2];
+    uint32_t js_batch_length[2];
+    napi_ref js_batch_ref[2];
 } mp_napi_slot;
 
 /* The call frame (see mp_napi_frame_slot): MP_NAPI_FRAME_DOUBLES doubles,

@@ -162,8 +162,32 @@ static napi_value js_fixed_cache_attach(napi_env env, napi_callback_info info) {
     return mp_napi_int32(env, (int32_t)MP_OK);
 }
 
+/* fixed_cache_bind(id, which, array) -> MP_Status: array becomes the one the
+ * take (which 0) or put (which 1) kernel works on, until bound again or the
+ * pool is destroyed (the addon holds a reference to it meanwhile). The
+ * array is read as mp_napi_int32_words does. */
+static napi_value js_fixed_cache_bind(napi_env env, napi_callback_info info) {
+    MP_NAPI_POOL_ARGS(env, info, 3, FIXED);
+    uint32_t which = 0;
+    int32_t *data = NULL;
+    size_t length = 0;
+    if (napi_get_value_uint32(env, argv[1], &which) != napi_ok) {
+        napi_throw_type_error(env, "MP_ERR_INVALID_ARGUMENT", "fixed_cache_bind(id, which, Int32Array)");
+        return NULL;
+    }
+    if (!mp_napi_int32_words(env, argv[2], &data, &length)) return NULL;
+    if (which > 1 || length > UINT32_MAX) return mp_napi_int32(env, (int32_t)MP_ERR_INVALID_ARGUMENT);
+    napi_ref ref = NULL;
+    if (napi_create_reference(env, argv[2], 1, &ref) != napi_ok) return NULL;
+    if (s->js_batch_ref[which] != NULL) napi_delete_reference(env, s->js_batch_ref[which]);
+    s->js_batch[which] = data;
+    s->js_batch_length[which] = (uint32_t)length;
+    s->js_batch_ref[which] = ref;
+    return mp_napi_int32(env, (int32_t)MP_OK);
+}
+
 /* One kernel call's inputs: this env, the pool's slot (with its registered
- * cache), the caller's Int32Array, and the frame's top and count. */
+ * cache), the bound array, and the frame's top and count. */
 typedef struct cache_call {
     mp_napi_env *e;
     mp_napi_slot *s;
@@ -171,41 +195,35 @@ typedef struct cache_call {
     uint32_t top, count;
 } cache_call;
 
-/* Opens a kernel: frame word MP_NAPI_FRAME_ID names a pool with a
- * registered cache, argv[0] is an Int32Array, word _A (top) is in [base,
- * length] and word _B (count) at most the array's length; false with an
- * exception pending otherwise. */
-static bool cache_kernel_args(napi_env env, napi_callback_info info, cache_call *c) {
-    napi_value argv[1];
-    size_t argc = 1;
-    if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
-    if (argc < 1) napi_get_undefined(env, &argv[0]);
+/* Opens a kernel, a frame call without arguments: word MP_NAPI_FRAME_ID
+ * names a pool with a registered cache and a bound array `which`, word _A
+ * (top) is in [base, length] and word _B (count) at most the array's bound
+ * length; false with an exception pending otherwise. */
+static bool cache_kernel_args(napi_env env, unsigned which, cache_call *c) {
     c->s = mp_napi_frame_slot(env, FIXED, &c->e);
     if (c->s == NULL) return false;
-    size_t length = 0;
-    int32_t *data = NULL;
-    if (c->s->js_cache == NULL) {
-        napi_throw_type_error(env, "MP_ERR_INVALID_ARGUMENT", "a cache kernel needs an attached cache");
+    if (c->s->js_cache == NULL || c->s->js_batch[which] == NULL) {
+        napi_throw_type_error(env, "MP_ERR_INVALID_ARGUMENT", "a cache kernel needs an attached cache and a bound array");
         return false;
     }
-    if (!mp_napi_int32_words(env, argv[0], &data, &length)) return false;
     c->top = c->e->words[MP_NAPI_FRAME_A];
     c->count = c->e->words[MP_NAPI_FRAME_B];
-    if (c->top < c->s->js_cache_base || c->top > c->s->js_cache_length || c->count > length) {
+    if (c->top < c->s->js_cache_base || c->top > c->s->js_cache_length || c->count > c->s->js_batch_length[which]) {
         napi_throw_type_error(env, "MP_ERR_INVALID_ARGUMENT", "a cache kernel's top or count is out of bounds");
         return false;
     }
-    c->array = data;
+    c->array = c->s->js_batch[which];
     return true;
 }
 
-/* fixed_cache_take(out), a frame call: words [id, top, count] -> frame[0] taken. Pops up
+/* fixed_cache_take(), a frame call: words [id, top, count] -> frame[0] taken. Pops up
  * to `count` slots off the cache (from the top), writes their offsets to
- * out[0..taken) and marks them IN_USE: allocMany's cache loop. Takes none
+ * out[0..taken) of the bound array 0 and marks them IN_USE: allocMany's cache loop. Takes none
  * if an entry is not a slot index (corruption, which the caller reports). */
 static napi_value js_fixed_cache_take(napi_env env, napi_callback_info info) {
+    (void)info;
     cache_call c;
-    if (!cache_kernel_args(env, info, &c)) return NULL;
+    if (!cache_kernel_args(env, 0, &c)) return NULL;
     int32_t *states = c.s->js_cache, *out = c.array;
     const uint32_t base = c.s->js_cache_base, stride = c.s->js_cache_stride;
     const uint32_t n = c.top - base < c.count ? c.top - base : c.count;
@@ -226,14 +244,15 @@ static napi_value js_fixed_cache_take(napi_env env, napi_callback_info info) {
     return NULL;
 }
 
-/* fixed_cache_put(offsets), a frame call: words [id, top, count] -> frame[0] put. While
- * the cache has room, maps each of offsets[0..count) to its slot (as the
+/* fixed_cache_put(), a frame call: words [id, top, count] -> frame[0] put. While
+ * the cache has room, maps each of offsets[0..count) (the bound array 1) to its slot (as the
  * core does: multiply, rotate; a non-slot maps >= base) and, if that slot
  * is IN_USE, marks it RELEASED and pushes it at states[top + i]: freeMany's
  * cache loop. Stops at the first offset that is not a slot in use. */
 static napi_value js_fixed_cache_put(napi_env env, napi_callback_info info) {
+    (void)info;
     cache_call c;
-    if (!cache_kernel_args(env, info, &c)) return NULL;
+    if (!cache_kernel_args(env, 1, &c)) return NULL;
     int32_t *states = c.s->js_cache, *to = states + c.top;
     const int32_t *offsets = c.array;
     const uint32_t base = c.s->js_cache_base, inverse = c.s->js_cache_inverse, shift = c.s->js_cache_shift;
@@ -254,10 +273,12 @@ static napi_value js_fixed_cache_put(napi_env env, napi_callback_info info) {
 static napi_status fixed_init(napi_env env, napi_value exports, mp_napi_env *e) {
     static const char *const names[] = {"fixed_region_bytes", "fixed_create",     "fixed_alloc",
                                         "fixed_free",         "fixed_alloc_many", "fixed_free_many",
-                                        "fixed_cache_attach", "fixed_cache_take",  "fixed_cache_put"};
+                                        "fixed_cache_attach", "fixed_cache_bind",  "fixed_cache_take",
+                                        "fixed_cache_put"};
     static const napi_callback fns[] = {js_fixed_region_bytes, js_fixed_create,     js_fixed_alloc,
                                         js_fixed_free,         js_fixed_alloc_many, js_fixed_free_many,
-                                        js_fixed_cache_attach, js_fixed_cache_take,  js_fixed_cache_put};
+                                        js_fixed_cache_attach, js_fixed_cache_bind,  js_fixed_cache_take,
+                                        js_fixed_cache_put};
     return mp_napi_define(env, exports, e, names, fns, sizeof names / sizeof names[0]);
 }
 

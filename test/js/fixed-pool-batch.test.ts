@@ -10,6 +10,7 @@ import {
   FixedPool,
   type FixedPoolStats,
   InvalidAddressError,
+  InvalidArgumentError,
   KERNEL_MIN_BATCH,
   type MemoryPoolError,
 } from '../../lib/index';
@@ -35,14 +36,14 @@ function thrown(call: () => unknown): MemoryPoolError {
 }
 
 describe('cache kernels refuse what they cannot take', () => {
-  it('attach checks the array, its base and the stride inverse; kernels need an attached cache', () => {
+  it('attach checks the array, its base and the stride inverse; bind checks the array; kernels need both', () => {
     const region = new Uint8Array(new SharedArrayBuffer(24 * 64));
     const id = binding.fixed_create(region, 24, 64, 0, 0); // stride 24 = 3 * 2^3, 3^-1 = 0xaaaaaaab
     expect(id).toBeGreaterThan(0);
     try {
       const states = new Int32Array(64 + 8);
       setFrame(id, 64, 1);
-      expect(() => binding.fixed_cache_take(new Int32Array(4))).toThrow(TypeError); // nothing attached yet
+      expect(() => binding.fixed_cache_take()).toThrow(TypeError); // nothing attached yet
       expect(binding.fixed_cache_attach(id, states, 64, 3)).toBe(MP_ERR_INVALID_ARGUMENT);
       expect(binding.fixed_cache_attach(id, states, 63, 0xaaaaaaab)).toBe(MP_ERR_INVALID_ARGUMENT);
       expect(binding.fixed_cache_attach(id, new Int32Array(64), 64, 0xaaaaaaab)).toBe(
@@ -57,61 +58,144 @@ describe('cache kernels refuse what they cannot take', () => {
         ),
       ).toThrow(TypeError);
       expect(binding.fixed_cache_attach(id, states, 64, 0xaaaaaaab)).toBe(MP_OK);
+      // Attached, but no array bound yet.
+      setFrame(id, 64, 1);
+      expect(() => binding.fixed_cache_take()).toThrow(TypeError);
+      setFrame(id, 64, 1);
+      expect(() => binding.fixed_cache_put()).toThrow(TypeError);
+      // bind takes any view's bytes as int32 words (FixedPool checked the
+      // type); what cannot be read as whole, aligned words is refused.
+      const as = (a: unknown) => a as Int32Array;
+      expect(() => binding.fixed_cache_bind(id, 0, as({}))).toThrow(TypeError);
+      expect(() => binding.fixed_cache_bind(id, 0, as(new Uint8Array(6)))).toThrow(TypeError);
+      const unaligned = new Uint8Array(new ArrayBuffer(12), 1, 8);
+      expect(() => binding.fixed_cache_bind(id, 1, as(unaligned))).toThrow(TypeError);
+      expect(binding.fixed_cache_bind(id, 2, new Int32Array(8))).toBe(MP_ERR_INVALID_ARGUMENT);
       const out = new Int32Array(8);
+      expect(binding.fixed_cache_bind(id, 0, out)).toBe(MP_OK);
+      expect(binding.fixed_cache_bind(id, 1, out)).toBe(MP_OK);
       for (const [top, count] of [
         [63, 1], // below base
         [73, 1], // past the array
-        [64, 9], // more than out holds
+        [64, 9], // more than the bound array holds
         [-1, 1], // stored as 2^32 - 1: past the array
       ]) {
         setFrame(id, top, count);
-        expect(() => binding.fixed_cache_take(out)).toThrow(TypeError);
+        expect(() => binding.fixed_cache_take()).toThrow(TypeError);
         setFrame(id, top, count);
-        expect(() => binding.fixed_cache_put(out)).toThrow(TypeError);
+        expect(() => binding.fixed_cache_put()).toThrow(TypeError);
       }
-      // The kernels take any view's bytes as int32 words (FixedPool checked the
-      // type); what cannot be read as whole, aligned words is refused.
-      setFrame(id, 64, 1);
-      expect(() => binding.fixed_cache_put({} as unknown as Int32Array)).toThrow(TypeError);
-      setFrame(id, 64, 1);
-      expect(() => binding.fixed_cache_put(new Uint8Array(6) as unknown as Int32Array)).toThrow(
-        TypeError,
-      );
-      const unaligned = new Uint8Array(new ArrayBuffer(12), 1, 8);
-      setFrame(id, 64, 1);
-      expect(() => binding.fixed_cache_put(unaligned as unknown as Int32Array)).toThrow(TypeError);
-      setFrame(id, 64, 2);
-      expect(() => binding.fixed_cache_put(new Uint8Array(4) as unknown as Int32Array)).toThrow(
-        TypeError,
-      ); // one word, count 2
       // Word 0 of a zeroed Float64Array is offset 0: slot 0, not in use, so nothing is put.
-      setFrame(id, 64, 1);
-      binding.fixed_cache_put(new Float64Array(1) as unknown as Int32Array);
+      expect(binding.fixed_cache_bind(id, 1, as(new Float64Array(1)))).toBe(MP_OK);
+      setFrame(id, 64, 2);
+      binding.fixed_cache_put();
       expect(frame[0]).toBe(0);
       expect(states.every((s) => s === 0)).toBe(true);
+      setFrame(id, 64, 3);
+      expect(() => binding.fixed_cache_put()).toThrow(TypeError); // two words bound
       // The batch calls read their arrays the same way.
-      expect(() => binding.fixed_alloc_many(id, unaligned as unknown as Int32Array, 1)).toThrow(
-        TypeError,
-      );
-      expect(() =>
-        binding.fixed_free_many(id, new Uint8Array(3) as unknown as Int32Array, 0),
-      ).toThrow(TypeError);
+      expect(() => binding.fixed_alloc_many(id, as(unaligned), 1)).toThrow(TypeError);
+      expect(() => binding.fixed_free_many(id, as(new Uint8Array(3)), 0)).toThrow(TypeError);
       // A cache entry that is no slot index: take hands out nothing.
       states[64] = 5;
       states[65] = 64;
       setFrame(id, 66, 2);
-      binding.fixed_cache_take(out);
+      binding.fixed_cache_take();
       expect(frame[0]).toBe(0);
       expect(states.subarray(0, 64).every((s) => s === 0)).toBe(true);
       // put maps offsets as the core does: an interior offset stops it.
       states[5] = -1; // IN_USE
+      expect(binding.fixed_cache_bind(id, 1, Int32Array.of(5 * 24, 5 * 24 + 8))).toBe(MP_OK);
       setFrame(id, 64, 2);
-      binding.fixed_cache_put(Int32Array.of(5 * 24, 5 * 24 + 8));
+      binding.fixed_cache_put();
       expect(frame[0]).toBe(1);
       expect([states[5], states[64]]).toEqual([2, 5]);
       expect(binding.pool_check(id)).toBe(0);
     } finally {
       binding.pool_destroy(id);
+    }
+  });
+});
+
+describe('the arrays bound to the kernels follow the caller', () => {
+  const N = 2 * KERNEL_MIN_BATCH;
+  /** Allocates N through the kernel into `out` and frees them back through it. */
+  function roundTrip(pool: FixedPool, out: Int32Array, count = N): number[] {
+    expect(pool.allocMany(out, count)).toBe(count);
+    const got = Array.from(out.subarray(0, count));
+    expect(new Set(got).size).toBe(count);
+    for (const o of got) expect(o % pool.slotSize).toBe(0);
+    pool.freeMany(out, count);
+    expect(pool.check()).toBe(0);
+    expect(pool.stats().allocated).toBe(0);
+    return got;
+  }
+
+  it('alternating arrays: each call writes and reads the array it was given', () => {
+    const pool = new FixedPool({ objectSize: 32, capacity: 1024, cacheSize: 4 * N });
+    try {
+      const a = new Int32Array(N);
+      const b = new Int32Array(N + 8);
+      roundTrip(pool, a); // warms the cache: later calls run the kernels
+      for (let i = 0; i < 4; i++) {
+        const fromA = roundTrip(pool, a);
+        expect(pool.allocMany(b, N)).toBe(N);
+        expect(b.subarray(N).every((x) => x === 0)).toBe(true);
+        // Freeing through a (bound to put by the last round trip) what b holds
+        // would free a's stale offsets: copy them first, as a caller must.
+        a.set(b.subarray(0, N));
+        pool.freeMany(a, N);
+        expect(pool.stats().allocated).toBe(0);
+        expect(fromA.length).toBe(N);
+      }
+      // A double free through a freshly bound array is still refused, at its index.
+      expect(pool.allocMany(b, N)).toBe(N);
+      const twice = new Int32Array(N);
+      twice.set(b.subarray(0, N));
+      twice[N - 1] = twice[0];
+      const err = thrown(() => pool.freeMany(twice, N));
+      expect(err).toBeInstanceOf(DoubleFreeError);
+      expect(err.index).toBe(N - 1);
+      expect(pool.check()).toBe(0);
+    } finally {
+      pool.destroy();
+    }
+  });
+
+  it('a resized length-tracking array is bound again; a detached one is refused before any kernel runs', () => {
+    const pool = new FixedPool({ objectSize: 16, capacity: 1024, cacheSize: 8 * N });
+    try {
+      const ResizableBuffer = ArrayBuffer as unknown as new (
+        bytes: number,
+        options: { maxByteLength: number },
+      ) => ArrayBuffer & { resize(bytes: number): void };
+      const rab = new ResizableBuffer(4 * N, { maxByteLength: 4 * 4 * N });
+      const tracking = new Int32Array(rab);
+      roundTrip(pool, tracking);
+      roundTrip(pool, tracking);
+      rab.resize(4 * 4 * N);
+      expect(tracking.length).toBe(4 * N);
+      roundTrip(pool, tracking, 4 * N);
+      rab.resize(4 * KERNEL_MIN_BATCH);
+      expect(tracking.length).toBe(KERNEL_MIN_BATCH);
+      const before = pool.stats();
+      expect(() => pool.allocMany(tracking, N)).toThrow(InvalidArgumentError);
+      expect(pool.stats()).toEqual(before);
+      roundTrip(pool, tracking, KERNEL_MIN_BATCH);
+
+      const plain = new Int32Array(N);
+      roundTrip(pool, plain);
+      roundTrip(pool, plain);
+      structuredClone(plain.buffer, { transfer: [plain.buffer] }); // detaches it
+      expect(plain.length).toBe(0);
+      const unchanged = pool.stats();
+      expect(() => pool.allocMany(plain, N)).toThrow(InvalidArgumentError);
+      expect(() => pool.freeMany(plain, N)).toThrow(InvalidArgumentError);
+      expect(pool.allocMany(plain)).toBe(0);
+      expect(pool.stats()).toEqual(unchanged);
+      expect(pool.check()).toBe(0);
+    } finally {
+      pool.destroy();
     }
   });
 });
