@@ -410,7 +410,11 @@ export class FixedPool {
     slots[slot] = RELEASED;
   }
 
-  /** Allocates up to `count` (default out.length) slots into out[0..n); returns n (< count when the pool ran out). */
+  /**
+   * Allocates up to `count` (default out.length) slots into out[0..n); returns n (< count when the pool ran out).
+   * A batch served from the JS cache runs natively on `out`, which the pool then holds (see the top) until
+   * allocMany gets another array or the pool is destroyed.
+   */
   allocMany(out: Int32Array, count?: number): number {
     const ctx = 'FixedPool.allocMany()';
     if (this.#destroyed) throw destroyedError(ctx);
