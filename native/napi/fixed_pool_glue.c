@@ -257,16 +257,18 @@ static napi_value js_fixed_cache_put(napi_env env, napi_callback_info info) {
     const int32_t *offsets = c.array;
     const uint32_t base = c.s->js_cache_base, inverse = c.s->js_cache_inverse, shift = c.s->js_cache_shift;
     const uint32_t room = c.s->js_cache_length - c.top, n = room < c.count ? room : c.count;
-    uint32_t i = 0;
+    /* Pointers rather than an index: the loop keeps no copy of i for its exit. */
+    const int32_t *p = offsets, *const end = offsets + n;
 #pragma GCC unroll 4
-    for (; i < n; i++) {
-        uint32_t x = (uint32_t)offsets[i] * inverse;
+    for (; p != end; p++, to++) {
+        uint32_t x = (uint32_t)*p * inverse;
         uint32_t slot = (x >> shift) | (x << ((32u - shift) & 31u));
-        if (slot >= base || states[slot] != JS_SLOT_IN_USE) break;
-        states[slot] = JS_SLOT_RELEASED;
-        to[i] = (int32_t)slot;
+        int32_t *state = states + slot;
+        if (slot >= base || *state != JS_SLOT_IN_USE) break;
+        *state = JS_SLOT_RELEASED;
+        *to = (int32_t)slot;
     }
-    c.e->frame[0] = (double)i;
+    c.e->frame[0] = (double)(p - offsets);
     return NULL;
 }
 
