@@ -12,6 +12,7 @@
         "native/core/fixed_pool_inspect.c",
         "native/core/arena.c",
         "native/core/buddy.c",
+        "native/core/buddy_inspect.c",
         "native/core/buddy_place.c",
         "native/core/slab.c",
         "native/core/slab_lifecycle.c",

@@ -4,65 +4,81 @@
  * Algorithm. The managed region is cut into units of min_block_bytes. A block
  * of order k spans 2^k units, starts at a unit index u that is a multiple of
  * 2^k, and its buddy starts at u ^ 2^k. Allocation looks up the smallest
- * non-empty order >= the order wanted (one ctz over a 64-bit bitmap of
- * non-empty per-order free lists), pops that list's head and splits it,
- * pushing the halves it does not keep; free merges the block with its buddy
- * while the buddy is one whole free block of the same order. Both are
- * O(log(max_block_bytes / min_block_bytes)).
+ * order >= the order wanted that has a free block (one ctz over a 64-bit
+ * bitmap of non-empty orders), takes that order's lowest-addressed free block
+ * and splits it, filing the halves it does not keep as free; free merges the
+ * block with its buddy while the buddy is one whole free block of the same
+ * order. Both are O(log(max_block_bytes / min_block_bytes)).
  * A region that is not a power of two is a forest of top-level blocks: as many
  * blocks of the top order as fit, then the remainder as blocks of descending
  * powers of two (managed, not wasted). With that forest, a block of order k
  * may merge into its parent exactly when k < top_order and the parent lies
  * inside the region.
  *
- * Memory layout. Two arrays indexed by unit, outside the region:
- *   tags[u]  1 byte: 0 for a unit inside a block; for the first unit of a
- *            block MP_BUDDY_TAG_START | (MP_BUDDY_TAG_USED if used) | order;
- *   slots[u] 8 bytes, meaningful at block starts only: for a free block the
- *            next/prev unit indices of its order's free list (MP_BUDDY_NIL
- *            ends it); for a used block requested_bytes | align_log2 << 58.
- * No allocator byte lives in the region, so writes into any block, live or
- * freed, corrupt user data only. Cost: 9 bytes per unit (14% of the region
- * with the default 64-byte units). create/create_ex take the arrays from
- * malloc; create_in lays out [MP_Buddy | slots | tags | region] in caller
- * memory.
+ * Memory layout. Outside the region, per unit u:
+ *   tag  1 byte: 0 for a unit inside a block; for the first unit of a block
+ *        MP_BUDDY_TAG_START | (MP_BUDDY_TAG_USED or MP_BUDDY_TAG_CACHED, or
+ *        neither for a free block) | order;
+ *   word 8 bytes, meaningful at block starts only: for a used block
+ *        requested_bytes | align_log2 << 58; for a cached block the next unit
+ *        of its order's cache (MP_BUDDY_NIL ends it); unused for a free block.
+ * and per order k a free bitmap (mp_buddy_bits): bit i says the block of
+ * order k at unit i << k is free and not cached, with summary levels (one bit
+ * per non-zero word below) so the lowest set bit is found in O(levels) and a
+ * bit is set or cleared touching one word per level, never a neighbour's
+ * metadata (a doubly linked list would: that was two cache misses per merge).
+ * The tags and words are not indexed by u but laid out in segments by the
+ * trailing zeros of u: unit u with t trailing zeros is at index u >> (t + 1)
+ * of segment t (unit 0 alone in segment 32). A block of order k starts at a
+ * multiple of 2^k, so its metadata is in segments >= k, which hold only
+ * unit_count / 2^k places: the metadata of large blocks is as dense as that
+ * of small ones (4 KiB blocks of 16-byte units: 8 blocks' words per cache
+ * line, not one), which is what keeps a free of a random live block from
+ * missing the cache on its tag and word. No allocator byte lives in the
+ * region, so writes into any block, live or freed, corrupt user data only.
+ * Cost: 9 bytes per unit plus ~0.25 for the bitmaps (14% of the region with
+ * the default 64-byte units). create/create_ex take the metadata from calloc;
+ * create_in lays out [MP_Buddy | words | bitmaps | tags | region] in caller
+ * memory and clears the tags and bitmaps (the words need no clearing).
  *
  * Alignment. The region base is aligned to min_block_bytes (caller regions:
  * the start is rounded up, losing less than one unit; mapped regions: to the
  * top block size, at most 2 MiB), so a block of order k sits at a real address
  * aligned to min(block bytes, base_align_bytes). alloc_aligned with an
  * alignment the base has picks an order >= log2(align) (O(log)); larger
- * alignments scan the free lists for a block holding a suitably aligned
+ * alignments scan the free bitmaps for a block holding a suitably aligned
  * sub-block (O(free blocks), rare). The requested alignment is kept per block
  * so a moving realloc keeps it.
  *
  * Lazy coalescing. A freed block does not merge at once: it goes to a small
  * per-order cache (a LIFO of at most MP_BUDDY_CACHE_BOUND blocks per order,
- * linked through slots[u].link.next) tagged MP_BUDDY_TAG_CACHED, and the next
+ * linked through the blocks' words) tagged MP_BUDDY_TAG_CACHED, and the next
  * allocation of that order pops it in O(1). A free that finds its order's
  * cache full merges the block at once, as before. The caches are flushed
  * (every cached block merged, lowest order first, so the result is the
  * canonical state immediate coalescing would have reached) when an allocation
  * finds no free block of a large enough order, before an over-aligned
- * allocation scans the lists, before a growing realloc gives up on growing in
- * place, in trim, free_stats and walk (which report canonical blocks), and by
- * mp_buddy_flush_cache (buddy_internal.h). reset empties them. A cached block
- * is free for every purpose: it is not counted in bytes_in_use, freeing it
- * again is MP_ERR_DOUBLE_FREE, and usable_size reports 0.
+ * allocation scans the bitmaps, before a growing realloc gives up on growing
+ * in place, in trim, free_stats and walk (which report canonical blocks), and
+ * by mp_buddy_flush_cache (buddy_internal.h). reset empties them. A cached
+ * block is free for every purpose: it is not counted in bytes_in_use, freeing
+ * it again is MP_ERR_DOUBLE_FREE, and usable_size reports 0.
  *
  * Counters. alloc_count counts new blocks (alloc, alloc_aligned, calloc,
  * realloc of NULL), free_count successful frees; a realloc that resizes or
  * moves a block counts only in realloc_count. A realloc of an address that is
  * not a live block counts in rejected_free_count, like a refused free.
  *
- * Invariants check() verifies: the tags tile the region into aligned blocks
- * of order <= top_order whose inner units are tagged 0; no free (uncached)
- * block has a free uncached buddy of its order that it could merge with; every free list holds
- * exactly the free blocks of its order, doubly linked, without cycles; the
- * non-empty bitmap and per-order counts match the lists; every cache holds
- * exactly the blocks tagged cached of its order, at most MP_BUDDY_CACHE_BOUND,
- * without cycles, and its bitmap bit and count agree; used blocks record
- * requested_bytes <= block bytes; the O(1) counters equal the sums of a walk.
+ * Invariants check() (buddy_inspect.c) verifies: the tags tile the region into aligned blocks
+ * of order <= top_order whose inner units are tagged 0, none both used and
+ * cached; no free (uncached) block has a free uncached buddy of its order
+ * that it could merge with; each order's bitmap has exactly one level-0 bit
+ * per free uncached block of that order (and none past the region), every
+ * summary bit is set iff its word below is not zero, and the per-order
+ * counts and the non-empty bitmap agree with them; every cache holds exactly
+ * the blocks tagged cached of its order, at most MP_BUDDY_CACHE_BOUND,
+ * without cycles, and its count agrees; used blocks record requested_bytes
+ * <= block bytes; the O(1) counters equal the sums of a walk.
  */
 #include "buddy_internal.h"
 
@@ -95,44 +111,60 @@ MP_INLINE MP_Status buddy_too_large_status(size_t size) {
     return size > SIZE_MAX / 2 ? MP_ERR_SIZE_OVERFLOW : MP_ERR_OUT_OF_MEMORY;
 }
 
-MP_INLINE void buddy_lock(const MP_Buddy *b) {
-    if (b->thread_safe) mp_lock_acquire((mp_lock *)&b->lock);
+/* ------------------------------------------------------------- free bitmaps */
+
+/* Sets bit `i` of a bitmap and, while the word it lands in was empty, the
+ * word's bit one level up. */
+static void buddy_bits_set(mp_buddy_bits *fb, size_t i) {
+    for (unsigned l = 0; l < fb->levels; l++) {
+        uint64_t *w = &fb->level[l][i >> 6];
+        uint64_t old = *w;
+        *w = old | (UINT64_C(1) << (i & 63u));
+        if (old != 0) return;
+        i >>= 6;
+    }
 }
 
-MP_INLINE void buddy_unlock(const MP_Buddy *b) {
-    if (b->thread_safe) mp_lock_release((mp_lock *)&b->lock);
+/* Clears bit `i` and, while its word becomes empty, the word's bit above. */
+static void buddy_bits_clear(mp_buddy_bits *fb, size_t i) {
+    for (unsigned l = 0; l < fb->levels; l++) {
+        uint64_t *w = &fb->level[l][i >> 6];
+        *w &= ~(UINT64_C(1) << (i & 63u));
+        if (*w != 0) return;
+        i >>= 6;
+    }
 }
 
-static size_t buddy_largest_free_bytes(const MP_Buddy *b) {
-    if (b->nonempty_orders == 0) return 0;
-    return buddy_block_bytes(b, mp_log2_floor((size_t)b->nonempty_orders)); /* orders < 32 */
+/* The lowest set bit at or above `i`; MP_BUDDY_NIL if none. O(levels). */
+static size_t buddy_bits_next(const mp_buddy_bits *fb, size_t i) {
+    unsigned l = 0;
+    for (;; l++) {
+        if (l == fb->levels || (i >> 6) >= fb->words[l]) return MP_BUDDY_NIL;
+        uint64_t w = fb->level[l][i >> 6] & (~UINT64_C(0) << (i & 63u));
+        if (w != 0) {
+            i = (i & ~(size_t)63) + (size_t)buddy_ctz64(w);
+            break;
+        }
+        i = (i >> 6) + 1;
+    }
+    while (l-- > 0) i = (i << 6) + (size_t)buddy_ctz64(fb->level[l][i]);
+    return i;
 }
 
-/* ---------------------------------------------------------------- free lists */
-
+/* Files the free block of `order` at `unit` as free and uncached: its tag,
+ * its bitmap bit, the per-order count and the non-empty bit. */
 static void buddy_list_push(MP_Buddy *b, unsigned order, size_t unit) {
-    uint32_t head = b->heads[order];
-    b->slots[unit].link.next = head;
-    b->slots[unit].link.prev = MP_BUDDY_NIL;
-    if (head != MP_BUDDY_NIL) b->slots[head].link.prev = (uint32_t)unit;
-    b->heads[order] = (uint32_t)unit;
+    buddy_bits_set(&b->free_bits[order], unit >> order);
     b->nonempty_orders |= UINT64_C(1) << order;
     b->free_block_counts[order]++;
-    b->tags[unit] = buddy_tag(order, false);
+    *buddy_tag_ptr(b, unit) = buddy_tag(order, false);
 }
 
-/* Unlinks a free block; its tag is left for the caller to rewrite. */
+/* Takes a free block off its order's bitmap; its tag is left for the
+ * caller to rewrite. No neighbour's metadata is touched. */
 static void buddy_list_remove(MP_Buddy *b, unsigned order, size_t unit) {
-    uint32_t next = b->slots[unit].link.next;
-    uint32_t prev = b->slots[unit].link.prev;
-    if (prev != MP_BUDDY_NIL) {
-        b->slots[prev].link.next = next;
-    } else {
-        b->heads[order] = next;
-        if (next == MP_BUDDY_NIL) b->nonempty_orders &= ~(UINT64_C(1) << order);
-    }
-    if (next != MP_BUDDY_NIL) b->slots[next].link.prev = prev;
-    b->free_block_counts[order]--;
+    buddy_bits_clear(&b->free_bits[order], unit >> order);
+    if (--b->free_block_counts[order] == 0) b->nonempty_orders &= ~(UINT64_C(1) << order);
 }
 
 /* Takes the free block of order `from` at `unit` off its list and splits it
@@ -155,9 +187,13 @@ void buddy_carve(MP_Buddy *b, unsigned from, size_t unit, unsigned order, size_t
 /* Marks the block of `order` at `unit` used; callers unpoison the bytes
  * that are new to the user (all of them, or only the grown part, so valgrind
  * keeps knowing which bytes a resized block has defined). */
+MP_INLINE uint64_t buddy_used_word(size_t requested, unsigned align_log2) {
+    return (uint64_t)requested | ((uint64_t)align_log2 << MP_BUDDY_ALIGN_SHIFT);
+}
+
 void buddy_mark_used(MP_Buddy *b, size_t unit, unsigned order, size_t requested, unsigned align_log2) {
-    b->tags[unit] = buddy_tag(order, true);
-    b->slots[unit].used_word = (uint64_t)requested | ((uint64_t)align_log2 << MP_BUDDY_ALIGN_SHIFT);
+    *buddy_tag_ptr(b, unit) = buddy_tag(order, true);
+    *buddy_word_ptr(b, unit) = buddy_used_word(requested, align_log2);
 }
 
 /* Puts the block of `order` at `unit` (tag already cleared) on the free
@@ -168,43 +204,72 @@ static void buddy_merge_push(MP_Buddy *b, size_t unit, unsigned order) {
         size_t parent = unit & ~(2 * size_units - 1);
         if (parent + 2 * size_units > b->unit_count) break;
         size_t buddy = unit ^ size_units;
-        if (b->tags[buddy] != buddy_tag(order, false)) break;
+        if (buddy_tag_at(b, buddy) != buddy_tag(order, false)) break;
         buddy_list_remove(b, order, buddy);
-        b->tags[buddy] = 0;
+        *buddy_tag_ptr(b, buddy) = 0;
         unit = parent;
         order++;
     }
     buddy_list_push(b, order, unit);
 }
 
-/* Returns the used block of `order` at `unit` to the free lists at once. */
+/* Returns the used block of `order` at `unit` to the free bitmaps at once. */
 void buddy_release(MP_Buddy *b, size_t unit, unsigned order) {
     MP_POISON(buddy_addr(b, unit), buddy_block_bytes(b, order));
-    b->tags[unit] = 0;
+    *buddy_tag_ptr(b, unit) = 0;
     buddy_merge_push(b, unit, order);
 }
 
 /* ------------------------------------------------------------------ caches */
 
-MP_INLINE size_t buddy_cache_pop(MP_Buddy *b, unsigned order) {
+/* The cache is a LIFO: the block a free pushes is the next one an
+ * allocation of its order hands out, and callers write a new block first
+ * thing. Fetching its first line now (a hint: nothing is written, the region
+ * stays free of allocator bytes) overlaps that cache miss with the work
+ * between the free and that allocation instead of stalling the caller's
+ * first store (on mixed_live10k, whose loop writes each new block's first
+ * byte, ~3 of ~24 ns per op). */
+MP_INLINE void buddy_prefetch_for_write(const void *p) {
+#if defined(__GNUC__)
+    __builtin_prefetch(p, 1, 3);
+#else
+    (void)p;
+#endif
+}
+
+/* Pops the newest cached block of `order`; its tag and word (`*m`) still
+ * say cached, for the caller to rewrite. */
+MP_INLINE size_t buddy_cache_pop(MP_Buddy *b, unsigned order, buddy_meta *m) {
     uint32_t unit = b->cache_heads[order];
-    b->cache_heads[order] = b->slots[unit].link.next;
+    *m = buddy_meta_at(b, unit);
+    b->cache_heads[order] = (uint32_t)*m->word;
     b->cache_counts[order]--;
     b->cached_block_count--;
     return unit;
 }
 
-/* Returns the used block of `order` at `unit` to its order's cache, or, when
- * that is full, to the free lists with merging. */
-MP_INLINE void buddy_release_lazy(MP_Buddy *b, size_t unit, unsigned order) {
+/* Pops the newest cached block of `order` and marks it used. */
+MP_INLINE size_t buddy_cache_take(MP_Buddy *b, unsigned order, size_t requested, unsigned align_log2) {
+    buddy_meta m;
+    size_t unit = buddy_cache_pop(b, order, &m);
+    *m.tag = buddy_tag(order, true);
+    *m.word = buddy_used_word(requested, align_log2);
+    MP_UNPOISON(buddy_addr(b, unit), buddy_block_bytes(b, order));
+    return unit;
+}
+
+/* Returns the used block of `order` at `unit` (address `ptr`, metadata `m`)
+ * to its order's cache, or, when that is full, to the free bitmaps with
+ * merging. */
+MP_INLINE void buddy_release_lazy(MP_Buddy *b, void *ptr, size_t unit, buddy_meta m, unsigned order) {
     if (MP_UNLIKELY(b->cache_counts[order] >= MP_BUDDY_CACHE_BOUND)) {
         buddy_release(b, unit, order);
         return;
     }
-    MP_POISON(buddy_addr(b, unit), buddy_block_bytes(b, order));
-    b->tags[unit] = (uint8_t)(MP_BUDDY_TAG_START | MP_BUDDY_TAG_CACHED | order);
-    b->slots[unit].link.next = b->cache_heads[order];
-    b->slots[unit].link.prev = MP_BUDDY_NIL;
+    MP_POISON(ptr, buddy_block_bytes(b, order));
+    buddy_prefetch_for_write(ptr);
+    *m.tag = (uint8_t)(MP_BUDDY_TAG_START | MP_BUDDY_TAG_CACHED | order);
+    *m.word = b->cache_heads[order];
     b->cache_heads[order] = (uint32_t)unit;
     b->cache_counts[order]++;
     b->cached_block_count++;
@@ -213,11 +278,12 @@ MP_INLINE void buddy_release_lazy(MP_Buddy *b, size_t unit, unsigned order) {
 /* Merges every cached block, lowest order first: a block whose buddy is
  * still cached stops merging, and merges when that buddy is flushed, so the
  * result is the canonical state. O(cached blocks * orders). */
-MP_COLD static void buddy_cache_flush(MP_Buddy *b) {
+MP_COLD void buddy_cache_flush(MP_Buddy *b) {
     for (unsigned k = 0; k <= b->top_order && b->cached_block_count != 0; k++) {
         while (b->cache_counts[k] != 0) {
-            size_t unit = buddy_cache_pop(b, k);
-            b->tags[unit] = 0;
+            buddy_meta m;
+            size_t unit = buddy_cache_pop(b, k, &m);
+            *m.tag = 0;
             buddy_merge_push(b, unit, k);
         }
     }
@@ -232,30 +298,39 @@ void mp_buddy_flush_cache(MP_Buddy *b) {
 
 /* Resolves `ptr` to the unit of a used block: MP_ERR_INVALID_ADDRESS for
  * anything that is not a block start, MP_ERR_DOUBLE_FREE for a free one. */
-MP_Status buddy_lookup(const MP_Buddy *b, const void *ptr, size_t *unit) {
+MP_INLINE MP_Status buddy_find(const MP_Buddy *b, const void *ptr, size_t *unit, buddy_meta *meta) {
     uintptr_t p = (uintptr_t)ptr;
     uintptr_t base = (uintptr_t)b->base;
     if (p < base || p - base >= b->region_bytes) return MP_ERR_INVALID_ADDRESS;
     size_t offset = (size_t)(p - base);
     if ((offset & (((size_t)1 << b->min_log2) - 1)) != 0) return MP_ERR_INVALID_ADDRESS;
     size_t u = offset >> b->min_log2;
-    uint8_t tag = b->tags[u];
+    buddy_meta m = buddy_meta_at(b, u);
+    uint8_t tag = *m.tag;
     if ((tag & MP_BUDDY_TAG_START) == 0) return MP_ERR_INVALID_ADDRESS;
     if ((tag & MP_BUDDY_TAG_USED) == 0) return MP_ERR_DOUBLE_FREE;
     *unit = u;
+    *meta = m;
     return MP_OK;
+}
+
+MP_Status buddy_lookup(const MP_Buddy *b, const void *ptr, size_t *unit) {
+    buddy_meta m;
+    return buddy_find(b, ptr, unit, &m);
 }
 
 /* ---------------------------------------------------------------- allocation */
 
 /* Finds a free block of `order` whose real address is a multiple of `align`
- * when the base does not guarantee it: scans the free lists of every order
+ * when the base does not guarantee it: scans the free bitmaps of every order
  * >= `order` for a block holding such a sub-block. O(free blocks). */
 static size_t buddy_take_aligned_slow(MP_Buddy *b, unsigned order, size_t align) {
     size_t block_bytes = buddy_block_bytes(b, order);
     for (unsigned j = order; j <= b->top_order; j++) {
         size_t candidate_bytes = buddy_block_bytes(b, j);
-        for (uint32_t v = b->heads[j]; v != MP_BUDDY_NIL; v = b->slots[v].link.next) {
+        const mp_buddy_bits *fb = &b->free_bits[j];
+        for (size_t i = buddy_bits_next(fb, 0); i != MP_BUDDY_NIL; i = buddy_bits_next(fb, i + 1)) {
+            size_t v = i << j;
             uintptr_t start = (uintptr_t)buddy_addr(b, v);
             size_t skip_bytes = (size_t)((align - (start & (align - 1))) & (align - 1));
             if ((skip_bytes & (block_bytes - 1)) != 0) continue;
@@ -283,10 +358,7 @@ static size_t buddy_take(MP_Buddy *b, size_t size, size_t align, MP_Status *stat
         unsigned align_order = buddy_order_for(b, align);
         if (align_order > order) order = align_order;
         if (MP_LIKELY(b->cache_counts[order] != 0)) {
-            unit = buddy_cache_pop(b, order);
-            buddy_mark_used(b, unit, order, size, align_log2);
-            MP_UNPOISON(buddy_addr(b, unit), buddy_block_bytes(b, order));
-            return unit;
+            return buddy_cache_take(b, order, size, align_log2);
         }
         uint64_t candidates = b->nonempty_orders >> order;
         if (MP_UNLIKELY(candidates == 0) && b->cached_block_count != 0) {
@@ -298,7 +370,7 @@ static size_t buddy_take(MP_Buddy *b, size_t size, size_t align, MP_Status *stat
             return MP_BUDDY_NIL;
         }
         unsigned from = order + buddy_lowest_order(candidates);
-        unit = b->heads[from];
+        unit = buddy_bits_next(&b->free_bits[from], 0) << from;
         buddy_carve(b, from, unit, order, unit);
     } else {
         uintptr_t base = (uintptr_t)b->base;
@@ -348,7 +420,7 @@ static void *buddy_alloc_locked(MP_Buddy *b, size_t size, size_t align) {
     MP_Status status = MP_OK;
     size_t unit = buddy_take(b, size, align, &status);
     if (MP_UNLIKELY(unit == MP_BUDDY_NIL)) return buddy_alloc_failed(b, status, size);
-    return buddy_count_alloc(b, unit, buddy_tag_order(b->tags[unit]), size);
+    return buddy_count_alloc(b, unit, buddy_tag_order(buddy_tag_at(b, unit)), size);
 }
 
 void *mp_buddy_alloc(MP_Buddy *b, size_t size) {
@@ -361,10 +433,7 @@ void *mp_buddy_alloc(MP_Buddy *b, size_t size) {
     unsigned order = buddy_order_for(b, size);
     if (MP_LIKELY(order <= b->top_order && b->cache_counts[order] != 0)) {
         /* The common case once blocks have been freed: O(1), no splitting. */
-        size_t unit = buddy_cache_pop(b, order);
-        buddy_mark_used(b, unit, order, size, 0);
-        MP_UNPOISON(buddy_addr(b, unit), buddy_block_bytes(b, order));
-        p = buddy_count_alloc(b, unit, order, size);
+        p = buddy_count_alloc(b, buddy_cache_take(b, order, size, 0), order, size);
     } else {
         p = buddy_alloc_locked(b, size, 1);
     }
@@ -394,14 +463,18 @@ MP_Status mp_buddy_free(MP_Buddy *b, void *ptr) {
     if (b == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
     buddy_lock(b);
     size_t unit = 0;
-    MP_Status status = buddy_lookup(b, ptr, &unit);
+    buddy_meta m = {NULL, NULL};
+    MP_Status status = buddy_find(b, ptr, &unit, &m);
     if (MP_LIKELY(status == MP_OK)) {
-        unsigned order = buddy_tag_order(b->tags[unit]);
+        unsigned order = buddy_tag_order(*m.tag);
         b->stats.bytes_in_use -= buddy_block_bytes(b, order);
-        b->stats.bytes_requested -= (size_t)(b->slots[unit].used_word & MP_BUDDY_REQUESTED_MASK);
+        b->stats.bytes_requested -= (size_t)(*m.word & MP_BUDDY_REQUESTED_MASK);
+        buddy_release_lazy(b, ptr, unit, m, order);
+        /* After the release, not next to bytes_requested: gcc -O3 would pair
+         * the two adjacent counters into one vector update (8 instructions
+         * instead of 2). */
         b->stats.live_block_count--;
         b->stats.free_count++;
-        buddy_release_lazy(b, unit, order);
     } else {
         b->stats.rejected_free_count++;
     }
@@ -414,7 +487,7 @@ size_t mp_buddy_usable_size(const MP_Buddy *b, const void *ptr) {
     buddy_lock(b);
     size_t unit = 0;
     size_t bytes = 0;
-    if (buddy_lookup(b, ptr, &unit) == MP_OK) bytes = buddy_block_bytes(b, buddy_tag_order(b->tags[unit]));
+    if (buddy_lookup(b, ptr, &unit) == MP_OK) bytes = buddy_block_bytes(b, buddy_tag_order(buddy_tag_at(b, unit)));
     buddy_unlock(b);
     return bytes;
 }
@@ -427,17 +500,18 @@ static bool buddy_can_grow_in_place(const MP_Buddy *b, size_t unit, unsigned ord
     if ((unit & (buddy_units(new_order) - 1)) != 0) return false;
     if (unit + buddy_units(new_order) > b->unit_count) return false;
     for (unsigned j = order; j < new_order; j++) {
-        if (b->tags[unit + buddy_units(j)] != buddy_tag(j, false)) return false;
+        if (buddy_tag_at(b, unit + buddy_units(j)) != buddy_tag(j, false)) return false;
     }
     return true;
 }
 
 /* Resizes the used block at `unit`; *ptr is moved only on success. */
 static MP_Status buddy_resize_locked(MP_Buddy *b, void **ptr, size_t unit, size_t size) {
-    unsigned order = buddy_tag_order(b->tags[unit]);
-    uint64_t word = b->slots[unit].used_word;
+    buddy_meta m = buddy_meta_at(b, unit);
+    uint64_t word = *m.word;
+    unsigned order = buddy_tag_order(*m.tag);
     size_t old_requested = (size_t)(word & MP_BUDDY_REQUESTED_MASK);
-    unsigned align_log2 = (unsigned)(word >> MP_BUDDY_ALIGN_SHIFT);
+    unsigned align_log2 = (unsigned)(word >> MP_BUDDY_ALIGN_SHIFT) & MP_BUDDY_ALIGN_MASK;
     size_t old_bytes = buddy_block_bytes(b, order);
     unsigned new_order = buddy_order_for(b, size);
     if (new_order > b->top_order) {
@@ -460,7 +534,7 @@ static MP_Status buddy_resize_locked(MP_Buddy *b, void **ptr, size_t unit, size_
         for (unsigned j = order; j < new_order; j++) {
             size_t half = unit + buddy_units(j);
             buddy_list_remove(b, j, half);
-            b->tags[half] = 0;
+            *buddy_tag_ptr(b, half) = 0;
         }
         buddy_mark_used(b, unit, new_order, size, align_log2);
         MP_UNPOISON(buddy_addr(b, unit) + old_bytes, buddy_block_bytes(b, new_order) - old_bytes);
@@ -471,7 +545,7 @@ static MP_Status buddy_resize_locked(MP_Buddy *b, void **ptr, size_t unit, size_
             buddy_alloc_failed(b, status, size);
             return status;
         }
-        new_order = buddy_tag_order(b->tags[new_unit]); /* alignment may raise it */
+        new_order = buddy_tag_order(buddy_tag_at(b, new_unit)); /* alignment may raise it */
         memcpy(buddy_addr(b, new_unit), buddy_addr(b, unit), old_bytes);
         buddy_release(b, unit, order);
     }
@@ -533,22 +607,76 @@ static MP_Status buddy_geometry_for(const MP_BuddyConfig *cfg, size_t usable_byt
     return MP_OK;
 }
 
-/* Bytes of the control block and the two per-unit arrays; 0 on overflow. */
-static size_t buddy_metadata_bytes(size_t unit_count) {
-    size_t per_unit = sizeof(mp_buddy_slot) + sizeof(uint8_t);
-    size_t arrays, total;
-    if (!mp_mul_checked(unit_count, per_unit, &arrays)) return 0;
-    if (!mp_add_checked(arrays, sizeof(MP_Buddy), &total)) return 0;
+/* Words of every order's free bitmap, all levels (order k: one bit per
+ * place of a block of order k, then one bit per word below, up to a single
+ * word). With `b`, also points each level into `store`. */
+static size_t buddy_bits_layout(size_t unit_count, unsigned top_order, MP_Buddy *b, uint64_t *store) {
+    size_t total = 0;
+    for (unsigned k = 0; k <= top_order; k++) {
+        size_t bits = unit_count >> k;
+        unsigned l = 0;
+        for (;;) {
+            size_t words = (bits + 63u) / 64u;
+            if (b != NULL) {
+                b->free_bits[k].level[l] = store + total;
+                b->free_bits[k].words[l] = words;
+            }
+            total += words;
+            l++;
+            if (words == 1) break;
+            bits = words;
+        }
+        if (b != NULL) b->free_bits[k].levels = l;
+    }
     return total;
 }
 
-/* Frees every block: tags cleared, the forest of top-level blocks pushed
- * (highest address first, so the lowest is at the head of each list), the
- * region poisoned, the counters that describe live blocks zeroed. */
-static void buddy_reset_state(MP_Buddy *b, bool tags_zeroed) {
-    if (!tags_zeroed) memset(b->tags, 0, b->unit_count);
+/* Places of a per-unit array laid out in segments: segment t < 32 holds the
+ * units < unit_count whose index has t trailing zeros, at u >> (t + 1);
+ * segment 32 holds unit 0. With `b`, also points each segment of b->tags and
+ * b->words. About unit_count + 1. */
+static size_t buddy_seg_layout(size_t unit_count, MP_Buddy *b) {
+    size_t total = 0;
+    for (unsigned t = 0; t < MP_BUDDY_SEGS; t++) {
+        size_t places;
+        if (t == MP_BUDDY_SEGS - 1)
+            places = 1;
+        else
+            places = ((size_t)1 << t) < unit_count ? ((unit_count - 1) >> t >> 1) + 1 : 0;
+        if (b != NULL) {
+            b->tag_seg[t] = b->tags + total;
+            b->word_seg[t] = b->words + total;
+        }
+        total += places;
+    }
+    return total;
+}
+
+/* Bytes of the control block, the words, the bitmaps and the tags (in that
+ * order); 0 on overflow. */
+static size_t buddy_metadata_bytes(const mp_buddy_geometry *g) {
+    size_t places = buddy_seg_layout(g->unit_count, NULL);
+    size_t words, total;
+    if (!mp_add_checked(places, buddy_bits_layout(g->unit_count, g->top_order, NULL, NULL), &words)) return 0;
+    if (!mp_mul_checked(words, sizeof(uint64_t), &total)) return 0;
+    if (!mp_add_checked(total, places, &total)) return 0;
+    if (!mp_add_checked(total, sizeof(MP_Buddy), &total)) return 0;
+    return total;
+}
+
+/* Frees every block: tags and bitmaps cleared (unless `zeroed` says they
+ * are; words need no clearing: they mean something at block starts only),
+ * the forest of top-level blocks filed free, the region poisoned, the
+ * counters that describe live blocks zeroed. */
+static void buddy_reset_state(MP_Buddy *b, bool zeroed) {
+    if (!zeroed) {
+        memset(b->tags, 0, b->seg_count);
+        for (unsigned k = 0; k <= b->top_order; k++) {
+            const mp_buddy_bits *fb = &b->free_bits[k];
+            for (unsigned l = 0; l < fb->levels; l++) memset(fb->level[l], 0, fb->words[l] * sizeof(uint64_t));
+        }
+    }
     for (unsigned k = 0; k < MP_BUDDY_MAX_ORDERS; k++) {
-        b->heads[k] = MP_BUDDY_NIL;
         b->free_block_counts[k] = 0;
         b->cache_heads[k] = MP_BUDDY_NIL;
         b->cache_counts[k] = 0;
@@ -560,10 +688,7 @@ static void buddy_reset_state(MP_Buddy *b, bool tags_zeroed) {
     for (unsigned k = 0; k < b->top_order; k++) {
         if ((remainder >> k) & 1u) buddy_list_push(b, k, full_units + (remainder & ~(2 * buddy_units(k) - 1)));
     }
-    for (size_t u = full_units; u > 0;) {
-        u -= buddy_units(b->top_order);
-        buddy_list_push(b, b->top_order, u);
-    }
+    for (size_t u = 0; u < full_units; u += buddy_units(b->top_order)) buddy_list_push(b, b->top_order, u);
     MP_POISON(b->base, b->region_bytes);
     b->stats.bytes_in_use = 0;
     b->stats.bytes_in_use_peak = 0;
@@ -571,8 +696,7 @@ static void buddy_reset_state(MP_Buddy *b, bool tags_zeroed) {
     b->stats.live_block_count = 0;
 }
 
-static void buddy_init(MP_Buddy *b, const mp_buddy_geometry *g, unsigned char *base, uint32_t flags,
-                       bool tags_zeroed) {
+static void buddy_init(MP_Buddy *b, const mp_buddy_geometry *g, unsigned char *base, uint32_t flags, bool zeroed) {
     b->base = base;
     b->min_log2 = g->min_log2;
     b->top_order = g->top_order;
@@ -580,13 +704,16 @@ static void buddy_init(MP_Buddy *b, const mp_buddy_geometry *g, unsigned char *b
     b->region_bytes = g->unit_count << g->min_log2;
     uintptr_t base_addr = (uintptr_t)base;
     b->base_align_bytes = (size_t)(base_addr & (~base_addr + 1));
-    b->slots = (mp_buddy_slot *)(void *)(b + 1);
-    b->tags = (uint8_t *)(b->slots + g->unit_count);
+    b->seg_count = buddy_seg_layout(g->unit_count, NULL);
+    b->words = (uint64_t *)(void *)(b + 1);
+    uint64_t *bit_words = b->words + b->seg_count;
+    b->tags = (uint8_t *)(bit_words + buddy_bits_layout(g->unit_count, g->top_order, b, bit_words));
+    buddy_seg_layout(g->unit_count, b);
     b->thread_safe = (flags & MP_FLAG_THREAD_SAFE) != 0;
     mp_lock_init(&b->lock);
     memset(&b->stats, 0, sizeof b->stats);
     b->stats.region_bytes = b->region_bytes;
-    buddy_reset_state(b, tags_zeroed);
+    buddy_reset_state(b, zeroed);
 }
 
 MP_Buddy *mp_buddy_create_ex(const MP_BuddyConfig *cfg) {
@@ -627,7 +754,7 @@ MP_Buddy *mp_buddy_create_ex(const MP_BuddyConfig *cfg) {
         mp_fail(status, cfg->region_bytes, 0, 0);
         return NULL;
     }
-    size_t meta_bytes = buddy_metadata_bytes(g.unit_count);
+    size_t meta_bytes = buddy_metadata_bytes(&g);
     MP_Buddy *b = meta_bytes != 0 ? calloc(1, meta_bytes) : NULL;
     if (b == NULL) {
         mp_os_unmap(map_ptr, map_bytes);
@@ -649,7 +776,7 @@ MP_Buddy *mp_buddy_create(size_t region_bytes, size_t min_block_bytes) {
 size_t mp_buddy_footprint(const MP_BuddyConfig *cfg) {
     mp_buddy_geometry g;
     if (cfg == NULL || buddy_geometry_for(cfg, cfg->region_bytes, &g) != MP_OK) return 0;
-    size_t meta = buddy_metadata_bytes(g.unit_count);
+    size_t meta = buddy_metadata_bytes(&g);
     size_t unit_bytes = (size_t)1 << g.min_log2;
     size_t total;
     /* Worst-case slack: aligning the control block, then the region. */
@@ -666,12 +793,12 @@ MP_Buddy *mp_buddy_create_in(void *memory, size_t size, const MP_BuddyConfig *cf
         mp_fail(MP_ERR_INVALID_ARGUMENT, need, size, 0);
         return NULL;
     }
-    mp_buddy_geometry g;
-    buddy_geometry_for(cfg, cfg->region_bytes, &g);
+    mp_buddy_geometry g = {0, 0, 0};
+    buddy_geometry_for(cfg, cfg->region_bytes, &g); /* succeeds: the footprint was computed */
     uintptr_t control = mp_align_up_ptr((uintptr_t)memory, MP_BUDDY_CONTROL_ALIGN);
     MP_Buddy *b = (MP_Buddy *)control;
     memset(b, 0, sizeof *b);
-    uintptr_t base = mp_align_up_ptr(control + buddy_metadata_bytes(g.unit_count), (uintptr_t)1 << g.min_log2);
+    uintptr_t base = mp_align_up_ptr(control + buddy_metadata_bytes(&g), (uintptr_t)1 << g.min_log2);
     buddy_init(b, &g, (unsigned char *)base, cfg->flags, false);
     return b;
 }
@@ -693,204 +820,4 @@ MP_Status mp_buddy_reset(MP_Buddy *b) {
     buddy_reset_state(b, false);
     buddy_unlock(b);
     return MP_OK;
-}
-
-/* ------------------------------------------------------ statistics and walks */
-
-MP_Status mp_buddy_stats(const MP_Buddy *b, MP_HeapStats *out) {
-    if (b == NULL || out == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
-    buddy_lock(b);
-    *out = b->stats;
-    buddy_unlock(b);
-    return MP_OK;
-}
-
-/* Flushes the caches of an allocator the caller passed as const: flushing
- * changes no observable state (the same bytes are free), it only merges
- * cached blocks so the figures describe canonical blocks. The allocator is
- * never in read-only memory (the library creates it). */
-static void buddy_cache_flush_const(const MP_Buddy *b) {
-    if (b->cached_block_count != 0) buddy_cache_flush((MP_Buddy *)(uintptr_t)b);
-}
-
-/* O(orders + cached blocks): the per-order counts of the free lists are
- * kept; the caches are flushed first. */
-MP_Status mp_buddy_free_stats(const MP_Buddy *b, MP_FreeStats *out) {
-    if (b == NULL || out == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
-    MP_FreeStats fs = {0, 0, 0, 0.0};
-    buddy_lock(b);
-    buddy_cache_flush_const(b);
-    for (unsigned k = 0; k <= b->top_order; k++) {
-        fs.free_block_count += b->free_block_counts[k];
-        fs.free_bytes += b->free_block_counts[k] * buddy_block_bytes(b, k);
-    }
-    fs.largest_free_block_bytes = buddy_largest_free_bytes(b);
-    buddy_unlock(b);
-    if (fs.free_bytes != 0) fs.fragmentation = 1.0 - (double)fs.largest_free_block_bytes / (double)fs.free_bytes;
-    *out = fs;
-    return MP_OK;
-}
-
-/* Calls fn for every block in address order (caches flushed first), under
- * the lock: fn must not call into this allocator. MP_ERR_CORRUPTION if the
- * tags do not tile the region. */
-MP_Status mp_buddy_walk(const MP_Buddy *b, MP_WalkFn fn, void *ctx) {
-    if (b == NULL || fn == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
-    MP_Status status = MP_OK;
-    buddy_lock(b);
-    buddy_cache_flush_const(b);
-    for (size_t u = 0; u < b->unit_count;) {
-        uint8_t tag = b->tags[u];
-        unsigned order = buddy_tag_order(tag);
-        if ((tag & MP_BUDDY_TAG_START) == 0 || order > b->top_order) {
-            status = MP_ERR_CORRUPTION;
-            break;
-        }
-        if (fn(buddy_addr(b, u), buddy_block_bytes(b, order), (tag & MP_BUDDY_TAG_USED) != 0, ctx) != 0) break;
-        u += buddy_units(order);
-    }
-    buddy_unlock(b);
-    return status == MP_OK ? MP_OK : mp_fail(status, 0, 0, 0);
-}
-
-/* Gives back the whole pages inside a run of free units. */
-static size_t buddy_release_run(const MP_Buddy *b, size_t first_unit, size_t unit_count) {
-    if (unit_count == 0) return 0;
-    return mp_os_release_pages(buddy_addr(b, first_unit), unit_count << b->min_log2);
-}
-
-/* O(blocks): coalesces address-adjacent free blocks (neighbours that are not
- * buddies too) and releases the whole pages inside each run. */
-MP_Status mp_buddy_trim(MP_Buddy *b, size_t *released_bytes) {
-    if (b == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
-    size_t released = 0;
-    buddy_lock(b);
-    buddy_cache_flush(b);
-    if (b->map_ptr != NULL) {
-        size_t run_start = 0, run_units = 0;
-        for (size_t u = 0; u < b->unit_count;) {
-            uint8_t tag = b->tags[u];
-            if ((tag & MP_BUDDY_TAG_START) == 0) break; /* corrupt; check() reports it */
-            size_t units = buddy_units(buddy_tag_order(tag));
-            if ((tag & MP_BUDDY_TAG_USED) != 0) {
-                released += buddy_release_run(b, run_start, run_units);
-                run_units = 0;
-            } else {
-                if (run_units == 0) run_start = u;
-                run_units += units;
-            }
-            u += units;
-        }
-        released += buddy_release_run(b, run_start, run_units);
-    }
-    buddy_unlock(b);
-    if (released_bytes != NULL) *released_bytes = released;
-    return MP_OK;
-}
-
-/* ---------------------------------------------------------------------- check */
-
-typedef struct mp_buddy_tally {
-    size_t free_counts[MP_BUDDY_MAX_ORDERS];
-    size_t cached_counts[MP_BUDDY_MAX_ORDERS];
-    size_t used_bytes;
-    size_t used_blocks;
-    size_t requested_bytes;
-} mp_buddy_tally;
-
-/* Walks the tags; counts blocks that break the tiling or could have merged. */
-static size_t buddy_check_tags(const MP_Buddy *b, mp_buddy_tally *t) {
-    size_t bad = 0;
-    for (size_t u = 0; u < b->unit_count;) {
-        uint8_t tag = b->tags[u];
-        unsigned order = buddy_tag_order(tag);
-        size_t units = buddy_units(order);
-        if ((tag & MP_BUDDY_TAG_START) == 0 || order > b->top_order || (u & (units - 1)) != 0 ||
-            u + units > b->unit_count) {
-            bad++;
-            u++;
-            continue;
-        }
-        for (size_t v = u + 1; v < u + units; v++) bad += b->tags[v] != 0;
-        if ((tag & MP_BUDDY_TAG_USED) != 0) {
-            uint64_t requested = b->slots[u].used_word & MP_BUDDY_REQUESTED_MASK;
-            bad += requested > buddy_block_bytes(b, order);
-            t->used_bytes += buddy_block_bytes(b, order);
-            t->used_blocks++;
-            t->requested_bytes += (size_t)requested;
-        } else if ((tag & MP_BUDDY_TAG_CACHED) != 0) {
-            t->cached_counts[order]++;
-        } else {
-            t->free_counts[order]++;
-            size_t parent = u & ~(2 * units - 1);
-            bad += order < b->top_order && parent + 2 * units <= b->unit_count &&
-                   b->tags[u ^ units] == buddy_tag(order, false);
-        }
-        u += units;
-    }
-    return bad;
-}
-
-/* Follows every free list; counts broken links, foreign members, cycles and
- * disagreements with the tag walk, the bitmap and the per-order counts. */
-static size_t buddy_check_lists(const MP_Buddy *b, const mp_buddy_tally *t) {
-    size_t bad = 0;
-    for (unsigned k = 0; k < MP_BUDDY_MAX_ORDERS; k++) {
-        bool nonempty = ((b->nonempty_orders >> k) & 1u) != 0;
-        bad += nonempty != (b->heads[k] != MP_BUDDY_NIL);
-        bad += b->free_block_counts[k] != t->free_counts[k];
-        size_t steps = 0;
-        uint32_t prev = MP_BUDDY_NIL;
-        for (uint32_t v = b->heads[k]; v != MP_BUDDY_NIL; v = b->slots[v].link.next) {
-            if (v >= b->unit_count || b->tags[v] != buddy_tag(k, false) || steps == t->free_counts[k]) {
-                bad++;
-                break;
-            }
-            bad += b->slots[v].link.prev != prev;
-            prev = v;
-            steps++;
-        }
-        bad += steps != t->free_counts[k];
-    }
-    bad += (b->nonempty_orders >> b->top_order >> 1) != 0;
-    return bad;
-}
-
-/* Follows every cache; counts foreign members, cycles, overfull caches and
- * disagreements with the tag walk and the counts. */
-static size_t buddy_check_caches(const MP_Buddy *b, const mp_buddy_tally *t) {
-    size_t bad = 0, total = 0;
-    for (unsigned k = 0; k < MP_BUDDY_MAX_ORDERS; k++) {
-        uint8_t want = (uint8_t)(MP_BUDDY_TAG_START | MP_BUDDY_TAG_CACHED | k);
-        size_t steps = 0;
-        for (uint32_t v = b->cache_heads[k]; v != MP_BUDDY_NIL; v = b->slots[v].link.next) {
-            if (v >= b->unit_count || b->tags[v] != want || steps == t->cached_counts[k]) {
-                bad++;
-                break;
-            }
-            steps++;
-        }
-        bad += steps != t->cached_counts[k];
-        bad += b->cache_counts[k] != t->cached_counts[k];
-        bad += b->cache_counts[k] > MP_BUDDY_CACHE_BOUND;
-        total += t->cached_counts[k];
-    }
-    bad += b->cached_block_count != total;
-    return bad;
-}
-
-size_t mp_buddy_check(const MP_Buddy *b) {
-    if (b == NULL) return 1;
-    mp_buddy_tally t;
-    memset(&t, 0, sizeof t);
-    buddy_lock(b);
-    size_t bad = buddy_check_tags(b, &t) + buddy_check_lists(b, &t) + buddy_check_caches(b, &t);
-    bad += ((uintptr_t)b->base & (((uintptr_t)1 << b->min_log2) - 1)) != 0;
-    bad += b->stats.region_bytes != b->region_bytes;
-    bad += b->stats.bytes_in_use != t.used_bytes;
-    bad += b->stats.live_block_count != t.used_blocks;
-    bad += b->stats.bytes_requested != t.requested_bytes;
-    bad += b->stats.bytes_in_use_peak < b->stats.bytes_in_use;
-    buddy_unlock(b);
-    return bad;
 }

@@ -1,6 +1,7 @@
 /*
- * buddy_internal.h - the buddy allocator's control block, tag encoding and
- * the block operations shared by buddy.c (allocation, free, check) and
+ * buddy_internal.h - the buddy allocator's control block, tag encoding, the
+ * segmented index of its per-unit metadata and the block operations shared
+ * by buddy.c (allocation, free), buddy_inspect.c (stats, walk, check) and
  * buddy_place.c (compaction). Never installed. The layout and invariants
  * are described at the top of buddy.c.
  */
@@ -9,34 +10,47 @@
 
 #include "mp_internal.h"
 
+/* A unit's tag byte: 0 inside a block; at a block start START | USED or
+ * CACHED (or neither: free) | order. */
 #define MP_BUDDY_TAG_START 0x80u
 #define MP_BUDDY_TAG_USED 0x40u
 #define MP_BUDDY_TAG_CACHED 0x20u /* free, in its order's cache, not merged */
 #define MP_BUDDY_TAG_ORDER 0x1fu
-/* Blocks kept unmerged per order: enough to absorb the free/alloc jitter of
- * mixed workloads, small enough that a flush stays short. */
-#define MP_BUDDY_CACHE_BOUND 16u
+/* Blocks kept unmerged per order. Frees and allocations of one order walk
+ * its cache count up and down at random; at either bound an operation goes
+ * through the bitmaps (merge or split), ~1 / (bound + 1) of them. Measured
+ * (bench/callgrind.sh, mixed_live10k): 32 runs 175 instructions per op, 16
+ * about 6 more, 64 about 3 fewer, while the node-json replay's footprint
+ * goes 1.79 (16) -> 1.86 (32) -> 2.00 (64): unmerged blocks. */
+#define MP_BUDDY_CACHE_BOUND 32u
 /* Unit indices are uint32_t, so at most 2^32 - 1 units and orders 0..31. */
 #define MP_BUDDY_MAX_ORDERS 32u
 #define MP_BUDDY_NIL UINT32_MAX
 #define MP_BUDDY_MAX_UNITS ((size_t)UINT32_MAX)
 #define MP_BUDDY_DEFAULT_MIN_BYTES 64u
-/* Region size cap: keeps requested_bytes below the alignment bits of a slot. */
+/* Region size cap: keeps requested_bytes below the alignment bits of a word. */
 #define MP_BUDDY_MAX_REGION_LOG2 56u
 #define MP_BUDDY_ALIGN_SHIFT 58u
+#define MP_BUDDY_ALIGN_MASK 0x3fu
 #define MP_BUDDY_REQUESTED_MASK ((UINT64_C(1) << MP_BUDDY_ALIGN_SHIFT) - 1u)
+/* Segments of the per-unit arrays: one per trailing-zero count of a unit
+ * index (0..31), and one for unit 0. */
+#define MP_BUDDY_SEGS 33u
+/* Levels of a per-order free bitmap: 2^32 bits -> 2^26 words -> ... -> 1. */
+#define MP_BUDDY_BIT_LEVELS 6u
 /* Mapped regions get their base aligned to the top block, up to this. */
 #define MP_BUDDY_MAP_ALIGN_MAX_BYTES ((size_t)2 << 20)
 /* Alignment of the control block inside create_in memory. */
 #define MP_BUDDY_CONTROL_ALIGN 16u
 
-typedef union mp_buddy_slot {
-    struct {
-        uint32_t next;
-        uint32_t prev;
-    } link;             /* free block start: its order's list neighbours */
-    uint64_t used_word; /* used block start: requested | align_log2 << 58 */
-} mp_buddy_slot;
+/* One order's free bitmap: bit i of level 0 is set iff the block of that
+ * order at unit i << order is free and not cached; bit j of level l + 1 is
+ * set iff word j of level l is not zero. The top level is one word. */
+typedef struct mp_buddy_bits {
+    uint64_t *level[MP_BUDDY_BIT_LEVELS];
+    size_t words[MP_BUDDY_BIT_LEVELS];
+    unsigned levels;
+} mp_buddy_bits;
 
 struct MP_Buddy {
     unsigned char *base;     /* region start, aligned to the unit size */
@@ -45,10 +59,12 @@ struct MP_Buddy {
     size_t base_align_bytes; /* largest power of two dividing base */
     unsigned min_log2;       /* log2(min_block_bytes) */
     unsigned top_order;      /* order of the largest block */
-    uint8_t *tags;
-    mp_buddy_slot *slots;
-    uint64_t nonempty_orders; /* bit k set iff free list k is not empty */
-    uint32_t heads[MP_BUDDY_MAX_ORDERS];
+    uint8_t *tag_seg[MP_BUDDY_SEGS];   /* unit u's tag: buddy_tag_ptr() */
+    uint64_t *word_seg[MP_BUDDY_SEGS]; /* unit u's word: buddy_word_ptr() */
+    uint8_t *tags;                     /* all tag segments, seg_count bytes */
+    uint64_t *words;                   /* all word segments, seg_count words */
+    size_t seg_count;
+    uint64_t nonempty_orders; /* bit k set iff order k has a free, uncached block */
     size_t free_block_counts[MP_BUDDY_MAX_ORDERS];
     uint32_t cache_heads[MP_BUDDY_MAX_ORDERS]; /* LIFO of cached blocks per order */
     uint32_t cache_counts[MP_BUDDY_MAX_ORDERS];
@@ -59,6 +75,7 @@ struct MP_Buddy {
     bool metadata_on_heap;
     bool thread_safe;
     mp_lock lock;
+    mp_buddy_bits free_bits[MP_BUDDY_MAX_ORDERS];
 };
 
 MP_INLINE size_t buddy_units(unsigned order) { return (size_t)1 << order; }
@@ -75,22 +92,85 @@ MP_INLINE uint8_t buddy_tag(unsigned order, bool used) {
     return (uint8_t)(MP_BUDDY_TAG_START | (used ? MP_BUDDY_TAG_USED : 0u) | order);
 }
 
+/* Index of the lowest set bit of a non-zero word. */
+MP_INLINE unsigned buddy_ctz64(uint64_t w) {
+#if defined(__GNUC__)
+    return (unsigned)__builtin_ctzll(w);
+#else
+    unsigned r = 0;
+    while ((w & 1u) == 0) {
+        w >>= 1;
+        r++;
+    }
+    return r;
+#endif
+}
+
+/* Unit u's tag and word live in the segment of its trailing-zero count t,
+ * at index u >> (t + 1) (unit 0 in segment 32), so the metadata of blocks of
+ * order k, whose units are multiples of 2^k, fills segments >= k densely
+ * (buddy.c, "Memory layout"). */
+MP_INLINE unsigned buddy_seg(size_t u) { return buddy_ctz64((uint64_t)u | (UINT64_C(1) << 32)); }
+
+MP_INLINE uint8_t *buddy_tag_ptr(const MP_Buddy *b, size_t u) {
+    unsigned t = buddy_seg(u);
+    return b->tag_seg[t] + ((u >> t) >> 1);
+}
+
+MP_INLINE uint64_t *buddy_word_ptr(const MP_Buddy *b, size_t u) {
+    unsigned t = buddy_seg(u);
+    return b->word_seg[t] + ((u >> t) >> 1);
+}
+
+/* Both metadata places of one unit, its segment looked up once. */
+typedef struct buddy_meta {
+    uint8_t *tag;
+    uint64_t *word;
+} buddy_meta;
+
+MP_INLINE buddy_meta buddy_meta_at(const MP_Buddy *b, size_t u) {
+    unsigned t = buddy_seg(u);
+    size_t i = (u >> t) >> 1;
+    buddy_meta m = {b->tag_seg[t] + i, b->word_seg[t] + i};
+    return m;
+}
+
+/* The tag of unit `u`: 0 inside a block. */
+MP_INLINE uint8_t buddy_tag_at(const MP_Buddy *b, size_t u) { return *buddy_tag_ptr(b, u); }
+
 MP_INLINE unsigned buddy_tag_order(uint8_t tag) { return tag & MP_BUDDY_TAG_ORDER; }
 
-/** Takes the free block of order `from` at `unit` off its list and splits it
+MP_INLINE void buddy_lock(const MP_Buddy *b) {
+    if (b->thread_safe) mp_lock_acquire((mp_lock *)&b->lock);
+}
+
+MP_INLINE void buddy_unlock(const MP_Buddy *b) {
+    if (b->thread_safe) mp_lock_release((mp_lock *)&b->lock);
+}
+
+/* Bytes of the largest free (uncached) block; 0 if none. */
+MP_INLINE size_t buddy_largest_free_bytes(const MP_Buddy *b) {
+    if (b->nonempty_orders == 0) return 0;
+    return buddy_block_bytes(b, mp_log2_floor((size_t)b->nonempty_orders)); /* orders < 32 */
+}
+
+/** Takes the free block of order `from` at `unit` off its bitmap and splits it
  * down to `order`, keeping the piece that starts at `target`. */
 void buddy_carve(MP_Buddy *b, unsigned from, size_t unit, unsigned order, size_t target);
-/** Marks the block of `order` at `unit` used (tag and used word). */
+/** Marks the block of `order` at `unit` used (tag, and the word: requested
+ * bytes and alignment record). */
 void buddy_mark_used(MP_Buddy *b, size_t unit, unsigned order, size_t requested, unsigned align_log2);
-/** Returns the used block of `order` at `unit` to the free lists at once
+/** Returns the used block of `order` at `unit` to the free bitmaps at once
  * (never to the cache), merging it with its free, uncached buddies. */
 void buddy_release(MP_Buddy *b, size_t unit, unsigned order);
 
+/** mp_buddy_flush_cache without the lock: the caller holds it. */
+void buddy_cache_flush(MP_Buddy *b);
 /** Merges every block held in the per-order free caches (buddy.c, "Lazy
- * coalescing") so the free lists describe the canonical buddy state: no free
+ * coalescing") so the free bitmaps describe the canonical buddy state: no free
  * block has a free buddy of its order. Takes the allocator's lock; callers
  * must not hold it. Needed before anything that reasons about free blocks by
- * tag (compaction: a cached block is tagged free but is on no list). O(cached
+ * tag (compaction: a cached block is tagged free but is in no bitmap). O(cached
  * blocks * orders); a no-op on NULL or when nothing is cached. */
 void mp_buddy_flush_cache(MP_Buddy *b);
 /** Resolves `ptr` to the unit of a used block: MP_ERR_INVALID_ADDRESS for

@@ -8,8 +8,9 @@
  * free block of order >= k, split down to k, keeping its first piece). The
  * old place is freed and merges with its free buddies as usual.
  *
- * Finding the lowest free place: the free lists are unordered, so the search
- * walks the blocks through the tag array from a per-order cursor (a unit
+ * Finding the lowest free place: the free bitmaps are per order (a free
+ * place of order k may be any free block of order >= k), so the search
+ * walks the blocks through the tags from a per-order cursor (a unit
  * below which no free block of order >= k can take the block; see
  * buddy_packer). A sweep moves blocks in ascending order of size and, within
  * one order, of address, so each cursor only moves up except when a freed
@@ -23,7 +24,7 @@
  * F1 or F2, if below F2 (then above F1, since G and F2 are adjacent halves)
  * into F1. This is the buddy optimum the pool's tests check.
  *
- * Metadata is out of band (tags and slots outside the region); the block is
+ * Metadata is out of band (tags and words outside the region); the block is
  * copied between two disjoint places, so the copy never overlaps. Checked
  * invariants (mp_buddy_check) hold after every move; counters do not change.
  */
@@ -35,7 +36,7 @@ void mp_buddy_packer_init(buddy_packer *pk) { memset(pk, 0, sizeof *pk); }
 static size_t buddy_block_start(const MP_Buddy *b, size_t u) {
     for (unsigned j = 0; j <= b->top_order; j++) {
         size_t v = u & ~(buddy_units(j) - 1);
-        uint8_t tag = b->tags[v];
+        uint8_t tag = buddy_tag_at(b, v);
         if ((tag & MP_BUDDY_TAG_START) && buddy_tag_order(tag) >= j) return v;
     }
     return u; /* unreachable while the tags tile the region */
@@ -49,7 +50,7 @@ static size_t buddy_find_lower(const MP_Buddy *b, buddy_packer *pk, unsigned k, 
     if (v >= limit) return MP_BUDDY_NIL;
     v = buddy_block_start(b, v);
     while (v < limit) {
-        uint8_t tag = b->tags[v];
+        uint8_t tag = buddy_tag_at(b, v);
         unsigned o = buddy_tag_order(tag);
         if (!(tag & MP_BUDDY_TAG_USED) && o >= k && ((uintptr_t)buddy_addr(b, v) & (align - 1)) == 0) {
             pk->cursor[k] = v;
@@ -67,14 +68,15 @@ MP_Status mp_buddy_move_lower(MP_Buddy *b, buddy_packer *pk, void *ptr, size_t a
     *moved_to = ptr;
     MP_Status st = buddy_lookup(b, ptr, &u);
     if (st != MP_OK) return MP_ERR_INVALID_ADDRESS;
-    unsigned k = buddy_tag_order(b->tags[u]);
+    unsigned k = buddy_tag_order(buddy_tag_at(b, u));
     size_t block_bytes = buddy_block_bytes(b, k);
     if (copy_bytes > block_bytes) return MP_ERR_INVALID_ARGUMENT;
     size_t v = buddy_find_lower(b, pk, k, u, align < 1u ? 1u : align);
     if (v == MP_BUDDY_NIL) return MP_OK;
-    uint64_t word = b->slots[u].used_word;
-    buddy_carve(b, buddy_tag_order(b->tags[v]), v, k, v);
-    buddy_mark_used(b, v, k, (size_t)(word & MP_BUDDY_REQUESTED_MASK), (unsigned)(word >> MP_BUDDY_ALIGN_SHIFT));
+    uint64_t word = *buddy_word_ptr(b, u);
+    buddy_carve(b, buddy_tag_order(buddy_tag_at(b, v)), v, k, v);
+    buddy_mark_used(b, v, k, (size_t)(word & MP_BUDDY_REQUESTED_MASK),
+                    (unsigned)(word >> MP_BUDDY_ALIGN_SHIFT) & MP_BUDDY_ALIGN_MASK);
     uint8_t *dst = buddy_addr(b, v);
     MP_UNPOISON(dst, block_bytes);
     memcpy(dst, ptr, copy_bytes);
@@ -82,7 +84,7 @@ MP_Status mp_buddy_move_lower(MP_Buddy *b, buddy_packer *pk, void *ptr, size_t a
     /* The freed place may have merged into a larger free block: no cursor of
      * an order it can hold may stay above it. */
     size_t m = buddy_block_start(b, u);
-    unsigned j = buddy_tag_order(b->tags[m]);
+    unsigned j = buddy_tag_order(buddy_tag_at(b, m));
     for (unsigned i = 0; i <= j; i++)
         if (pk->cursor[i] > m) pk->cursor[i] = m;
     *moved_to = dst;

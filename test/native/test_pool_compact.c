@@ -115,7 +115,7 @@ static size_t free_blocks(const MP_Pool *p, unsigned bi) {
 static int buddy_optimal(const MP_Buddy *b) {
     size_t per_order[MP_BUDDY_MAX_ORDERS] = {0};
     for (size_t u = 0; u < b->unit_count;) {
-        uint8_t tag = b->tags[u];
+        uint8_t tag = buddy_tag_at(b, u);
         unsigned o = buddy_tag_order(tag);
         size_t parent = u & ~(2 * buddy_units(o) - 1);
         if (!(tag & MP_BUDDY_TAG_USED) && o < b->top_order && parent + 2 * buddy_units(o) <= b->unit_count)
