@@ -258,14 +258,9 @@ MP_INLINE size_t buddy_cache_take(MP_Buddy *b, unsigned order, size_t requested,
     return unit;
 }
 
-/* Returns the used block of `order` at `unit` (address `ptr`, metadata `m`)
- * to its order's cache, or, when that is full, to the free bitmaps with
- * merging. */
-MP_INLINE void buddy_release_lazy(MP_Buddy *b, void *ptr, size_t unit, buddy_meta m, unsigned order) {
-    if (MP_UNLIKELY(b->cache_counts[order] >= MP_BUDDY_CACHE_BOUND)) {
-        buddy_release(b, unit, order);
-        return;
-    }
+/* Files the used block of `order` at `unit` (address `ptr`, metadata `m`)
+ * in its order's cache, which has room. */
+MP_INLINE void buddy_cache_push(MP_Buddy *b, void *ptr, size_t unit, buddy_meta m, unsigned order) {
     MP_POISON(ptr, buddy_block_bytes(b, order));
     buddy_prefetch_for_write(ptr);
     *m.tag = (uint8_t)(MP_BUDDY_TAG_START | MP_BUDDY_TAG_CACHED | order);
@@ -273,6 +268,16 @@ MP_INLINE void buddy_release_lazy(MP_Buddy *b, void *ptr, size_t unit, buddy_met
     b->cache_heads[order] = (uint32_t)unit;
     b->cache_counts[order]++;
     b->cached_block_count++;
+}
+
+/* Returns the used block of `order` at `unit` to its order's cache, or,
+ * when that is full, to the free bitmaps with merging. */
+MP_INLINE void buddy_release_lazy(MP_Buddy *b, void *ptr, size_t unit, buddy_meta m, unsigned order) {
+    if (MP_UNLIKELY(b->cache_counts[order] >= MP_BUDDY_CACHE_BOUND)) {
+        buddy_release(b, unit, order);
+        return;
+    }
+    buddy_cache_push(b, ptr, unit, m, order);
 }
 
 /* Merges every cached block, lowest order first: a block whose buddy is
@@ -299,11 +304,10 @@ void mp_buddy_flush_cache(MP_Buddy *b) {
 /* Resolves `ptr` to the unit of a used block: MP_ERR_INVALID_ADDRESS for
  * anything that is not a block start, MP_ERR_DOUBLE_FREE for a free one. */
 MP_INLINE MP_Status buddy_find(const MP_Buddy *b, const void *ptr, size_t *unit, buddy_meta *meta) {
-    uintptr_t p = (uintptr_t)ptr;
-    uintptr_t base = (uintptr_t)b->base;
-    if (p < base || p - base >= b->region_bytes) return MP_ERR_INVALID_ADDRESS;
-    size_t offset = (size_t)(p - base);
-    if ((offset & (((size_t)1 << b->min_log2) - 1)) != 0) return MP_ERR_INVALID_ADDRESS;
+    /* Below the base, p - base wraps past region_bytes: one compare. */
+    size_t offset = (size_t)((uintptr_t)ptr - (uintptr_t)b->base);
+    if (offset >= b->region_bytes || (offset & (((size_t)1 << b->min_log2) - 1)) != 0)
+        return MP_ERR_INVALID_ADDRESS;
     size_t u = offset >> b->min_log2;
     buddy_meta m = buddy_meta_at(b, u);
     uint8_t tag = *m.tag;
@@ -411,6 +415,13 @@ MP_COLD static void *buddy_alloc_failed(MP_Buddy *b, MP_Status status, size_t si
 MP_INLINE void *buddy_count_alloc(MP_Buddy *b, size_t unit, unsigned order, size_t size) {
     buddy_count_in_use(b, buddy_block_bytes(b, order), size);
     b->stats.live_block_count++;
+    /* live_block_count and alloc_count are adjacent: updated together, gcc
+     * -O3 pairs them into one 16-byte vector load, add and store (the next
+     * update's load then waits on that store), so an empty asm with a
+     * memory clobber keeps them apart. It emits nothing. */
+#if defined(__GNUC__)
+    __asm__ volatile("" ::: "memory");
+#endif
     b->stats.alloc_count++;
     return buddy_addr(b, unit);
 }
@@ -423,7 +434,10 @@ static void *buddy_alloc_locked(MP_Buddy *b, size_t size, size_t align) {
     return buddy_count_alloc(b, unit, buddy_tag_order(buddy_tag_at(b, unit)), size);
 }
 
-void *mp_buddy_alloc(MP_Buddy *b, size_t size) {
+/* mp_buddy_alloc when the fast path below does not apply (a thread-safe
+ * allocator, an empty cache, bad arguments): out of line, so the fast path
+ * calls nothing and saves no registers. */
+static MP_NOINLINE void *buddy_alloc_slow(MP_Buddy *b, size_t size) {
     if (MP_UNLIKELY(b == NULL)) {
         mp_fail(MP_ERR_INVALID_ARGUMENT, size, 0, 0);
         return NULL;
@@ -439,6 +453,15 @@ void *mp_buddy_alloc(MP_Buddy *b, size_t size) {
     }
     buddy_unlock(b);
     return p;
+}
+
+void *mp_buddy_alloc(MP_Buddy *b, size_t size) {
+    if (MP_LIKELY(b != NULL && !b->thread_safe)) {
+        unsigned order = buddy_order_for(b, size);
+        if (MP_LIKELY(order <= b->top_order && b->cache_counts[order] != 0))
+            return buddy_count_alloc(b, buddy_cache_take(b, order, size, 0), order, size);
+    }
+    return buddy_alloc_slow(b, size);
 }
 
 void *mp_buddy_alloc_aligned(MP_Buddy *b, size_t size, size_t align) {
@@ -459,7 +482,22 @@ void *mp_buddy_calloc(MP_Buddy *b, size_t size) {
     return p;
 }
 
-MP_Status mp_buddy_free(MP_Buddy *b, void *ptr) {
+/* Counts the free of the used block of `order` whose word is `word`. The
+ * asm keeps the adjacent bytes_requested and live_block_count apart, as in
+ * buddy_count_alloc (paired, they took 8 instructions instead of 2). */
+MP_INLINE void buddy_count_free(MP_Buddy *b, uint64_t word, unsigned order) {
+    b->stats.bytes_in_use -= buddy_block_bytes(b, order);
+    b->stats.bytes_requested -= (size_t)(word & MP_BUDDY_REQUESTED_MASK);
+#if defined(__GNUC__)
+    __asm__ volatile("" ::: "memory");
+#endif
+    b->stats.live_block_count--;
+    b->stats.free_count++;
+}
+
+/* mp_buddy_free when the fast path below does not apply (a thread-safe
+ * allocator, a full cache, a refused pointer). */
+static MP_NOINLINE MP_Status buddy_free_slow(MP_Buddy *b, void *ptr) {
     if (b == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
     buddy_lock(b);
     size_t unit = 0;
@@ -467,19 +505,31 @@ MP_Status mp_buddy_free(MP_Buddy *b, void *ptr) {
     MP_Status status = buddy_find(b, ptr, &unit, &m);
     if (MP_LIKELY(status == MP_OK)) {
         unsigned order = buddy_tag_order(*m.tag);
-        b->stats.bytes_in_use -= buddy_block_bytes(b, order);
-        b->stats.bytes_requested -= (size_t)(*m.word & MP_BUDDY_REQUESTED_MASK);
+        uint64_t word = *m.word;
         buddy_release_lazy(b, ptr, unit, m, order);
-        /* After the release, not next to bytes_requested: gcc -O3 would pair
-         * the two adjacent counters into one vector update (8 instructions
-         * instead of 2). */
-        b->stats.live_block_count--;
-        b->stats.free_count++;
+        buddy_count_free(b, word, order);
     } else {
         b->stats.rejected_free_count++;
     }
     buddy_unlock(b);
     return status == MP_OK ? MP_OK : mp_fail(status, 0, 0, 0);
+}
+
+MP_Status mp_buddy_free(MP_Buddy *b, void *ptr) {
+    if (MP_LIKELY(b != NULL && !b->thread_safe)) {
+        size_t unit = 0;
+        buddy_meta m = {NULL, NULL};
+        if (MP_LIKELY(buddy_find(b, ptr, &unit, &m) == MP_OK)) {
+            unsigned order = buddy_tag_order(*m.tag);
+            if (MP_LIKELY(b->cache_counts[order] < MP_BUDDY_CACHE_BOUND)) {
+                uint64_t word = *m.word;
+                buddy_cache_push(b, ptr, unit, m, order);
+                buddy_count_free(b, word, order);
+                return MP_OK;
+            }
+        }
+    }
+    return buddy_free_slow(b, ptr);
 }
 
 size_t mp_buddy_usable_size(const MP_Buddy *b, const void *ptr) {
