@@ -177,6 +177,19 @@ function nonOffsetError(offset: unknown, ctx: string, detail: ErrorDetail): Memo
     : new InvalidAddressError(`${ctx}: not a slot offset`, detail);
 }
 
+/* An Int32Array's length as the engine keeps it (0 once its buffer is
+ * detached), read with the intrinsic getter: an own `length` property the
+ * caller defined on the array cannot stand in for it. The batch calls
+ * bound the counts they hand the native kernels, which trust the length
+ * they bound, with it. */
+const typedArrayLength = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Int32Array.prototype) as object,
+  'length',
+)!.get!;
+function lengthOf(array: Int32Array): number {
+  return typedArrayLength.call(array) as number;
+}
+
 /**
  * The slot index of `offset` (int32 or uint32) for slotSize = odd * 2^shift
  * and inverse = odd^-1 mod 2^32, or a value >= capacity when `offset` is not
@@ -419,17 +432,18 @@ export class FixedPool {
     const ctx = 'FixedPool.allocMany()';
     if (this.#destroyed) throw destroyedError(ctx);
     int32ArrayArg(out, 'out', ctx);
-    const n = countArg(count, out.length, ctx);
+    const length = lengthOf(out);
+    const n = countArg(count, length, ctx);
     if (this.#cacheSize === 0) return fixed_alloc_many(this.#id, out, n);
     const slots = this.#slots;
     const slotSize = this.#slotSize;
     const top = this.#top;
     const fromCache = Math.min(n, top - this.#base) | 0;
     if (fromCache >= KERNEL_MIN_BATCH) {
-      if (out !== this.#takeArray || out.length !== this.#takeLength) {
+      if (out !== this.#takeArray || length !== this.#takeLength) {
         this.#bindKernelArray(0, out, ctx);
         this.#takeArray = out;
-        this.#takeLength = out.length;
+        this.#takeLength = length;
       }
       callWords[ID] = this.#id;
       callWords[A] = top;
@@ -478,7 +492,8 @@ export class FixedPool {
     const ctx = 'FixedPool.freeMany()';
     if (this.#destroyed) throw destroyedError(ctx);
     int32ArrayArg(offsets, 'offsets', ctx);
-    const n = countArg(count, offsets.length, ctx);
+    const length = lengthOf(offsets);
+    const n = countArg(count, length, ctx);
     if (this.#cacheSize === 0) {
       const status = fixed_free_many(this.#id, offsets, n);
       if (status === MP_OK) return;
@@ -495,10 +510,10 @@ export class FixedPool {
     // Int32Array elements are int32: a negative one maps past the last slot.
     let i = 0;
     if (room >= KERNEL_MIN_BATCH) {
-      if (offsets !== this.#putArray || offsets.length !== this.#putLength) {
+      if (offsets !== this.#putArray || length !== this.#putLength) {
         this.#bindKernelArray(1, offsets, ctx);
         this.#putArray = offsets;
-        this.#putLength = offsets.length;
+        this.#putLength = length;
       }
       callWords[ID] = this.#id;
       callWords[A] = top;

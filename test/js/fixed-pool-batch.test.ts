@@ -192,6 +192,12 @@ describe('the arrays bound to the kernels follow the caller', () => {
       expect(() => pool.allocMany(plain, N)).toThrow(InvalidArgumentError);
       expect(() => pool.freeMany(plain, N)).toThrow(InvalidArgumentError);
       expect(pool.allocMany(plain)).toBe(0);
+      // A `length` of its own cannot make the pool trust the freed memory.
+      Object.defineProperty(plain, 'length', { value: N });
+      expect(plain.length).toBe(N);
+      expect(() => pool.allocMany(plain, N)).toThrow(InvalidArgumentError);
+      expect(() => pool.freeMany(plain, N)).toThrow(InvalidArgumentError);
+      expect(pool.allocMany(plain)).toBe(0);
       expect(pool.stats()).toEqual(unchanged);
       expect(pool.check()).toBe(0);
     } finally {
