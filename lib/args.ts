@@ -72,3 +72,20 @@ export function countArg(count: unknown, length: number, context: string): numbe
   if (count === undefined) return length;
   return uint32Arg(count, 'count', context, 0, length);
 }
+
+/* The intrinsic %TypedArray%.prototype.length getter, taken at load. */
+const intrinsicLength = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype) as object,
+  'length',
+)!.get!;
+
+/**
+ * A typed array's length as the engine keeps it (0 once its buffer is
+ * detached), read with the intrinsic getter: an own `length` property the
+ * caller defined on the array cannot stand in for it. Every length that
+ * bounds a copy or a native call is read this way. `array` must be a typed
+ * array (checked before).
+ */
+export function typedArrayLength(array: ArrayBufferView): number {
+  return intrinsicLength.call(array) as number;
+}

@@ -73,6 +73,7 @@ import {
   isUint32,
   objectArg,
   show,
+  typedArrayLength,
   uint32Arg,
 } from './args';
 import {
@@ -175,19 +176,6 @@ function nonOffsetError(offset: unknown, ctx: string, detail: ErrorDetail): Memo
   return typeof offset !== 'number'
     ? new InvalidArgumentError(`${ctx}: offset must be a number`, detail)
     : new InvalidAddressError(`${ctx}: not a slot offset`, detail);
-}
-
-/* An Int32Array's length as the engine keeps it (0 once its buffer is
- * detached), read with the intrinsic getter: an own `length` property the
- * caller defined on the array cannot stand in for it. The batch calls
- * bound the counts they hand the native kernels, which trust the length
- * they bound, with it. */
-const typedArrayLength = Object.getOwnPropertyDescriptor(
-  Object.getPrototypeOf(Int32Array.prototype) as object,
-  'length',
-)!.get!;
-function lengthOf(array: Int32Array): number {
-  return typedArrayLength.call(array) as number;
 }
 
 /**
@@ -432,7 +420,7 @@ export class FixedPool {
     const ctx = 'FixedPool.allocMany()';
     if (this.#destroyed) throw destroyedError(ctx);
     int32ArrayArg(out, 'out', ctx);
-    const length = lengthOf(out);
+    const length = typedArrayLength(out);
     const n = countArg(count, length, ctx);
     if (this.#cacheSize === 0) return fixed_alloc_many(this.#id, out, n);
     const slots = this.#slots;
@@ -492,7 +480,7 @@ export class FixedPool {
     const ctx = 'FixedPool.freeMany()';
     if (this.#destroyed) throw destroyedError(ctx);
     int32ArrayArg(offsets, 'offsets', ctx);
-    const length = lengthOf(offsets);
+    const length = typedArrayLength(offsets);
     const n = countArg(count, length, ctx);
     if (this.#cacheSize === 0) {
       const status = fixed_free_many(this.#id, offsets, n);

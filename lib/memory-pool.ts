@@ -54,7 +54,7 @@
  * a copy by JS. No object is made but read()'s result and view()'s; the
  * default owner is id 0 and the last named owner is cached.
  */
-import { alignmentArg, booleanArg, objectArg, show, uint32Arg } from './args';
+import { alignmentArg, booleanArg, objectArg, show, typedArrayLength, uint32Arg } from './args';
 import {
   binding,
   FLAG_THREAD_SAFE,
@@ -484,7 +484,7 @@ export class MemoryPool {
     ) {
       if (data instanceof Uint8Array && !this.#threadSafe) {
         const at = locate(this.#id, handle);
-        if (at >= 0 && data.length <= frame[1] - offset) {
+        if (at >= 0 && typedArrayLength(data) <= frame[1] - offset) {
           this.#bytes.set(data, at + offset);
           return;
         }

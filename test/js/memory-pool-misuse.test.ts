@@ -269,6 +269,23 @@ describe('MemoryPool refuses what the core refuses, counting it', () => {
     });
   });
 
+  it('a write whose source lies about its length (an own `length` property) is refused, the next block intact', () => {
+    for (const strategy of ['tlsf', 'first_fit'] as const) {
+      using pool = new MemoryPool({ size: 1 << 16, strategy });
+      const a = pool.allocate(64);
+      const b = pool.allocate(64);
+      pool.write(b, new Uint8Array(64).fill(7));
+      const data = new Uint8Array(256).fill(0xee);
+      Object.defineProperty(data, 'length', { value: 8 });
+      const w = watched(pool);
+      expectRefused(w, () => pool.write(a, data), OutOfBoundsError, 'MP_ERR_OUT_OF_BOUNDS', {
+        rejectedAccessCount: 1,
+      });
+      expect(Array.from(pool.read(b))).toEqual(new Array(64).fill(7));
+      expect(pool.check()).toBe(0);
+    }
+  });
+
   it('double free is MP_ERR_DOUBLE_FREE even after the slot was reused, and the new block survives', () => {
     using pool = new MemoryPool({ size: 8192, maxBlocks: 1 });
     const h1 = pool.allocate(8);
