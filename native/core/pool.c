@@ -61,7 +61,13 @@
  * (TLSF_FLAG_OWNER_COUNTS), and mp_pool_check compares a walk of its heap
  * with the pool's counters. Everything else takes the general path. Pools
  * without MP_FLAG_THREAD_SAFE run a copy of the hot paths with no lock
- * tests.
+ * tests, and before it, in mp_pool_alloc / mp_pool_free themselves, the
+ * commonest case written for few live values (no calls, a few register
+ * saves): the only owner record, no flags and nothing pinned, a slot from
+ * the free stack or back onto it, and a block from or into TLSF's front
+ * cache (tlsf_alloc_fast, tlsf_free_fast). Declining changes nothing, and
+ * the out-of-line pool_alloc_entry / pool_free_entry run the operation from
+ * the start.
  *
  * Pressure. used_bytes / total_bytes gives low < 60% <= medium < 80% <= high
  * < 95% <= critical. The pool keeps the band of used_bytes that keeps the
@@ -492,10 +498,58 @@ static MP_NOINLINE MP_Status pool_alloc_locked_body(MP_Pool *pool, size_t size, 
     return pool_alloc_body(pool, size, owner, flags, out, true);
 }
 
-MP_Status mp_pool_alloc(MP_Pool *pool, size_t size, uint32_t owner, uint32_t flags, MP_Handle *out) {
+/* mp_pool_alloc when its fast path below declines: out of line, so the
+ * fast path calls nothing and saves no registers. */
+static MP_NOINLINE MP_Status pool_alloc_entry(MP_Pool *pool, size_t size, uint32_t owner, uint32_t flags,
+                                              MP_Handle *out) {
     if (MP_UNLIKELY(pool == NULL || out == NULL)) return mp_fail(MP_ERR_INVALID_ARGUMENT, size, 0, 0);
     if (pool->flags & MP_FLAG_THREAD_SAFE) return pool_alloc_locked_body(pool, size, owner, flags, out);
     return pool_alloc_body(pool, size, owner, flags, out, false);
+}
+
+/* The commit of mp_pool_alloc's fast path: pool_commit's info-free case
+ * (solo owner record, no flags) with a slot from the free stack. */
+MP_INLINE MP_Status pool_fast_commit(MP_Pool *pool, uint8_t *ptr, size_t size, size_t usable,
+                                     MP_Handle *out) {
+    uint32_t idx = pool->free_head;
+    pool_slot *s = &pool->slots[idx];
+    pool->free_head = (uint32_t)s->next;
+    MP_Handle h = ~s->handle;
+    s->ptr = ptr;
+    s->handle = h;
+    *out = h;
+    size_t used = pool->used_bytes + usable;
+    pool->used_bytes = used;
+    if (used > pool->peak_used_bytes) pool->peak_used_bytes = used;
+    pool->requested_bytes += size;
+    pool->alloc_count++;
+    /* No lock is held: the fast paths run only without MP_FLAG_THREAD_SAFE. */
+    if (MP_UNLIKELY(pool_pressure_left_band(pool))) return pool_unlock_after_band_left(pool);
+    return MP_OK;
+}
+
+/* The commonest allocation in the fewest registers: a pool without
+ * MP_FLAG_THREAD_SAFE, the fast owner (one TLSF backend holding the sizes,
+ * the cached owner, no limit), the only owner record, no flags, a free slot
+ * on the stack, and a block from TLSF's front cache (tlsf_alloc_fast). That
+ * is pool_alloc_body with pool_commit's info-free case; anything else,
+ * having changed nothing, runs pool_alloc_entry from the start. */
+MP_Status mp_pool_alloc(MP_Pool *pool, size_t size, uint32_t owner, uint32_t flags, MP_Handle *out) {
+    if (MP_LIKELY(pool != NULL && out != NULL && !(pool->flags & MP_FLAG_THREAD_SAFE)) &&
+        MP_LIKELY((uint64_t)owner == pool->fast_owner && size - 1 < pool->max_request_bytes && flags == 0 &&
+                  pool_owner_solo(pool) && pool->free_head != POOL_NIL)) {
+        size_t usable;
+        uint8_t *ptr = tlsf_alloc_fast(pool->tlsf_only, size, &usable);
+        if (MP_LIKELY(ptr != NULL)) return pool_fast_commit(pool, ptr, size, usable, out);
+        /* owner and flags are known here: rebuilt rather than kept live
+         * (fewer registers to save; the empty asm makes gcc reload
+         * fast_owner instead of keeping the one it compared). */
+#if defined(__GNUC__)
+        __asm__ volatile("" ::: "memory");
+#endif
+        return pool_alloc_entry(pool, size, (uint32_t)pool->fast_owner, 0, out);
+    }
+    return pool_alloc_entry(pool, size, owner, flags, out);
 }
 
 MP_INLINE MP_Status pool_free_body(MP_Pool *pool, bool check_owner, uint32_t owner, MP_Handle handle, bool locked) {
@@ -526,7 +580,40 @@ MP_INLINE MP_Status pool_free_common(MP_Pool *pool, bool check_owner, uint32_t o
     return pool_free_body(pool, check_owner, owner, handle, false);
 }
 
-MP_Status mp_pool_free(MP_Pool *pool, MP_Handle handle) { return pool_free_common(pool, false, 0, handle); }
+/* mp_pool_free when its fast path below declines. */
+static MP_NOINLINE MP_Status pool_free_entry(MP_Pool *pool, MP_Handle handle) {
+    return pool_free_common(pool, false, 0, handle);
+}
+
+/* The commonest free in the fewest registers: a pool without
+ * MP_FLAG_THREAD_SAFE over one TLSF holding the sizes, the only owner
+ * record, nothing pinned (so no link to clear), the live slot of `handle`
+ * with a generation left, and a block TLSF's front cache takes
+ * (tlsf_free_fast). That is pool_release_slot's common case; anything else,
+ * having changed nothing, runs pool_free_entry from the start. */
+MP_Status mp_pool_free(MP_Pool *pool, MP_Handle handle) {
+    if (MP_LIKELY(pool != NULL && !(pool->flags & MP_FLAG_THREAD_SAFE)) &&
+        MP_LIKELY(pool->tlsf_sizes && pool_owner_solo(pool) && pool->pinned_count == 0)) {
+        uint64_t idx = handle & pool->index_mask;
+        pool_slot *s = idx < pool->high_water ? &pool->slots[idx] : NULL;
+        size_t usable, requested;
+        if (MP_LIKELY(s != NULL && s->handle == handle && handle < pool->last_gen_handle) &&
+            MP_LIKELY(tlsf_free_fast(pool->tlsf_only, s->ptr, &usable, &requested))) {
+            pool->used_bytes -= usable;
+            pool->requested_bytes -= requested;
+            pool->free_count++;
+            /* The handle and index are read back from the slot (it holds
+             * the handle): fewer values live across the TLSF part. */
+            MP_Handle live = s->handle;
+            s->handle = ~(live + pool->gen_step);
+            s->next = pool->free_head;
+            pool->free_head = (uint32_t)(live & pool->index_mask);
+            if (MP_UNLIKELY(pool_pressure_left_band(pool))) return pool_unlock_after_band_left(pool);
+            return MP_OK;
+        }
+    }
+    return pool_free_entry(pool, handle);
+}
 
 MP_Status mp_pool_free_as(MP_Pool *pool, uint32_t owner, MP_Handle handle) {
     return pool_free_common(pool, true, owner, handle);

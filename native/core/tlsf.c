@@ -30,6 +30,16 @@
  * free path and the allocation retried, so it fails only when the coalesced
  * heap has no room either. Cached blocks are free for every observer.
  *
+ * Fast paths. mp_tlsf_alloc and mp_tlsf_free first try the cache's common
+ * cases inline (tlsf_alloc_fast, tlsf_free_fast in tlsf_hot.h: a pop from
+ * the request's class or the next, a push into a class with room), with
+ * the same validation and counters, compiled to code that calls nothing and
+ * keeps few values live (a few register saves instead of six plus a stack
+ * frame). They change nothing when they decline; the out-of-line
+ * tlsf_alloc_slow / tlsf_free_slow then run the whole operation from the
+ * start (thread-safe instances always take them), so every error is found
+ * and reported there exactly as before.
+ *
  * Memory layout (16-byte granules, sizes include the header):
  *   region: [pad][hdr|payload ...][hdr|payload ...] ... [sentinel hdr]
  *                 ^first                                ^sentinel
@@ -215,13 +225,26 @@ static MP_NOINLINE void *tlsf_alloc_locked(MP_Tlsf *t, size_t req, size_t align)
     return p;
 }
 
-void *mp_tlsf_alloc(MP_Tlsf *t, size_t size) {
+/* mp_tlsf_alloc when the fast path below does not serve it: out of line,
+ * so the fast path calls nothing and saves no registers. */
+static MP_NOINLINE void *tlsf_alloc_slow(MP_Tlsf *t, size_t size) {
     if (MP_UNLIKELY(t == NULL)) {
         mp_fail(MP_ERR_INVALID_ARGUMENT, size, 0, 0);
         return NULL;
     }
     if (MP_UNLIKELY(t->flags & MP_FLAG_THREAD_SAFE)) return tlsf_alloc_locked(t, size, 0);
     return tlsf_alloc_counted(t, size, 0);
+}
+
+void *mp_tlsf_alloc(MP_Tlsf *t, size_t size) {
+    size_t usable;
+    uint8_t *p;
+    if (MP_LIKELY(t != NULL && !(t->flags & MP_FLAG_THREAD_SAFE)) &&
+        MP_LIKELY((p = tlsf_alloc_fast(t, size, &usable)) != NULL)) {
+        tlsf_count_alloc(t, usable, size);
+        return p;
+    }
+    return tlsf_alloc_slow(t, size);
 }
 
 void *mp_tlsf_alloc_aligned(MP_Tlsf *t, size_t size, size_t align) {
@@ -319,12 +342,24 @@ static MP_NOINLINE MP_Status tlsf_free_locked(MP_Tlsf *t, void *ptr) {
     return st;
 }
 
-MP_Status mp_tlsf_free(MP_Tlsf *t, void *ptr) {
+/* mp_tlsf_free when the fast path below does not serve it: out of line,
+ * like tlsf_alloc_slow. */
+static MP_NOINLINE MP_Status tlsf_free_slow(MP_Tlsf *t, void *ptr) {
     if (MP_UNLIKELY(t == NULL)) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
     MP_Status st =
         MP_UNLIKELY(t->flags & MP_FLAG_THREAD_SAFE) ? tlsf_free_locked(t, ptr) : tlsf_free_counted(t, ptr);
     if (MP_UNLIKELY(st != MP_OK)) return mp_fail(st, 0, 0, 0);
     return MP_OK;
+}
+
+MP_Status mp_tlsf_free(MP_Tlsf *t, void *ptr) {
+    size_t usable, requested;
+    if (MP_LIKELY(t != NULL && !(t->flags & MP_FLAG_THREAD_SAFE)) &&
+        MP_LIKELY(tlsf_free_fast(t, ptr, &usable, &requested))) {
+        tlsf_count_free(t, usable, requested);
+        return MP_OK;
+    }
+    return tlsf_free_slow(t, ptr);
 }
 
 /* See tlsf_hot.h: the cold half of the managed pool's allocation. */

@@ -1,7 +1,9 @@
 /*
  * tlsf_cache.c - the front cache of TLSF: layout, flush and check. The hot
  * push and pop are inline in tlsf_internal.h (tlsf_cache_push,
- * tlsf_cache_pop), used by free and alloc in tlsf.c.
+ * tlsf_cache_pop), used by free and alloc in tlsf.c, and in tlsf_hot.h as
+ * the register-light fast paths tlsf_alloc_fast and tlsf_free_fast (same
+ * validation; they only decline where tlsf_cache_pop/push would do more).
  *
  * Why. A coalescing free touches the block, both physical neighbours and
  * their list neighbours, and an alloc pops a list head and splits it: six to

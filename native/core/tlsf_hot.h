@@ -4,6 +4,9 @@
  * compiles them into its own fast paths instead of calling them: one
  * function frame per operation instead of two. Their out-of-line cold and
  * merging parts stay in tlsf.c. See tlsf.c for the algorithm and layout.
+ * The "fast paths" section holds the front cache's common cases written for
+ * few live values (tlsf_alloc_fast, tlsf_free_fast): mp_tlsf_alloc/free and
+ * mp_pool_alloc/free run them first and fall back to the full paths.
  */
 #ifndef MP_TLSF_HOT_H
 #define MP_TLSF_HOT_H
@@ -230,18 +233,120 @@ MP_INLINE MP_Status tlsf_free_sized(MP_Tlsf *t, void *ptr, size_t *usable, size_
     return tlsf_release_at(t, b, w0, usable, requested);
 }
 
+MP_INLINE void tlsf_count_free(MP_Tlsf *t, size_t usable, size_t requested) {
+    t->stats.bytes_in_use -= usable;
+    t->stats.bytes_requested -= requested;
+    t->stats.free_count++;
+}
+
 /* free with counters; lock held. */
 MP_INLINE MP_Status tlsf_free_counted(MP_Tlsf *t, void *ptr) {
     size_t usable, requested;
     MP_Status st = tlsf_free_sized(t, ptr, &usable, &requested);
     if (MP_LIKELY(st == MP_OK)) {
-        t->stats.bytes_in_use -= usable;
-        t->stats.bytes_requested -= requested;
-        t->stats.free_count++;
+        tlsf_count_free(t, usable, requested);
     } else {
         t->stats.rejected_free_count++;
     }
     return st;
+}
+
+/* ------------------------------------------------------------ fast paths */
+
+/* The front cache's common cases, for callers that compile them into small
+ * functions of their own (mp_tlsf_alloc/free, the managed pool): inline,
+ * no calls and few live values, so the caller saves no registers. Each one
+ * either completes the operation or declines having only read (nothing
+ * changed, not even a counter), and the caller then runs its full path from
+ * the start, which validates the same headers again and reports whatever
+ * made the fast path decline. Counters are the caller's. */
+
+/** The top block of cache class `c` (which holds `n` > 0 blocks) in *b_out
+ * with its header word in *w0, validated as tlsf_cache_pop validates it but
+ * for the class of its size, which the caller checks: the slot in range,
+ * the flags of a cached block, the tag (not free: no next link), at least
+ * 32 bytes and inside the heap. False if any of that fails. */
+MP_INLINE bool tlsf_cache_top_fast(const MP_Tlsf *t, unsigned c, unsigned n, uint8_t **b_out, uint64_t *w0) {
+    const tlsf_env *e = &t->env;
+    uint32_t index = t->cache_slots[c * TLSF_CACHE_DEPTH + n - 1u];
+    if (MP_UNLIKELY(!tlsf_index_ok(e, index))) return false;
+    uint8_t *b = tlsf_block_at(e, index);
+    *w0 = tlsf_peek64(b);
+    *b_out = b;
+    size_t size = tlsf_w_bytes(*w0);
+    return MP_LIKELY((*w0 & (TLSF_W_CACHED | TLSF_W_FREE | TLSF_W_ALIGN_MASK | TLSF_W_SLACK_MASK)) ==
+                         TLSF_W_CACHED &&
+                     tlsf_tag(e, b, *w0, 0) == tlsf_peek64(b + 8) && size >= TLSF_MIN_BLOCK_BYTES &&
+                     size <= (size_t)(e->sentinel - b));
+}
+
+/** An allocation of `req` bytes at TLSF's own alignment served by the front
+ * cache as tlsf_cache_pop serves it: from the top of the request's class c,
+ * or if that class is empty or its top too small, from the top of class
+ * c + 1. NULL otherwise: too large, nothing cached that fits, a cached
+ * header that fails validation, or a block of c + 1 in the upper half of a
+ * class twice as wide as c (declined, not wrong: the full path takes it). */
+MP_INLINE uint8_t *tlsf_alloc_fast(MP_Tlsf *t, size_t req, size_t *usable) {
+    if (MP_UNLIKELY(req > t->max_request_bytes)) return NULL;
+    size_t bs = tlsf_block_bytes_for(req);
+    if (bs >= TLSF_CACHE_MAX_BLOCK_BYTES) return NULL;
+    /* Class c holds the sizes whose bits above sh - 1 are `slice` = bs >>
+     * sh; the next class starts at (slice + 1) << sh and is at least 2^sh
+     * wide, so sizes with slice + 1 there are of class c + 1 (and > bs). */
+    unsigned sh, c = tlsf_list_index_sh(&t->env, bs, &sh);
+    size_t slice = bs >> sh;
+    uint64_t w0;
+    uint8_t *b;
+    if (c >= t->cache_classes) return NULL;
+    if (t->cache_count[c] != 0) {
+        if (!tlsf_cache_top_fast(t, c, t->cache_count[c], &b, &w0) || (tlsf_w_bytes(w0) >> sh) != slice)
+            return NULL;
+        if (tlsf_w_bytes(w0) >= bs) goto take;
+    }
+    c++;
+    slice++;
+#if defined(__GNUC__)
+    __asm__ volatile("" ::: "memory");
+#endif
+    if (c >= t->cache_classes || t->cache_count[c] == 0) return NULL;
+    if (!tlsf_cache_top_fast(t, c, t->cache_count[c], &b, &w0) || (tlsf_w_bytes(w0) >> sh) != slice)
+        return NULL;
+take:
+    if (tlsf_cache_waste_too_big(tlsf_w_bytes(w0), bs)) return NULL;
+#if defined(__GNUC__)
+    __asm__ volatile("" ::: "memory");
+#endif
+    return tlsf_cache_take(t, b, w0, c, t->cache_count[c], req, usable);
+}
+
+/** A free of `ptr` into the front cache: true if `ptr` is a valid used
+ * block (the checks of tlsf_used_block) and the cache took it
+ * (tlsf_cache_push); its sizes are then in *usable and *requested. False:
+ * refused or not cacheable. */
+MP_INLINE bool tlsf_free_fast(MP_Tlsf *t, void *ptr, size_t *usable, size_t *requested) {
+    const tlsf_env *e = &t->env;
+    /* In the heap and aligned; below first, the offset wraps past the span. */
+    uintptr_t a = (uintptr_t)ptr - TLSF_HDR_BYTES;
+    if (MP_UNLIKELY((a & 15u) != 0 || a - (uintptr_t)e->first >= (uintptr_t)(e->sentinel - e->first)))
+        return false;
+    uint8_t *b = (uint8_t *)a;
+    uint64_t w0 = tlsf_peek64(b);
+    size_t size = tlsf_w_bytes(w0);
+    /* Used (neither free nor cached: no next link in the tag), authentic,
+     * at least 32 bytes and inside the heap, small enough to cache. */
+    if (MP_UNLIKELY((w0 & (TLSF_W_FREE | TLSF_W_CACHED)) != 0 ||
+                    tlsf_tag(e, b, w0, 0) != tlsf_peek64(b + 8) || size < TLSF_MIN_BLOCK_BYTES ||
+                    size > (size_t)(e->sentinel - b)) ||
+        size >= TLSF_CACHE_MAX_BLOCK_BYTES)
+        return false;
+#if defined(__GNUC__)
+    __asm__ volatile("" ::: "memory");
+#endif
+    unsigned sh, c = tlsf_list_index_sh(e, size, &sh);
+    if (!tlsf_cache_has_room(t, c, size)) return false;
+    tlsf_cache_file(t, b, w0, c);
+    tlsf_w_sizes(w0, usable, requested);
+    return true;
 }
 
 /* ------------------------------------------------ entry points for mp_pool */

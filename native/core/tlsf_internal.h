@@ -319,6 +319,17 @@ MP_INLINE unsigned tlsf_list_index(const tlsf_env *e, size_t size) {
     return (fl << e->sl_log2) | sl;
 }
 
+/** tlsf_list_index(e, size) in fewer steps, for size >= 16, and in *sh the
+ * log2 of its list's slice width: with fl_shift = sl_log2 + 4, the list of
+ * `size` is the slice size >> sh (sh = max(log2 size, fl_shift) - sl_log2,
+ * 4 on the first level) at index ((sh - 4) << sl_log2) + (size >> sh). Two
+ * sizes are in the same list iff they agree above bit sh - 1. */
+MP_INLINE unsigned tlsf_list_index_sh(const tlsf_env *e, size_t size, unsigned *sh) {
+    unsigned l = mp_log2_floor(size);
+    *sh = (l < e->fl_shift ? e->fl_shift : l) - e->sl_log2;
+    return ((*sh - TLSF_GRANULE_LOG2) << e->sl_log2) + (unsigned)(size >> *sh);
+}
+
 /* ------------------------------------------------------- free-list upkeep */
 
 /* Links. A free block's next link is covered by its header tag, so it is
@@ -530,6 +541,27 @@ MP_INLINE bool tlsf_cached_hdr_ok(const MP_Tlsf *t, const uint8_t *b, uint64_t w
            tlsf_fits_heap(&t->env, b, tlsf_w_size(w0)) && tlsf_cache_class(t, tlsf_w_bytes(w0)) == c;
 }
 
+/** True if a cached block of `size` bytes is too large to be taken whole
+ * for `bs` block bytes (<= size): see tlsf_cache_pop. */
+MP_INLINE bool tlsf_cache_waste_too_big(size_t size, size_t bs) {
+    return size - bs >= TLSF_MIN_BLOCK_BYTES && size - bs > (bs >> 4);
+}
+
+/** Takes the validated cached block `b` (header word w0), the top of class
+ * `c` which holds `n` blocks, whole for `req` bytes: marks it used with its
+ * slack, sets *usable and returns its payload. */
+MP_INLINE uint8_t *tlsf_cache_take(MP_Tlsf *t, uint8_t *b, uint64_t w0, unsigned c, unsigned n, size_t req,
+                                   size_t *usable) {
+    size_t size = tlsf_w_bytes(w0);
+    t->cache_count[c] = (uint8_t)(n - 1);
+    t->cache_bytes -= size;
+    *usable = size - TLSF_HDR_BYTES;
+    uint64_t slack = (uint64_t)(*usable - req) << TLSF_W_SLACK_SHIFT;
+    tlsf_hdr_store(&t->env, b, (w0 & (TLSF_W_SIZE_MASK | TLSF_W_PREV_FREE)) | slack);
+    MP_UNPOISON(b + TLSF_HDR_BYTES, *usable);
+    return b + TLSF_HDR_BYTES;
+}
+
 /** Takes the most recently cached block of class `c` (the class of `bs`
  * block bytes) or, if that one is smaller than bs, of class c + 1, and marks
  * it used for `req` bytes. A block is taken whole (no split touches its
@@ -554,17 +586,27 @@ MP_INLINE uint8_t *tlsf_cache_pop(MP_Tlsf *t, size_t req, size_t bs, unsigned c,
         }
         size_t size = tlsf_w_bytes(w0);
         if (size < bs) continue;
-        if (size - bs >= TLSF_MIN_BLOCK_BYTES && size - bs > (bs >> 4)) break;
-        t->cache_count[c] = (uint8_t)(n - 1);
-        t->cache_bytes -= size;
-        *usable = size - TLSF_HDR_BYTES;
-        uint64_t slack = (uint64_t)(*usable - req) << TLSF_W_SLACK_SHIFT;
-        tlsf_hdr_store(e, b, (w0 & (TLSF_W_SIZE_MASK | TLSF_W_PREV_FREE)) | slack);
-        MP_UNPOISON(b + TLSF_HDR_BYTES, *usable);
-        return b + TLSF_HDR_BYTES;
+        if (tlsf_cache_waste_too_big(size, bs)) break;
+        return tlsf_cache_take(t, b, w0, c, n, req, usable);
     }
     *corrupt = false;
     return NULL;
+}
+
+/** True if class `c` has a free slot and the budget room for `size` bytes. */
+MP_INLINE bool tlsf_cache_has_room(const MP_Tlsf *t, unsigned c, size_t size) {
+    return c < t->cache_classes && t->cache_count[c] < TLSF_CACHE_DEPTH &&
+           size <= t->cache_budget_bytes - t->cache_bytes;
+}
+
+/** Files the validated used block `b` (header word w0) in class `c`, which
+ * has room (tlsf_cache_has_room). */
+MP_INLINE void tlsf_cache_file(MP_Tlsf *t, uint8_t *b, uint64_t w0, unsigned c) {
+    size_t size = tlsf_w_bytes(w0);
+    t->cache_slots[c * TLSF_CACHE_DEPTH + t->cache_count[c]++] = tlsf_index_of(&t->env, b);
+    t->cache_bytes += size;
+    MP_POISON(b + TLSF_HDR_BYTES, size - TLSF_HDR_BYTES);
+    tlsf_hdr_store(&t->env, b, (w0 & (TLSF_W_SIZE_MASK | TLSF_W_PREV_FREE)) | TLSF_W_CACHED);
 }
 
 /** Caches the validated used block `b` (header word w0) instead of freeing
@@ -575,13 +617,8 @@ MP_INLINE uint8_t *tlsf_cache_pop(MP_Tlsf *t, size_t req, size_t bs, unsigned c,
 MP_INLINE bool tlsf_cache_push(MP_Tlsf *t, uint8_t *b, uint64_t w0) {
     size_t size = tlsf_w_bytes(w0);
     unsigned c = tlsf_cache_class(t, size);
-    if (c >= t->cache_classes || t->cache_count[c] >= TLSF_CACHE_DEPTH ||
-        size > t->cache_budget_bytes - t->cache_bytes)
-        return false;
-    t->cache_slots[c * TLSF_CACHE_DEPTH + t->cache_count[c]++] = tlsf_index_of(&t->env, b);
-    t->cache_bytes += size;
-    MP_POISON(b + TLSF_HDR_BYTES, size - TLSF_HDR_BYTES);
-    tlsf_hdr_store(&t->env, b, (w0 & (TLSF_W_SIZE_MASK | TLSF_W_PREV_FREE)) | TLSF_W_CACHED);
+    if (!tlsf_cache_has_room(t, c, size)) return false;
+    tlsf_cache_file(t, b, w0, c);
     return true;
 }
 

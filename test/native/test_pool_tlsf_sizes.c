@@ -4,7 +4,8 @@
  * slot's info link only for pinned blocks while it has one owner record:
  * sizes, charges and pin counts stay exact through pin, unpin, free, slot
  * reuse and a second owner; check catches a stray link; an overwritten
- * header is MP_ERR_CORRUPTION for every access and changes nothing.
+ * header is MP_ERR_CORRUPTION for every access and changes nothing; the
+ * fast paths of alloc and free agree with a thread-safe twin's general ones.
  */
 #include "mp_test.h"
 #include "pool_internal.h"
@@ -135,6 +136,55 @@ static void a_large_minimum_block_keeps_sizes_in_the_info(void) {
     mp_pool_destroy(p);
 }
 
+/* mp_pool_alloc/free serve the commonest case on a fast path; a
+ * thread-safe twin always takes the general one. Fed the same operations
+ * (sizes on both sides of TLSF's 8 KiB cache bound, pinned blocks, double
+ * frees), both return the same statuses, slots and generations, place
+ * blocks at the same offsets and keep equal stats. */
+static void the_fast_and_general_paths_agree(void) {
+    enum { OPS = 4000, SLOTS = 96 };
+    MP_PoolConfig fast_cfg = {.pool_bytes = MIB, .strategy = MP_STRATEGY_TLSF};
+    MP_PoolConfig full_cfg = {.pool_bytes = MIB, .strategy = MP_STRATEGY_TLSF, .flags = MP_FLAG_THREAD_SAFE};
+    MP_Pool *twin[2] = {mp_pool_create_ex(&fast_cfg), mp_pool_create_ex(&full_cfg)};
+    REQUIRE(twin[0] && twin[1]);
+    REQUIRE(twin[0]->tlsf_sizes && twin[1]->tlsf_sizes);
+    MP_Handle live[2][SLOTS] = {{0}}, gone[2] = {0, 0};
+    uint64_t rng = 5;
+    const uint64_t payload = ((uint64_t)1 << POOL_PAYLOAD_BITS) - 1; /* the handle without the pool's tag */
+    for (int op = 0; op < OPS; op++) {
+        size_t i = (size_t)(mp_test_rand(&rng) % SLOTS);
+        size_t size = 1 + (size_t)(mp_test_rand(&rng) % 9000);
+        unsigned pick = (unsigned)(mp_test_rand(&rng) % 16);
+        for (int k = 0; k < 2; k++) {
+            MP_Pool *p = twin[k];
+            if (live[k][i] != 0) {
+                CHECK_STATUS(mp_pool_free(p, live[k][i]), MP_OK);
+                gone[k] = live[k][i];
+                live[k][i] = 0;
+            } else if (pick == 0 && gone[k] != 0) {
+                CHECK_STATUS(mp_pool_free(p, gone[k]), MP_ERR_DOUBLE_FREE);
+            } else {
+                CHECK_STATUS(mp_pool_alloc(p, size, 0, pick == 1 ? MP_ALLOC_PINNED : 0, &live[k][i]), MP_OK);
+            }
+        }
+        CHECK((live[0][i] & payload) == (live[1][i] & payload));
+        if (live[0][i] != 0 && live[1][i] != 0) {
+            size_t off[2], len[2];
+            CHECK_STATUS(mp_pool_locate(twin[0], live[0][i], &off[0], &len[0]), MP_OK);
+            CHECK_STATUS(mp_pool_locate(twin[1], live[1][i], &off[1], &len[1]), MP_OK);
+            CHECK(off[0] == off[1] && len[0] == size && len[1] == size);
+        }
+        MP_PoolStats s0 = stats_of(twin[0]), s1 = stats_of(twin[1]);
+        CHECK(memcmp(&s0, &s1, sizeof s0) == 0);
+        if (op % 64 == 0) CHECK(mp_pool_check(twin[0]) == 0 && mp_pool_check(twin[1]) == 0);
+        if (mp_test_failures_ != 0) break;
+    }
+    CHECK(mp_pool_check(twin[0]) == 0);
+    mp_pool_destroy(twin[0]);
+    mp_pool_destroy(twin[1]);
+}
+
 MP_TEST_MAIN(TEST_CASE(sizes_come_from_the_headers_and_links_only_from_pins),
+             TEST_CASE(the_fast_and_general_paths_agree),
              TEST_CASE(an_overwritten_header_is_corruption_for_every_access),
              TEST_CASE(a_large_minimum_block_keeps_sizes_in_the_info))

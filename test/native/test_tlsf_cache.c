@@ -5,7 +5,8 @@
  * realloc), agreement with a cache-off twin fed the same operations, the
  * flush that lets an allocation succeed when only coalescing makes room,
  * trim and reset, the budget, corrupted cache entries detected and check()
- * finding broken cache bookkeeping.
+ * finding broken cache bookkeeping; the fast paths of alloc and free
+ * (tlsf_hot.h) against the full ones of a thread-safe twin.
  */
 #include "mp_test.h"
 #include "tlsf_internal.h"
@@ -302,7 +303,76 @@ static void test_check_finds_broken_cache_bookkeeping(void) {
     mp_tlsf_destroy(t);
 }
 
+/* tlsf_list_index_sh (the fast paths' class arithmetic) agrees with
+ * tlsf_list_index for every second-level count, and its slice tells
+ * exactly which sizes share a list. */
+static void test_the_fast_class_arithmetic_matches_the_list_mapping(void) {
+    for (unsigned sl_log2 = 1; sl_log2 <= 5; sl_log2++) {
+        tlsf_env e;
+        memset(&e, 0, sizeof e);
+        e.sl_log2 = sl_log2;
+        e.fl_shift = sl_log2 + 4;
+        for (size_t size = 16; size <= 4 * TLSF_CACHE_MAX_BLOCK_BYTES; size += 16) {
+            unsigned sh, c = tlsf_list_index_sh(&e, size, &sh);
+            CHECK(c == tlsf_list_index(&e, size));
+            size_t next = size + 16;
+            CHECK(((next >> sh) == (size >> sh)) == (tlsf_list_index(&e, next) == c));
+        }
+        if (mp_test_failures_ != 0) break;
+    }
+}
+
+/* mp_tlsf_alloc/free serve the cache's common cases on a fast path; a
+ * thread-safe twin always takes the full one. Fed the same operations
+ * (sizes on both sides of the 8 KiB cache bound, every second-level count,
+ * refused frees), both hand out blocks at the same offsets and keep equal
+ * stats: the fast path takes exactly what the full path would. */
+static void test_fast_and_full_paths_place_and_count_alike(void) {
+    enum { OPS = 4000, SLOTS = 96 };
+    for (unsigned sl_log2 = 1; sl_log2 <= 5; sl_log2++) {
+        MP_TlsfConfig fast_cfg = {512 * KIB, sl_log2, 0, NULL, MP_TLSF_CACHE_DEFAULT_BYTES};
+        MP_TlsfConfig full_cfg = {512 * KIB, sl_log2, MP_FLAG_THREAD_SAFE, NULL, MP_TLSF_CACHE_DEFAULT_BYTES};
+        MP_Tlsf *twin[2] = {mp_tlsf_create_ex(&fast_cfg), mp_tlsf_create_ex(&full_cfg)};
+        REQUIRE(twin[0] && twin[1]);
+        uint8_t *live[2][SLOTS] = {{0}};
+        uint64_t rng = 11 + sl_log2;
+        for (int op = 0; op < OPS; op++) {
+            size_t i = (size_t)(mp_test_rand(&rng) % SLOTS);
+            size_t size = (size_t)(mp_test_rand(&rng) % 9000);
+            bool refused = mp_test_rand(&rng) % 16 == 0;
+            for (int k = 0; k < 2; k++) {
+                MP_Tlsf *t = twin[k];
+                uint8_t *base = mp_tlsf_base(t);
+                if (live[k][i] != NULL && refused) {
+                    CHECK_STATUS(mp_tlsf_free(t, live[k][i] + 16), MP_ERR_INVALID_ADDRESS); /* interior */
+                } else if (live[k][i] != NULL) {
+                    CHECK_STATUS(mp_tlsf_free(t, live[k][i]), MP_OK);
+                    if (refused) CHECK_STATUS(mp_tlsf_free(t, live[k][i]), MP_ERR_DOUBLE_FREE);
+                    live[k][i] = NULL;
+                } else {
+                    live[k][i] = mp_tlsf_alloc(t, size);
+                    CHECK(live[k][i] != NULL && (size_t)(live[k][i] - base) < 512 * KIB);
+                }
+            }
+            CHECK((live[0][i] == NULL) == (live[1][i] == NULL));
+            if (live[0][i] != NULL && live[1][i] != NULL)
+                CHECK(live[0][i] - (uint8_t *)mp_tlsf_base(twin[0]) ==
+                      live[1][i] - (uint8_t *)mp_tlsf_base(twin[1]));
+            MP_HeapStats s0 = stats_of(twin[0]), s1 = stats_of(twin[1]);
+            CHECK(memcmp(&s0, &s1, sizeof s0) == 0);
+            if (op % 64 == 0) CHECK(mp_tlsf_check(twin[0]) == 0 && mp_tlsf_check(twin[1]) == 0);
+            if (mp_test_failures_ != 0) break;
+        }
+        CHECK(mp_tlsf_check(twin[0]) == 0);
+        mp_tlsf_destroy(twin[0]);
+        mp_tlsf_destroy(twin[1]);
+        if (mp_test_failures_ != 0) break;
+    }
+}
+
 MP_TEST_MAIN(TEST_CASE(test_alloc_takes_back_the_most_recently_freed_block_of_its_class),
+             TEST_CASE(test_the_fast_class_arithmetic_matches_the_list_mapping),
+             TEST_CASE(test_fast_and_full_paths_place_and_count_alike),
              TEST_CASE(test_a_cached_block_is_free_for_every_observer),
              TEST_CASE(test_cached_and_uncached_twins_agree_on_counters_and_free_bytes),
              TEST_CASE(test_allocation_that_needs_coalescing_flushes_the_cache_and_succeeds),
