@@ -34,8 +34,7 @@
  * cases inline (tlsf_alloc_fast, tlsf_free_fast in tlsf_hot.h: a pop from
  * the request's class or the next, a push into a class with room), with
  * the same validation and counters, compiled to code that calls nothing and
- * keeps few values live (a few register saves instead of six plus a stack
- * frame). They change nothing when they decline; the out-of-line
+ * opens no stack frame. They change nothing when they decline; the out-of-line
  * tlsf_alloc_slow / tlsf_free_slow then run the whole operation from the
  * start (thread-safe instances always take them), so every error is found
  * and reported there exactly as before.

@@ -255,7 +255,11 @@ MP_INLINE MP_Status tlsf_free_counted(MP_Tlsf *t, void *ptr) {
 
 /* The front cache's common cases, for callers that compile them into small
  * functions of their own (mp_tlsf_alloc/free, the managed pool): inline,
- * no calls and few live values, so the caller saves no registers. Each one
+ * no calls and few live values, so the caller saves few registers (empty
+ * asm memory barriers could save three more, by making gcc reload values
+ * instead of keeping them, but the reloads read just-stored values: the
+ * 64 B alloc+free pair took 14.8 ns with them, 11 without, in alternating
+ * runs). Each one
  * either completes the operation or declines having only read (nothing
  * changed, not even a counter), and the caller then runs its full path from
  * the start, which validates the same headers again and reports whatever
@@ -305,17 +309,11 @@ MP_INLINE uint8_t *tlsf_alloc_fast(MP_Tlsf *t, size_t req, size_t *usable) {
     }
     c++;
     slice++;
-#if defined(__GNUC__)
-    __asm__ volatile("" ::: "memory");
-#endif
     if (c >= t->cache_classes || t->cache_count[c] == 0) return NULL;
     if (!tlsf_cache_top_fast(t, c, t->cache_count[c], &b, &w0) || (tlsf_w_bytes(w0) >> sh) != slice)
         return NULL;
 take:
     if (tlsf_cache_waste_too_big(tlsf_w_bytes(w0), bs)) return NULL;
-#if defined(__GNUC__)
-    __asm__ volatile("" ::: "memory");
-#endif
     return tlsf_cache_take(t, b, w0, c, t->cache_count[c], req, usable);
 }
 
@@ -339,9 +337,6 @@ MP_INLINE bool tlsf_free_fast(MP_Tlsf *t, void *ptr, size_t *usable, size_t *req
                     size > (size_t)(e->sentinel - b)) ||
         size >= TLSF_CACHE_MAX_BLOCK_BYTES)
         return false;
-#if defined(__GNUC__)
-    __asm__ volatile("" ::: "memory");
-#endif
     unsigned sh, c = tlsf_list_index_sh(e, size, &sh);
     if (!tlsf_cache_has_room(t, c, size)) return false;
     tlsf_cache_file(t, b, w0, c);
