@@ -263,9 +263,8 @@ static napi_value js_fixed_cache_put(napi_env env, napi_callback_info info) {
     for (; p != end; p++, to++) {
         uint32_t x = (uint32_t)*p * inverse;
         uint32_t slot = (x >> shift) | (x << ((32u - shift) & 31u));
-        int32_t *state = states + slot;
-        if (slot >= base || *state != JS_SLOT_IN_USE) break;
-        *state = JS_SLOT_RELEASED;
+        if (slot >= base || states[slot] != JS_SLOT_IN_USE) break; /* index only once in range */
+        states[slot] = JS_SLOT_RELEASED;
         *to = (int32_t)slot;
     }
     c.e->frame[0] = (double)(p - offsets);
