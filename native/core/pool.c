@@ -344,35 +344,48 @@ static MP_NOINLINE void pool_commit_info(MP_Pool *p, uint32_t idx, uint32_t oi, 
  * is left), charges it to owner record `oi` and the pool and stores the new
  * handle in `*out`. True if used_bytes left its pressure band (the caller
  * then updates the level). */
-MP_INLINE bool pool_commit(MP_Pool *p, uint32_t oi, uint8_t *ptr, size_t size, size_t usable, uint32_t flags,
-                           MP_Handle *out) {
-    uint32_t idx = p->free_head;
-    pool_slot *s;
-    MP_Handle h;
-    if (MP_LIKELY(idx != POOL_NIL)) {
-        s = &p->slots[idx];
-        p->free_head = (uint32_t)s->next;
-        h = ~s->handle;
-    } else {
-        idx = p->high_water++;
-        s = &p->slots[idx];
-        h = pool_handle(p, idx, 1);
-    }
+/* Takes the top slot of the free stack (not empty) for the block at `ptr`:
+ * its handle, the slot's index in *idx. */
+MP_INLINE MP_Handle pool_slot_pop(MP_Pool *p, uint8_t *ptr, uint32_t *idx) {
+    *idx = p->free_head;
+    pool_slot *s = &p->slots[*idx];
+    p->free_head = (uint32_t)s->next;
+    MP_Handle h = ~s->handle;
     s->ptr = ptr;
     s->handle = h;
-    /* Under tlsf_sizes the header keeps the sizes, and a solo pool's
-     * unpinned block has link 0 already (see pool_slot_info). */
-    if (MP_UNLIKELY(!p->tlsf_sizes || flags != 0 || !pool_owner_solo(p)))
-        pool_commit_info(p, idx, oi, size, usable, flags);
+    return h;
+}
+
+/* Counts a new block of `usable` bytes (`size` asked for); true if
+ * used_bytes left its pressure band. */
+MP_INLINE bool pool_count_alloc(MP_Pool *p, size_t size, size_t usable) {
     size_t used = p->used_bytes + usable;
     p->used_bytes = used;
     if (used > p->peak_used_bytes) p->peak_used_bytes = used;
     p->requested_bytes += size;
-    p->pinned_count += flags;
     p->alloc_count++;
-    bool left_band = used - p->pressure_down_bytes >= p->pressure_span_bytes;
+    return pool_pressure_left_band(p);
+}
+
+MP_INLINE bool pool_commit(MP_Pool *p, uint32_t oi, uint8_t *ptr, size_t size, size_t usable, uint32_t flags,
+                           MP_Handle *out) {
+    uint32_t idx;
+    MP_Handle h;
+    if (MP_LIKELY(p->free_head != POOL_NIL)) {
+        h = pool_slot_pop(p, ptr, &idx);
+    } else {
+        idx = p->high_water++;
+        h = pool_handle(p, idx, 1);
+        p->slots[idx].ptr = ptr;
+        p->slots[idx].handle = h;
+    }
+    /* Under tlsf_sizes the header keeps the sizes, and a solo pool's
+     * unpinned block has link 0 already (see pool_slot_info). */
+    if (MP_UNLIKELY(!p->tlsf_sizes || flags != 0 || !pool_owner_solo(p)))
+        pool_commit_info(p, idx, oi, size, usable, flags);
+    p->pinned_count += flags;
     *out = h;
-    return left_band;
+    return pool_count_alloc(p, size, usable);
 }
 
 /* True if a slot is left for one more block. */
@@ -511,20 +524,10 @@ static MP_NOINLINE MP_Status pool_alloc_entry(MP_Pool *pool, size_t size, uint32
  * (solo owner record, no flags) with a slot from the free stack. */
 MP_INLINE MP_Status pool_fast_commit(MP_Pool *pool, uint8_t *ptr, size_t size, size_t usable,
                                      MP_Handle *out) {
-    uint32_t idx = pool->free_head;
-    pool_slot *s = &pool->slots[idx];
-    pool->free_head = (uint32_t)s->next;
-    MP_Handle h = ~s->handle;
-    s->ptr = ptr;
-    s->handle = h;
-    *out = h;
-    size_t used = pool->used_bytes + usable;
-    pool->used_bytes = used;
-    if (used > pool->peak_used_bytes) pool->peak_used_bytes = used;
-    pool->requested_bytes += size;
-    pool->alloc_count++;
+    uint32_t idx;
+    *out = pool_slot_pop(pool, ptr, &idx);
     /* No lock is held: the fast paths run only without MP_FLAG_THREAD_SAFE. */
-    if (MP_UNLIKELY(pool_pressure_left_band(pool))) return pool_unlock_after_band_left(pool);
+    if (MP_UNLIKELY(pool_count_alloc(pool, size, usable))) return pool_unlock_after_band_left(pool);
     return MP_OK;
 }
 
@@ -599,15 +602,10 @@ MP_Status mp_pool_free(MP_Pool *pool, MP_Handle handle) {
         size_t usable, requested;
         if (MP_LIKELY(s != NULL && s->handle == handle && handle < pool->last_gen_handle) &&
             MP_LIKELY(tlsf_free_fast(pool->tlsf_only, s->ptr, &usable, &requested))) {
-            pool->used_bytes -= usable;
-            pool->requested_bytes -= requested;
-            pool->free_count++;
-            /* The handle and index are read back from the slot (it holds
-             * the handle): fewer values live across the TLSF part. */
-            MP_Handle live = s->handle;
-            s->handle = ~(live + pool->gen_step);
-            s->next = pool->free_head;
-            pool->free_head = (uint32_t)(live & pool->index_mask);
+            pool_count_release(pool, usable, requested);
+            /* The index is read back from the slot's handle: fewer values
+             * live across the TLSF part. */
+            pool_slot_push(pool, s, (uint32_t)(s->handle & pool->index_mask));
             if (MP_UNLIKELY(pool_pressure_left_band(pool))) return pool_unlock_after_band_left(pool);
             return MP_OK;
         }

@@ -474,6 +474,21 @@ void pool_release_link(MP_Pool *p, uint32_t idx, size_t usable);
 /** Frees the live block in slot `idx`: backend free, owner and pool
  * accounting, generation bump (or retirement). Pressure is checked by callers.
  * A backend refusal (corruption) is returned with nothing changed. */
+/** Counts the release of a block of `usable` bytes (`requested` asked for). */
+MP_INLINE void pool_count_release(MP_Pool *p, size_t usable, size_t requested) {
+    p->used_bytes -= usable;
+    p->requested_bytes -= requested;
+    p->free_count++;
+}
+
+/** Pushes slot `idx` (`s`), live with a generation left, on the free stack
+ * under its next handle, complemented (not live). */
+MP_INLINE void pool_slot_push(MP_Pool *p, pool_slot *s, uint32_t idx) {
+    s->handle = ~(s->handle + p->gen_step);
+    s->next = p->free_head;
+    p->free_head = idx;
+}
+
 MP_INLINE MP_Status pool_release_slot(MP_Pool *p, uint32_t idx) {
     pool_slot *s = &p->slots[idx];
     size_t usable, requested;
@@ -490,20 +505,15 @@ MP_INLINE MP_Status pool_release_slot(MP_Pool *p, uint32_t idx) {
     }
     if (MP_UNLIKELY(st != MP_OK)) return MP_ERR_CORRUPTION;
     if (MP_UNLIKELY(!pool_owner_solo(p) || p->pinned_count != 0)) pool_release_link(p, idx, usable);
-    p->used_bytes -= usable;
-    p->requested_bytes -= requested;
-    p->free_count++;
-    /* The next handle, complemented (not live); past gen_max the slot is
-     * retired (every generation was used) instead of going back on the free
-     * stack. */
+    pool_count_release(p, usable, requested);
+    /* Past gen_max the slot is retired (every generation was used) instead
+     * of going back on the free stack. */
     if (MP_UNLIKELY(s->handle >= p->last_gen_handle)) {
         s->ptr = NULL;
         s->handle = POOL_SLOT_RETIRED;
         p->retired_count++;
     } else {
-        s->handle = ~(s->handle + p->gen_step);
-        s->next = p->free_head;
-        p->free_head = idx;
+        pool_slot_push(p, s, idx);
     }
     return MP_OK;
 }
