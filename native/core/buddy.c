@@ -443,14 +443,7 @@ static MP_NOINLINE void *buddy_alloc_slow(MP_Buddy *b, size_t size) {
         return NULL;
     }
     buddy_lock(b);
-    void *p;
-    unsigned order = buddy_order_for(b, size);
-    if (MP_LIKELY(order <= b->top_order && b->cache_counts[order] != 0)) {
-        /* The common case once blocks have been freed: O(1), no splitting. */
-        p = buddy_count_alloc(b, buddy_cache_take(b, order, size, 0), order, size);
-    } else {
-        p = buddy_alloc_locked(b, size, 1);
-    }
+    void *p = buddy_alloc_locked(b, size, 1); /* a cached block first, as the fast path */
     buddy_unlock(b);
     return p;
 }
