@@ -228,6 +228,7 @@ MP_Pool *mp_pool_create_ex(const MP_PoolConfig *cfg) {
     p->free_head = POOL_NIL;
     p->owner_cache_index = POOL_NIL;
     p->fast_owner = UINT64_MAX;
+    pool_fast_refresh(p);
     p->futile_defrag_free_count = UINT64_MAX;
     for (unsigned i = 0; i < 3; i++)
         p->pressure_threshold_bytes[i] = pool_percent_of(p->total_bytes, pool_pressure_percent[i]);
@@ -383,7 +384,10 @@ MP_INLINE bool pool_commit(MP_Pool *p, uint32_t oi, uint8_t *ptr, size_t size, s
      * unpinned block has link 0 already (see pool_slot_info). */
     if (MP_UNLIKELY(!p->tlsf_sizes || flags != 0 || !pool_owner_solo(p)))
         pool_commit_info(p, idx, oi, size, usable, flags);
-    p->pinned_count += flags;
+    if (MP_UNLIKELY(flags != 0)) {
+        p->pinned_count += flags;
+        pool_fast_refresh(p);
+    }
     *out = h;
     return pool_count_alloc(p, size, usable);
 }
@@ -538,9 +542,9 @@ MP_INLINE MP_Status pool_fast_commit(MP_Pool *pool, uint8_t *ptr, size_t size, s
  * is pool_alloc_body with pool_commit's info-free case; anything else,
  * having changed nothing, runs pool_alloc_entry from the start. */
 MP_Status mp_pool_alloc(MP_Pool *pool, size_t size, uint32_t owner, uint32_t flags, MP_Handle *out) {
-    if (MP_LIKELY(pool != NULL && out != NULL && !(pool->flags & MP_FLAG_THREAD_SAFE)) &&
-        MP_LIKELY((uint64_t)owner == pool->fast_owner && size - 1 < pool->max_request_bytes && flags == 0 &&
-                  pool_owner_solo(pool) && pool->free_head != POOL_NIL)) {
+    if (MP_LIKELY(pool != NULL && out != NULL) &&
+        MP_LIKELY((uint64_t)owner == pool->fast_alloc_owner && size - 1 < pool->max_request_bytes && flags == 0 &&
+                  pool->free_head != POOL_NIL)) {
         size_t usable;
         uint8_t *ptr = tlsf_alloc_fast(pool->tlsf_only, size, &usable);
         if (MP_LIKELY(ptr != NULL)) return pool_fast_commit(pool, ptr, size, usable, out);
@@ -550,7 +554,7 @@ MP_Status mp_pool_alloc(MP_Pool *pool, size_t size, uint32_t owner, uint32_t fla
 #if defined(__GNUC__)
         __asm__ volatile("" ::: "memory");
 #endif
-        return pool_alloc_entry(pool, size, (uint32_t)pool->fast_owner, 0, out);
+        return pool_alloc_entry(pool, size, (uint32_t)pool->fast_alloc_owner, 0, out);
     }
     return pool_alloc_entry(pool, size, owner, flags, out);
 }
@@ -595,12 +599,10 @@ static MP_NOINLINE MP_Status pool_free_entry(MP_Pool *pool, MP_Handle handle) {
  * (tlsf_free_fast). That is pool_release_slot's common case; anything else,
  * having changed nothing, runs pool_free_entry from the start. */
 MP_Status mp_pool_free(MP_Pool *pool, MP_Handle handle) {
-    if (MP_LIKELY(pool != NULL && !(pool->flags & MP_FLAG_THREAD_SAFE)) &&
-        MP_LIKELY(pool->tlsf_sizes && pool_owner_solo(pool) && pool->pinned_count == 0)) {
-        uint64_t idx = handle & pool->index_mask;
-        pool_slot *s = idx < pool->high_water ? &pool->slots[idx] : NULL;
+    if (MP_LIKELY(pool != NULL && pool->fast_free && (handle & pool->index_mask) < pool->high_water)) {
+        pool_slot *s = &pool->slots[handle & pool->index_mask];
         size_t usable, requested;
-        if (MP_LIKELY(s != NULL && s->handle == handle && handle < pool->last_gen_handle) &&
+        if (MP_LIKELY(s->handle == handle && handle < pool->last_gen_handle) &&
             MP_LIKELY(tlsf_free_fast(pool->tlsf_only, s->ptr, &usable, &requested))) {
             pool_count_release(pool, usable, requested);
             /* The index is read back from the slot's handle: fewer values
@@ -629,6 +631,7 @@ static MP_Status pool_set_pinned(MP_Pool *pool, MP_Handle handle, bool pinned) {
         uint32_t was = info->link & 1u;
         info->link = (info->link & ~1u) | (pinned ? 1u : 0u);
         pool->pinned_count = pool->pinned_count - was + (pinned ? 1u : 0u);
+        pool_fast_refresh(pool);
     } else {
         st = MP_ERR_INVALID_HANDLE;
         pool->rejected_access_count++;

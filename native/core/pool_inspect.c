@@ -242,6 +242,10 @@ static size_t pool_check_owners(const MP_Pool *p) {
     /* The fast path serves only the cached owner, only over one TLSF, only without a limit. */
     bool fast_ok = p->owner_cache_index < p->owner_count && pool_fast_ok(p, p->owner_cache_index);
     bad += p->fast_owner != (fast_ok ? (uint64_t)p->owner_cache_id : UINT64_MAX);
+    /* What mp_pool_alloc / mp_pool_free test instead (pool_fast_refresh). */
+    bool single = !(p->flags & MP_FLAG_THREAD_SAFE) && pool_owner_solo(p);
+    bad += p->fast_alloc_owner != (single ? p->fast_owner : UINT64_MAX);
+    bad += p->fast_free != (single && p->tlsf_sizes && p->pinned_count == 0);
     return bad;
 }
 

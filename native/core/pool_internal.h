@@ -196,6 +196,13 @@ struct MP_Pool {
     uint64_t fast_owner;        /**< owner_cache_id while mp_pool_alloc's fast path
                                      may serve it (pool_fast_ok), else UINT64_MAX
                                      (no owner id) */
+    /* What mp_pool_alloc / mp_pool_free test before their lock-free fast
+     * paths, kept by pool_fast_refresh so each is one comparison instead of
+     * four or five (mp_pool_check verifies both). */
+    uint64_t fast_alloc_owner;  /**< fast_owner while the pool is not thread-safe
+                                     and has one owner record, else UINT64_MAX */
+    bool fast_free;             /**< not thread-safe, tlsf_sizes, one owner
+                                     record and nothing pinned */
 
     /* O(1) counters (the O(1) fields of MP_PoolStats); the live block count
      * is alloc_count - free_count (pool_live_count) */
@@ -277,6 +284,14 @@ MP_INLINE size_t pool_live_count(const MP_Pool *p) { return (size_t)(p->alloc_co
 
 /** True while the pool has one owner record, whose counters the pool's stand for. */
 MP_INLINE bool pool_owner_solo(const MP_Pool *p) { return p->owner_count == 1; }
+
+/** Recomputes fast_alloc_owner and fast_free from what they summarize: call
+ * after any change of fast_owner, owner_count or pinned_count. */
+MP_INLINE void pool_fast_refresh(MP_Pool *p) {
+    bool single = !(p->flags & MP_FLAG_THREAD_SAFE) && pool_owner_solo(p);
+    p->fast_alloc_owner = single ? p->fast_owner : UINT64_MAX;
+    p->fast_free = single && p->tlsf_sizes && p->pinned_count == 0;
+}
 
 /** The stats of owner record `oi` as reported: the solo record's counters
  * from the pool's, the block count derived. */
@@ -449,6 +464,7 @@ MP_INLINE void pool_owner_cache_set(MP_Pool *p, uint32_t id, uint32_t idx) {
     p->owner_cache_id = id;
     p->owner_cache_index = idx;
     p->fast_owner = pool_fast_ok(p, idx) ? (uint64_t)id : UINT64_MAX;
+    pool_fast_refresh(p);
 }
 
 /** Index of owner `id`'s record, or POOL_NIL. O(1) expected. */

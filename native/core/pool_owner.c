@@ -136,7 +136,10 @@ void pool_release_link(MP_Pool *p, uint32_t idx, size_t usable) {
         o->stats.bytes_in_use -= usable;
         o->stats.free_count++;
     }
-    p->pinned_count -= link & 1u;
+    if (link & 1u) {
+        p->pinned_count--;
+        pool_fast_refresh(p);
+    }
     info->link = 0;
 }
 
