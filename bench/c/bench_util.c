@@ -74,6 +74,21 @@ void bench_json_samples(FILE *out, const char *name, const double *values, size_
     fprintf(out, "],");
 }
 
+static uint64_t bench_splitmix64(uint64_t *state) {
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+void bench_sequences(uint32_t *victims, uint32_t *mixed, uint32_t *pow2, uint32_t *arena) {
+    uint64_t rng = BENCH_SEED;
+    for (size_t i = 0; i < BENCH_SEQ_LEN; i++) victims[i] = (uint32_t)(bench_splitmix64(&rng) % BENCH_LIVE);
+    for (size_t i = 0; i < BENCH_SEQ_LEN; i++) mixed[i] = (uint32_t)(16 + bench_splitmix64(&rng) % (4096 - 16 + 1));
+    for (size_t i = 0; i < BENCH_SEQ_LEN; i++) pow2[i] = 16u << (bench_splitmix64(&rng) % 9);
+    for (size_t i = 0; i < BENCH_SEQ_LEN; i++) arena[i] = (uint32_t)(8 * (1 + bench_splitmix64(&rng) % 32));
+}
+
 void *bench_map(size_t bytes) {
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     return p == MAP_FAILED ? NULL : p;

@@ -85,6 +85,22 @@ size_t bench_peak_rss_bytes(void);
 /** Resident bytes of the mapping [p, p + bytes) (mincore); p page aligned. */
 size_t bench_resident_bytes(void *p, size_t bytes);
 
+/* ------------------------------------------------------ workload sequences */
+
+#define BENCH_LIVE 10000u     /* live blocks of the live10k workloads */
+#define BENCH_SEQ_LEN 65536u  /* power of two: sequences are indexed with a mask */
+#define BENCH_SEQ_MASK (BENCH_SEQ_LEN - 1u)
+
+/** The seeded sequences of the micro workloads (micro.c), BENCH_SEQ_LEN
+ * entries each, from one splitmix64 stream in this order: `victims` (which
+ * of the BENCH_LIVE live blocks an op replaces), `mixed` (16..4096 B,
+ * uniform), `pow2` (16, 32, .. 4096 B, uniform), `arena` (8..256 B, multiples
+ * of 8). The synthetic traces of replay.c (trace_synthetic) replay the same
+ * `victims`, `mixed` and `pow2`. */
+void bench_sequences(uint32_t *victims, uint32_t *mixed, uint32_t *pow2, uint32_t *arena);
+/** Seed of bench_sequences (reported in the micro bench's meta). */
+#define BENCH_SEED 0x6d656d706f6f6cull
+
 /* -------------------------------------------------------- malloc baselines */
 
 typedef enum bench_malloc_id { BENCH_GLIBC = 0, BENCH_JEMALLOC = 1, BENCH_MIMALLOC = 2, BENCH_MALLOC_COUNT = 3 } bench_malloc_id;

@@ -38,9 +38,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BENCH_LIVE 10000u
-#define BENCH_SEQ_LEN 65536u /* power of two: sequences are indexed with a mask */
-#define BENCH_SEQ_MASK (BENCH_SEQ_LEN - 1u)
 #define BENCH_ARENA_BATCH 4096u
 #define BENCH_REGION_BYTES ((size_t)256 << 20) /* per variable-size family, lazily touched */
 #define BENCH_MAX_IMPLS 24
@@ -426,28 +423,10 @@ static void destroy_impls(micro_state *st) {
 
 /* ------------------------------------------------------------ sequences */
 
-static uint64_t splitmix64(uint64_t *state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-#define BENCH_SEED 0x6d656d706f6f6cull
-
 static void setup_sequences(micro_state *st) {
-    uint64_t rng = BENCH_SEED;
     st->victims = bench_map(BENCH_SEQ_LEN * sizeof(uint32_t));
-    for (size_t i = 0; i < BENCH_SEQ_LEN; i++) st->victims[i] = (uint32_t)(splitmix64(&rng) % BENCH_LIVE);
-    for (int k = WK_MIXED; k <= WK_ARENA; k++) {
-        st->seq[k] = bench_map(BENCH_SEQ_LEN * sizeof(uint32_t));
-        for (size_t i = 0; i < BENCH_SEQ_LEN; i++) {
-            uint64_t r = splitmix64(&rng);
-            if (k == WK_MIXED) st->seq[k][i] = (uint32_t)(16 + r % (4096 - 16 + 1));
-            if (k == WK_POW2) st->seq[k][i] = 16u << (r % 9);
-            if (k == WK_ARENA) st->seq[k][i] = (uint32_t)(8 * (1 + r % 32));
-        }
-    }
+    for (int k = WK_MIXED; k <= WK_ARENA; k++) st->seq[k] = bench_map(BENCH_SEQ_LEN * sizeof(uint32_t));
+    bench_sequences(st->victims, st->seq[WK_MIXED], st->seq[WK_POW2], st->seq[WK_ARENA]);
     st->ws.live = bench_map(BENCH_LIVE * sizeof(void *));
     st->ws.live_sizes = bench_map(BENCH_LIVE * sizeof(size_t));
     st->ws.victims = st->victims;

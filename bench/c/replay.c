@@ -23,6 +23,9 @@
  *    program) so RSS is clean; overhead = (peak RSS - RSS before the replay)
  *    / peak live bytes, the peak read from VmHWM after resetting it
  *    (clear_refs 5) once the trace is loaded and the allocator initialised.
+ * After the real traces come two synthetic ones, mixed_live10k and
+ * pow2_live10k: the micro workloads of those names generated as traces
+ * (trace.h), so that their footprint is measured the same way.
  * A family that only serves some sizes (slab: up to its largest class)
  * reports its failures; nothing is routed elsewhere. A run stops at a CPU
  * budget per run and says so (a first-fit list can be slow on 100k live
@@ -535,10 +538,12 @@ static size_t list_traces(const char *dir, char names[][256], size_t cap) {
     return n;
 }
 
-static void replay_trace(const char *file, const replay_opts *o, const ref_row *refs, size_t ref_count) {
-    char path[1024], name[256], err[256];
-    snprintf(path, sizeof path, "%s/%s", o->trace_dir, file);
-    snprintf(name, sizeof name, "%.*s", (int)(strlen(file) - strlen(".trace.gz")), file);
+/* Replays the trace at `path` (a file, or a TRACE_SYNTHETIC_PREFIX name)
+ * under `name` through every allocator. */
+static void replay_trace(const char *path, const char *name, const replay_opts *o, const ref_row *refs,
+                         size_t ref_count) {
+    char err[256];
+    int synthetic = strncmp(path, TRACE_SYNTHETIC_PREFIX, strlen(TRACE_SYNTHETIC_PREFIX)) == 0;
     if (o->only_trace != NULL && strcmp(o->only_trace, name) != 0) return;
     fprintf(stderr, "replay %s: loading\n", name);
     trace t;
@@ -552,10 +557,10 @@ static void replay_trace(const char *file, const replay_opts *o, const ref_row *
     for (size_t i = 0; i < ref_count; i++) {
         if (strcmp(refs[i].trace, name) == 0) ref = &refs[i];
     }
-    printf("{\"bench\":\"replay\",\"trace\":\"%s\",\"events\":%zu,\"truncated\":%s,\"peak_live_bytes\":%zu,"
-           "\"peak_live_objects\":%zu,\"threads\":%zu,\"region_bytes\":%zu}\n",
-           name, t.event_count, t.truncated ? "true" : "false", t.peak_live_bytes, t.peak_live_objects,
-           t.thread_count, region_for(&t));
+    printf("{\"bench\":\"replay\",\"trace\":\"%s\",\"synthetic\":%s,\"events\":%zu,\"truncated\":%s,"
+           "\"peak_live_bytes\":%zu,\"peak_live_objects\":%zu,\"threads\":%zu,\"region_bytes\":%zu}\n",
+           name, synthetic ? "true" : "false", t.event_count, t.truncated ? "true" : "false", t.peak_live_bytes,
+           t.peak_live_objects, t.thread_count, region_for(&t));
     int als[AL_COUNT], count = 0;
     for (int al = 0; al < AL_COUNT; al++) {
         if (al_implemented(al) && (o->only_impl == NULL || strcmp(o->only_impl, al_names[al]) == 0)) als[count++] = al;
@@ -636,12 +641,23 @@ int main(int argc, char **argv) {
         printf("{\"bench\":\"replay\",\"impl\":\"%s\",\"kind\":\"family\",\"skipped\":\"%s\"}\n", al_names[al],
                BENCH_NOT_IMPLEMENTED);
     }
-    if (n == 0) { /* a clone without ../shared/traces: nothing to replay, not an error */
+    if (n == 0) { /* a clone without ../shared/traces: no real trace to replay, not an error */
         printf("{\"bench\":\"replay\",\"impl\":\"all\",\"kind\":\"traces\",\"skipped\":");
         bench_json_string(stdout, "no *.trace.gz files in the trace directory (pass --traces DIR)");
         printf("}\n");
-        return 0;
     }
-    for (size_t i = 0; i < n; i++) replay_trace(files[i], &o, refs, ref_count);
+    for (size_t i = 0; i < n; i++) {
+        char path[1024], name[256];
+        snprintf(path, sizeof path, "%s/%s", o.trace_dir, files[i]);
+        snprintf(name, sizeof name, "%.*s", (int)(strlen(files[i]) - strlen(".trace.gz")), files[i]);
+        replay_trace(path, name, &o, refs, ref_count);
+    }
+    /* The micro workloads with live sets, for their footprint (see trace.h). */
+    static const char *const synthetic[] = {"mixed_live10k", "pow2_live10k"};
+    for (size_t i = 0; i < sizeof synthetic / sizeof synthetic[0]; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s%s", TRACE_SYNTHETIC_PREFIX, synthetic[i]);
+        replay_trace(path, synthetic[i], &o, refs, ref_count);
+    }
     return 0;
 }

@@ -12,9 +12,15 @@
  * probing, entries deleted when the object dies, so the table holds only
  * live objects). A free or realloc of an id that is not live is an error:
  * the trace would not be a legal replay.
+ *
+ * Synthetic traces: a path "synthetic:NAME" is not read but generated
+ * (trace_synthetic below) from the micro benchmarks' sequences, so the
+ * replay's footprint and CPU figures exist for those workloads too.
  */
 #define _GNU_SOURCE
 #include "trace.h"
+
+#include "bench_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -264,6 +270,15 @@ static void reader_close(reader *r) {
     }
 }
 
+/* Appends `ev`; 0 or -1 (out of memory). */
+static int trace_push(trace *t, const trace_event *ev) {
+    size_t cap_bytes = t->events_capacity * sizeof(trace_event);
+    if (grow_mapping((void **)&t->events, &cap_bytes, (t->event_count + 1) * sizeof(trace_event)) != 0) return -1;
+    t->events_capacity = cap_bytes / sizeof(trace_event);
+    t->events[t->event_count++] = *ev;
+    return 0;
+}
+
 /* -------------------------------------------------------------- parser */
 
 typedef struct parser {
@@ -360,16 +375,77 @@ static int parse_line(parser *p, const char *line) {
         break;
     default: return parse_fail(p, "unknown line type '%c'", line[0]);
     }
-    trace *t = p->t;
-    size_t need = (t->event_count + 1) * sizeof(trace_event);
-    size_t cap_bytes = t->events_capacity * sizeof(trace_event);
-    if (grow_mapping((void **)&t->events, &cap_bytes, need) != 0) return parse_fail(p, "out of memory");
-    t->events_capacity = cap_bytes / sizeof(trace_event);
-    t->events[t->event_count++] = ev;
-    return 0;
+    return trace_push(p->t, &ev) == 0 ? 0 : parse_fail(p, "out of memory");
+}
+
+/* The micro workload `name` (mixed_live10k or pow2_live10k) as a trace:
+ * BENCH_LIVE allocations, then TRACE_SYNTHETIC_OPS ops that each free the
+ * live block micro.c's op i frees (victims[i]) and allocate the size it
+ * allocates, every object a new id. */
+#define TRACE_SYNTHETIC_OPS 500000u
+static int trace_synthetic(const char *name, size_t max_events, trace *out, char *err, size_t err_bytes) {
+    size_t seq_bytes = BENCH_SEQ_LEN * sizeof(uint32_t);
+    size_t map_bytes = 4 * seq_bytes + BENCH_LIVE * (sizeof(uint32_t) + sizeof(uint64_t));
+    uint32_t *victims = mmap(NULL, map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (victims == MAP_FAILED) {
+        snprintf(err, err_bytes, "out of memory");
+        return -1;
+    }
+    uint32_t *mixed = victims + BENCH_SEQ_LEN, *pow2 = mixed + BENCH_SEQ_LEN, *arena = pow2 + BENCH_SEQ_LEN;
+    uint32_t *live_idx = arena + BENCH_SEQ_LEN;
+    uint64_t *live_size = (uint64_t *)(live_idx + BENCH_LIVE);
+    bench_sequences(victims, mixed, pow2, arena);
+    const uint32_t *sizes = strcmp(name, "mixed_live10k") == 0 ? mixed : strcmp(name, "pow2_live10k") == 0 ? pow2 : NULL;
+    memset(out, 0, sizeof *out);
+    int rc = 0;
+    if (sizes == NULL) {
+        snprintf(err, err_bytes, "no synthetic trace named %s (mixed_live10k, pow2_live10k)", name);
+        rc = -1;
+    }
+    size_t live_bytes = 0;
+    size_t total = BENCH_LIVE + 2 * (size_t)TRACE_SYNTHETIC_OPS;
+    for (size_t e = 0; rc == 0 && e < total; e++) {
+        if (max_events != 0 && out->event_count >= max_events) {
+            out->truncated = 1;
+            break;
+        }
+        trace_event ev = {0, 0, 0, 0, TRACE_ALLOC};
+        size_t k, i = 0;
+        if (e < BENCH_LIVE) {
+            k = e;
+            ev.size = sizes[k];
+        } else {
+            i = (e - BENCH_LIVE) / 2;
+            k = victims[i & BENCH_SEQ_MASK];
+            ev.size = sizes[(i + BENCH_LIVE) & BENCH_SEQ_MASK];
+        }
+        if (e >= BENCH_LIVE && (e - BENCH_LIVE) % 2 == 0) {
+            ev.kind = TRACE_FREE;
+            ev.size = 0;
+            ev.idx = live_idx[k];
+            live_bytes -= live_size[k];
+        } else {
+            ev.idx = (uint32_t)out->id_count++;
+            live_idx[k] = ev.idx;
+            live_size[k] = ev.size;
+            live_bytes += ev.size;
+            if (live_bytes > out->peak_live_bytes) out->peak_live_bytes = live_bytes;
+        }
+        if (trace_push(out, &ev) != 0) {
+            snprintf(err, err_bytes, "out of memory");
+            rc = -1;
+        }
+    }
+    out->peak_live_objects = out->event_count < BENCH_LIVE ? out->event_count : BENCH_LIVE;
+    out->thread_count = out->event_count > 0 ? 1 : 0;
+    munmap(victims, map_bytes);
+    if (rc != 0) trace_free(out);
+    return rc;
 }
 
 int trace_load(const char *path, size_t max_events, trace *out, char *err, size_t err_bytes) {
+    if (strncmp(path, TRACE_SYNTHETIC_PREFIX, strlen(TRACE_SYNTHETIC_PREFIX)) == 0)
+        return trace_synthetic(path + strlen(TRACE_SYNTHETIC_PREFIX), max_events, out, err, err_bytes);
     static reader r;           /* 64 KiB input buffer: not on the stack */
     static char chunk[1 << 16];
     static char line[8192];

@@ -31,8 +31,14 @@ typedef struct trace {
     int truncated;            /* stopped at the caller's max_events */
 } trace;
 
-/** Loads `path` (a .trace.gz, or plain text) keeping at most `max_events`
- * events (0 = all). Uses no malloc (so a replay in the same process starts
+/** Prefix of a path that names a generated trace: "synthetic:mixed_live10k"
+ * and "synthetic:pow2_live10k" are the micro workloads of those names (10,000
+ * live blocks, then 500,000 free + alloc ops), with the same seeded
+ * sequences (bench_sequences). */
+#define TRACE_SYNTHETIC_PREFIX "synthetic:"
+
+/** Loads `path` (a .trace.gz, or plain text, or a TRACE_SYNTHETIC_PREFIX
+ * name) keeping at most `max_events` events (0 = all). Uses no malloc (so a replay in the same process starts
  * from an untouched heap). Returns 0, or -1 with a message in `err`. */
 int trace_load(const char *path, size_t max_events, trace *out, char *err, size_t err_bytes);
 /** Releases the event array. */

@@ -1,6 +1,7 @@
 // The README's headline table, made from a results file: per workload our
 // fastest implementation, the fastest baseline of the same run, their ratio,
-// every baseline and the floor; replay rows carry the footprint too. The
+// every baseline and the floor; rows with a footprint (replays, and the C
+// micro workloads replayed as synthetic traces) carry it too. The
 // layer-overhead workloads (module_*, mpool_*: ours against ours) stay in the
 // full report. bench/readme-table.mjs prints it or writes it into README.md.
 import { evaluateTargets, targetSummary } from './targets.mjs';
@@ -22,6 +23,7 @@ function headlineGroups(run) {
   return workloadGroups(run).filter(
     (g) =>
       !/^(module|mpool)_/.test(g.workload) &&
+      !g.synthetic && // its footprint shows on the C micro row of the same workload
       g.rows.some((r) => r.role === 'ours') &&
       g.rows.some((r) => r.role === 'baseline'),
   );

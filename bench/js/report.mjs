@@ -45,7 +45,32 @@ function ratioColumns(records, isBaseline) {
   };
 }
 
-function timedSections(records, bench, titlePrefix, isBaseline, opOf) {
+/**
+ * Footprint of `impl` on the C micro workload `w`, from the replay of that
+ * workload as a synthetic trace (replay.c: footprint / peak live bytes), or
+ * undefined. Only fed to the C micro sections.
+ */
+function syntheticFootprint(records) {
+  const synthetic = new Set(
+    records.filter((r) => r.bench === 'replay' && r.synthetic && !r.impl).map((r) => r.trace),
+  );
+  return (w, impl) => {
+    if (!synthetic.has(w)) return undefined;
+    const r = records.find(
+      (x) => x.bench === 'replay' && x.trace === w && x.impl === impl && x.cpu_ns_per_event,
+    );
+    return r && !(r.failures > 0) ? r.overhead : undefined;
+  };
+}
+
+function timedSections(
+  records,
+  bench,
+  titlePrefix,
+  isBaseline,
+  opOf,
+  footprintOf = () => undefined,
+) {
   const out = [];
   const workloads = [
     ...new Set(
@@ -56,6 +81,7 @@ function timedSections(records, bench, titlePrefix, isBaseline, opOf) {
     const rows = records.filter((r) => r.bench === bench && r.workload === w && r.ns_per_op);
     const ratios = ratioColumns(rows, isBaseline);
     const failures = rows.some((r) => r.failures > 0);
+    const footprint = rows.some((r) => footprintOf(w, r.impl) !== undefined);
     out.push(
       section(
         `${titlePrefix} ${w}: ${opOf(w) ?? ''}`,
@@ -65,6 +91,7 @@ function timedSections(records, bench, titlePrefix, isBaseline, opOf) {
           'ns/op median',
           'min–max',
           ...ratios.head,
+          ...(footprint ? ['footprint'] : []),
           ...(failures ? ['failures'] : []),
         ],
         rows.map((r) => [
@@ -73,8 +100,12 @@ function timedSections(records, bench, titlePrefix, isBaseline, opOf) {
           fmtNs(r.ns_per_op.median),
           fmtRange(r.ns_per_op),
           ...ratios.cells(r),
+          ...(footprint ? [footprintOf(w, r.impl)?.toFixed(2) ?? '-'] : []),
           ...(failures ? [String(r.failures)] : []),
         ]),
+        footprint
+          ? `Footprint: memory / peak live bytes requested, from the replay of this workload as a synthetic trace (section "C replay ${w}"); '-' where that replay has no such allocator.`
+          : undefined,
       ),
     );
   }
@@ -113,8 +144,8 @@ function replaySections(records, meta) {
         fmtRange(c),
         ...bases.map((b) => fmtRatio(c.median / b.cpu_ns_per_event.median)),
         r.failures > 0 ? `(${r.overhead.toFixed(2)})` : r.overhead.toFixed(2),
-        r.ref_cpu_ns_per_event === null || t.truncated ? '' : fmtNs(r.ref_cpu_ns_per_event),
-        r.ref_overhead === null || t.truncated ? '' : r.ref_overhead.toFixed(2),
+        r.ref_cpu_ns_per_event == null || t.truncated ? '' : fmtNs(r.ref_cpu_ns_per_event),
+        r.ref_overhead == null || t.truncated ? '' : r.ref_overhead.toFixed(2),
         String(r.failures),
         notes.join('; '),
       ];
@@ -122,9 +153,10 @@ function replaySections(records, meta) {
     const events = t.truncated
       ? `first ${t.events} events, no reference for a prefix`
       : `${t.events} events`;
+    const kind = t.synthetic ? 'synthetic: the C micro workload as a trace, ' : '';
     out.push(
       section(
-        `C replay ${t.trace} (${events}, peak live ${fmtBytes(t.peak_live_bytes)} in ${t.peak_live_objects} objects, ${meta?.mode ?? 'page-touch'})`,
+        `C replay ${t.trace} (${kind}${events}, peak live ${fmtBytes(t.peak_live_bytes)} in ${t.peak_live_objects} objects, ${meta?.mode ?? 'page-touch'})`,
         head,
         body,
       ),
@@ -158,7 +190,7 @@ function gcSections(records) {
         r.kind,
         fmtNs(r.ns_per_op.median),
         fmtRange(r.ns_per_op),
-        fmtNs(r.gc_ns_per_op.median),
+        fmtNs(r.gc_ns_per_op?.median),
         fmtNs(r.deferred_gc_ns_per_op?.median),
         fmtNs(r.cpu_ns_per_op?.median),
         String(r.gc_pauses),
@@ -229,6 +261,7 @@ export function buildSections(run) {
       'C micro',
       (r) => r.kind === 'malloc' || r.kind === 'floor',
       (w) => microOps[w],
+      syntheticFootprint(recs),
     ),
     ...callgrindSections(recs),
     ...replaySections(recs, replayMeta),

@@ -92,7 +92,8 @@ const SYSTEM = /^(glibc|jemalloc|mimalloc)$/;
 
 /** Trace replay: a family at or below mimalloc's CPU and glibc's footprint. */
 function replayBoth(f) {
-  const traces = f.groups.filter((g) => g.bench === 'replay' && g.rows.length > 0);
+  // Real programs' traces only: the synthetic ones are the micro workloads.
+  const traces = f.groups.filter((g) => g.bench === 'replay' && !g.synthetic && g.rows.length > 0);
   if (traces.length === 0) return notMeasured('no trace replay in this run');
   const wins = [];
   for (const g of traces) {
@@ -260,7 +261,13 @@ export const TARGETS = [
     target:
       'JS cached FixedPool pair ≤ 1.5× a pure-JS Int32Array free stack (a class with alloc()/free(), as the issue measured it: ~3.3 ns)',
     check: (f) => {
-      const verdictRow = ratio('js/pair64', FIXED_CACHED, /^floor: Int32Array free stack class/, 1.5, '<=')(f);
+      const verdictRow = ratio(
+        'js/pair64',
+        FIXED_CACHED,
+        /^floor: Int32Array free stack class/,
+        1.5,
+        '<=',
+      )(f);
       const ours = f.row('js/pair64', FIXED_CACHED, 'ours');
       const bare = f.row('js/pair64', /^floor: Int32Array free stack in loop locals/);
       if (verdictRow.status === 'unmeasured' || !ours || !bare) return verdictRow;

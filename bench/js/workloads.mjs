@@ -62,10 +62,13 @@ export function workloadGroups(run) {
   for (const r of recs) {
     if (r.bench === 'replay' && r.trace && !r.impl) {
       group('replay', r.trace, {
-        title: `C replay ${r.trace}`,
-        op: r.truncated
-          ? `first ${r.events} events of the trace (quick run)`
-          : `${r.events} events of a real program's malloc/free/realloc`,
+        title: `C replay ${r.trace}${r.synthetic ? ' (synthetic)' : ''}`,
+        synthetic: r.synthetic === true,
+        op: r.synthetic
+          ? `${r.events} events: the C micro workload ${r.trace} as a trace (10,000 live, then free + alloc)`
+          : r.truncated
+            ? `first ${r.events} events of the trace (quick run)`
+            : `${r.events} events of a real program's malloc/free/realloc`,
         metric: 'CPU ns/event',
         footprint: {
           metric: 'footprint / peak live bytes',
@@ -127,6 +130,13 @@ export function workloadGroups(run) {
     for (const g of groups.values())
       if (g.bench === r.bench && !g.skipped.some((s) => s.impl === r.impl))
         g.skipped.push({ impl: r.impl, reason: r.skipped });
+  // A synthetic replay is a C micro workload run as a trace: its footprint
+  // is that workload's footprint too.
+  for (const g of groups.values()) {
+    const micro = g.synthetic ? groups.get(`micro/${g.workload}`) : undefined;
+    if (micro && g.footprint)
+      micro.footprint = { ...g.footprint, note: `${g.footprint.note}; from ${g.title}` };
+  }
   return [...groups.values()].filter((g) => g.rows.length > 0 || g.skipped.length > 0);
 }
 

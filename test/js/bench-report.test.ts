@@ -12,7 +12,7 @@ import { chartsHtml, makeScale, renderCharts } from '../../bench/js/chart.mjs';
 // @ts-expect-error see above
 import { headlineMarkdown, readBlock } from '../../bench/js/headline.mjs';
 // @ts-expect-error see above
-import { shortName } from '../../bench/js/report.mjs';
+import { buildSections, shortName } from '../../bench/js/report.mjs';
 import { evaluateTargets } from '../../bench/js/targets.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -124,6 +124,43 @@ const fixture = {
     timed('js-gc', 'mixed_live10k', 'Buffer.allocUnsafe(size)', 'baseline', 800, {
       footprint_bytes_per_live_byte: 1.3,
     }),
+  ],
+};
+
+/** The fixture plus the C micro mixed_live10k workload and its replay as a
+ * synthetic trace (replay.c), where tlsf beats mimalloc's time and glibc's
+ * footprint: a win that must not count as a real trace's. */
+const replayRow = (trace: string, impl: string, kind: string, ns: number, overhead: number) => ({
+  bench: 'replay',
+  trace,
+  impl,
+  kind,
+  cpu_ns_per_event: { median: ns, min: ns, max: ns },
+  overhead,
+  ref_cpu_ns_per_event: null,
+  ref_overhead: null,
+  failures: 0,
+  reps: 3,
+});
+const withSynthetic = {
+  ...fixture,
+  records: [
+    ...fixture.records,
+    timed('micro', 'mixed_live10k', 'tlsf', 'family', 40),
+    timed('micro', 'mixed_live10k', 'pool:tlsf', 'family', 50),
+    timed('micro', 'mixed_live10k', 'glibc', 'malloc', 120),
+    {
+      bench: 'replay',
+      trace: 'mixed_live10k',
+      synthetic: true,
+      events: 1010000,
+      truncated: false,
+      peak_live_bytes: 20 << 20,
+      peak_live_objects: 10000,
+    },
+    replayRow('mixed_live10k', 'tlsf', 'family', 45, 1.06),
+    replayRow('mixed_live10k', 'glibc', 'malloc', 130, 1.08),
+    replayRow('mixed_live10k', 'mimalloc', 'malloc', 50, 1.2),
   ],
 };
 
@@ -281,6 +318,35 @@ describe('bench targets', () => {
     expect(find('C buddy ≤ 20 ns/op').status).toBe('unmeasured'); // no mixed workload in the fixture
     // tlsf 20 ≤ mimalloc 25 and 1.1 ≤ glibc 1.4 on the one trace; slab failed requests: not counted.
     expect(find('Replay:')).toMatchObject({ status: 'missed', measured: '1 of 1: sqlite3 (tlsf)' });
+  });
+});
+
+describe('C micro workloads replayed as synthetic traces', () => {
+  it('show their footprint in the C micro table, per implementation', () => {
+    const sec = buildSections(withSynthetic).find((x: { title: string }) =>
+      x.title.startsWith('C micro mixed_live10k'),
+    );
+    expect(sec.head).toContain('footprint');
+    const col = sec.head.indexOf('footprint');
+    const cell = (impl: string) => sec.rows.find((r: string[]) => r[0] === impl)[col];
+    expect([cell('tlsf'), cell('glibc'), cell('pool:tlsf')]).toEqual(['1.06', '1.08', '-']);
+    // A workload without a synthetic replay has no such column.
+    const pair = buildSections(withSynthetic).find((x: { title: string }) =>
+      x.title.startsWith('C micro fixed64_pair'),
+    );
+    expect(pair.head).not.toContain('footprint');
+  });
+
+  it('count for no replay target and sit in the headline as the micro row footprint', () => {
+    const replay = evaluateTargets(withSynthetic).find((t: { target: string }) =>
+      t.target.startsWith('Replay:'),
+    );
+    expect(replay).toMatchObject({ status: 'missed', measured: '1 of 1: sqlite3 (tlsf)' });
+    const md = headlineMarkdown(withSynthetic, { source: 'bench/results/x.json' });
+    expect(md).toContain(
+      '| tlsf 40.0 ns, footprint 1.06 | glibc 120 ns, footprint 1.08 | **0.33×** |',
+    );
+    expect(md).not.toContain('C replay mixed_live10k');
   });
 });
 

@@ -44,10 +44,43 @@ describe('bench/run.mjs --quick', () => {
     expect(out).not.toContain('dist/ not loadable');
     expect(out).toMatch(/│ FixedPool \(cached\)\s+│ ours\s+│ \d/);
     expect(out).toMatch(/│ Arena\s+│ ours\s+│ \d/);
+    // The live-set micro workloads also run as synthetic traces: their footprint column.
+    for (const w of ['mixed_live10k', 'pow2_live10k'])
+      expect(out).toContain(`C replay ${w} (synthetic: the C micro workload as a trace`);
+    expect(out).toMatch(/C micro mixed_live10k:[^\n]*\n[^\n]*\n│ impl[^\n]*│ footprint │/);
     if (tracesPresent) {
       for (const t of ['git-log-p', 'lua-tables', 'node-json', 'python-json-regex', 'sqlite3']) {
         expect(out).toContain(`C replay ${t} (first 20000 events`);
       }
     }
   }, 60_000);
+
+  it('replays the mixed micro workload as a legal trace: 10,000 live, then free + alloc', () => {
+    // Built by the run above (bench/run.mjs builds build/bench).
+    const bin = path.join(root, 'build', 'bench', 'bench', 'c', 'mp_bench_replay');
+    const r = spawnSync(bin, ['--trace', 'mixed_live10k', '--impl', 'tlsf', '--reps', '1'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.status, r.stderr.slice(-2000)).toBe(0);
+    const recs = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const head = recs.find((x) => x.trace === 'mixed_live10k' && !x.impl);
+    expect(head).toMatchObject({
+      synthetic: true,
+      events: 10_000 + 2 * 500_000,
+      truncated: false,
+      peak_live_objects: 10_000,
+    });
+    // 10,000 uniform sizes of 16..4096 B average 2,056 B; the peak is a little above.
+    expect(head.peak_live_bytes).toBeGreaterThan(10_000 * 2056 * 0.97);
+    expect(head.peak_live_bytes).toBeLessThan(10_000 * 2056 * 1.05);
+    // Every free names a live block and TLSF serves every request.
+    const tlsf = recs.find((x) => x.trace === 'mixed_live10k' && x.impl === 'tlsf');
+    expect(tlsf).toMatchObject({ failures: 0, rejected_frees: 0, events_replayed: 1_010_000 });
+    expect(tlsf.overhead).toBeGreaterThan(1);
+  }, 40_000);
 });
