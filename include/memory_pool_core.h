@@ -487,6 +487,12 @@ static inline void *mp_arena_window_alloc(MP_ArenaWindow *window, size_t size, s
     if (refused) return mp_arena_window_refill_alloc(window, size, align);
 #endif
     uintptr_t block = cur + pad;
+#if defined(__GNUC__)
+    /* Not refused: cur lies in a reserved chunk (an empty window has
+     * remaining 0 and refuses every size), so the block is not NULL; said so
+     * the caller's NULL test folds away. */
+    if (block == 0) __builtin_unreachable();
+#endif
     window->cur = block + size;
     window->alloc_count++;
     return (void *)block;
