@@ -833,6 +833,9 @@ static inline void *mp_slab_alloc_inline(MP_Slab *s, size_t size) {
     if (MP_HOT_UNLIKELY_(hot->hand_state != MP_SLAB_HAND_FREE || hot->hand_class != c))
         return mp_slab_alloc_slow_(s, size);
     uint8_t *p = hot->hand;
+#if defined(__GNUC__)
+    if (p == NULL) __builtin_unreachable(); /* a FREE hand holds a slot: the caller's NULL test folds away */
+#endif
     hot->hand_state = MP_SLAB_HAND_LIVE;
     /* The hand's bytes count in use again: a "negative" stored headroom
      * means this slot makes a new peak (headroom 0). */
