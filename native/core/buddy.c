@@ -20,8 +20,9 @@
  *        MP_BUDDY_TAG_START | (MP_BUDDY_TAG_USED or MP_BUDDY_TAG_CACHED, or
  *        neither for a free block) | order;
  *   word 8 bytes, meaningful at block starts only: for a used block
- *        requested_bytes | align_log2 << 58; for a cached block the next unit
- *        of its order's cache (MP_BUDDY_NIL ends it); unused for a free block.
+ *        requested_bytes | align_log2 << 58; for a cached block the next
+ *        entry of its order's cache (the next block's unit and place, see
+ *        buddy_cache_entry; unit MP_BUDDY_NIL ends it); unused for a free block.
  * and per order k a free bitmap (mp_buddy_bits): bit i says the block of
  * order k at unit i << k is free and not cached, with summary levels (one bit
  * per non-zero word below) so the lowest set bit is found in O(levels) and a
@@ -29,7 +30,9 @@
  * metadata (a doubly linked list would: that was two cache misses per merge).
  * The tags and words are not indexed by u but laid out in segments by the
  * trailing zeros of u: unit u with t trailing zeros is at index u >> (t + 1)
- * of segment t (unit 0 alone in segment 32). A block of order k starts at a
+ * of segment t (unit 0 alone in segment 32); the segments follow each other,
+ * so the place of u (its segment's first place + that index) indexes both
+ * the tags and the words. A block of order k starts at a
  * multiple of 2^k, so its metadata is in segments >= k, which hold only
  * unit_count / 2^k places: the metadata of large blocks is as dense as that
  * of small ones (4 KiB blocks of 16-byte units: 8 blocks' words per cache
@@ -68,6 +71,8 @@
  * realloc of NULL), free_count successful frees; a realloc that resizes or
  * moves a block counts only in realloc_count. A realloc of an address that is
  * not a live block counts in rejected_free_count, like a refused free.
+ * live_block_count is not kept but derived when read (alloc_count -
+ * free_count - blocks a reset dropped), one counter fewer per operation.
  *
  * Invariants check() (buddy_inspect.c) verifies: the tags tile the region into aligned blocks
  * of order <= top_order whose inner units are tagged 0, none both used and
@@ -77,8 +82,9 @@
  * summary bit is set iff its word below is not zero, and the per-order
  * counts and the non-empty bitmap agree with them; every cache holds exactly
  * the blocks tagged cached of its order, at most MP_BUDDY_CACHE_BOUND,
- * without cycles, and its count agrees; used blocks record requested_bytes
- * <= block bytes; the O(1) counters equal the sums of a walk.
+ * without cycles, each entry naming its block's place, and its count
+ * agrees; the per-order block sizes are right; used blocks record
+ * requested_bytes <= block bytes; the O(1) counters equal the sums of a walk.
  */
 #include "buddy_internal.h"
 
@@ -240,12 +246,11 @@ MP_INLINE void buddy_prefetch_for_write(const void *p) {
 /* Pops the newest cached block of `order`; its tag and word (`*m`) still
  * say cached, for the caller to rewrite. */
 MP_INLINE size_t buddy_cache_pop(MP_Buddy *b, unsigned order, buddy_meta *m) {
-    uint32_t unit = b->cache_heads[order];
-    *m = buddy_meta_at(b, unit);
-    b->cache_heads[order] = (uint32_t)*m->word;
+    uint64_t head = b->cache_heads[order];
+    *m = buddy_meta_of_place(b, buddy_entry_place(head));
+    b->cache_heads[order] = *m->word;
     b->cache_counts[order]--;
-    b->cached_block_count--;
-    return unit;
+    return buddy_entry_unit(head);
 }
 
 /* Pops the newest cached block of `order` and marks it used. */
@@ -259,15 +264,15 @@ MP_INLINE size_t buddy_cache_take(MP_Buddy *b, unsigned order, size_t requested,
 }
 
 /* Files the used block of `order` at `unit` (address `ptr`, metadata `m`)
- * in its order's cache, which has room. */
+ * in its order's cache, which has room. Its tag, START | USED | order,
+ * becomes START | CACHED | order by flipping the two state bits. */
 MP_INLINE void buddy_cache_push(MP_Buddy *b, void *ptr, size_t unit, buddy_meta m, unsigned order) {
     MP_POISON(ptr, buddy_block_bytes(b, order));
     buddy_prefetch_for_write(ptr);
-    *m.tag = (uint8_t)(MP_BUDDY_TAG_START | MP_BUDDY_TAG_CACHED | order);
+    *m.tag = (uint8_t)(*m.tag ^ (MP_BUDDY_TAG_USED | MP_BUDDY_TAG_CACHED));
     *m.word = b->cache_heads[order];
-    b->cache_heads[order] = (uint32_t)unit;
+    b->cache_heads[order] = buddy_cache_entry(unit, m.place);
     b->cache_counts[order]++;
-    b->cached_block_count++;
 }
 
 /* Returns the used block of `order` at `unit` to its order's cache, or,
@@ -284,7 +289,7 @@ MP_INLINE void buddy_release_lazy(MP_Buddy *b, void *ptr, size_t unit, buddy_met
  * still cached stops merging, and merges when that buddy is flushed, so the
  * result is the canonical state. O(cached blocks * orders). */
 MP_COLD void buddy_cache_flush(MP_Buddy *b) {
-    for (unsigned k = 0; k <= b->top_order && b->cached_block_count != 0; k++) {
+    for (unsigned k = 0; k <= b->top_order; k++) {
         while (b->cache_counts[k] != 0) {
             buddy_meta m;
             size_t unit = buddy_cache_pop(b, k, &m);
@@ -301,14 +306,29 @@ void mp_buddy_flush_cache(MP_Buddy *b) {
     buddy_unlock(b);
 }
 
+/* The unit at `ptr`'s offset from the base, rotated right rather than
+ * shifted: an offset that is not a multiple of the unit size keeps its low
+ * bits as the top bits of the result, above any unit index (unit_count <<
+ * min_log2 = region_bytes fits in a size_t), and an address below the base
+ * wraps past the region. So `unit < unit_count` alone says `ptr` is a unit
+ * start inside the region: one rotate and one compare (gcc and clang emit
+ * `ror` for this form) instead of a bound, a mask test and a shift. */
+MP_INLINE size_t buddy_unit_rotated(const MP_Buddy *b, const void *ptr) {
+    const unsigned width = (unsigned)(sizeof(size_t) * 8u);
+    size_t offset = (size_t)((uintptr_t)ptr - (uintptr_t)b->base);
+    unsigned s = b->min_log2;
+    return (offset >> s) | (offset << ((width - s) & (width - 1u)));
+}
+
+/* The tag of a used block start has both of these bits; anything below
+ * (inner unit, free or cached block) does not. */
+#define MP_BUDDY_TAG_USED_START (MP_BUDDY_TAG_START | MP_BUDDY_TAG_USED)
+
 /* Resolves `ptr` to the unit of a used block: MP_ERR_INVALID_ADDRESS for
  * anything that is not a block start, MP_ERR_DOUBLE_FREE for a free one. */
 MP_INLINE MP_Status buddy_find(const MP_Buddy *b, const void *ptr, size_t *unit, buddy_meta *meta) {
-    /* Below the base, p - base wraps past region_bytes: one compare. */
-    size_t offset = (size_t)((uintptr_t)ptr - (uintptr_t)b->base);
-    if (offset >= b->region_bytes || (offset & (((size_t)1 << b->min_log2) - 1)) != 0)
-        return MP_ERR_INVALID_ADDRESS;
-    size_t u = offset >> b->min_log2;
+    size_t u = buddy_unit_rotated(b, ptr);
+    if (u >= b->unit_count) return MP_ERR_INVALID_ADDRESS;
     buddy_meta m = buddy_meta_at(b, u);
     uint8_t tag = *m.tag;
     if ((tag & MP_BUDDY_TAG_START) == 0) return MP_ERR_INVALID_ADDRESS;
@@ -365,7 +385,7 @@ static size_t buddy_take(MP_Buddy *b, size_t size, size_t align, MP_Status *stat
             return buddy_cache_take(b, order, size, align_log2);
         }
         uint64_t candidates = b->nonempty_orders >> order;
-        if (MP_UNLIKELY(candidates == 0) && b->cached_block_count != 0) {
+        if (MP_UNLIKELY(candidates == 0)) {
             buddy_cache_flush(b);
             candidates = b->nonempty_orders >> order;
         }
@@ -413,16 +433,8 @@ MP_COLD static void *buddy_alloc_failed(MP_Buddy *b, MP_Status status, size_t si
 
 /* Counts the new block of `order` at `unit` and returns its address. */
 MP_INLINE void *buddy_count_alloc(MP_Buddy *b, size_t unit, unsigned order, size_t size) {
-    buddy_count_in_use(b, buddy_block_bytes(b, order), size);
-    b->stats.live_block_count++;
-    /* live_block_count and alloc_count are adjacent: updated together, gcc
-     * -O3 pairs them into one 16-byte vector load, add and store (the next
-     * update's load then waits on that store), so an empty asm with a
-     * memory clobber keeps them apart. It emits nothing. */
-#if defined(__GNUC__)
-    __asm__ volatile("" ::: "memory");
-#endif
-    b->stats.alloc_count++;
+    buddy_count_in_use(b, b->order_bytes[order], size);
+    b->stats.alloc_count++; /* and one more live block: buddy_live_blocks */
     return buddy_addr(b, unit);
 }
 
@@ -449,9 +461,12 @@ static MP_NOINLINE void *buddy_alloc_slow(MP_Buddy *b, size_t size) {
 }
 
 void *mp_buddy_alloc(MP_Buddy *b, size_t size) {
-    if (MP_LIKELY(b != NULL && !b->thread_safe)) {
-        unsigned order = buddy_order_for(b, size);
-        if (MP_LIKELY(order <= b->top_order && b->cache_counts[order] != 0))
+    if (MP_LIKELY(b != NULL)) {
+        /* buddy_order_for without its branch: the bit length of
+         * (size - 1) >> min_log2, as floor(log2(2x + 1)); size 0 wraps to an
+         * order past the top and takes the slow path, which gives it order 0. */
+        unsigned order = mp_log2_floor((((size - 1) >> b->min_log2) << 1) + 1u);
+        if (MP_LIKELY(order < b->fast_order_limit && b->cache_counts[order] != 0))
             return buddy_count_alloc(b, buddy_cache_take(b, order, size, 0), order, size);
     }
     return buddy_alloc_slow(b, size);
@@ -475,16 +490,11 @@ void *mp_buddy_calloc(MP_Buddy *b, size_t size) {
     return p;
 }
 
-/* Counts the free of the used block of `order` whose word is `word`. The
- * asm keeps the adjacent bytes_requested and live_block_count apart, as in
- * buddy_count_alloc (paired, they took 8 instructions instead of 2). */
+/* Counts the free of the used block of `order` whose word is `word` (one
+ * live block fewer: buddy_live_blocks). */
 MP_INLINE void buddy_count_free(MP_Buddy *b, uint64_t word, unsigned order) {
-    b->stats.bytes_in_use -= buddy_block_bytes(b, order);
+    b->stats.bytes_in_use -= b->order_bytes[order];
     b->stats.bytes_requested -= (size_t)(word & MP_BUDDY_REQUESTED_MASK);
-#if defined(__GNUC__)
-    __asm__ volatile("" ::: "memory");
-#endif
-    b->stats.live_block_count--;
     b->stats.free_count++;
 }
 
@@ -494,7 +504,7 @@ static MP_NOINLINE MP_Status buddy_free_slow(MP_Buddy *b, void *ptr) {
     if (b == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
     buddy_lock(b);
     size_t unit = 0;
-    buddy_meta m = {NULL, NULL};
+    buddy_meta m = {0, NULL, NULL};
     MP_Status status = buddy_find(b, ptr, &unit, &m);
     if (MP_LIKELY(status == MP_OK)) {
         unsigned order = buddy_tag_order(*m.tag);
@@ -509,12 +519,14 @@ static MP_NOINLINE MP_Status buddy_free_slow(MP_Buddy *b, void *ptr) {
 }
 
 MP_Status mp_buddy_free(MP_Buddy *b, void *ptr) {
-    if (MP_LIKELY(b != NULL && !b->thread_safe)) {
-        size_t unit = 0;
-        buddy_meta m = {NULL, NULL};
-        if (MP_LIKELY(buddy_find(b, ptr, &unit, &m) == MP_OK)) {
-            unsigned order = buddy_tag_order(*m.tag);
-            if (MP_LIKELY(b->cache_counts[order] < MP_BUDDY_CACHE_BOUND)) {
+    if (MP_LIKELY(b != NULL)) {
+        size_t unit = buddy_unit_rotated(b, ptr);
+        if (MP_LIKELY(unit < b->fast_unit_limit)) {
+            buddy_meta m = buddy_meta_at(b, unit);
+            uint8_t tag = *m.tag;
+            unsigned order = buddy_tag_order(tag);
+            /* A used block start; the slow path sorts out what else it is. */
+            if (MP_LIKELY(tag >= MP_BUDDY_TAG_USED_START && b->cache_counts[order] < MP_BUDDY_CACHE_BOUND)) {
                 uint64_t word = *m.word;
                 buddy_cache_push(b, ptr, unit, m, order);
                 buddy_count_free(b, word, order);
@@ -573,7 +585,7 @@ static MP_Status buddy_resize_locked(MP_Buddy *b, void **ptr, size_t unit, size_
         }
         buddy_mark_used(b, unit, new_order, size, align_log2);
     } else if (buddy_can_grow_in_place(b, unit, order, new_order) ||
-               (b->cached_block_count != 0 && (buddy_cache_flush(b), buddy_can_grow_in_place(b, unit, order, new_order)))) {
+               (buddy_cache_flush(b), buddy_can_grow_in_place(b, unit, order, new_order))) {
         for (unsigned j = order; j < new_order; j++) {
             size_t half = unit + buddy_units(j);
             buddy_list_remove(b, j, half);
@@ -674,10 +686,10 @@ static size_t buddy_bits_layout(size_t unit_count, unsigned top_order, MP_Buddy 
     return total;
 }
 
-/* Places of a per-unit array laid out in segments: segment t < 32 holds the
- * units < unit_count whose index has t trailing zeros, at u >> (t + 1);
- * segment 32 holds unit 0. With `b`, also points each segment of b->tags and
- * b->words. About unit_count + 1. */
+/* Places of the per-unit arrays laid out in segments: segment t < 32 holds
+ * the units < unit_count whose index has t trailing zeros, at u >> (t + 1);
+ * segment 32 holds unit 0. With `b`, also records where each segment starts.
+ * At most unit_count + 32. */
 static size_t buddy_seg_layout(size_t unit_count, MP_Buddy *b) {
     size_t total = 0;
     for (unsigned t = 0; t < MP_BUDDY_SEGS; t++) {
@@ -686,10 +698,7 @@ static size_t buddy_seg_layout(size_t unit_count, MP_Buddy *b) {
             places = 1;
         else
             places = ((size_t)1 << t) < unit_count ? ((unit_count - 1) >> t >> 1) + 1 : 0;
-        if (b != NULL) {
-            b->tag_seg[t] = b->tags + total;
-            b->word_seg[t] = b->words + total;
-        }
+        if (b != NULL) b->seg_first[t] = total;
         total += places;
     }
     return total;
@@ -720,11 +729,11 @@ static void buddy_reset_state(MP_Buddy *b, bool zeroed) {
         }
     }
     for (unsigned k = 0; k < MP_BUDDY_MAX_ORDERS; k++) {
+        b->order_bytes[k] = k <= b->top_order ? buddy_block_bytes(b, k) : 0;
         b->free_block_counts[k] = 0;
-        b->cache_heads[k] = MP_BUDDY_NIL;
+        b->cache_heads[k] = MP_BUDDY_CACHE_END;
         b->cache_counts[k] = 0;
     }
-    b->cached_block_count = 0;
     b->nonempty_orders = 0;
     size_t full_units = (b->unit_count >> b->top_order) << b->top_order;
     size_t remainder = b->unit_count - full_units;
@@ -736,7 +745,7 @@ static void buddy_reset_state(MP_Buddy *b, bool zeroed) {
     b->stats.bytes_in_use = 0;
     b->stats.bytes_in_use_peak = 0;
     b->stats.bytes_requested = 0;
-    b->stats.live_block_count = 0;
+    b->retired_blocks = b->stats.alloc_count - b->stats.free_count; /* no live block left */
 }
 
 static void buddy_init(MP_Buddy *b, const mp_buddy_geometry *g, unsigned char *base, uint32_t flags, bool zeroed) {
@@ -748,11 +757,12 @@ static void buddy_init(MP_Buddy *b, const mp_buddy_geometry *g, unsigned char *b
     uintptr_t base_addr = (uintptr_t)base;
     b->base_align_bytes = (size_t)(base_addr & (~base_addr + 1));
     b->seg_count = buddy_seg_layout(g->unit_count, NULL);
-    b->words = (uint64_t *)(void *)(b + 1);
-    uint64_t *bit_words = b->words + b->seg_count;
+    uint64_t *bit_words = buddy_words(b) + b->seg_count;
     b->tags = (uint8_t *)(bit_words + buddy_bits_layout(g->unit_count, g->top_order, b, bit_words));
     buddy_seg_layout(g->unit_count, b);
     b->thread_safe = (flags & MP_FLAG_THREAD_SAFE) != 0;
+    b->fast_unit_limit = b->thread_safe ? 0 : g->unit_count;
+    b->fast_order_limit = b->thread_safe ? 0 : g->top_order + 1;
     mp_lock_init(&b->lock);
     memset(&b->stats, 0, sizeof b->stats);
     b->stats.region_bytes = b->region_bytes;

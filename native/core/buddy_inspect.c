@@ -13,6 +13,7 @@ MP_Status mp_buddy_stats(const MP_Buddy *b, MP_HeapStats *out) {
     if (b == NULL || out == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
     buddy_lock(b);
     *out = b->stats;
+    out->live_block_count = buddy_live_blocks(b);
     buddy_unlock(b);
     return MP_OK;
 }
@@ -22,7 +23,7 @@ MP_Status mp_buddy_stats(const MP_Buddy *b, MP_HeapStats *out) {
  * cached blocks so the figures describe canonical blocks. The allocator is
  * never in read-only memory (the library creates it). */
 static void buddy_cache_flush_const(const MP_Buddy *b) {
-    if (b->cached_block_count != 0) buddy_cache_flush((MP_Buddy *)(uintptr_t)b);
+    buddy_cache_flush((MP_Buddy *)(uintptr_t)b);
 }
 
 /* O(orders + cached blocks): the per-order counts of the free bitmaps are
@@ -184,26 +185,28 @@ static size_t buddy_check_bits(const MP_Buddy *b, const mp_buddy_tally *t) {
     return bad;
 }
 
-/* Follows every cache; counts foreign members, cycles, overfull caches and
- * disagreements with the tag walk and the counts. */
+/* Follows every cache; counts foreign members, entries whose place is not
+ * their unit's, cycles, overfull caches and disagreements with the tag walk
+ * and the counts. */
 static size_t buddy_check_caches(const MP_Buddy *b, const mp_buddy_tally *t) {
-    size_t bad = 0, total = 0;
+    size_t bad = 0;
     for (unsigned k = 0; k < MP_BUDDY_MAX_ORDERS; k++) {
         uint8_t want = (uint8_t)(MP_BUDDY_TAG_START | MP_BUDDY_TAG_CACHED | k);
         size_t steps = 0;
-        for (uint32_t v = b->cache_heads[k]; v != MP_BUDDY_NIL; v = (uint32_t)*buddy_word_ptr(b, v)) {
-            if (v >= b->unit_count || buddy_tag_at(b, v) != want || steps == t->cached_counts[k]) {
+        for (uint64_t e = b->cache_heads[k]; buddy_entry_unit(e) != MP_BUDDY_NIL; steps++) {
+            size_t v = buddy_entry_unit(e);
+            if (v >= b->unit_count || buddy_entry_place(e) != buddy_place(b, v) ||
+                buddy_tag_at(b, v) != want || steps == t->cached_counts[k]) {
                 bad++;
                 break;
             }
-            steps++;
+            e = *buddy_word_ptr(b, v);
         }
         bad += steps != t->cached_counts[k];
         bad += b->cache_counts[k] != t->cached_counts[k];
         bad += b->cache_counts[k] > MP_BUDDY_CACHE_BOUND;
-        total += t->cached_counts[k];
+        bad += b->order_bytes[k] != (k <= b->top_order ? buddy_block_bytes(b, k) : 0);
     }
-    bad += b->cached_block_count != total;
     return bad;
 }
 
@@ -216,7 +219,8 @@ size_t mp_buddy_check(const MP_Buddy *b) {
     bad += ((uintptr_t)b->base & (((uintptr_t)1 << b->min_log2) - 1)) != 0;
     bad += b->stats.region_bytes != b->region_bytes;
     bad += b->stats.bytes_in_use != t.used_bytes;
-    bad += b->stats.live_block_count != t.used_blocks;
+    bad += buddy_live_blocks(b) != t.used_blocks;
+    bad += b->stats.live_block_count != 0; /* derived when read, never kept */
     bad += b->stats.bytes_requested != t.requested_bytes;
     bad += b->stats.bytes_in_use_peak < b->stats.bytes_in_use;
     buddy_unlock(b);

@@ -19,14 +19,18 @@
 /* Blocks kept unmerged per order. Frees and allocations of one order walk
  * its cache count up and down at random; at either bound an operation goes
  * through the bitmaps (merge or split), ~1 / (bound + 1) of them. Measured
- * (bench/callgrind.sh, mixed_live10k): 32 runs 175 instructions per op, 16
- * about 6 more, 64 about 3 fewer, while the node-json replay's footprint
- * goes 1.79 (16) -> 1.86 (32) -> 2.00 (64): unmerged blocks. */
+ * when the fast paths cost 175 instructions per op (bench/callgrind.sh,
+ * mixed_live10k; 118 since): 16 cost about 6 more than 32, 64 about 3
+ * fewer, while the node-json replay's footprint goes 1.79 (16) -> 1.86 (32)
+ * -> 2.00 (64): unmerged blocks. */
 #define MP_BUDDY_CACHE_BOUND 32u
 /* Unit indices are uint32_t, so at most 2^32 - 1 units and orders 0..31. */
 #define MP_BUDDY_MAX_ORDERS 32u
 #define MP_BUDDY_NIL UINT32_MAX
-#define MP_BUDDY_MAX_UNITS ((size_t)UINT32_MAX)
+/* At most 2^32 - 65 units: unit indices below MP_BUDDY_NIL, and every
+ * metadata place (buddy_seg_layout: at most unit_count + 32 of them) below
+ * 2^32, the half of a cache entry (buddy_cache_entry) that holds it. */
+#define MP_BUDDY_MAX_UNITS ((size_t)UINT32_MAX - 64u)
 #define MP_BUDDY_DEFAULT_MIN_BYTES 64u
 /* Region size cap: keeps requested_bytes below the alignment bits of a word. */
 #define MP_BUDDY_MAX_REGION_LOG2 56u
@@ -57,19 +61,25 @@ struct MP_Buddy {
     size_t region_bytes;     /* unit_count << min_log2 */
     size_t unit_count;       /* units of min_block_bytes in the region */
     size_t base_align_bytes; /* largest power of two dividing base */
+    /* What the fast paths of mp_buddy_free and mp_buddy_alloc compare with:
+     * unit_count and top_order + 1, or 0 for a thread-safe allocator, so
+     * that one compare also sends it to the locked slow paths. */
+    size_t fast_unit_limit;
+    unsigned fast_order_limit;
     unsigned min_log2;       /* log2(min_block_bytes) */
     unsigned top_order;      /* order of the largest block */
-    uint8_t *tag_seg[MP_BUDDY_SEGS];   /* unit u's tag: buddy_tag_ptr() */
-    uint64_t *word_seg[MP_BUDDY_SEGS]; /* unit u's word: buddy_word_ptr() */
-    uint8_t *tags;                     /* all tag segments, seg_count bytes */
-    uint64_t *words;                   /* all word segments, seg_count words */
-    size_t seg_count;
+    size_t seg_first[MP_BUDDY_SEGS]; /* first place of each segment: buddy_place() */
+    uint8_t *tags;                   /* tag of each place, seg_count bytes */
+    size_t seg_count;                /* places; the words follow: buddy_words() */
     uint64_t nonempty_orders; /* bit k set iff order k has a free, uncached block */
     size_t free_block_counts[MP_BUDDY_MAX_ORDERS];
-    uint32_t cache_heads[MP_BUDDY_MAX_ORDERS]; /* LIFO of cached blocks per order */
-    uint32_t cache_counts[MP_BUDDY_MAX_ORDERS];
-    size_t cached_block_count; /* sum of cache_counts */
-    MP_HeapStats stats;
+    /* Per order, what the fast paths touch: arrays of 8-byte elements, so
+     * each is one load or store indexed by the order, no address arithmetic. */
+    uint64_t cache_heads[MP_BUDDY_MAX_ORDERS]; /* LIFO of cached blocks: an entry (buddy_cache_entry) */
+    size_t cache_counts[MP_BUDDY_MAX_ORDERS];  /* blocks in each cache */
+    size_t order_bytes[MP_BUDDY_MAX_ORDERS];   /* bytes of a block of each order; 0 above top_order */
+    MP_HeapStats stats;        /* live_block_count is derived when read: buddy_live_blocks */
+    uint64_t retired_blocks;   /* live blocks that reset dropped */
     void *map_ptr; /* non-NULL when the region was mapped here */
     size_t map_bytes;
     bool metadata_on_heap;
@@ -82,6 +92,13 @@ MP_INLINE size_t buddy_units(unsigned order) { return (size_t)1 << order; }
 
 MP_INLINE size_t buddy_block_bytes(const MP_Buddy *b, unsigned order) {
     return (size_t)1 << (order + b->min_log2);
+}
+
+/* Live blocks: every block counted in alloc_count is either freed (counted
+ * in free_count), dropped by a reset, or live; the fast paths keep one
+ * counter fewer. */
+MP_INLINE size_t buddy_live_blocks(const MP_Buddy *b) {
+    return (size_t)(b->stats.alloc_count - b->stats.free_count - b->retired_blocks);
 }
 
 MP_INLINE unsigned char *buddy_addr(const MP_Buddy *b, size_t unit) {
@@ -109,31 +126,51 @@ MP_INLINE unsigned buddy_ctz64(uint64_t w) {
 /* Unit u's tag and word live in the segment of its trailing-zero count t,
  * at index u >> (t + 1) (unit 0 in segment 32), so the metadata of blocks of
  * order k, whose units are multiples of 2^k, fills segments >= k densely
- * (buddy.c, "Memory layout"). */
+ * (buddy.c, "Memory layout"). The segments are consecutive: the place of u
+ * indexes both the tags and the words. */
 MP_INLINE unsigned buddy_seg(size_t u) { return buddy_ctz64((uint64_t)u | (UINT64_C(1) << 32)); }
 
-MP_INLINE uint8_t *buddy_tag_ptr(const MP_Buddy *b, size_t u) {
+MP_INLINE size_t buddy_place(const MP_Buddy *b, size_t u) {
     unsigned t = buddy_seg(u);
-    return b->tag_seg[t] + ((u >> t) >> 1);
+    return b->seg_first[t] + ((u >> t) >> 1);
 }
 
-MP_INLINE uint64_t *buddy_word_ptr(const MP_Buddy *b, size_t u) {
-    unsigned t = buddy_seg(u);
-    return b->word_seg[t] + ((u >> t) >> 1);
-}
+/* The words start right after the control block (buddy.c, "Memory layout"):
+ * a fixed offset from `b`, so a word costs no load of a base pointer. */
+MP_INLINE uint64_t *buddy_words(const MP_Buddy *b) { return (uint64_t *)(uintptr_t)(const void *)(b + 1); }
 
-/* Both metadata places of one unit, its segment looked up once. */
+MP_INLINE uint8_t *buddy_tag_ptr(const MP_Buddy *b, size_t u) { return b->tags + buddy_place(b, u); }
+
+MP_INLINE uint64_t *buddy_word_ptr(const MP_Buddy *b, size_t u) { return buddy_words(b) + buddy_place(b, u); }
+
+/* One unit's metadata place and both things there, its segment looked up once. */
 typedef struct buddy_meta {
+    size_t place;
     uint8_t *tag;
     uint64_t *word;
 } buddy_meta;
 
-MP_INLINE buddy_meta buddy_meta_at(const MP_Buddy *b, size_t u) {
-    unsigned t = buddy_seg(u);
-    size_t i = (u >> t) >> 1;
-    buddy_meta m = {b->tag_seg[t] + i, b->word_seg[t] + i};
+MP_INLINE buddy_meta buddy_meta_of_place(const MP_Buddy *b, size_t place) {
+    buddy_meta m = {place, b->tags + place, buddy_words(b) + place};
     return m;
 }
+
+MP_INLINE buddy_meta buddy_meta_at(const MP_Buddy *b, size_t u) {
+    return buddy_meta_of_place(b, buddy_place(b, u));
+}
+
+/* A cache entry (a cache head, or a cached block's word: the next one) names
+ * a cached block by its place (low half) and its unit (high half;
+ * MP_BUDDY_NIL ends the cache), so popping it needs no segment lookup. */
+#define MP_BUDDY_CACHE_END ((uint64_t)MP_BUDDY_NIL << 32)
+
+MP_INLINE uint64_t buddy_cache_entry(size_t unit, size_t place) {
+    return (uint64_t)place | ((uint64_t)unit << 32);
+}
+
+MP_INLINE size_t buddy_entry_unit(uint64_t entry) { return (size_t)(entry >> 32); }
+
+MP_INLINE size_t buddy_entry_place(uint64_t entry) { return (uint32_t)entry; }
 
 /* The tag of unit `u`: 0 inside a block. */
 MP_INLINE uint8_t buddy_tag_at(const MP_Buddy *b, size_t u) { return *buddy_tag_ptr(b, u); }

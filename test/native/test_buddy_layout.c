@@ -22,9 +22,10 @@ static void check_index_is_a_bijection(size_t region_bytes) {
         REQUIRE(i < b->seg_count);
         CHECK(seen[i] == 0);
         seen[i] = 1;
-        CHECK(buddy_word_ptr(b, u) == b->words + i);
+        CHECK(buddy_place(b, u) == i);
+        CHECK(buddy_word_ptr(b, u) == buddy_words(b) + i);
         buddy_meta m = buddy_meta_at(b, u);
-        CHECK(m.tag == buddy_tag_ptr(b, u) && m.word == b->words + i);
+        CHECK(m.place == i && m.tag == buddy_tag_ptr(b, u) && m.word == buddy_words(b) + i);
     }
     free(seen);
     mp_buddy_destroy(b);
@@ -104,6 +105,15 @@ static void test_check_reports_each_broken_layout_invariant(void) {
     check_tag_damage(b, buddy_tag_ptr(b, 0), MP_BUDDY_TAG_USED);                  /* used block turned free */
     check_word_damage(b, buddy_word_ptr(b, 0), 4097);                             /* requested > block */
     check_word_damage(b, buddy_word_ptr(b, 256), 0);                              /* cache link to a used block */
+    uint64_t head = b->cache_heads[8];
+    REQUIRE(buddy_entry_unit(head) == 256 && buddy_entry_place(head) == buddy_place(b, 256));
+    check_word_damage(b, &b->cache_heads[8], head + 1u); /* another unit's place */
+    size_t block_bytes = b->order_bytes[8];
+    REQUIRE(block_bytes == 4096);
+    b->order_bytes[8] = 2048; /* what the fast paths count */
+    CHECK(mp_buddy_check(b) != 0);
+    b->order_bytes[8] = block_bytes;
+    CHECK(mp_buddy_check(b) == 0);
 
     /* Unit 512 starts the free order-9 block left of the first split. */
     mp_buddy_bits *fb9 = &b->free_bits[9];

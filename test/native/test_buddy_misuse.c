@@ -97,7 +97,11 @@ static void test_foreign_and_null_pointers_return_invalid_address(void) {
     REQUIRE(b != NULL);
     int local = 0;
     unsigned char *base = mp_buddy_base(b);
-    void *foreign[] = {NULL, &local, base - 64, base + 64 * 1024, base + 1024 * 1024, (void *)UINTPTR_MAX};
+    /* Below the base, past the end, and unaligned just below the base or
+     * inside the last unit: every way a unit index computed from an offset
+     * could land inside the region. */
+    void *foreign[] = {NULL,     &local,           base - 64,            base + 64 * 1024, base + 1024 * 1024,
+                       base - 1, base + 64 * 1024 - 1, (void *)UINTPTR_MAX};
     for (size_t i = 0; i < sizeof foreign / sizeof foreign[0]; i++) {
         MP_HeapStats before = snapshot(b);
         CHECK_STATUS(mp_buddy_free(b, foreign[i]), MP_ERR_INVALID_ADDRESS);
