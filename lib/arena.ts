@@ -24,7 +24,7 @@ import {
 } from './errors';
 import { destroyedError, errorFromLastError } from './failures';
 import { track, untrack } from './lifecycle';
-import { resolveRegion, type RegionBuffer } from './region';
+import { keepRegionInPlace, resolveRegion, type RegionBuffer } from './region';
 import type { ArenaStats } from './stats';
 
 /* The hot native call as a module constant: a direct call, no property load. */
@@ -69,6 +69,7 @@ export class Arena {
     const region = resolveRegion(options, size, ctx);
     const id = binding.arena_create(region.view, size);
     if (id <= 0) throw errorFromLastError(-id, ctx);
+    keepRegionInPlace(region);
     this.#id = id;
     this.#size = size;
     this.#baseLow = binding.arena_base_low(id);

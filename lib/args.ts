@@ -89,3 +89,27 @@ const intrinsicLength = Object.getOwnPropertyDescriptor(
 export function typedArrayLength(array: ArrayBufferView): number {
   return intrinsicLength.call(array) as number;
 }
+
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const intrinsicBuffer = Object.getOwnPropertyDescriptor(typedArrayPrototype, 'buffer')!.get!;
+const intrinsicByteOffset = Object.getOwnPropertyDescriptor(
+  typedArrayPrototype,
+  'byteOffset',
+)!.get!;
+
+/** True if another thread may write `array`'s elements at any time (its
+ * buffer is a SharedArrayBuffer); read with the intrinsic getter. */
+export function isSharedView(array: ArrayBufferView): boolean {
+  return types.isSharedArrayBuffer(intrinsicBuffer.call(array));
+}
+
+/**
+ * Elements [from, from + count) of `array` as a new plain Int32Array over the
+ * same memory, made with the intrinsic getters: unlike subarray(), it runs
+ * no Symbol.species getter of a subclass (user code). The range must lie
+ * inside the array (checked by the caller).
+ */
+export function int32Range(array: Int32Array, from: number, count: number): Int32Array {
+  const byteOffset = (intrinsicByteOffset.call(array) as number) + 4 * from;
+  return new Int32Array(intrinsicBuffer.call(array) as ArrayBufferLike, byteOffset, count);
+}

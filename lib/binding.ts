@@ -12,6 +12,7 @@
  */
 import path = require('node:path');
 import nodeGypBuild = require('node-gyp-build');
+import { markAsUntransferable } from 'node:worker_threads';
 
 export interface NativeStatusRow {
   name: string;
@@ -159,6 +160,10 @@ export const packageRoot: string = path.join(__dirname, '..');
 /* The addon's exports object is in V8's dictionary mode (functions added one
  * by one); a copy is a fast-properties object, so `binding.x` loads inline. */
 export const binding: NativeBinding = { ...(nodeGypBuild(packageRoot) as NativeBinding) };
+/* The addon reads and writes the call frame through a pointer it keeps for
+ * the env's life (frame_init): a postMessage or structuredClone transfer
+ * must copy it, never detach it under that pointer. */
+markAsUntransferable(binding.call_frame);
 
 /**
  * The call frame of the frame calls (native/napi/addon.h): the hottest

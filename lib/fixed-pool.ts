@@ -70,6 +70,8 @@ import {
   booleanArg,
   countArg,
   int32ArrayArg,
+  int32Range,
+  isSharedView,
   isUint32,
   objectArg,
   show,
@@ -100,7 +102,7 @@ import {
 } from './errors';
 import { destroyedError, errorFromLastError } from './failures';
 import { track, untrack } from './lifecycle';
-import { checkSharedHandle, resolveRegion, type RegionBuffer } from './region';
+import { checkSharedHandle, keepRegionInPlace, resolveRegion, type RegionBuffer } from './region';
 import type { FixedPoolStats } from './stats';
 
 /* Hot native calls and the call frame as module constants: optimized code
@@ -228,6 +230,10 @@ export class FixedPool {
   #takeLength = 0;
   #putArray: Int32Array | null = null;
   #putLength = 0;
+  /** What the cached batch calls pass to the core for a shared array (see #sharedArray). */
+  #batchScratch: Int32Array = EMPTY_SLOTS;
+  /** The last batch array found not to be over a SharedArrayBuffer. */
+  #unsharedArray: Int32Array | null = null;
 
   /* Accounting of the cached mode; the core counts what passes through it. */
   /** Slots the JS side holds: in use or cached (the core counts them allocated). */
@@ -292,6 +298,7 @@ export class FixedPool {
       const flags = threadSafe ? FLAG_THREAD_SAFE : 0;
       const id = binding.fixed_create(region.view, objectSize, capacity, alignment, flags);
       if (id <= 0) throw errorFromLastError(-id, ctx);
+      keepRegionInPlace(region);
       this.#id = id;
       this.#buffer = region.buffer;
       this.#regionOffset = region.byteOffset;
@@ -333,8 +340,8 @@ export class FixedPool {
 
   /** Attaches this thread to a thread-safe pool another thread created and shared. */
   static attach(handle: FixedPoolHandle): FixedPool {
-    checkSharedHandle(handle, 'FixedPool.attach()');
-    return new FixedPool(new AttachRequest(handle) as unknown as FixedPoolOptions);
+    const checked = checkSharedHandle(handle, 'FixedPool.attach()');
+    return new FixedPool(new AttachRequest(checked) as unknown as FixedPoolOptions);
   }
 
   /** A handle another thread passes to FixedPool.attach(); thread-safe pools over a SharedArrayBuffer only. */
@@ -453,9 +460,21 @@ export class FixedPool {
     if (n > fromCache) {
       const inverse = this.#strideInverse;
       const shift = this.#strideShift;
-      const rest = fromCache === 0 ? out : out.subarray(fromCache);
-      fromCore = fixed_alloc_many(this.#id, rest, n - fromCache);
-      for (let i = 0; i < fromCore; i++) slots[slotIndex(rest[i], inverse, shift)] = IN_USE;
+      const want = n - fromCache;
+      if (this.#sharedArray(out)) {
+        // Another thread may rewrite `out` after the core did: mark what the core gave.
+        const got = this.#scratch(want);
+        fromCore = fixed_alloc_many(this.#id, got, want);
+        for (let i = 0; i < fromCore; i++) {
+          const offset = got[i];
+          slots[slotIndex(offset, inverse, shift)] = IN_USE;
+          out[fromCache + i] = offset;
+        }
+      } else {
+        const rest = fromCache === 0 ? out : int32Range(out, fromCache, want);
+        fromCore = fixed_alloc_many(this.#id, rest, want);
+        for (let i = 0; i < fromCore; i++) slots[slotIndex(rest[i], inverse, shift)] = IN_USE;
+      }
     }
     this.#settlePeak();
     this.#held += fromCore;
@@ -517,23 +536,30 @@ export class FixedPool {
       }
     }
     this.#top = top + i;
-    if (i === room) {
+    if (i === room && i < n) {
+      // The core frees what this loop checked: from the array itself, or, when
+      // another thread may rewrite it meanwhile, from a copy of what was read.
+      const copy = this.#sharedArray(offsets) ? this.#scratch(n - room) : null;
       for (; i < n; i++) {
-        const slot = slotIndex(offsets[i], inverse, shift);
+        const offset = offsets[i];
+        const slot = slotIndex(offset, inverse, shift);
         if (slot >= base || slots[slot] !== IN_USE) break;
         slots[slot] = RELEASED;
+        if (copy !== null) copy[i - room] = offset;
       }
-    }
-    if (i > room) {
-      const status = fixed_free_many(this.#id, offsets.subarray(room, i), i - room);
-      if (status !== MP_OK) throw this.#desync(status, ctx);
-      this.#settlePeak();
-      this.#held -= i - room;
+      if (i > room) {
+        const toCore = copy ?? int32Range(offsets, room, i - room);
+        const status = fixed_free_many(this.#id, toCore, i - room);
+        if (status !== MP_OK) throw this.#desync(status, ctx);
+        this.#settlePeak();
+        this.#held -= i - room;
+      }
     }
     if (i < n) {
       // As the core reads it: an int32 element is a uint32 offset.
-      const detail = { offset: offsets[i], index: i };
-      throw this.#refuseFree(offsets[i] >>> 0, `${ctx} at index ${i}`, detail);
+      const offset = offsets[i];
+      const detail = { offset, index: i };
+      throw this.#refuseFree(offset >>> 0, `${ctx} at index ${i}`, detail);
     }
   }
 
@@ -630,8 +656,8 @@ export class FixedPool {
     this.#destroyed = true;
     untrack(this);
     binding.pool_destroy(this.#id);
-    this.#slots = this.#cacheView = EMPTY_SLOTS;
-    this.#takeArray = this.#putArray = null;
+    this.#slots = this.#cacheView = this.#batchScratch = EMPTY_SLOTS;
+    this.#takeArray = this.#putArray = this.#unsharedArray = null;
     this.#base = this.#top = this.#lowTop = 0;
     this.#bytes = new Uint8Array(0);
   }
@@ -695,6 +721,31 @@ export class FixedPool {
     slots.copyWithin(base, base + n, this.#top);
     this.#top = this.#lowTop = this.#top - n;
     return this.#top;
+  }
+
+  /**
+   * Whether the cached allocMany/freeMany must not read `array` twice: the
+   * JS slot states follow what JS read, the core what it read, and another
+   * thread may write an array over a SharedArrayBuffer between the two. The
+   * last array found unshared is remembered (a typed array never changes
+   * buffers), so a caller reusing its array pays one compare, not the ~30
+   * ns check. The ranges passed to the core are int32Range views, never
+   * subarray(), whose Symbol.species getter would run user code mid-call.
+   */
+  #sharedArray(array: Int32Array): boolean {
+    if (array === this.#unsharedArray) return false;
+    if (isSharedView(array)) return true;
+    this.#unsharedArray = array;
+    return false;
+  }
+
+  /** The pool's own array of at least `count` entries: what a batch over a
+   * shared array passes to and takes from the core (see #sharedArray). */
+  #scratch(count: number): Int32Array {
+    if (this.#batchScratch.length < count) {
+      this.#batchScratch = new Int32Array(Math.max(count, 2 * this.#batchScratch.length));
+    }
+    return this.#batchScratch;
   }
 
   /** Ends the span of constant #held: folds its highest slots-in-use into

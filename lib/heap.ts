@@ -27,6 +27,7 @@ import {
   int32ArrayArg,
   isUint32,
   show,
+  typedArrayLength,
   uint32Arg,
 } from './args';
 import {
@@ -52,6 +53,7 @@ import { destroyedError, errorFromLastError } from './failures';
 import { track, untrack } from './lifecycle';
 import {
   checkSharedHandle,
+  keepRegionInPlace,
   resolveRegion,
   type RegionBuffer,
   type RegionOptions,
@@ -155,6 +157,7 @@ export abstract class HeapAllocator {
       const region = resolveRegion(options, init.regionBytes, ctx);
       const id = init.create(region.view, init.regionBytes, threadSafe ? FLAG_THREAD_SAFE : 0);
       if (id <= 0) throw errorFromLastError(-id, ctx);
+      keepRegionInPlace(region);
       this.#hot = { id, destroyed: false, name: init.className };
       this.#family = init.family;
       this.#buffer = region.buffer;
@@ -180,13 +183,14 @@ export abstract class HeapAllocator {
    * another thread shared (share()). */
   static attach<T extends HeapAllocator>(this: HeapClass<T>, handle: HeapAllocatorHandle): T {
     const ctx = `${this.name}.attach()`;
-    checkSharedHandle(handle, ctx);
-    if (handle.family !== this.family) {
+    const checked = checkSharedHandle(handle, ctx);
+    const family = (handle as { family: unknown }).family; // read once, as the fields above
+    if (family !== this.family) {
       throw new InvalidArgumentError(
-        `${ctx}: the handle is of a ${show(handle.family)} allocator, not ${this.family}`,
+        `${ctx}: the handle is of a ${show(family)} allocator, not ${this.family}`,
       );
     }
-    return new this(new HeapAttachRequest(handle, this.name) as never);
+    return new this(new HeapAttachRequest({ ...checked, family: this.family }, this.name) as never);
   }
 
   /** The managed region; offsets index into it. */
@@ -322,10 +326,10 @@ export abstract class HeapAllocator {
     let n: number;
     if (typeof sizes === 'number') {
       uint32Arg(sizes, 'sizes', ctx);
-      n = countArg(count, out.length, ctx);
+      n = countArg(count, typedArrayLength(out), ctx);
     } else {
       int32ArrayArg(sizes, 'sizes', ctx);
-      n = countArg(count, Math.min(out.length, sizes.length), ctx);
+      n = countArg(count, Math.min(typedArrayLength(out), typedArrayLength(sizes)), ctx);
       for (let i = 0; i < n; i++) {
         if (sizes[i] < 0) {
           throw new InvalidArgumentError(`${ctx}: sizes[${i}] is negative (${sizes[i]})`, {
@@ -348,7 +352,7 @@ export abstract class HeapAllocator {
     const ctx = `${this.#hot.name}.freeMany()`;
     if (this.#hot.destroyed) throw destroyedError(ctx);
     int32ArrayArg(offsets, 'offsets', ctx);
-    const n = countArg(count, offsets.length, ctx);
+    const n = countArg(count, typedArrayLength(offsets), ctx);
     const status = binding.heap_free_many(this.#hot.id, offsets, n);
     if (status === MP_OK) return;
     const index = binding.batch_done();

@@ -59,11 +59,7 @@ export function livePoolCount(): number {
 /* The module layer (issue 5): named pools, guards, collections, waiting, events, metrics. */
 export { MemoryPoolingModule, MemoryPoolConfig, AllocationStrategy } from './module';
 export type { ModuleConfig, ModulePoolMetrics, ModuleState } from './module';
-export type {
-  AllocationResult,
-  AutoCollectConfig,
-  ModuleAllocateOptions,
-} from './pool-entry';
+export type { AllocationResult, AutoCollectConfig, ModuleAllocateOptions } from './pool-entry';
 export { AllocationGuard } from './guards';
 export { GC_STRATEGIES } from './gc';
 export type { GcStrategy, GcStrategyName, CollectionResult } from './gc';

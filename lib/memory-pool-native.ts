@@ -8,6 +8,7 @@
  * native field lists (`stats_fields('pool')`, `'pool_owner'`) by
  * test/js/memory-pool.test.ts.
  */
+import { markAsUntransferable } from 'node:worker_threads';
 import { binding, type NativeBinding } from './binding';
 
 export interface NativePoolBinding {
@@ -89,6 +90,10 @@ export interface NativePoolBinding {
 
 /** The addon, with the managed pool's functions typed. */
 export const poolBinding = binding as NativeBinding & NativePoolBinding;
+/* The addon writes both buffers through pointers it keeps: a transfer must
+ * never detach them (as binding.ts does for the call frame). */
+markAsUntransferable(poolBinding.mpool_scratch);
+markAsUntransferable(poolBinding.mpool_staging);
 
 /** Multi-value results of block_info and defragment (this thread's). */
 export const scratch = new Float64Array(poolBinding.mpool_scratch, 0, 8);

@@ -54,6 +54,7 @@
  * a copy by JS. No object is made but read()'s result and view()'s; the
  * default owner is id 0 and the last named owner is cached.
  */
+import { isUint8Array } from 'node:util/types';
 import { alignmentArg, booleanArg, objectArg, show, typedArrayLength, uint32Arg } from './args';
 import {
   binding,
@@ -86,7 +87,7 @@ import {
   scratch,
   staging,
 } from './memory-pool-native';
-import { resolveRegion, type RegionOptions } from './region';
+import { keepRegionInPlace, resolveRegion, type RegionOptions } from './region';
 
 /* Hot native calls as module constants: a direct call, no property load. */
 const { mpool_alloc, mpool_free, mpool_locate, mpool_read, mpool_write, mpool_read_staged } =
@@ -330,6 +331,7 @@ export class MemoryPool {
       threadSafe ? FLAG_THREAD_SAFE : 0,
     );
     if (id <= 0) throw errorFromLastError(-id, `${ctx} (size ${size}, strategy ${strategy})`);
+    keepRegionInPlace(region);
     this.#id = id;
     this.#size = size;
     this.#strategy = strategy;
@@ -482,10 +484,14 @@ export class MemoryPool {
       offset >>> 0 === offset &&
       !this.#destroyed
     ) {
-      if (data instanceof Uint8Array && !this.#threadSafe) {
+      // isUint8Array, not instanceof: a Proxy of a Uint8Array passes instanceof, then
+      // fails the intrinsic length getter with a bare TypeError.
+      if (isUint8Array(data) && !this.#threadSafe) {
         const at = locate(this.#id, handle);
-        if (at >= 0 && typedArrayLength(data) <= frame[1] - offset) {
-          this.#bytes.set(data, at + offset);
+        const n = typedArrayLength(data);
+        if (at >= 0 && n <= frame[1] - offset) {
+          // set() throws a bare TypeError for a detached source; its 0 bytes are a no-op write.
+          if (n !== 0) this.#bytes.set(data, at + offset);
           return;
         }
       }
@@ -782,8 +788,12 @@ export class MemoryPool {
     let flags = 0;
     if (options !== undefined) {
       objectArg(options, 'options', ctx);
-      if (options.owner !== undefined) owner = this.#ownerId(options.owner, true, method);
-      if (options.pinned !== undefined && booleanArg(options.pinned, 'pinned', ctx)) flags = 1;
+      // Each option read once, before anything is decided: a getter may run any
+      // code, destroy() included, which the check after the reads catches.
+      const { owner: name, pinned } = options;
+      this.#live(method);
+      if (pinned !== undefined && booleanArg(pinned, 'pinned', ctx)) flags = 1;
+      if (name !== undefined) owner = this.#ownerId(name, true, method);
     }
     words[ID] = this.#id;
     words[A] = size;
@@ -864,7 +874,10 @@ export class MemoryPool {
   /** The native id of the owner named by `{ as }`. */
   #accessOwner(access: AccessOptions | undefined, method: string): number {
     objectArg(access, 'access options', `MemoryPool.${method}()`);
-    return this.#ownerId((access as AccessOptions).as, false, method);
+    const name = (access as AccessOptions).as;
+    // Reading `as` may run a getter that destroyed this pool: the caller's id is stale then.
+    this.#live(method);
+    return this.#ownerId(name, false, method);
   }
 
   /** The id of owner `name`; a new one if `create`, else UNKNOWN_OWNER_ID for a name not seen. */

@@ -149,9 +149,10 @@ export class PoolEntry implements GuardHost {
 
   async allocate(
     size: number,
-    options: ModuleAllocateOptions | undefined,
+    given: ModuleAllocateOptions | undefined,
     context: string,
   ): Promise<AllocationResult> {
+    const options = readOnce(given);
     const owner = options?.owner ?? DEFAULT_OWNER;
     const evictable = options?.evictable === true;
     const wait = options?.wait === true;
@@ -196,7 +197,8 @@ export class PoolEntry implements GuardHost {
   }
 
   /** A guard of a new block; throws OutOfMemoryError when there is no room after a collection. */
-  guarded(size: number, options: AllocateOptions | undefined): AllocationGuard {
+  guarded(size: number, given: AllocateOptions | undefined): AllocationGuard {
+    const options = readOnce(given);
     const owner = options?.owner ?? DEFAULT_OWNER;
     const h = this.take(size, options);
     if (typeof h !== 'number') {
@@ -296,4 +298,17 @@ export class PoolEntry implements GuardHost {
     this.waiters.close(makeError);
     this.pool.destroy();
   }
+}
+
+/**
+ * The caller's allocation options as a plain object, each field read once:
+ * a getter runs once, so the owner the entry records (result, events,
+ * eviction) is the owner the pool charges on every try, and the wait
+ * options checked are the ones used. A non-object is passed on as it is,
+ * for the pool to refuse.
+ */
+function readOnce<T extends ModuleAllocateOptions>(options: T | undefined): T | undefined {
+  if (typeof options !== 'object' || options === null) return options;
+  const { owner, pinned, evictable, wait, timeoutMs, signal } = options;
+  return { owner, pinned, evictable, wait, timeoutMs, signal } as T;
 }

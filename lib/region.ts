@@ -5,8 +5,22 @@
  * pass its own ArrayBuffer or SharedArrayBuffer and a byte offset into it.
  * The native side holds a reference to the region's view for as long as the
  * pool lives; the pool object holds the buffer too.
+ *
+ * The native side keeps the region's address, so the bytes must stay where
+ * they are for the pool's life. A SharedArrayBuffer never moves or shrinks
+ * (a growable one only grows, in place). A plain ArrayBuffer could lose its
+ * bytes under the pool: a resizable one is refused (resize() to a smaller
+ * length decommits the tail), and a fixed-length one is marked untransferable
+ * (worker_threads.markAsUntransferable: postMessage and structuredClone then
+ * copy it or throw instead of detaching it; the mark stays after the pool is
+ * destroyed). Whatever still detaches it (ArrayBuffer.prototype.transfer()
+ * on newer Node, another addon) the addon detects: every call on the pool
+ * but destroy() then throws MP_ERR_INVALID_HANDLE (native/napi/addon.c,
+ * mp_napi_region_check). Lengths are read with the intrinsic getters, so an
+ * own `byteLength` or `resizable` property on the buffer changes nothing.
  */
 import { types } from 'node:util';
+import { markAsUntransferable } from 'node:worker_threads';
 import { objectArg, show, uint32Arg } from './args';
 import { InvalidArgumentError } from './errors';
 import { MAX_REGION_BYTES } from './binding';
@@ -14,7 +28,8 @@ import { MAX_REGION_BYTES } from './binding';
 export type RegionBuffer = ArrayBuffer | SharedArrayBuffer;
 
 export interface RegionOptions {
-  /** Memory for the pool's bytes; default: a new SharedArrayBuffer of the size the pool needs. */
+  /** Memory for the pool's bytes; default: a new SharedArrayBuffer of the size the pool needs.
+   * Not a resizable ArrayBuffer; a plain ArrayBuffer is marked untransferable (see the top). */
   buffer?: RegionBuffer;
   /** Where the region starts inside `buffer`, bytes; default 0. */
   byteOffset?: number;
@@ -29,6 +44,24 @@ export interface Region {
 
 export function isRegionBuffer(value: unknown): value is RegionBuffer {
   return types.isArrayBuffer(value) || types.isSharedArrayBuffer(value);
+}
+
+/* Intrinsic getters, taken at load (see the top). `resizable` is absent
+ * before Node 20 (no resizable ArrayBuffers exist there). */
+function intrinsicGetter(proto: object, name: string): ((this: unknown) => unknown) | undefined {
+  return Object.getOwnPropertyDescriptor(proto, name)?.get as (this: unknown) => unknown;
+}
+const arrayBufferByteLength = intrinsicGetter(ArrayBuffer.prototype, 'byteLength')!;
+const arrayBufferResizable = intrinsicGetter(ArrayBuffer.prototype, 'resizable');
+const sharedByteLength = intrinsicGetter(SharedArrayBuffer.prototype, 'byteLength')!;
+
+/** The buffer's byte length as the engine keeps it (0 once detached). */
+function regionByteLength(buffer: RegionBuffer): number {
+  return (
+    types.isSharedArrayBuffer(buffer)
+      ? sharedByteLength.call(buffer)
+      : arrayBufferByteLength.call(buffer)
+  ) as number;
 }
 
 /**
@@ -55,11 +88,16 @@ export function resolveRegion(
       `${context}: buffer must be an ArrayBuffer or SharedArrayBuffer, got ${show(buffer)}`,
     );
   }
+  const isArrayBuffer = types.isArrayBuffer(buffer);
+  if (isArrayBuffer && arrayBufferResizable?.call(buffer) === true) {
+    throw new InvalidArgumentError(
+      `${context}: buffer must not be a resizable ArrayBuffer (resize() would take bytes from under the pool); use a fixed-length or a SharedArrayBuffer`,
+    );
+  }
+  const byteLength = regionByteLength(buffer);
   const start =
-    byteOffset === undefined
-      ? 0
-      : uint32Arg(byteOffset, 'byteOffset', context, 0, buffer.byteLength);
-  const available = buffer.byteLength - start;
+    byteOffset === undefined ? 0 : uint32Arg(byteOffset, 'byteOffset', context, 0, byteLength);
+  const available = byteLength - start;
   if (available < neededBytes) {
     throw new InvalidArgumentError(
       `${context}: region too small: ${neededBytes} bytes needed, ${available} available after byteOffset ${start}`,
@@ -73,6 +111,15 @@ export function resolveRegion(
   };
 }
 
+/**
+ * Called once the native pool over `region` exists (never before: a refused
+ * create changes nothing): marks a plain ArrayBuffer untransferable so that
+ * no postMessage or structuredClone detaches the bytes under the pool.
+ */
+export function keepRegionInPlace(region: Region): void {
+  if (types.isArrayBuffer(region.buffer)) markAsUntransferable(region.buffer);
+}
+
 /** What a share() handle names: a pool id and the SharedArrayBuffer view the
  * pool was created over. */
 export interface SharedRegionHandle {
@@ -83,16 +130,21 @@ export interface SharedRegionHandle {
 }
 
 /** Checks a share() handle before an attach: an object with an id >= 1 and a
- * view inside a SharedArrayBuffer, else InvalidArgumentError. */
-export function checkSharedHandle(handle: SharedRegionHandle, ctx: string): void {
+ * view inside a SharedArrayBuffer, else InvalidArgumentError. Returns what
+ * it checked as a plain object, each field read once (a getter cannot hand
+ * the attach other values than the ones checked), the buffer's length read
+ * with the intrinsic getter. */
+export function checkSharedHandle(handle: SharedRegionHandle, ctx: string): SharedRegionHandle {
   objectArg(handle, 'handle', ctx);
-  uint32Arg(handle.id, 'handle.id', ctx, 1);
-  if (!(handle.buffer instanceof SharedArrayBuffer)) {
+  const { id, buffer, byteOffset, byteLength } = handle;
+  uint32Arg(id, 'handle.id', ctx, 1);
+  if (!types.isSharedArrayBuffer(buffer)) {
     throw new InvalidArgumentError(
-      `${ctx}: handle.buffer must be a SharedArrayBuffer, got ${show(handle.buffer)}`,
+      `${ctx}: handle.buffer must be a SharedArrayBuffer, got ${show(buffer)}`,
     );
   }
-  const length = handle.buffer.byteLength;
-  uint32Arg(handle.byteOffset, 'handle.byteOffset', ctx, 0, length);
-  uint32Arg(handle.byteLength, 'handle.byteLength', ctx, 1, length - handle.byteOffset);
+  const length = regionByteLength(buffer);
+  uint32Arg(byteOffset, 'handle.byteOffset', ctx, 0, length);
+  uint32Arg(byteLength, 'handle.byteLength', ctx, 1, length - byteOffset);
+  return { id, buffer, byteOffset, byteLength };
 }

@@ -13,7 +13,10 @@
  * destroyed when the last attachment goes, through pool_destroy(id) or the
  * env cleanup hook (a worker that exits releases what it did not destroy).
  * Each attachment holds a napi_ref to the region's typed array, so the
- * region outlives every pool placed in it.
+ * region outlives every pool placed in it. A reference keeps the view, not
+ * its bytes: a plain ArrayBuffer can still be detached or shrunk by JS, so
+ * its slots check the view before every call but destroy
+ * (mp_napi_region_check); a SharedArrayBuffer can be neither.
  *
  * Invariants: registry_live == number of rows with an entry; for every env,
  * live_count == number of non-empty slots; an entry's attach_count == number
@@ -43,6 +46,7 @@ typedef struct mp_napi_entry {
     const mp_napi_family *family;
     void *pool;
     const uint8_t *region_start; /* first byte of the creating view */
+    size_t view_bytes;           /* the creating view's length */
     int32_t id;
     uint32_t attach_count;
     bool shareable;
@@ -334,9 +338,36 @@ static void entry_release(mp_napi_entry *entry) {
     }
 }
 
-static void slot_fill(mp_napi_env *e, mp_napi_entry *entry, napi_ref ref) {
+/* Whether `view` (a Uint8Array) is over a plain ArrayBuffer, which JS can
+ * detach or shrink (a SharedArrayBuffer can neither). */
+static bool view_detachable(napi_env env, napi_value view) {
+    napi_typedarray_type type = napi_uint8_array;
+    napi_value buffer = NULL;
+    size_t length = 0;
+    bool plain = true; /* when in doubt, check at every call */
+    if (napi_get_typedarray_info(env, view, &type, &length, NULL, &buffer, NULL) == napi_ok)
+        napi_is_arraybuffer(env, buffer, &plain);
+    return plain;
+}
+
+mp_napi_slot *mp_napi_region_check(napi_env env, mp_napi_slot *s) {
+    napi_value view = NULL;
+    napi_typedarray_type type = napi_uint8_array;
+    size_t length = 0;
+    void *data = NULL;
+    if (napi_get_reference_value(env, s->view_ref, &view) == napi_ok && view != NULL &&
+        napi_get_typedarray_info(env, view, &type, &length, &data, NULL, NULL) == napi_ok &&
+        data == (const void *)s->entry->region_start && length >= s->entry->view_bytes)
+        return s;
+    napi_throw_error(env, "MP_ERR_INVALID_HANDLE",
+                     "the pool's region ArrayBuffer was detached or resized: only destroy() is allowed");
+    return NULL;
+}
+
+static void slot_fill(napi_env env, mp_napi_env *e, mp_napi_entry *entry, napi_value view, napi_ref ref) {
     mp_napi_slot *s = &e->slots[(uint32_t)entry->id & MP_NAPI_INDEX_MASK];
     s->id = entry->id;
+    s->region_detachable = view_detachable(env, view);
     s->family = entry->family;
     s->pool = entry->pool;
     s->base = (uintptr_t)entry->family->base(entry->pool);
@@ -369,6 +400,9 @@ napi_value mp_napi_register(napi_env env, mp_napi_env *e, const mp_napi_family *
     entry->family = family;
     entry->pool = pool;
     entry->region_start = region_start;
+    napi_typedarray_type type = napi_uint8_array;
+    if (napi_get_typedarray_info(env, view, &type, &entry->view_bytes, NULL, NULL, NULL) != napi_ok)
+        entry->view_bytes = 0;
     entry->shareable = shareable;
     entry->attach_count = 1;
     napi_ref ref = NULL;
@@ -378,7 +412,7 @@ napi_value mp_napi_register(napi_env env, mp_napi_env *e, const mp_napi_family *
         napi_throw_error(env, "MP_ERR_OUT_OF_MEMORY", "cannot attach the pool to this thread");
         return NULL;
     }
-    slot_fill(e, entry, ref);
+    slot_fill(env, e, entry, view, ref);
     return mp_napi_int32(env, entry->id);
 }
 
@@ -510,7 +544,7 @@ static napi_value js_pool_attach(napi_env env, napi_callback_info info) {
         entry_release(entry);
         return mp_napi_int32(env, MP_ERR_OUT_OF_MEMORY);
     }
-    slot_fill(e, entry, ref);
+    slot_fill(env, e, entry, argv[1], ref);
     return mp_napi_int32(env, MP_OK);
 }
 

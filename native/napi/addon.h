@@ -120,6 +120,13 @@ struct mp_napi_entry; /* process-wide registry record (addon.c) */
  * env's own thread touches its table. */
 typedef struct mp_napi_slot {
     int32_t id;
+    /* The region is a plain ArrayBuffer's (not a SharedArrayBuffer's): JS can
+     * detach it (a transfer) or shrink it (resize), freeing or decommitting
+     * the bytes under the pool, so every lookup but destroy's first checks
+     * that the view still has its bytes (mp_napi_region_check). In the
+     * padding after `id`, so a slot stays 128 bytes: the SharedArrayBuffer
+     * default pays one compare. */
+    bool region_detachable;
     const mp_napi_family *family;
     void *pool;
     uintptr_t base; /* cached family->base(pool) */
@@ -204,6 +211,13 @@ static inline mp_napi_slot *mp_napi_find(mp_napi_env *e, int32_t id, const mp_na
     mp_napi_slot *s = mp_napi_slot_arg((env), e, argv[0], (family));                                         \
     if (s == NULL) return NULL
 
+/** For a slot whose region is detachable: `s` while its region view still
+ * starts where the pool's region does and is as long as the creating view;
+ * NULL, with an Error of code MP_ERR_INVALID_HANDLE pending, once its
+ * ArrayBuffer was detached or shrunk. Returns the slot (as mp_napi_bad_id
+ * returns NULL) so a lookup keeps no register across the call. */
+mp_napi_slot *mp_napi_region_check(napi_env env, mp_napi_slot *s);
+
 /** Throws for an id argument mp_napi_slot_arg refused (`st`: how reading it
  * went) and returns NULL. */
 mp_napi_slot *mp_napi_bad_id(napi_env env, napi_status st, const mp_napi_family *family);
@@ -217,7 +231,8 @@ static inline mp_napi_slot *mp_napi_slot_arg(napi_env env, mp_napi_env *e, napi_
     int32_t id = 0;
     napi_status st = napi_get_value_int32(env, id_value, &id);
     mp_napi_slot *s = st == napi_ok ? mp_napi_find(e, id, family) : NULL;
-    return s != NULL ? s : mp_napi_bad_id(env, st, family);
+    if (s == NULL) return mp_napi_bad_id(env, st, family);
+    return s->region_detachable ? mp_napi_region_check(env, s) : s;
 }
 
 /*
@@ -265,7 +280,8 @@ static inline mp_napi_slot *mp_napi_frame_slot(napi_env env, const mp_napi_famil
     if (e == NULL) return NULL;
     *out = e;
     mp_napi_slot *s = mp_napi_find_word(e, e->words[MP_NAPI_FRAME_ID], family);
-    return s != NULL ? s : mp_napi_bad_id(env, napi_ok, family);
+    if (s == NULL) return mp_napi_bad_id(env, napi_ok, family);
+    return s->region_detachable ? mp_napi_region_check(env, s) : s;
 }
 
 /** The address `value` (read as uint32) bytes past the pool base; false with

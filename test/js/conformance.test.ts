@@ -26,7 +26,8 @@ import {
   livePoolCount,
   type RegionOptions,
 } from '../../lib/index';
-import { binding } from '../../lib/binding';
+import { MessageChannel } from 'node:worker_threads';
+import { binding, frame, FRAME_A, FRAME_ID, frameWords } from '../../lib/binding';
 import { codeOf, expectRefused } from './helpers';
 
 interface Pool {
@@ -168,18 +169,28 @@ describe.each(FAMILIES)('$name conformance', (family) => {
     }
   });
 
-  it('refuses a region too small, with the bytes needed and available', () => {
-    let caught: unknown;
-    try {
-      family.create({ buffer: new ArrayBuffer(family.regionBytes + 10), byteOffset: 11 });
-    } catch (e) {
-      caught = e;
+  it('refuses a region too small, with the bytes needed and available, whatever byteLength it claims', () => {
+    const lying = new ArrayBuffer(family.regionBytes - 1);
+    Object.defineProperty(lying, 'byteLength', { value: 1 << 20 });
+    const live = livePoolCount();
+    for (const region of [
+      { buffer: new ArrayBuffer(family.regionBytes + 10), byteOffset: 11 },
+      // Before: the size check read the own property; the view constructor threw a bare RangeError.
+      { buffer: lying },
+    ]) {
+      let caught: unknown;
+      try {
+        family.create(region);
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught).toBeInstanceOf(InvalidArgumentError);
+      expect(caught).toMatchObject({
+        requestedBytes: family.regionBytes,
+        availableBytes: family.regionBytes - 1,
+      });
     }
-    expect(caught).toBeInstanceOf(InvalidArgumentError);
-    expect(caught).toMatchObject({
-      requestedBytes: family.regionBytes,
-      availableBytes: family.regionBytes - 1,
-    });
+    expect(livePoolCount()).toBe(live);
   });
 
   it('refuses a byteOffset past the buffer, fractional or negative', () => {
@@ -381,4 +392,117 @@ describe.each(FAMILIES)('$name conformance', (family) => {
       expect(family.allocOne(pool)).not.toBe(NO_MEMORY);
     },
   );
+});
+
+/* The native side keeps the region's address for the pool's life, so the
+ * bytes under it must never go away (lib/region.ts). */
+describe.each(FAMILIES)('$name region buffer stays in place', (family) => {
+  /** Blocks the pool hands out after `what` happened to its buffer, each marked. */
+  const useAfter = (pool: Pool): void => {
+    const offsets = [family.allocOne(pool), family.allocOne(pool)];
+    for (const off of offsets) {
+      expect(off).not.toBe(NO_MEMORY);
+      pool.bytes[off] = 0xa5;
+      expect(pool.bytes[off]).toBe(0xa5);
+    }
+    if (family.free) for (const off of offsets) family.free(pool, off);
+    expect(pool.check()).toBe(0);
+  };
+
+  it('a caller ArrayBuffer is not detached by a structuredClone or postMessage transfer', () => {
+    const buffer = new ArrayBuffer(family.regionBytes);
+    using pool = family.create({ buffer });
+    const off = family.allocOne(pool);
+    pool.bytes[off] = 0x3c;
+    // Before the mark, both detached the buffer: TLSF then wrote its headers into freed memory.
+    const copy = structuredClone(buffer, { transfer: [buffer] });
+    const { port1, port2 } = new MessageChannel();
+    port1.postMessage(buffer, [buffer]);
+    port1.close();
+    port2.close();
+    expect(buffer.byteLength).toBe(family.regionBytes);
+    expect(copy).not.toBe(buffer);
+    expect(pool.bytes.length).toBe(family.bytesLength);
+    expect(pool.bytes[off]).toBe(0x3c);
+    useAfter(pool);
+  });
+
+  it('refuses a resizable ArrayBuffer, also one that claims not to be, and marks nothing', () => {
+    const lying = new ArrayBuffer(family.regionBytes, { maxByteLength: 2 * family.regionBytes });
+    Object.defineProperty(lying, 'resizable', { value: false });
+    const live = livePoolCount();
+    for (const buffer of [
+      new ArrayBuffer(family.regionBytes, { maxByteLength: family.regionBytes }),
+      lying,
+    ]) {
+      // Before: accepted, and resize(0) under a TLSF pool made its next alloc() a SIGSEGV.
+      expect(codeOf(() => family.create({ buffer }))).toBe('MP_ERR_INVALID_ARGUMENT');
+      expect(livePoolCount()).toBe(live);
+      structuredClone(buffer, { transfer: [buffer] }); // still transferable: refused, not marked
+      expect(buffer.byteLength).toBe(0);
+    }
+  });
+
+  it('a growable SharedArrayBuffer is accepted and the pool works after it grew', () => {
+    const buffer = new SharedArrayBuffer(family.regionBytes, {
+      maxByteLength: 4 * family.regionBytes,
+    });
+    using pool = family.create({ buffer });
+    const off = family.allocOne(pool);
+    pool.bytes[off] = 0x77;
+    buffer.grow(4 * family.regionBytes);
+    expect(pool.bytes[off]).toBe(0x77);
+    useAfter(pool);
+  });
+});
+
+describe('the addon refuses a pool whose plain ArrayBuffer was detached or shrunk under it', () => {
+  // Below the classes (which mark the buffer untransferable): the binding on
+  // an unmarked buffer, as another addon or ArrayBuffer.prototype.transfer()
+  // of a newer Node could detach it, or resize() shrink it. Before, every call
+  // ran on freed or decommitted memory.
+  it.each([
+    ['detached', (b: ArrayBuffer) => structuredClone(b, { transfer: [b] })],
+    ['resized smaller', (b: ArrayBuffer) => b.resize(2048)],
+  ])(
+    '%s: every call but pool_destroy throws MP_ERR_INVALID_HANDLE; destroy releases the pool',
+    (_how, lose) => {
+      const live = livePoolCount();
+      const buffer = new ArrayBuffer(4096, { maxByteLength: 8192 });
+      // A length-tracking view: a resize keeps its address and changes only its length.
+      const id = binding.tlsf_create(new Uint8Array(buffer), 4096, 0, 0, 0);
+      expect(id).toBeGreaterThan(0);
+      expect(binding.pool_check(id)).toBe(0);
+      lose(buffer);
+      expect(buffer.byteLength).toBeLessThan(4096);
+      const calls: (() => unknown)[] = [
+        () => binding.pool_check(id),
+        () => binding.pool_stats(id),
+        () => binding.pool_reset(id),
+        () => binding.heap_walk(id),
+        () => binding.heap_calloc(id, 64),
+        () => {
+          frameWords[FRAME_ID] = id;
+          frameWords[FRAME_A] = 64;
+          binding.heap_alloc();
+        },
+      ];
+      for (const call of calls) {
+        expect(call).toThrow(/detached or resized/);
+        expect(() => call()).toThrow(expect.objectContaining({ code: 'MP_ERR_INVALID_HANDLE' }));
+      }
+      expect(binding.pool_destroy(id)).toBe(0);
+      expect(livePoolCount()).toBe(live);
+    },
+  );
+
+  it('a SharedArrayBuffer region pays no check: the same calls work', () => {
+    const id = binding.tlsf_create(new Uint8Array(new SharedArrayBuffer(4096)), 4096, 0, 0, 0);
+    frameWords[FRAME_ID] = id;
+    frameWords[FRAME_A] = 64;
+    binding.heap_alloc();
+    expect(frame[0]).toBeGreaterThanOrEqual(0);
+    expect(binding.pool_check(id)).toBe(0);
+    expect(binding.pool_destroy(id)).toBe(0);
+  });
 });

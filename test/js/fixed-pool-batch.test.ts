@@ -3,6 +3,7 @@
 // Both must decide exactly as free() does: the same refusals, the same
 // `index`, the same counters, and check() clean after every call. The
 // kernels' own entry points refuse frames and arrays they cannot take.
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { binding, frame, FRAME_ID, frameWords } from '../../lib/binding';
 import {
@@ -202,6 +203,91 @@ describe('the arrays bound to the kernels follow the caller', () => {
       expect(pool.check()).toBe(0);
     } finally {
       pool.destroy();
+    }
+  });
+});
+
+describe('the cached batch calls read each element of the caller array once', () => {
+  /** An Int32Array subclass whose Symbol.species getter (user code that
+   * subarray() would run mid-call) calls `onSpecies` and counts its runs. */
+  function speciesArray(
+    length: number,
+    onSpecies: () => void,
+  ): { array: Int32Array; runs: () => number } {
+    let runs = 0;
+    class Sneaky extends Int32Array {
+      static get [Symbol.species](): Int32ArrayConstructor {
+        runs++;
+        onSpecies();
+        return Int32Array;
+      }
+    }
+    return { array: new Sneaky(length), runs: () => runs };
+  }
+
+  it.each([8, 2 * KERNEL_MIN_BATCH])(
+    'a Symbol.species getter never runs: a batch of %i past the cache frees exactly the offsets checked',
+    (n) => {
+      using pool = new FixedPool({ objectSize: 16, capacity: 4 * n, cacheSize: 4 });
+      const held = new Int32Array(4 * n);
+      expect(pool.allocMany(held)).toBe(4 * n);
+      // Before: freeMany passed offsets.subarray() to the core, whose species getter swapped the
+      // contents after the JS check: the core freed other slots than the JS states did.
+      const { array: offsets, runs } = speciesArray(n, () => offsets.set(held.subarray(n, 2 * n)));
+      offsets.set(held.subarray(0, n));
+      pool.freeMany(offsets);
+      expect(runs()).toBe(0);
+      expect(pool.check()).toBe(0);
+      for (let i = 0; i < n; i++) expect(pool.owns(held[i])).toBe(false);
+      for (let i = n; i < 4 * n; i++) expect(pool.owns(held[i])).toBe(true);
+      // allocMany past the cache: the core path wrote into out.subarray(), whose getter may destroy.
+      const { array: out, runs: outRuns } = speciesArray(n, () => pool.destroy());
+      expect(pool.allocMany(out)).toBe(n);
+      expect(outRuns()).toBe(0);
+      expect(new Set([...out, ...held.subarray(n)]).size).toBe(4 * n);
+      expect(pool.check()).toBe(0);
+    },
+  );
+
+  it('another thread writing the SharedArrayBuffer under the batch array cannot desync the pool', async () => {
+    const N = 2 * KERNEL_MIN_BATCH;
+    const shared = new SharedArrayBuffer(4 * N + 4);
+    const array = new Int32Array(shared, 0, N);
+    const stop = new Int32Array(shared, 4 * N, 1);
+    // Scribbles slot-like offsets (multiples of 16, some live, some not) over the array nonstop.
+    const worker = new Worker(
+      `const { workerData: sab } = require('node:worker_threads');
+       const a = new Int32Array(sab, 0, ${N}), stop = new Int32Array(sab, ${4 * N}, 1);
+       let x = 1;
+       Atomics.store(stop, 0, 1);
+       while (Atomics.load(stop, 0) === 1)
+         for (let i = 0; i < a.length; i++) a[i] = ((x = (Math.imul(x, 1103515245) + 12345) | 0) >>> 4) & 0x3ff0;`,
+      { eval: true, workerData: shared },
+    );
+    try {
+      while (Atomics.load(stop, 0) !== 1) await new Promise((r) => setTimeout(r, 1));
+      const pool = new FixedPool({ objectSize: 16, capacity: 1024, cacheSize: 16 });
+      const codes = new Set<string>();
+      for (let round = 0; round < 20000; round++) {
+        for (const call of [() => pool.allocMany(array), () => pool.freeMany(array)]) {
+          try {
+            call();
+          } catch (e) {
+            codes.add((e as MemoryPoolError).code);
+          }
+        }
+      }
+      // Before: CorruptionError (JS states and core disagreed), check() in the thousands,
+      // `allocated` above capacity. Refusals of scribbled offsets are what the caller earned.
+      expect(
+        [...codes].filter((c) => c !== 'MP_ERR_INVALID_ADDRESS' && c !== 'MP_ERR_DOUBLE_FREE'),
+      ).toEqual([]);
+      expect(pool.check()).toBe(0);
+      expect(pool.stats().allocated).toBeLessThanOrEqual(1024);
+      pool.destroy();
+    } finally {
+      Atomics.store(stop, 0, 2);
+      await worker.terminate();
     }
   });
 });

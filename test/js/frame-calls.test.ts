@@ -64,6 +64,25 @@ function setFrame({ id, handle = 0, a = 0, b = 0, c = 0 }: FrameInputs): void {
   frameWords[FRAME_C] = c;
 }
 
+describe('the buffers the addon keeps pointers to stay attached', () => {
+  it('the call frame, the scratch and the staging buffer are copied, never detached, by a transfer', () => {
+    const buffers = [binding.call_frame, poolBinding.mpool_scratch, poolBinding.mpool_staging];
+    const lengths = buffers.map((b) => b.byteLength);
+    // Before: each was detached and the addon went on writing through its pointer into freed memory.
+    for (const buffer of buffers) structuredClone(buffer, { transfer: [buffer] });
+    expect(buffers.map((b) => b.byteLength)).toEqual(lengths);
+    using pool = new TlsfAllocator({ size: 4096 });
+    const off = pool.alloc(64);
+    expect(off).toBeGreaterThanOrEqual(0);
+    pool.free(off);
+    using mp = new MemoryPool({ size: 8192 });
+    const h = mp.allocate(16);
+    mp.write(h, Uint8Array.of(9, 8, 7));
+    expect(mp.read(h, 3)).toEqual(Uint8Array.of(9, 8, 7));
+    expect(mp.blockInfo(h).size).toBe(16);
+  });
+});
+
 describe('frame calls refuse frames they cannot take', () => {
   it('an id this thread does not hold throws MP_ERR_INVALID_HANDLE, whatever the call', () => {
     withRawPools(({ fixed, tlsf, mpool }) => {
@@ -90,7 +109,13 @@ describe('frame calls refuse frames they cannot take', () => {
 
   it('argument calls look ids up the same way: ids <= 0 and unknown ones throw MP_ERR_INVALID_HANDLE', () => {
     withRawPools(({ fixed }) => {
-      const stale = binding.fixed_create(new Uint8Array(new SharedArrayBuffer(64 * 8)), 64, 8, 0, 0);
+      const stale = binding.fixed_create(
+        new Uint8Array(new SharedArrayBuffer(64 * 8)),
+        64,
+        8,
+        0,
+        0,
+      );
       expect(binding.pool_check(stale)).toBe(0);
       binding.pool_destroy(stale);
       for (const badId of [0, -1, -(2 ** 31), 2 ** 31 - 1, stale]) {

@@ -9,6 +9,7 @@ import {
   BuddyAllocator,
   DoubleFreeError,
   FitListAllocator,
+  FixedPool,
   type HeapAllocator,
   type HeapOptions,
   InvalidAddressError,
@@ -251,6 +252,24 @@ describe.each(ROWS)('$name', (row) => {
     }
   });
 
+  it('allocMany() and freeMany() bound counts by the engine length, not an own `length` property', () => {
+    using heap = row.create();
+    const lying = <T extends Int32Array>(a: T): T =>
+      Object.defineProperty(a, 'length', { value: 1000 }) as T;
+    // Before: the counts passed the JS check and the addon threw a bare RangeError.
+    for (const call of [
+      () => heap.allocMany(8, lying(new Int32Array(2)), 3),
+      () => heap.allocMany(lying(Int32Array.of(8, 8)), new Int32Array(8), 3),
+      () => heap.freeMany(lying(new Int32Array(2)), 3),
+    ])
+      expectRefused(heap, call, InvalidArgumentError, 'MP_ERR_INVALID_ARGUMENT');
+    const out = lying(new Int32Array(2));
+    expect(heap.allocMany(8, out)).toBe(2);
+    heap.freeMany(lying(out.slice()));
+    expect(heap.stats().liveBlockCount).toBe(0);
+    expect(heap.check()).toBe(0);
+  });
+
   it('freeMany() stops at the first offset free() would refuse; the error carries its index', () => {
     using heap = row.create();
     const out = new Int32Array(4);
@@ -339,6 +358,42 @@ describe('attach() checks the handle', () => {
     expect(codeOf(() => TlsfAllocator.attach({ ...handle, id: handle.id + 1 }))).toBe(
       'MP_ERR_INVALID_HANDLE',
     );
+  });
+
+  it('a buffer that only looks shared or lies about its length, or fields that change, are typed errors', () => {
+    using tlsf = new TlsfAllocator({ size: 4096, threadSafe: true });
+    using fixed = new FixedPool({ objectSize: 16, capacity: 16, threadSafe: true });
+    const lying = new SharedArrayBuffer(64);
+    Object.defineProperty(lying, 'byteLength', { value: 1 << 20 });
+    const fake = Object.create(SharedArrayBuffer.prototype) as SharedArrayBuffer;
+    for (const [attach, handle] of [
+      [(h: object) => TlsfAllocator.attach(h as never), tlsf.share()],
+      [(h: object) => FixedPool.attach(h as never), fixed.share()],
+    ] as const) {
+      // Before: a bare TypeError (fake) and RangeError (lying) from the view constructor.
+      for (const buffer of [fake, lying]) {
+        expectThrows(
+          () => attach({ ...handle, buffer, byteLength: 1 << 19 }),
+          InvalidArgumentError,
+          'MP_ERR_INVALID_ARGUMENT',
+        );
+      }
+      // Each field is read once: what was checked is what the attach uses.
+      const reads = new Map<string, number>();
+      const flipping: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(handle)) {
+        Object.defineProperty(flipping, k, {
+          enumerable: true,
+          get: () => {
+            reads.set(k, (reads.get(k) ?? 0) + 1);
+            return reads.get(k) === 1 ? v : 'not the checked value';
+          },
+        });
+      }
+      // The registry refuses a second attach in the creating thread: typed, not a bare TypeError.
+      expect(codeOf(() => attach(flipping))).toBe('MP_ERR_INVALID_ARGUMENT');
+      expect([...reads.values()].every((n) => n === 1)).toBe(true);
+    }
   });
 });
 

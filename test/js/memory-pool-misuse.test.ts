@@ -99,6 +99,29 @@ describe('new MemoryPool() refuses bad options and creates nothing', () => {
   it('a caller region that is not 16-byte aligned is MP_ERR_ALIGNMENT', () => {
     const buffer = new ArrayBuffer(8192 + 64);
     expectThrows(() => create({ buffer, byteOffset: 8 }), AlignmentError, 'MP_ERR_ALIGNMENT');
+    // A create the core refused leaves the buffer as it was: still transferable.
+    structuredClone(buffer, { transfer: [buffer] });
+    expect(buffer.byteLength).toBe(0);
+  });
+
+  it('a resizable ArrayBuffer is MP_ERR_INVALID_ARGUMENT (resize() would take bytes from under the pool)', () => {
+    const live = livePoolCount();
+    const buffer = new ArrayBuffer(8192, { maxByteLength: 16384 });
+    expectThrows(() => create({ buffer }), InvalidArgumentError, 'MP_ERR_INVALID_ARGUMENT');
+    expect(livePoolCount()).toBe(live);
+  });
+
+  it('a caller ArrayBuffer cannot be transferred away while the pool uses it', () => {
+    const buffer = new ArrayBuffer(8192);
+    using pool = create({ buffer });
+    const h = pool.allocate(64);
+    pool.write(h, Uint8Array.of(1, 2, 3));
+    // Before: detached, and the pool's TLSF headers lived in memory V8 had freed.
+    structuredClone(buffer, { transfer: [buffer] });
+    expect(buffer.byteLength).toBe(8192);
+    expect(pool.read(h, 3)).toEqual(Uint8Array.of(1, 2, 3));
+    pool.free(pool.allocate(128));
+    expect(pool.check()).toBe(0);
   });
 });
 
@@ -181,6 +204,32 @@ describe('MemoryPool refuses bad numbers in JS, changing nothing', () => {
       ])
         expectRefused(watched(pool), call, InvalidArgumentError, 'MP_ERR_INVALID_ARGUMENT');
     }
+  });
+
+  it('a Proxy of a Uint8Array is no view: MP_ERR_INVALID_ARGUMENT, not a bare TypeError', () => {
+    const { pool, h } = setup();
+    using _ = pool;
+    const proxy = new Proxy(new Uint8Array(4), {});
+    for (const call of [() => pool.write(h, proxy), () => pool.readInto(h, proxy)])
+      expectRefused(watched(pool), call, InvalidArgumentError, 'MP_ERR_INVALID_ARGUMENT');
+  });
+
+  it('a view of a detached buffer has no bytes: write and readInto move none, as for any empty view', () => {
+    const { pool, h, contents } = setup();
+    using _ = pool;
+    const detached = (): Uint8Array => {
+      const u = new Uint8Array(4);
+      structuredClone(u.buffer, { transfer: [u.buffer] });
+      return u;
+    };
+    const before = pool.metrics();
+    // Before: write() of a detached Uint8Array threw TypeError from %TypedArray%.prototype.set.
+    pool.write(h, detached());
+    pool.write(h, detached(), 16);
+    pool.readInto(h, detached());
+    pool.write(h, new Uint8Array(0));
+    expect(pool.metrics()).toEqual(before);
+    expect(pool.read(h)).toEqual(contents);
   });
 
   it.each([-1, 256, 1.5, '1'])('fill byte %s is MP_ERR_INVALID_ARGUMENT', (v) => {
@@ -519,5 +568,88 @@ describe('MemoryPool after destroy()', () => {
       () => pool.pressure,
     ];
     for (const call of calls) expectThrows(call, DestroyedError, 'MP_ERR_DESTROYED');
+  });
+
+  it('an option or access getter that destroys the pool mid-call makes that call throw DestroyedError', () => {
+    // Before: the call went on with the stale id and the addon threw a bare Error.
+    const calls: ((pool: MemoryPool, h: number, destroy: () => string) => unknown)[] = [
+      (pool, _h, destroy) =>
+        pool.allocate(8, {
+          get owner() {
+            return destroy();
+          },
+        }),
+      (pool, _h, destroy) =>
+        pool.allocate(8, {
+          get pinned() {
+            destroy();
+            return true;
+          },
+        }),
+      (pool, h, destroy) =>
+        pool.free(h, {
+          get as() {
+            return destroy();
+          },
+        }),
+      (pool, h, destroy) =>
+        pool.read(h, 4, 0, {
+          get as() {
+            return destroy();
+          },
+        }),
+      (pool, h, destroy) =>
+        pool.readInto(h, new Uint8Array(4), 0, {
+          get as() {
+            return destroy();
+          },
+        }),
+      (pool, h, destroy) =>
+        pool.write(h, new Uint8Array(4), 0, {
+          get as() {
+            return destroy();
+          },
+        }),
+      (pool, h, destroy) =>
+        pool.fill(h, 0, 0, 4, {
+          get as() {
+            return destroy();
+          },
+        }),
+      (pool, h, destroy) =>
+        pool.copy(h, 0, h, 4, 4, {
+          get as() {
+            return destroy();
+          },
+        }),
+    ];
+    for (const call of calls) {
+      const { pool, h } = setup();
+      const live = livePoolCount();
+      expectThrows(
+        () =>
+          call(pool, h, () => {
+            pool.destroy();
+            return 'alice';
+          }),
+        DestroyedError,
+        'MP_ERR_DESTROYED',
+      );
+      expect(livePoolCount()).toBe(live - 1);
+    }
+  });
+
+  it('an option getter runs once per call: the owner checked is the owner charged', () => {
+    const { pool } = setup();
+    using _ = pool;
+    let reads = 0;
+    const h = pool.allocate(8, {
+      get owner() {
+        reads++;
+        return reads === 1 ? 'bob' : 'mallory';
+      },
+    });
+    expect(reads).toBe(1);
+    expect(pool.blockInfo(h).owner).toBe('bob');
   });
 });

@@ -196,6 +196,29 @@ describe('MemoryPoolingModule allocation', () => {
     await m.shutdown();
   });
 
+  it('options are read once: the owner in the result, the events and the pool is the same', async () => {
+    const m = await ready();
+    const flipping = (): { readonly owner: string } => {
+      let reads = 0;
+      return {
+        get owner() {
+          reads++;
+          return reads === 1 ? 'alice' : 'mallory';
+        },
+      };
+    };
+    const pool = m.pool('default');
+    // Before: the module recorded the first read and the pool charged the second.
+    const r = await m.allocate('default', 64, flipping());
+    expect(r.owner).toBe('alice');
+    expect(pool.blockInfo(r.blockId).owner).toBe('alice');
+    using guard = m.allocateGuarded('default', 64, flipping());
+    expect(pool.blockInfo(guard.blockId).owner).toBe('alice');
+    expect(m.getTenantMetrics('default').has('mallory')).toBe(false);
+    expect(pool.ownerBlocks('alice')).toEqual([r.blockId, guard.blockId]);
+    await m.shutdown();
+  });
+
   it('deallocate frees the block; a second deallocate rejects with DoubleFreeError and changes no counter but the refusal', async () => {
     const m = await ready();
     const r = await m.allocate('default', 100);
