@@ -228,7 +228,8 @@ MP_Pool *mp_pool_create_ex(const MP_PoolConfig *cfg) {
     p->free_head = POOL_NIL;
     p->owner_cache_index = POOL_NIL;
     p->fast_owner = UINT64_MAX;
-    pool_fast_refresh(p);
+    p->fast_alloc_owner = UINT64_MAX; /* no owner record yet: pool_fast_refresh */
+    p->fast_free = false;
     p->futile_defrag_free_count = UINT64_MAX;
     for (unsigned i = 0; i < 3; i++)
         p->pressure_threshold_bytes[i] = pool_percent_of(p->total_bytes, pool_pressure_percent[i]);

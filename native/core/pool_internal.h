@@ -286,9 +286,13 @@ MP_INLINE size_t pool_live_count(const MP_Pool *p) { return (size_t)(p->alloc_co
 MP_INLINE bool pool_owner_solo(const MP_Pool *p) { return p->owner_count == 1; }
 
 /** Recomputes fast_alloc_owner and fast_free from what they summarize: call
- * after any change of fast_owner, owner_count or pinned_count. */
+ * after any change of fast_owner, owner_count or pinned_count. A
+ * thread-safe pool's stay UINT64_MAX and false from create on, never
+ * written again: mp_pool_alloc / mp_pool_free read them before taking the
+ * lock. */
 MP_INLINE void pool_fast_refresh(MP_Pool *p) {
-    bool single = !(p->flags & MP_FLAG_THREAD_SAFE) && pool_owner_solo(p);
+    if (p->flags & MP_FLAG_THREAD_SAFE) return;
+    bool single = pool_owner_solo(p);
     p->fast_alloc_owner = single ? p->fast_owner : UINT64_MAX;
     p->fast_free = single && p->tlsf_sizes && p->pinned_count == 0;
 }
