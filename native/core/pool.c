@@ -65,9 +65,11 @@
  * commonest case written for few live values (no calls, a few register
  * saves): the only owner record, no flags and nothing pinned, a slot from
  * the free stack or back onto it, and a block from or into TLSF's front
- * cache (tlsf_alloc_fast, tlsf_free_fast). Declining changes nothing, and
- * the out-of-line pool_alloc_entry / pool_free_entry run the operation from
- * the start.
+ * cache (tlsf_alloc_fast_in, tlsf_free_fast). Each tests one precomputed
+ * field per condition it can (fast_alloc_owner, fast_alloc_sizes: the
+ * pool's and TLSF's size limits in one; fast_free_slots: the whole slot
+ * table or nothing). Declining changes nothing, and the out-of-line
+ * pool_alloc_entry / pool_free_entry run the operation from the start.
  *
  * Pressure. used_bytes / total_bytes gives low < 60% <= medium < 80% <= high
  * < 95% <= critical. The pool keeps the band of used_bytes that keeps the
@@ -229,7 +231,8 @@ MP_Pool *mp_pool_create_ex(const MP_PoolConfig *cfg) {
     p->owner_cache_index = POOL_NIL;
     p->fast_owner = UINT64_MAX;
     p->fast_alloc_owner = UINT64_MAX; /* no owner record yet: pool_fast_refresh */
-    p->fast_free = false;
+    p->fast_free_slots = 0;
+    p->fast_alloc_sizes = 0;
     p->futile_defrag_free_count = UINT64_MAX;
     for (unsigned i = 0; i < 3; i++)
         p->pressure_threshold_bytes[i] = pool_percent_of(p->total_bytes, pool_pressure_percent[i]);
@@ -259,6 +262,7 @@ MP_Pool *mp_pool_create_ex(const MP_PoolConfig *cfg) {
         mp_fail(st, cfg->pool_bytes, 0, 0);
         return NULL;
     }
+    pool_fast_refresh(p); /* fast_alloc_sizes depends on the backend */
     return p;
 }
 
@@ -539,15 +543,15 @@ MP_INLINE MP_Status pool_fast_commit(MP_Pool *pool, uint8_t *ptr, size_t size, s
 /* The commonest allocation in the fewest registers: a pool without
  * MP_FLAG_THREAD_SAFE, the fast owner (one TLSF backend holding the sizes,
  * the cached owner, no limit), the only owner record, no flags, a free slot
- * on the stack, and a block from TLSF's front cache (tlsf_alloc_fast). That
+ * on the stack, and a block from TLSF's front cache (tlsf_alloc_fast_in). That
  * is pool_alloc_body with pool_commit's info-free case; anything else,
  * having changed nothing, runs pool_alloc_entry from the start. */
 MP_Status mp_pool_alloc(MP_Pool *pool, size_t size, uint32_t owner, uint32_t flags, MP_Handle *out) {
     if (MP_LIKELY(pool != NULL && out != NULL) &&
-        MP_LIKELY((uint64_t)owner == pool->fast_alloc_owner && size - 1 < pool->max_request_bytes && flags == 0 &&
+        MP_LIKELY((uint64_t)owner == pool->fast_alloc_owner && size - 1 < pool->fast_alloc_sizes && flags == 0 &&
                   pool->free_head != POOL_NIL)) {
         size_t usable;
-        uint8_t *ptr = tlsf_alloc_fast(pool->tlsf_only, size, &usable);
+        uint8_t *ptr = tlsf_alloc_fast_in(pool->tlsf_only, size, &usable);
         if (MP_LIKELY(ptr != NULL)) return pool_fast_commit(pool, ptr, size, usable, out);
         /* owner and flags are known here: rebuilt rather than kept live
          * (fewer registers to save; the empty asm makes gcc reload
@@ -600,7 +604,7 @@ static MP_NOINLINE MP_Status pool_free_entry(MP_Pool *pool, MP_Handle handle) {
  * (tlsf_free_fast). That is pool_release_slot's common case; anything else,
  * having changed nothing, runs pool_free_entry from the start. */
 MP_Status mp_pool_free(MP_Pool *pool, MP_Handle handle) {
-    if (MP_LIKELY(pool != NULL && pool->fast_free && (handle & pool->index_mask) < pool->high_water)) {
+    if (MP_LIKELY(pool != NULL && (handle & pool->index_mask) < pool->fast_free_slots)) {
         pool_slot *s = &pool->slots[handle & pool->index_mask];
         size_t usable, requested;
         if (MP_LIKELY(s->handle == handle && handle < pool->last_gen_handle) &&

@@ -245,7 +245,8 @@ static size_t pool_check_owners(const MP_Pool *p) {
     /* What mp_pool_alloc / mp_pool_free test instead (pool_fast_refresh). */
     bool single = !(p->flags & MP_FLAG_THREAD_SAFE) && pool_owner_solo(p);
     bad += p->fast_alloc_owner != (single ? p->fast_owner : UINT64_MAX);
-    bad += p->fast_free != (single && p->tlsf_sizes && p->pinned_count == 0);
+    bad += p->fast_free_slots != (single && p->tlsf_sizes && p->pinned_count == 0 ? p->max_blocks : 0);
+    bad += p->fast_alloc_sizes != (p->flags & MP_FLAG_THREAD_SAFE ? 0 : pool_fast_sizes(p));
     return bad;
 }
 

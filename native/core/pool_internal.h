@@ -201,8 +201,19 @@ struct MP_Pool {
      * four or five (mp_pool_check verifies both). */
     uint64_t fast_alloc_owner;  /**< fast_owner while the pool is not thread-safe
                                      and has one owner record, else UINT64_MAX */
-    bool fast_free;             /**< not thread-safe, tlsf_sizes, one owner
-                                     record and nothing pinned */
+    size_t fast_free_slots;     /**< max_blocks while the pool is not
+                                     thread-safe, tlsf_sizes, has one owner
+                                     record and nothing pinned, else 0: slot
+                                     indices below it may take mp_pool_free's
+                                     fast path (the whole table is mapped; a
+                                     fresh slot, above high_water, is zero: it
+                                     matches only handle 0, and its NULL block
+                                     makes TLSF's fast free decline) */
+    size_t fast_alloc_sizes;    /**< sizes 1 .. fast_alloc_sizes may take the
+                                     fast path: max_request_bytes capped to the
+                                     requests TLSF's front cache serves
+                                     (pool_fast_sizes), so TLSF's own limit is
+                                     not compared again */
 
     /* O(1) counters (the O(1) fields of MP_PoolStats); the live block count
      * is alloc_count - free_count (pool_live_count) */
@@ -285,16 +296,25 @@ MP_INLINE size_t pool_live_count(const MP_Pool *p) { return (size_t)(p->alloc_co
 /** True while the pool has one owner record, whose counters the pool's stand for. */
 MP_INLINE bool pool_owner_solo(const MP_Pool *p) { return p->owner_count == 1; }
 
-/** Recomputes fast_alloc_owner and fast_free from what they summarize: call
- * after any change of fast_owner, owner_count or pinned_count. A
- * thread-safe pool's stay UINT64_MAX and false from create on, never
- * written again: mp_pool_alloc / mp_pool_free read them before taking the
- * lock. */
+/** What fast_alloc_sizes holds: the largest size both the pool accepts
+ * and tlsf_alloc_fast_in may be asked for; 0 without a single TLSF. */
+MP_INLINE size_t pool_fast_sizes(const MP_Pool *p) {
+    if (p->tlsf_only == NULL) return 0;
+    size_t sizes = p->tlsf_only->fast.alloc_sizes;
+    return sizes < p->max_request_bytes ? sizes : p->max_request_bytes;
+}
+
+/** Recomputes fast_alloc_owner, fast_free_slots and fast_alloc_sizes from what
+ * they summarize: call after any change of fast_owner, owner_count or
+ * pinned_count. A thread-safe pool's stay UINT64_MAX, 0 and 0 from create
+ * on, never written again: mp_pool_alloc / mp_pool_free read them before
+ * taking the lock. */
 MP_INLINE void pool_fast_refresh(MP_Pool *p) {
     if (p->flags & MP_FLAG_THREAD_SAFE) return;
     bool single = pool_owner_solo(p);
     p->fast_alloc_owner = single ? p->fast_owner : UINT64_MAX;
-    p->fast_free = single && p->tlsf_sizes && p->pinned_count == 0;
+    p->fast_free_slots = single && p->tlsf_sizes && p->pinned_count == 0 ? p->max_blocks : 0;
+    p->fast_alloc_sizes = pool_fast_sizes(p);
 }
 
 /** The stats of owner record `oi` as reported: the solo record's counters

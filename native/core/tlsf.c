@@ -34,10 +34,14 @@
  * cases inline (tlsf_alloc_fast, tlsf_free_fast in tlsf_hot.h: a pop from
  * the request's class or the next, a push into a class with room), with
  * the same validation and counters, compiled to code that calls nothing and
- * opens no stack frame. They change nothing when they decline; the out-of-line
- * tlsf_alloc_slow / tlsf_free_slow then run the whole operation from the
- * start (thread-safe instances always take them), so every error is found
- * and reported there exactly as before.
+ * opens no stack frame. They compare with fields derived once from the
+ * configuration (MP_Tlsf.fast, tlsf_cache.c) instead of recomputing: a
+ * request limit and a heap span (0 for thread-safe instances, so the same
+ * compare sends those to the locked paths), a table of size classes and
+ * each class's bounds. They change nothing when they decline; the
+ * out-of-line tlsf_alloc_slow / tlsf_free_slow then run the whole operation
+ * from the start, so every error is found and reported there exactly as
+ * before.
  *
  * Memory layout (16-byte granules, sizes include the header):
  *   region: [pad][hdr|payload ...][hdr|payload ...] ... [sentinel hdr]
@@ -85,6 +89,9 @@
  * A realloc of an address that is not a live block counts in
  * rejected_free_count, like a refused free (as in every family).
  *
+ * Control block: MP_Tlsf, then the cache slots (at a fixed offset, so a fast
+ * path reads a slot without a base pointer), then the list heads.
+ *
  * Invariants (mp_tlsf_check): every header from first to the sentinel
  * validates and the sizes tile the heap exactly; each header's previous-free
  * flag matches its predecessor and every free block's footer holds its size;
@@ -95,7 +102,9 @@
  * blocks carry no free, alignment or slack bits, are never marked free in a
  * successor's previous-free flag, and each is named by exactly one slot of
  * the class its size maps to; no other block carries the cached flag; the
- * cache's byte counter matches and stays within its budget (tlsf_cache.c).
+ * cache's byte counter matches and stays within its budget; the fast-path
+ * fields equal what the configuration derives and the heads follow the
+ * slots (tlsf_cache.c, tlsf_inspect.c).
  */
 #include "tlsf_hot.h"
 
@@ -207,7 +216,7 @@ MP_INLINE void *tlsf_alloc_counted(MP_Tlsf *t, size_t req, size_t align) {
     MP_Status why;
     uint8_t *p =
         align == 0 ? tlsf_take(t, req, 0, &usable, &why) : tlsf_take_aligned(t, req, align, &usable, &why);
-    if (MP_UNLIKELY(p == NULL) && why == MP_ERR_OUT_OF_MEMORY && t->cache_bytes != 0)
+    if (MP_UNLIKELY(p == NULL) && why == MP_ERR_OUT_OF_MEMORY && tlsf_cache_bytes(t) != 0)
         p = tlsf_take_after_flush(t, req, align, &usable, &why);
     if (MP_UNLIKELY(p == NULL)) {
         tlsf_alloc_failed(t, why, req);
@@ -238,8 +247,8 @@ static MP_NOINLINE void *tlsf_alloc_slow(MP_Tlsf *t, size_t size) {
 void *mp_tlsf_alloc(MP_Tlsf *t, size_t size) {
     size_t usable;
     uint8_t *p;
-    if (MP_LIKELY(t != NULL && !(t->flags & MP_FLAG_THREAD_SAFE)) &&
-        MP_LIKELY((p = tlsf_alloc_fast(t, size, &usable)) != NULL)) {
+    /* A thread-safe instance's fast limits are 0: the fast path declines. */
+    if (MP_LIKELY(t != NULL) && MP_LIKELY((p = tlsf_alloc_fast(t, size, &usable)) != NULL)) {
         tlsf_count_alloc(t, usable, size);
         return p;
     }
@@ -353,8 +362,7 @@ static MP_NOINLINE MP_Status tlsf_free_slow(MP_Tlsf *t, void *ptr) {
 
 MP_Status mp_tlsf_free(MP_Tlsf *t, void *ptr) {
     size_t usable, requested;
-    if (MP_LIKELY(t != NULL && !(t->flags & MP_FLAG_THREAD_SAFE)) &&
-        MP_LIKELY(tlsf_free_fast(t, ptr, &usable, &requested))) {
+    if (MP_LIKELY(t != NULL) && MP_LIKELY(tlsf_free_fast(t, ptr, &usable, &requested))) {
         tlsf_count_free(t, usable, requested);
         return MP_OK;
     }
@@ -364,7 +372,7 @@ MP_Status mp_tlsf_free(MP_Tlsf *t, void *ptr) {
 /* See tlsf_hot.h: the cold half of the managed pool's allocation. */
 tlsf_grant tlsf_alloc_owned_retry(MP_Tlsf *t, size_t req, MP_Status why) {
     tlsf_grant g = {NULL, 0};
-    if (why == MP_ERR_OUT_OF_MEMORY && t->cache_bytes != 0)
+    if (why == MP_ERR_OUT_OF_MEMORY && tlsf_cache_bytes(t) != 0)
         g.ptr = tlsf_take_after_flush(t, req, 0, &g.usable_bytes, &why);
     if (g.ptr == NULL) t->stats.failed_alloc_count++;
     return g;
@@ -454,7 +462,7 @@ static MP_Status tlsf_realloc_locked(MP_Tlsf *t, void **ptr, size_t req) {
         unsigned align_log2 = (unsigned)((w0 & TLSF_W_ALIGN_MASK) >> TLSF_W_ALIGN_SHIFT);
         size_t align = align_log2 == 0 ? 0 : (size_t)1 << align_log2;
         moved = tlsf_take_aligned(t, req, align, &new_usable, &st);
-        if (moved == NULL && st == MP_ERR_OUT_OF_MEMORY && t->cache_bytes != 0) {
+        if (moved == NULL && st == MP_ERR_OUT_OF_MEMORY && tlsf_cache_bytes(t) != 0) {
             /* Coalescing the cache may free the next block or make room
              * elsewhere: both ways once more. The flush may have rewritten
              * the block's header (its previous-free flag). */
@@ -512,7 +520,7 @@ typedef struct tlsf_layout {
     unsigned sl_log2;
     unsigned fl_count;
     unsigned cache_classes;
-    size_t slots_offset; /* of the cache slots in the control block */
+    size_t heads_offset; /* of the list heads in the control block, after the cache slots */
     size_t control_bytes;
 } tlsf_layout;
 
@@ -528,8 +536,8 @@ static MP_Status tlsf_layout_of(const MP_TlsfConfig *cfg, tlsf_layout *lay) {
     lay->fl_count = top < fl_shift ? 1u : top - fl_shift + 2u;
     size_t heads_bytes = ((size_t)lay->fl_count << sl_log2) * sizeof(uint8_t *);
     size_t slots_bytes = tlsf_cache_layout(sl_log2, lay->fl_count, cfg->cache_bytes, &lay->cache_classes);
-    lay->slots_offset = sizeof(MP_Tlsf) + heads_bytes;
-    lay->control_bytes = mp_align_up(lay->slots_offset + slots_bytes, 16u);
+    lay->heads_offset = sizeof(MP_Tlsf) + slots_bytes;
+    lay->control_bytes = mp_align_up(lay->heads_offset + heads_bytes, 16u);
     return MP_OK;
 }
 
@@ -542,7 +550,7 @@ static void tlsf_format(MP_Tlsf *t) {
     memset(t->sl_bitmap, 0, sizeof t->sl_bitmap);
     memset(t->heads, 0, ((size_t)t->fl_count << e->sl_log2) * sizeof(uint8_t *));
     memset(t->cache_count, 0, sizeof t->cache_count);
-    t->cache_bytes = 0;
+    t->cache_room_bytes = t->cache_budget_bytes;
     MP_POISON(e->first, t->blocks_bytes + TLSF_HDR_BYTES);
     uint32_t heap_g = tlsf_granules(t->blocks_bytes);
     unsigned fl, sl;
@@ -577,11 +585,12 @@ static MP_Tlsf *tlsf_build(void *control, const tlsf_layout *lay, const MP_TlsfC
     t->fl_count = lay->fl_count;
     t->cache_classes = lay->cache_classes;
     t->cache_budget_bytes = lay->cache_classes != 0 ? cfg->cache_bytes : 0;
-    t->cache_slots = (uint32_t *)(void *)((uint8_t *)control + lay->slots_offset);
+    t->heads = (uint8_t **)(void *)((uint8_t *)control + lay->heads_offset);
     t->flags = cfg->flags;
     t->owns_region = owns_region;
     t->owns_control = owns_control;
     t->stats.region_bytes = cfg->region_bytes;
+    tlsf_fast_derive(t, &t->fast);
     mp_lock_init(&t->lock);
     tlsf_format(t);
     return t;

@@ -17,9 +17,11 @@
  * to TLSF_CACHE_DEPTH granule indices (link indices, as in the lists) in
  * cache_slots[c * TLSF_CACHE_DEPTH ..], the most recent last, and their
  * number in cache_count[c]; all in the control block, nothing in the heap
- * but the cached flag in each block's header. cache_bytes, the total size of
- * cached blocks (headers included), never exceeds cache_budget_bytes: a free
- * that would exceed it, or finds its class full, coalesces as usual.
+ * but the cached flag in each block's header. The total size of cached
+ * blocks (headers included, tlsf_cache_bytes) never exceeds
+ * cache_budget_bytes; what is left of the budget is kept (cache_room_bytes),
+ * as that is what a free compares with. A free that would exceed it, or
+ * finds its class full, coalesces as usual.
  *
  * A cached block. Its header keeps its size and previous-free flag, gains
  * TLSF_W_CACHED and loses the free, alignment and slack bits; the tag covers
@@ -40,11 +42,16 @@
  * (the allocation is then retried), in trim, and before the managed pool
  * compacts; reset drops the cache with everything else.
  *
+ * Fast paths (tlsf_hot.h) read the class of a size from a table and compare
+ * with precomputed limits and class bounds (tlsf_fast in the control block),
+ * all derived from the configuration when the instance is built.
+ *
  * Invariants (tlsf_cache_check, part of mp_tlsf_check): counts within the
- * depth and zero past the class count; every slot names the header of a
+ * depth and zero past the class count (one entry past the last class too);
+ * the fast-path fields equal what the configuration derives; every slot names the header of a
  * block carrying the cached flag, of a size of the slot's class, and no two
  * slots the same block; every block carrying the cached flag is named by a
- * slot; cache_bytes is the sum of their sizes and within the budget.
+ * slot; the budget minus cache_room_bytes is the sum of their sizes.
  */
 #include "tlsf_internal.h"
 
@@ -61,6 +68,51 @@ size_t tlsf_cache_layout(unsigned sl_log2, unsigned fl_count, size_t budget_byte
     unsigned lists = fl_count << sl_log2;
     *classes = n < lists ? n : lists;
     return (size_t)*classes * TLSF_CACHE_DEPTH * sizeof(uint32_t);
+}
+
+/* The smallest block size of list `idx` (see tlsf_mapping). */
+static size_t tlsf_list_start(const tlsf_env *e, unsigned idx) {
+    unsigned fl = idx >> e->sl_log2, sl = idx & ((1u << e->sl_log2) - 1u);
+    if (fl == 0) return (size_t)sl << TLSF_GRANULE_LOG2;
+    unsigned l = e->fl_shift + fl - 1u;
+    return ((size_t)1 << l) + ((size_t)sl << (l - e->sl_log2));
+}
+
+void tlsf_fast_derive(const MP_Tlsf *t, tlsf_fast *f) {
+    const tlsf_env *e = &t->env;
+    memset(f, 0, sizeof *f);
+    size_t max_bs = 0, first_uncached = TLSF_CACHE_MAX_BLOCK_BYTES;
+    for (unsigned g = 0; g < TLSF_CACHE_SIZE_SLOTS; g++) {
+        size_t size = (size_t)g << TLSF_GRANULE_LOG2;
+        f->class_of[g] =
+            (uint8_t)tlsf_list_index(e, size < TLSF_MIN_BLOCK_BYTES ? TLSF_MIN_BLOCK_BYTES : size);
+        if (size < TLSF_MIN_BLOCK_BYTES) continue;
+        if (f->class_of[g] < t->cache_classes) {
+            max_bs = size;
+        } else if (first_uncached == TLSF_CACHE_MAX_BLOCK_BYTES) {
+            first_uncached = size;
+        }
+    }
+    for (unsigned c = 0; c < TLSF_CACHE_MAX_CLASSES + 2u; c++)
+        f->class_start[c] = c <= t->cache_classes ? tlsf_list_start(e, c) : SIZE_MAX;
+    /* The waste grows with the block size and falls with the request's: the
+     * largest block of class c against the smallest request of class c - 1. */
+    for (unsigned c = 1; c < t->cache_classes; c++) {
+        size_t bs_min =
+            f->class_start[c - 1] < TLSF_MIN_BLOCK_BYTES ? TLSF_MIN_BLOCK_BYTES : f->class_start[c - 1];
+        size_t size_max = f->class_start[c + 1] - TLSF_HDR_BYTES;
+        f->checks_waste[c] = size_max >= bs_min && tlsf_cache_waste_too_big(size_max, bs_min);
+    }
+    f->free_sizes = first_uncached - TLSF_MIN_BLOCK_BYTES;
+    if (t->flags & MP_FLAG_THREAD_SAFE) return;
+    f->free_span = t->blocks_bytes >> TLSF_GRANULE_LOG2;
+    f->free_base = (uintptr_t)e->first + TLSF_HDR_BYTES;
+    /* A request of req bytes takes a block of tlsf_block_bytes_for(req) =
+     * req + 16 rounded up (at least 32) bytes, of a class that grows with it. */
+    if (max_bs != 0) {
+        size_t req = max_bs - TLSF_HDR_BYTES;
+        f->alloc_sizes = req < t->max_request_bytes ? req : t->max_request_bytes;
+    }
 }
 
 /* The top block of class c with its header validated as cached, or NULL. */
@@ -84,7 +136,7 @@ MP_Status tlsf_cache_flush_locked(MP_Tlsf *t) {
             MP_Status st = tlsf_release_block(t, b, w0, &usable, &requested);
             if (st != MP_OK) return st;
             t->cache_count[c]--;
-            t->cache_bytes -= tlsf_w_bytes(w0);
+            t->cache_room_bytes += tlsf_w_bytes(w0);
         }
     }
     return MP_OK;
@@ -108,7 +160,7 @@ static int tlsf_cmp_u64(const void *a, const void *b) {
  * the counts into *bad. */
 static size_t tlsf_cache_entries(const MP_Tlsf *t, uint64_t *entries, size_t *bad) {
     size_t n = 0;
-    for (unsigned c = 0; c < TLSF_CACHE_MAX_CLASSES; c++) {
+    for (unsigned c = 0; c < TLSF_CACHE_MAX_CLASSES + 1u; c++) {
         unsigned count = t->cache_count[c];
         if (count > TLSF_CACHE_DEPTH || (c >= t->cache_classes && count != 0)) {
             (*bad)++;
@@ -147,7 +199,10 @@ size_t tlsf_cache_check(const MP_Tlsf *t) {
         b += tlsf_w_bytes(w0);
     }
     bad += n - cursor;
-    if (cached_bytes != t->cache_bytes || t->cache_bytes > t->cache_budget_bytes) bad++;
+    if (t->cache_room_bytes > t->cache_budget_bytes || cached_bytes != tlsf_cache_bytes(t)) bad++;
     if (t->cache_classes > TLSF_CACHE_MAX_CLASSES) bad++;
+    tlsf_fast fast;
+    tlsf_fast_derive(t, &fast);
+    if (memcmp(&fast, &t->fast, sizeof fast) != 0) bad++;
     return bad;
 }

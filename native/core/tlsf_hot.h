@@ -267,78 +267,89 @@ MP_INLINE MP_Status tlsf_free_counted(MP_Tlsf *t, void *ptr) {
 
 /** The top block of cache class `c` (which holds `n` > 0 blocks) in *b_out
  * with its header word in *w0, validated as tlsf_cache_pop validates it but
- * for the class of its size, which the caller checks: the slot in range,
- * the flags of a cached block, the tag (not free: no next link), at least
- * 32 bytes and inside the heap. False if any of that fails. */
-MP_INLINE bool tlsf_cache_top_fast(const MP_Tlsf *t, unsigned c, unsigned n, uint8_t **b_out, uint64_t *w0) {
+ * for its size, which the caller bounds to the class (so also to >= 32
+ * bytes): the slot in range, the flags of a cached block, the tag (not
+ * free: no next link) and no end past the heap. False if any of that fails. */
+MP_INLINE bool tlsf_cache_top_fast(const MP_Tlsf *t, size_t c, size_t n, uint8_t **b_out, uint64_t *w0) {
     const tlsf_env *e = &t->env;
     uint32_t index = t->cache_slots[c * TLSF_CACHE_DEPTH + n - 1u];
     if (MP_UNLIKELY(!tlsf_index_ok(e, index))) return false;
     uint8_t *b = tlsf_block_at(e, index);
     *w0 = tlsf_peek64(b);
     *b_out = b;
-    size_t size = tlsf_w_bytes(*w0);
-    return MP_LIKELY((*w0 & (TLSF_W_CACHED | TLSF_W_FREE | TLSF_W_ALIGN_MASK | TLSF_W_SLACK_MASK)) ==
-                         TLSF_W_CACHED &&
-                     tlsf_tag(e, b, *w0, 0) == tlsf_peek64(b + 8) && size >= TLSF_MIN_BLOCK_BYTES &&
-                     size <= (size_t)(e->sentinel - b));
+    return MP_LIKELY(tlsf_cached_flags_ok(*w0) && tlsf_tag(e, b, *w0, 0) == tlsf_peek64(b + 8) &&
+                     (uintptr_t)b + tlsf_w_bytes(*w0) <= (uintptr_t)e->sentinel); /* b < sentinel: no wrap */
 }
 
-/** An allocation of `req` bytes at TLSF's own alignment served by the front
- * cache as tlsf_cache_pop serves it: from the top of the request's class c,
- * or if that class is empty or its top too small, from the top of class
- * c + 1. NULL otherwise: too large, nothing cached that fits, a cached
- * header that fails validation, or a block of c + 1 in the upper half of a
- * class twice as wide as c (declined, not wrong: the full path takes it). */
-MP_INLINE uint8_t *tlsf_alloc_fast(MP_Tlsf *t, size_t req, size_t *usable) {
-    if (MP_UNLIKELY(req > t->max_request_bytes)) return NULL;
-    size_t bs = tlsf_block_bytes_for(req);
-    if (bs >= TLSF_CACHE_MAX_BLOCK_BYTES) return NULL;
-    /* Class c holds the sizes whose bits above sh - 1 are `slice` = bs >>
-     * sh; the next class starts at (slice + 1) << sh and is at least 2^sh
-     * wide, so sizes with slice + 1 there are of class c + 1 (and > bs). */
-    unsigned sh, c = tlsf_list_index_sh(&t->env, bs, &sh);
-    size_t slice = bs >> sh;
+/** An allocation of `req` bytes (1 .. fast.alloc_sizes, which the caller
+ * has compared) at TLSF's own alignment served by the front cache as
+ * tlsf_cache_pop serves it: from the top of the request's class c, or if
+ * that class is empty or its top too small, from the top of class c + 1;
+ * the size of each top must lie in its class (fast.class_start). NULL
+ * otherwise: nothing cached that fits, a cached header that fails
+ * validation, or a waste tlsf_cache_pop refuses. */
+MP_INLINE uint8_t *tlsf_alloc_fast_in(MP_Tlsf *t, size_t req, size_t *usable) {
+    /* The granules of tlsf_block_bytes_for(req) (req + 16 rounded up; at
+     * least 2, as req >= 1) and their class. */
+    uint32_t g = (uint32_t)((req + 15u) >> TLSF_GRANULE_LOG2) + 1u; /* below 512 */
+    size_t c = t->fast.class_of[g];
     uint64_t w0;
     uint8_t *b;
-    if (c >= t->cache_classes) return NULL;
     if (t->cache_count[c] != 0) {
-        if (!tlsf_cache_top_fast(t, c, t->cache_count[c], &b, &w0) || (tlsf_w_bytes(w0) >> sh) != slice)
+        if (!tlsf_cache_top_fast(t, c, t->cache_count[c], &b, &w0) ||
+            tlsf_w_bytes(w0) >= t->fast.class_start[c + 1])
             return NULL;
-        if (tlsf_w_bytes(w0) >= bs) goto take;
+        /* At least the request's block size, which is in class c (so the
+         * size is in class c, and at least 32). */
+        if (tlsf_w_size(w0) >= g) goto take;
+        if (tlsf_w_bytes(w0) < t->fast.class_start[c]) return NULL;
     }
+    /* Past the last class the count is 0. Every size of class c + 1 is
+     * above the request's block size. */
     c++;
-    slice++;
-    if (c >= t->cache_classes || t->cache_count[c] == 0) return NULL;
-    if (!tlsf_cache_top_fast(t, c, t->cache_count[c], &b, &w0) || (tlsf_w_bytes(w0) >> sh) != slice)
+    if (t->cache_count[c] == 0) return NULL;
+    if (!tlsf_cache_top_fast(t, c, t->cache_count[c], &b, &w0) || tlsf_w_bytes(w0) < t->fast.class_start[c] ||
+        tlsf_w_bytes(w0) >= t->fast.class_start[c + 1])
         return NULL;
 take:
-    if (tlsf_cache_waste_too_big(tlsf_w_bytes(w0), bs)) return NULL;
-    return tlsf_cache_take(t, b, w0, c, t->cache_count[c], req, usable);
+    if (t->fast.checks_waste[c] && tlsf_cache_waste_too_big(tlsf_w_bytes(w0), tlsf_block_bytes_for(req)))
+        return NULL;
+    return tlsf_cache_take(t, b, w0, (unsigned)c, t->cache_count[c], req, usable);
+}
+
+/** tlsf_alloc_fast_in for any request; NULL also for 0 bytes and for more
+ * than fast.alloc_sizes (too large, not of a cached class, or any request
+ * to a thread-safe instance). */
+MP_INLINE uint8_t *tlsf_alloc_fast(MP_Tlsf *t, size_t req, size_t *usable) {
+    if (MP_UNLIKELY(req - 1u >= t->fast.alloc_sizes)) return NULL;
+    return tlsf_alloc_fast_in(t, req, usable);
 }
 
 /** A free of `ptr` into the front cache: true if `ptr` is a valid used
  * block (the checks of tlsf_used_block) and the cache took it
  * (tlsf_cache_push); its sizes are then in *usable and *requested. False:
- * refused or not cacheable. */
+ * refused, not cacheable, or a thread-safe instance. */
 MP_INLINE bool tlsf_free_fast(MP_Tlsf *t, void *ptr, size_t *usable, size_t *requested) {
     const tlsf_env *e = &t->env;
-    /* In the heap and aligned; below first, the offset wraps past the span. */
-    uintptr_t a = (uintptr_t)ptr - TLSF_HDR_BYTES;
-    if (MP_UNLIKELY((a & 15u) != 0 || a - (uintptr_t)e->first >= (uintptr_t)(e->sentinel - e->first)))
+    /* In the heap and aligned, one compare: rotated right by 4 bits, an
+     * offset with any of its low 4 bits set is above any span, and one
+     * below first wraps past it. A thread-safe instance's span is 0. */
+    uintptr_t off = (uintptr_t)ptr - t->fast.free_base;
+    if (MP_UNLIKELY(((off >> TLSF_GRANULE_LOG2) | (off << (sizeof off * 8u - TLSF_GRANULE_LOG2))) >=
+                    t->fast.free_span))
         return false;
-    uint8_t *b = (uint8_t *)a;
+    uint8_t *b = (uint8_t *)ptr - TLSF_HDR_BYTES;
     uint64_t w0 = tlsf_peek64(b);
     size_t size = tlsf_w_bytes(w0);
     /* Used (neither free nor cached: no next link in the tag), authentic,
-     * at least 32 bytes and inside the heap, small enough to cache. */
+     * of a cached class (at least 32 bytes) and inside the heap. */
     if (MP_UNLIKELY((w0 & (TLSF_W_FREE | TLSF_W_CACHED)) != 0 ||
-                    tlsf_tag(e, b, w0, 0) != tlsf_peek64(b + 8) || size < TLSF_MIN_BLOCK_BYTES ||
-                    size > (size_t)(e->sentinel - b)) ||
-        size >= TLSF_CACHE_MAX_BLOCK_BYTES)
+                    tlsf_tag(e, b, w0, 0) != tlsf_peek64(b + 8)) ||
+        size - TLSF_MIN_BLOCK_BYTES >= t->fast.free_sizes ||
+        MP_UNLIKELY((uintptr_t)b + size > (uintptr_t)e->sentinel)) /* b < sentinel: no wrap */
         return false;
-    unsigned sh, c = tlsf_list_index_sh(e, size, &sh);
-    if (!tlsf_cache_has_room(t, c, size)) return false;
+    size_t c = t->fast.class_of[tlsf_w_size(w0)]; /* size >> 4 */
+    if (t->cache_count[c] >= TLSF_CACHE_DEPTH || size > t->cache_room_bytes) return false;
     tlsf_cache_file(t, b, w0, c);
     tlsf_w_sizes(w0, usable, requested);
     return true;

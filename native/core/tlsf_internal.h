@@ -40,6 +40,29 @@
 #define TLSF_CACHE_DEPTH 16u
 #define TLSF_CACHE_MAX_BLOCK_BYTES 8192u
 #define TLSF_CACHE_MAX_CLASSES 160u /* list index of 8192 at sl_log2 = 5, the most */
+#define TLSF_CACHE_SIZE_SLOTS (TLSF_CACHE_MAX_BLOCK_BYTES >> TLSF_GRANULE_LOG2)
+
+/* What the fast paths (tlsf_hot.h) compare with instead of recomputing it:
+ * derived from the configuration by tlsf_fast_derive (tlsf_cache.c) when an
+ * instance is built, never changed, verified by check(). One compare with
+ * a limit covers several conditions; a thread-safe instance has limits of 0,
+ * so the same compare sends it to the locked paths. */
+typedef struct tlsf_fast {
+    size_t alloc_sizes;  /* requests of 1 .. alloc_sizes bytes are valid and of a cached class */
+    uintptr_t free_base; /* first + 16: the payload of the first block */
+    size_t free_span;    /* granules from first to the sentinel */
+    size_t free_sizes;   /* block sizes 32 .. 32 + free_sizes - 1 are of a cached class */
+    /* class_start[c]: the smallest block size of list (cache class) c, for
+     * c <= cache_classes; SIZE_MAX past it. One indexed compare per bound. */
+    size_t class_start[TLSF_CACHE_MAX_CLASSES + 2];
+    /* checks_waste[c]: a block of class c taken for a request of class c or
+     * c - 1 may waste more than tlsf_cache_pop allows (never at sl_log2 5). */
+    uint8_t checks_waste[TLSF_CACHE_MAX_CLASSES + 1];
+    /* The list index (cache class) of each block size under 8 KiB, by
+     * granules, sizes under 32 as 32: one load instead of a log2 and two
+     * variable shifts. */
+    uint8_t class_of[TLSF_CACHE_SIZE_SLOTS];
+} tlsf_fast;
 
 /* MP_Tlsf.flags bit, never accepted from a config: the instance is the
  * single backend of a managed pool, which keeps the block counters itself
@@ -72,10 +95,13 @@ struct MP_Tlsf {
     uint32_t sl_bitmap[TLSF_MAX_FL]; /* bit sl set iff the list (fl, sl) is non-empty */
     /* Front cache; cache_classes == 0: off. */
     unsigned cache_classes;     /* classes 0 .. cache_classes - 1 are cached */
-    size_t cache_bytes;         /* block bytes (headers included) of cached blocks */
-    size_t cache_budget_bytes;  /* cache_bytes never exceeds it */
-    uint32_t *cache_slots;      /* class c: cache_slots[c * TLSF_CACHE_DEPTH + i], i < cache_count[c] */
-    uint8_t cache_count[TLSF_CACHE_MAX_CLASSES];
+    size_t cache_room_bytes;    /* budget - block bytes (headers included) of cached blocks: tlsf_cache_bytes */
+    size_t cache_budget_bytes;  /* the cached blocks' bytes never exceed it */
+    uint8_t **heads;            /* fl_count << sl_log2 list heads (see tlsf.c on links), after the slots */
+    /* cache_count[c] is 0 for every c >= cache_classes, one entry past the
+     * last class included: a pop may look at class c + 1 without a bound test. */
+    uint8_t cache_count[TLSF_CACHE_MAX_CLASSES + 1];
+    tlsf_fast fast;
     /* Cold. */
     uint64_t retired_block_count; /* live blocks dropped by reset */
     uint8_t *region;              /* the managed bytes as given (mp_tlsf_base) */
@@ -84,8 +110,14 @@ struct MP_Tlsf {
     bool owns_control;            /* control block came from malloc */
     bool lists_detached;          /* between mp_tlsf_pack_begin and _end (tlsf_place.c) */
     mp_lock lock;
-    uint8_t *heads[]; /* fl_count << sl_log2 list heads (see tlsf.c on links) */
+    /* Class c: cache_slots[c * TLSF_CACHE_DEPTH + i], i < cache_count[c]; at
+     * a fixed offset, so a fast path loads a slot without loading a base. */
+    uint32_t cache_slots[];
 };
+
+/** Block bytes (headers included) of the cached blocks: kept as the room
+ * left in the budget, which is what a free compares with. */
+MP_INLINE size_t tlsf_cache_bytes(const MP_Tlsf *t) { return t->cache_budget_bytes - t->cache_room_bytes; }
 
 /** Blocks allocated and not yet freed: one counter fewer to keep per operation. */
 MP_INLINE size_t tlsf_live_blocks(const MP_Tlsf *t) {
@@ -245,8 +277,11 @@ MP_INLINE void tlsf_hdr_wipe(uint8_t *b) {
     tlsf_poke(b, w, sizeof w);
 }
 
-MP_INLINE uint32_t tlsf_w_size(uint64_t w0) { return (uint32_t)(w0 & TLSF_W_SIZE_MASK); }
-MP_INLINE size_t tlsf_w_bytes(uint64_t w0) { return tlsf_bytes(tlsf_w_size(w0)); }
+MP_INLINE uint32_t tlsf_w_size(uint64_t w0) { return (uint32_t)w0; }
+/* tlsf_bytes(tlsf_w_size(w0)) as two shifts: compilers turn the zero
+ * extension and shift into a shift and a 64-bit mask (three instructions
+ * and a register for the mask). */
+MP_INLINE size_t tlsf_w_bytes(uint64_t w0) { return (size_t)((w0 << 32) >> (32 - TLSF_GRANULE_LOG2)); }
 
 /** The header at `b` decoded without validation: for callers that hold a
  * block TLSF returned a moment ago (mp_pool reads its usable size). */
@@ -317,17 +352,6 @@ MP_INLINE unsigned tlsf_list_index(const tlsf_env *e, size_t size) {
     unsigned fl, sl;
     tlsf_mapping(e, size, &fl, &sl);
     return (fl << e->sl_log2) | sl;
-}
-
-/** tlsf_list_index(e, size) in fewer steps, for size >= 16, and in *sh the
- * log2 of its list's slice width: with fl_shift = sl_log2 + 4, the list of
- * `size` is the slice size >> sh (sh = max(log2 size, fl_shift) - sl_log2,
- * 4 on the first level) at index ((sh - 4) << sl_log2) + (size >> sh). Two
- * sizes are in the same list iff they agree above bit sh - 1. */
-MP_INLINE unsigned tlsf_list_index_sh(const tlsf_env *e, size_t size, unsigned *sh) {
-    unsigned l = mp_log2_floor(size);
-    *sh = (l < e->fl_shift ? e->fl_shift : l) - e->sl_log2;
-    return ((*sh - TLSF_GRANULE_LOG2) << e->sl_log2) + (unsigned)(size >> *sh);
 }
 
 /* ------------------------------------------------------- free-list upkeep */
@@ -523,22 +547,35 @@ MP_Status tlsf_cache_flush_locked(MP_Tlsf *t);
  * callers outside TLSF (the managed pool's compactor, before it walks). */
 MP_Status tlsf_cache_flush(MP_Tlsf *t);
 
+/** Fills `f` from the instance's configuration (sl_log2, cache_classes,
+ * max_request_bytes, blocks_bytes, the thread-safe flag). */
+void tlsf_fast_derive(const MP_Tlsf *t, tlsf_fast *f);
+
 /** Violations of the cache invariants (see tlsf_cache.c), the physical walk
- * included. Lock held. */
+ * and the fast-path fields included. Lock held. */
 size_t tlsf_cache_check(const MP_Tlsf *t);
 
 /** The cache class of a block of `size` bytes: its list index, or
  * cache_classes or more when such blocks are not cached. */
 MP_INLINE unsigned tlsf_cache_class(const MP_Tlsf *t, size_t size) {
-    return size < TLSF_CACHE_MAX_BLOCK_BYTES ? tlsf_list_index(&t->env, size) : t->cache_classes;
+    return size < TLSF_CACHE_MAX_BLOCK_BYTES ? t->fast.class_of[size >> TLSF_GRANULE_LOG2] : t->cache_classes;
+}
+
+/** True if the upper half of the header word `w0` is one the cache writes:
+ * the cached flag and maybe the previous-free flag, nothing else (not free,
+ * no alignment, slack or unused bits). Written as a 32-bit compare: no
+ * 64-bit constants to hold in registers. */
+MP_INLINE bool tlsf_cached_flags_ok(uint64_t w0) {
+    return ((uint32_t)(w0 >> 32) | (uint32_t)(TLSF_W_PREV_FREE >> 32)) ==
+           (uint32_t)((TLSF_W_CACHED | TLSF_W_PREV_FREE) >> 32);
 }
 
 /** True if the header word of a block at a cache slot of class `c` is one
- * the cache wrote (the caller validated the tag): cached, not free, no
- * alignment or slack bits, inside the heap and of a size of class c. */
+ * the cache wrote (the caller validated the tag): tlsf_cached_flags_ok,
+ * inside the heap and of a size of class c. */
 MP_INLINE bool tlsf_cached_hdr_ok(const MP_Tlsf *t, const uint8_t *b, uint64_t w0, unsigned c) {
-    return (w0 & (TLSF_W_CACHED | TLSF_W_FREE | TLSF_W_ALIGN_MASK | TLSF_W_SLACK_MASK)) == TLSF_W_CACHED &&
-           tlsf_fits_heap(&t->env, b, tlsf_w_size(w0)) && tlsf_cache_class(t, tlsf_w_bytes(w0)) == c;
+    return tlsf_cached_flags_ok(w0) && tlsf_fits_heap(&t->env, b, tlsf_w_size(w0)) &&
+           tlsf_cache_class(t, tlsf_w_bytes(w0)) == c;
 }
 
 /** True if a cached block of `size` bytes is too large to be taken whole
@@ -547,17 +584,21 @@ MP_INLINE bool tlsf_cache_waste_too_big(size_t size, size_t bs) {
     return size - bs >= TLSF_MIN_BLOCK_BYTES && size - bs > (bs >> 4);
 }
 
-/** Takes the validated cached block `b` (header word w0), the top of class
+/** Takes the validated cached block `b` (header word w0, which passed
+ * tlsf_cached_flags_ok, so clearing the cached flag leaves only its size
+ * and previous-free flag), the top of class
  * `c` which holds `n` blocks, whole for `req` bytes: marks it used with its
  * slack, sets *usable and returns its payload. */
 MP_INLINE uint8_t *tlsf_cache_take(MP_Tlsf *t, uint8_t *b, uint64_t w0, unsigned c, unsigned n, size_t req,
                                    size_t *usable) {
     size_t size = tlsf_w_bytes(w0);
-    t->cache_count[c] = (uint8_t)(n - 1);
-    t->cache_bytes -= size;
     *usable = size - TLSF_HDR_BYTES;
     uint64_t slack = (uint64_t)(*usable - req) << TLSF_W_SLACK_SHIFT;
-    tlsf_hdr_store(&t->env, b, (w0 & (TLSF_W_SIZE_MASK | TLSF_W_PREV_FREE)) | slack);
+    /* The header first: the key and w0 are then no longer needed (fewer
+     * registers in the fast paths that inline this). */
+    tlsf_hdr_store(&t->env, b, (w0 ^ TLSF_W_CACHED) | slack); /* tlsf_cached_flags_ok */
+    t->cache_count[c] = (uint8_t)(n - 1);
+    t->cache_room_bytes += size;
     MP_UNPOISON(b + TLSF_HDR_BYTES, *usable);
     return b + TLSF_HDR_BYTES;
 }
@@ -595,18 +636,18 @@ MP_INLINE uint8_t *tlsf_cache_pop(MP_Tlsf *t, size_t req, size_t bs, unsigned c,
 
 /** True if class `c` has a free slot and the budget room for `size` bytes. */
 MP_INLINE bool tlsf_cache_has_room(const MP_Tlsf *t, unsigned c, size_t size) {
-    return c < t->cache_classes && t->cache_count[c] < TLSF_CACHE_DEPTH &&
-           size <= t->cache_budget_bytes - t->cache_bytes;
+    return c < t->cache_classes && t->cache_count[c] < TLSF_CACHE_DEPTH && size <= t->cache_room_bytes;
 }
 
 /** Files the validated used block `b` (header word w0) in class `c`, which
  * has room (tlsf_cache_has_room). */
-MP_INLINE void tlsf_cache_file(MP_Tlsf *t, uint8_t *b, uint64_t w0, unsigned c) {
+MP_INLINE void tlsf_cache_file(MP_Tlsf *t, uint8_t *b, uint64_t w0, size_t c) {
     size_t size = tlsf_w_bytes(w0);
-    t->cache_slots[c * TLSF_CACHE_DEPTH + t->cache_count[c]++] = tlsf_index_of(&t->env, b);
-    t->cache_bytes += size;
-    MP_POISON(b + TLSF_HDR_BYTES, size - TLSF_HDR_BYTES);
+    /* The header first, as in tlsf_cache_take. */
     tlsf_hdr_store(&t->env, b, (w0 & (TLSF_W_SIZE_MASK | TLSF_W_PREV_FREE)) | TLSF_W_CACHED);
+    t->cache_slots[c * TLSF_CACHE_DEPTH + t->cache_count[c]++] = tlsf_index_of(&t->env, b);
+    t->cache_room_bytes -= size;
+    MP_POISON(b + TLSF_HDR_BYTES, size - TLSF_HDR_BYTES);
 }
 
 /** Caches the validated used block `b` (header word w0) instead of freeing

@@ -263,8 +263,39 @@ static void double_free_after_defragment_moved_the_block_is_still_detected(void)
     mp_pool_destroy(p);
 }
 
+/* One owner over TLSF: mp_pool_free's fast path compares a slot index only
+ * with fast_free_slots (the whole mapped table), not with high_water. Handle
+ * 0, handles of fresh slots above high_water (zero: handle 0, no block) and
+ * of the last slot are still INVALID_HANDLE, a stale one a DOUBLE_FREE, and
+ * nothing changes but the rejected count. */
+static void fast_free_refuses_fresh_slots_and_handle_zero(void) {
+    MP_Pool *p = mp_pool_create(256 * KIB, MP_STRATEGY_TLSF);
+    REQUIRE(p != NULL);
+    MP_Handle live, freed;
+    REQUIRE(mp_pool_alloc(p, 100, 0, 0, &live) == MP_OK && mp_pool_alloc(p, 100, 0, 0, &freed) == MP_OK);
+    CHECK_STATUS(mp_pool_free(p, freed), MP_OK);
+    CHECK(p->fast_free_slots == p->max_blocks && p->high_water == 2);
+    uint32_t last = (uint32_t)(p->max_blocks - 1);
+    MP_Handle bad[] = {0, pool_handle(p, 2, 0), pool_handle(p, 2, 1), pool_handle(p, 7, 1),
+                       pool_handle(p, last, 1), pool_handle(p, last, 0)};
+    MP_PoolStats before, now;
+    CHECK_STATUS(mp_pool_stats(p, &before), MP_OK);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_STATUS(mp_pool_free(p, bad[i]), MP_ERR_INVALID_HANDLE);
+    CHECK_STATUS(mp_pool_free(p, freed), MP_ERR_DOUBLE_FREE);
+    CHECK_STATUS(mp_pool_stats(p, &now), MP_OK);
+    CHECK(now.rejected_free_count == before.rejected_free_count + sizeof bad / sizeof bad[0] + 1);
+    now.rejected_free_count = before.rejected_free_count;
+    CHECK(stats_differ(&before, &now) == 0);
+    CHECK(mp_pool_check(p) == 0);
+    CHECK_STATUS(mp_pool_free(p, live), MP_OK);
+    CHECK(mp_pool_check(p) == 0);
+    mp_pool_destroy(p);
+}
+
 MP_TEST_MAIN(TEST_CASE(forged_and_out_of_range_handles_are_invalid_and_change_nothing),
              TEST_CASE(stale_handles_are_invalid_and_freeing_them_is_a_double_free),
+             TEST_CASE(fast_free_refuses_fresh_slots_and_handle_zero),
              TEST_CASE(handles_of_another_pool_are_invalid_even_with_the_same_slot),
              TEST_CASE(overflowing_offsets_and_lengths_are_out_of_bounds),
              TEST_CASE(null_buffers_with_a_length_are_invalid_arguments),

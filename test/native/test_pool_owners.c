@@ -402,9 +402,49 @@ static void fast_paths_report_pressure_changes(void) {
     mp_pool_destroy(p);
 }
 
+/* A pool over one TLSF compares a request once with fast_alloc_sizes: its
+ * maximum request capped to what TLSF's front cache serves (and 0 for other
+ * strategies). Larger requests, and every request of a pool capped lower,
+ * still succeed the general way; mp_pool_check finds the field off. */
+static void the_fast_size_cap_is_the_smaller_of_pool_and_tlsf_limits(void) {
+    MP_Pool *p = mp_pool_create(MIB, MP_STRATEGY_TLSF);
+    REQUIRE(p != NULL);
+    REQUIRE(p->tlsf_only != NULL);
+    CHECK(p->fast_alloc_sizes == p->tlsf_only->fast.alloc_sizes);
+    CHECK(p->fast_alloc_sizes > 4096 && p->fast_alloc_sizes < 8192);
+    MP_Handle small, large;
+    CHECK_STATUS(mp_pool_alloc(p, p->fast_alloc_sizes, 1, 0, &small), MP_OK);
+    CHECK_STATUS(mp_pool_alloc(p, p->fast_alloc_sizes + 1, 1, 0, &large), MP_OK);
+    CHECK(mp_pool_check(p) == 0);
+    p->fast_alloc_sizes--;
+    CHECK(mp_pool_check(p) > 0);
+    p->fast_alloc_sizes++;
+    CHECK_STATUS(mp_pool_free(p, small), MP_OK);
+    CHECK_STATUS(mp_pool_free(p, large), MP_OK);
+    CHECK(mp_pool_check(p) == 0);
+    mp_pool_destroy(p);
+
+    MP_PoolConfig cfg = {.pool_bytes = MIB, .strategy = MP_STRATEGY_TLSF, .max_block_bytes = 1000};
+    p = mp_pool_create_ex(&cfg);
+    REQUIRE(p != NULL);
+    CHECK(p->fast_alloc_sizes == 1000);
+    CHECK_STATUS(mp_pool_alloc(p, 1000, 1, 0, &small), MP_OK);
+    CHECK_STATUS(mp_pool_alloc(p, 1001, 1, 0, &large), MP_ERR_LIMIT_EXCEEDED);
+    CHECK(mp_pool_check(p) == 0);
+    mp_pool_destroy(p);
+
+    p = mp_pool_create(MIB, MP_STRATEGY_BUDDY);
+    REQUIRE(p != NULL);
+    CHECK(p->fast_alloc_sizes == 0);
+    CHECK_STATUS(mp_pool_alloc(p, 64, 1, 0, &small), MP_OK);
+    CHECK(mp_pool_check(p) == 0);
+    mp_pool_destroy(p);
+}
+
 MP_TEST_MAIN(TEST_CASE(a_single_owner_shares_the_pool_counters_until_a_second_appears),
              TEST_CASE(a_tlsf_pool_reuses_cached_space_for_a_large_block),
              TEST_CASE(limits_minimum_blocks_and_alignment_hold_on_a_tlsf_pool),
+             TEST_CASE(the_fast_size_cap_is_the_smaller_of_pool_and_tlsf_limits),
              TEST_CASE(a_single_tlsf_keeps_no_counters_and_check_walks_its_heap),
              TEST_CASE(fast_paths_report_pressure_changes),
              TEST_CASE(owner_walks_follow_interleaved_churn_with_slot_reuse),

@@ -6,7 +6,9 @@
  * flush that lets an allocation succeed when only coalescing makes room,
  * trim and reset, the budget, corrupted cache entries detected and check()
  * finding broken cache bookkeeping; the fast paths of alloc and free
- * (tlsf_hot.h) against the full ones of a thread-safe twin.
+ * (tlsf_hot.h) against the full ones of a thread-safe twin, their derived
+ * tables and limits (tlsf_fast) against the list mapping, and their refusal
+ * of pointers outside the heap or off the granule grid.
  */
 #include "mp_test.h"
 #include "tlsf_internal.h"
@@ -175,12 +177,12 @@ static void test_allocation_that_needs_coalescing_flushes_the_cache_and_succeeds
     while (n < N && (p[n] = mp_tlsf_alloc(t, 100 + (n % 8) * 16)) != NULL) n++;
     CHECK(n > 300);
     for (size_t i = 0; i < n; i++) CHECK_STATUS(mp_tlsf_free(t, p[i]), MP_OK);
-    CHECK(t->cache_bytes != 0);
+    CHECK(tlsf_cache_bytes(t) != 0);
     CHECK(free_stats_of(t).free_block_count > 1);
     MP_HeapStats before = stats_of(t);
     void *big = mp_tlsf_alloc(t, 48 * KIB); /* fits only once everything merged */
     CHECK(big != NULL);
-    CHECK(t->cache_bytes == 0);
+    CHECK(tlsf_cache_bytes(t) == 0);
     MP_HeapStats after = stats_of(t);
     CHECK(after.failed_alloc_count == before.failed_alloc_count && after.alloc_count == before.alloc_count + 1);
     CHECK(mp_tlsf_check(t) == 0);
@@ -189,9 +191,9 @@ static void test_allocation_that_needs_coalescing_flushes_the_cache_and_succeeds
     /* A request larger than the free space still fails, after the flush. */
     void *q = mp_tlsf_alloc(t, 100), *r = mp_tlsf_alloc(t, 100);
     CHECK_STATUS(mp_tlsf_free(t, r), MP_OK);
-    CHECK(t->cache_bytes != 0);
+    CHECK(tlsf_cache_bytes(t) != 0);
     CHECK(mp_tlsf_alloc(t, 64 * KIB - 128) == NULL && q != NULL);
-    CHECK(t->cache_bytes == 0);
+    CHECK(tlsf_cache_bytes(t) == 0);
     CHECK(mp_last_error().status == MP_ERR_OUT_OF_MEMORY);
     CHECK(mp_tlsf_check(t) == 0);
     mp_tlsf_destroy(t);
@@ -208,7 +210,7 @@ static void test_realloc_that_needs_the_cached_next_block_flushes_the_cache(void
     CHECK_STATUS(mp_tlsf_realloc(t, &p, 2000), MP_OK);
     CHECK(p == a);
     CHECK(((uint8_t *)p)[999] == 0x5A && mp_tlsf_usable_size(t, p) >= 2000);
-    CHECK(t->cache_bytes == 0);
+    CHECK(tlsf_cache_bytes(t) == 0);
     CHECK(mp_tlsf_check(t) == 0);
     mp_tlsf_destroy(t);
 }
@@ -221,12 +223,12 @@ static void test_trim_flushes_and_reset_drops_the_cache(void) {
     for (int i = 0; i < 32; i += 2) CHECK_STATUS(mp_tlsf_free(t, p[i]), MP_OK);
     size_t free_before = free_stats_of(t).free_bytes;
     CHECK_STATUS(mp_tlsf_trim(t, NULL), MP_OK);
-    CHECK(t->cache_bytes == 0 && mp_tlsf_check(t) == 0);
+    CHECK(tlsf_cache_bytes(t) == 0 && mp_tlsf_check(t) == 0);
     CHECK(free_stats_of(t).free_bytes == free_before); /* odd blocks keep the holes apart */
     for (int i = 1; i < 32; i += 2) CHECK_STATUS(mp_tlsf_free(t, p[i]), MP_OK);
-    CHECK(t->cache_bytes != 0);
+    CHECK(tlsf_cache_bytes(t) != 0);
     CHECK_STATUS(mp_tlsf_reset(t), MP_OK);
-    CHECK(t->cache_bytes == 0 && mp_tlsf_check(t) == 0);
+    CHECK(tlsf_cache_bytes(t) == 0 && mp_tlsf_check(t) == 0);
     CHECK(free_stats_of(t).free_block_count == 1);
     CHECK_STATUS(mp_tlsf_free(t, p[1]), MP_ERR_INVALID_ADDRESS); /* stale after reset */
     mp_tlsf_destroy(t);
@@ -238,9 +240,9 @@ static void test_the_budget_bounds_the_cached_bytes(void) {
     void *a = mp_tlsf_alloc(t, 200), *g = mp_tlsf_alloc(t, 8), *b = mp_tlsf_alloc(t, 200);
     REQUIRE(a && b && g);
     CHECK_STATUS(mp_tlsf_free(t, a), MP_OK);
-    CHECK(t->cache_bytes == 224);
+    CHECK(tlsf_cache_bytes(t) == 224);
     CHECK_STATUS(mp_tlsf_free(t, b), MP_OK); /* over the budget: merged with the tail */
-    CHECK(t->cache_bytes == 224);
+    CHECK(tlsf_cache_bytes(t) == 224);
     CHECK(free_stats_of(t).free_block_count == 2);
     CHECK(mp_tlsf_check(t) == 0);
     mp_tlsf_destroy(t);
@@ -271,7 +273,7 @@ static void test_a_scribbled_cached_header_is_reported_not_followed(void) {
     CHECK(mp_last_error().status == MP_ERR_CORRUPTION);
     MP_HeapStats after = stats_of(t);
     CHECK(after.failed_alloc_count == before.failed_alloc_count + 1);
-    CHECK(t->cache_bytes == 112 + 16);
+    CHECK(tlsf_cache_bytes(t) == 112 + 16);
     CHECK(mp_tlsf_check(t) > 0);
     CHECK_STATUS(mp_tlsf_trim(t, NULL), MP_ERR_CORRUPTION);
     CHECK_STATUS(mp_tlsf_free(t, a), MP_ERR_INVALID_ADDRESS);
@@ -296,30 +298,102 @@ static void test_check_finds_broken_cache_bookkeeping(void) {
     slot[1] = slot[0]; /* one block in two slots */
     CHECK(mp_tlsf_check(t) > 0);
     slot[1] = saved;
-    t->cache_bytes += 16; /* counter off */
+    t->cache_room_bytes -= 16; /* counter off */
     CHECK(mp_tlsf_check(t) > 0);
-    t->cache_bytes -= 16;
+    t->cache_room_bytes += 16;
+    CHECK(mp_tlsf_check(t) == 0);
+    /* The fast paths' fields: a count past the last class (a pop looks at
+     * class c + 1 unbounded), a class table entry, a limit, the heads. */
+    t->cache_count[t->cache_classes] = 1;
+    CHECK(mp_tlsf_check(t) > 0);
+    t->cache_count[t->cache_classes] = 0;
+    t->fast.class_of[8] ^= 1u;
+    CHECK(mp_tlsf_check(t) > 0);
+    t->fast.class_of[8] ^= 1u;
+    t->fast.alloc_sizes++;
+    CHECK(mp_tlsf_check(t) > 0);
+    t->fast.alloc_sizes--;
+    t->fast.free_span = 0;
+    CHECK(mp_tlsf_check(t) > 0);
+    t->fast.free_span = t->blocks_bytes >> TLSF_GRANULE_LOG2;
+    uint8_t **heads = t->heads;
+    t->heads = heads - 1; /* the last slot words, read as heads: inside the control block */
+    CHECK(mp_tlsf_check(t) > 0);
+    t->heads = heads;
     CHECK(mp_tlsf_check(t) == 0);
     mp_tlsf_destroy(t);
 }
 
-/* tlsf_list_index_sh (the fast paths' class arithmetic) agrees with
- * tlsf_list_index for every second-level count, and its slice tells
- * exactly which sizes share a list. */
-static void test_the_fast_class_arithmetic_matches_the_list_mapping(void) {
+/* The tables and limits the fast paths compare with (tlsf_fast) agree with
+ * the list mapping for every second-level count and for heaps with fewer
+ * lists than the cache could use: class_of names each size's list,
+ * class_start bounds each class, checks_waste is set wherever a take could
+ * waste more than tlsf_cache_pop allows (never at sl_log2 5), and the alloc
+ * and free limits admit exactly the requests and block sizes of cached
+ * classes. */
+static void test_the_fast_tables_match_the_list_mapping(void) {
+    size_t regions[] = {512 * KIB, 4 * KIB, 1024};
     for (unsigned sl_log2 = 1; sl_log2 <= 5; sl_log2++) {
-        tlsf_env e;
-        memset(&e, 0, sizeof e);
-        e.sl_log2 = sl_log2;
-        e.fl_shift = sl_log2 + 4;
-        for (size_t size = 16; size <= 4 * TLSF_CACHE_MAX_BLOCK_BYTES; size += 16) {
-            unsigned sh, c = tlsf_list_index_sh(&e, size, &sh);
-            CHECK(c == tlsf_list_index(&e, size));
-            size_t next = size + 16;
-            CHECK(((next >> sh) == (size >> sh)) == (tlsf_list_index(&e, next) == c));
+        for (size_t r = 0; r < sizeof regions / sizeof regions[0]; r++) {
+            MP_TlsfConfig cfg = {regions[r], sl_log2, 0, NULL, MP_TLSF_CACHE_DEFAULT_BYTES};
+            MP_Tlsf *t = mp_tlsf_create_ex(&cfg);
+            REQUIRE(t != NULL);
+            const tlsf_env *e = &t->env;
+            const tlsf_fast *f = &t->fast;
+            unsigned classes = t->cache_classes;
+            for (size_t size = 32; size < TLSF_CACHE_MAX_BLOCK_BYTES; size += 16) {
+                unsigned c = tlsf_list_index(e, size);
+                CHECK(f->class_of[size >> TLSF_GRANULE_LOG2] == c);
+                if (c < classes) CHECK(f->class_start[c] <= size && size < f->class_start[c + 1]);
+                bool cached = c < classes;
+                CHECK((size - TLSF_MIN_BLOCK_BYTES < f->free_sizes) == cached);
+                size_t req = size - TLSF_HDR_BYTES; /* the largest request of this block size */
+                CHECK((req - 1 < f->alloc_sizes) == (cached && req <= t->max_request_bytes));
+            }
+            CHECK(f->class_of[0] == f->class_of[2] && f->class_of[1] == f->class_of[2]);
+            for (unsigned c = 1; c < classes; c++) {
+                bool wasteful = false;
+                size_t lo = f->class_start[c - 1] < 32 ? 32 : f->class_start[c - 1];
+                size_t mid = f->class_start[c], hi = f->class_start[c + 1];
+                for (size_t bs = lo; bs < hi; bs += 16)
+                    for (size_t size = mid > bs ? mid : bs; size < hi; size += 16)
+                        wasteful |= tlsf_cache_waste_too_big(size, bs);
+                CHECK(f->checks_waste[c] == wasteful);
+                if (sl_log2 == 5) CHECK(!wasteful);
+            }
+            CHECK(mp_tlsf_check(t) == 0);
+            mp_tlsf_destroy(t);
+            if (mp_test_failures_ != 0) return;
         }
-        if (mp_test_failures_ != 0) break;
     }
+}
+
+/* The free fast path's one compare (an offset rotated by 4 bits against the
+ * heap's span) refuses what the full path refuses: pointers below the
+ * first block, at or past the sentinel, off the 16-byte grid, NULL and
+ * small integers, interior pointers of a cacheable block; each is an
+ * INVALID_ADDRESS that changes nothing but the rejected count. */
+static void test_the_fast_free_refuses_pointers_off_the_heap_grid(void) {
+    MP_Tlsf *t = create_cached(64 * KIB, MP_TLSF_CACHE_DEFAULT_BYTES);
+    REQUIRE(t != NULL);
+    uint8_t *a = mp_tlsf_alloc(t, 100);
+    REQUIRE(a != NULL);
+    memset(a, 0, 100);
+    uint8_t *first = t->env.first, *sentinel = t->env.sentinel;
+    void *bad[] = {
+        NULL,     (void *)(uintptr_t)16, first,         first - 16, first + 8, a + 8, a + 16, a + 32, a - 1,
+        sentinel, sentinel + 16,         sentinel + 32, a + 4096};
+    MP_HeapStats before = stats_of(t);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_STATUS(mp_tlsf_free(t, bad[i]), MP_ERR_INVALID_ADDRESS);
+    MP_HeapStats after = stats_of(t);
+    CHECK(after.rejected_free_count == before.rejected_free_count + sizeof bad / sizeof bad[0]);
+    after.rejected_free_count = before.rejected_free_count;
+    CHECK(memcmp(&before, &after, sizeof before) == 0);
+    CHECK_STATUS(mp_tlsf_free(t, a), MP_OK);
+    CHECK_STATUS(mp_tlsf_free(t, a), MP_ERR_DOUBLE_FREE);
+    CHECK(mp_tlsf_check(t) == 0);
+    mp_tlsf_destroy(t);
 }
 
 /* mp_tlsf_alloc/free serve the cache's common cases on a fast path; a
@@ -371,7 +445,8 @@ static void test_fast_and_full_paths_place_and_count_alike(void) {
 }
 
 MP_TEST_MAIN(TEST_CASE(test_alloc_takes_back_the_most_recently_freed_block_of_its_class),
-             TEST_CASE(test_the_fast_class_arithmetic_matches_the_list_mapping),
+             TEST_CASE(test_the_fast_tables_match_the_list_mapping),
+             TEST_CASE(test_the_fast_free_refuses_pointers_off_the_heap_grid),
              TEST_CASE(test_fast_and_full_paths_place_and_count_alike),
              TEST_CASE(test_a_cached_block_is_free_for_every_observer),
              TEST_CASE(test_cached_and_uncached_twins_agree_on_counters_and_free_bytes),
