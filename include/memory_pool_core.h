@@ -445,6 +445,10 @@ MP_API void mp_arena_destroy(MP_Arena *arena);
  *    gives the window's unused tail back, reserves a new chunk and fails
  *    exactly like mp_arena_alloc (NULL, status in mp_last_error).
  *  - One open window per arena; arena and window are single-threaded.
+ *    The arena keeps a pointer to its open window: close the window (or
+ *    destroy the arena) before its storage goes away and before opening it
+ *    again, on any arena (neither can be detected: an unopened window's
+ *    fields are undefined).
  *    mp_arena_reset and mp_arena_rewind empty an open window first (the
  *    next allocation reserves a fresh chunk), mp_arena_destroy detaches it
  *    (every later allocation through it fails with MP_ERR_INVALID_ARGUMENT).
@@ -885,7 +889,12 @@ typedef struct MP_TlsfConfig {
  * bytes show); cached blocks count as free in free_stats and walk, but are
  * coalesced only when an alloc, realloc or aligned alloc finds no room (then
  * it retries), by trim, or by reset (which drops them). Aligned requests
- * (align > 16) never take from the cache. */
+ * (align > 16) never take from the cache. Block headers carry a tag keyed
+ * per instance (and per reset): overwritten headers, and headers copied to
+ * another address or from another instance, fail validation; the tag is no
+ * MAC, though: code that reads a header can derive the key, and headers it
+ * then forges can make TLSF hand out bytes of a live block, never bytes
+ * outside the region. */
 MP_API MP_Tlsf *mp_tlsf_create(size_t region_bytes);
 MP_API MP_Tlsf *mp_tlsf_create_ex(const MP_TlsfConfig *cfg);
 MP_API size_t mp_tlsf_footprint(const MP_TlsfConfig *cfg);
@@ -990,8 +999,10 @@ typedef struct MP_Pool MP_Pool;
 /** A block handle: an integer below 2^53 (exact in a JavaScript number) that
  * packs a slot index, the slot's generation and an 8-bit tag of the pool that
  * issued it. 0 is never a valid handle. A freed, stale, forged or foreign
- * handle is refused with a status; freeing any handle that was freed before
- * is MP_ERR_DOUBLE_FREE even after its slot was reused. */
+ * handle is refused with a status (foreign: issued by another pool; pools
+ * hold distinct tags while at most 256 are alive at once); freeing any
+ * handle that was freed before is MP_ERR_DOUBLE_FREE even after its slot
+ * was reused. */
 typedef uint64_t MP_Handle;
 #define MP_HANDLE_NONE ((MP_Handle)0)
 

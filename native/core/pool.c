@@ -29,7 +29,7 @@
  *             an open-addressing hash index and a one-entry cache.
  *
  * Handles. handle = tag << 45 | generation << index_bits | index, below 2^53.
- * The tag (8 bits, from a process-wide counter) makes handles of up to 256
+ * The tag (8 bits, not held by another live pool) makes handles of up to 256
  * pools alive at once mutually foreign. A slot's generation starts at 1 and
  * grows by one each time its block is freed, so the generations below the
  * current one are exactly those handed out and freed: a handle whose
@@ -110,6 +110,35 @@
 #include <stdlib.h>
 
 static _Atomic uint32_t pool_tag_counter;
+/* The tags of live pools, one bit each. A counter alone would hand a live
+ * pool's tag to the pool created 2^POOL_TAG_BITS creations later, and the
+ * handles of the two would resolve in each other. */
+static _Atomic uint64_t pool_tags_live[(1u << POOL_TAG_BITS) / 64u];
+
+/* Takes the first tag not in use from the counter on (round robin: a
+ * released tag comes back as late as possible) and marks it live; with
+ * every tag in use (more than 2^POOL_TAG_BITS pools alive) shares the
+ * counter's tag and sets *held to false. One step per live pool at most. */
+static uint64_t pool_tag_take(bool *held) {
+    uint32_t mask = (1u << POOL_TAG_BITS) - 1u;
+    uint32_t start = atomic_fetch_add_explicit(&pool_tag_counter, 1u, memory_order_relaxed);
+    for (uint32_t i = 0; i <= mask; i++) {
+        uint32_t tag = (start + i) & mask;
+        uint64_t bit = (uint64_t)1 << (tag & 63u);
+        if ((atomic_fetch_or_explicit(&pool_tags_live[tag >> 6], bit, memory_order_relaxed) & bit) == 0) {
+            *held = true;
+            return tag;
+        }
+    }
+    *held = false;
+    return start & mask;
+}
+
+static void pool_tag_release(const MP_Pool *p) {
+    if (p->tag_held)
+        atomic_fetch_and_explicit(&pool_tags_live[p->tag >> 6], ~((uint64_t)1 << (p->tag & 63u)),
+                                  memory_order_relaxed);
+}
 
 /* The alloc path turns the validated flags into slot state and pin count by
  * arithmetic. */
@@ -223,8 +252,7 @@ MP_Pool *mp_pool_create_ex(const MP_PoolConfig *cfg) {
         return NULL;
     }
     mp_lock_init(&p->lock);
-    p->tag = atomic_fetch_add_explicit(&pool_tag_counter, 1u, memory_order_relaxed) &
-             ((1u << POOL_TAG_BITS) - 1u);
+    p->tag = pool_tag_take(&p->tag_held);
     p->gen_step = (uint64_t)1 << p->index_bits;
     p->last_gen_handle = pool_handle(p, 0, p->gen_max);
     p->free_head = POOL_NIL;
@@ -258,6 +286,7 @@ MP_Pool *mp_pool_create_ex(const MP_PoolConfig *cfg) {
     if (st != MP_OK) {
         if (p->region_mapped && p->region != NULL) mp_os_unmap(p->region, p->total_bytes);
         if (p->slots != NULL) mp_os_unmap((uint8_t *)p->slots - POOL_SLOTS_COLOR_BYTES, p->slots_map_bytes);
+        pool_tag_release(p);
         free(p);
         mp_fail(st, cfg->pool_bytes, 0, 0);
         return NULL;
@@ -277,6 +306,7 @@ void mp_pool_destroy(MP_Pool *pool) {
     pool_owners_destroy(pool);
     mp_os_unmap((uint8_t *)pool->slots - POOL_SLOTS_COLOR_BYTES, pool->slots_map_bytes);
     if (pool->region_mapped) mp_os_unmap(pool->region, pool->total_bytes);
+    pool_tag_release(pool);
     free(pool);
 }
 

@@ -147,11 +147,10 @@ static bool pool_pack_slide(pool_pass *pp, unsigned bi) {
     if (be->kind != POOL_BE_TLSF) return pool_slide_all(pp, bi);
     /* Cached TLSF blocks look used to their neighbours: merge them first, so
      * the space they hold is free space the blocks above can slide into. */
-    if (tlsf_cache_flush(be->u.tlsf) != MP_OK) {
+    if (tlsf_cache_flush(be->u.tlsf) != MP_OK || mp_tlsf_pack_begin(be->u.tlsf) != MP_OK) {
         pp->st = MP_ERR_CORRUPTION;
         return false;
     }
-    mp_tlsf_pack_begin(be->u.tlsf);
     bool go_on = pool_slide_all(pp, bi);
     if (mp_tlsf_pack_end(be->u.tlsf) != MP_OK) {
         pp->st = MP_ERR_CORRUPTION;
@@ -317,7 +316,9 @@ MP_Status pool_defrag_locked(MP_Pool *p, size_t budget_bytes, bool from_start, M
     }
     free(pp.refs);
     p->defrag_resume = complete || pp.st != MP_OK ? (pool_defrag_resume){0, 0, 0, false} : pp.at;
-    p->defrag_count++;
+    /* A pass refused before it moved anything (corruption found up front)
+     * changes nothing, its count included. */
+    if (pp.st == MP_OK || pp.blocks_moved != 0) p->defrag_count++;
     p->relocation_count += pp.blocks_moved;
     p->bytes_moved_total += pp.bytes_moved;
     if (out != NULL) {

@@ -153,6 +153,7 @@ struct MP_Pool {
     double defrag_threshold;
     bool defrag_enabled;
     bool region_mapped;         /**< region came from mp_os_map */
+    bool tag_held;              /**< `tag` is this pool's alone (pool.c: pool_tag_take) */
     uint32_t flags;
     MP_PoolStrategy strategy;
     unsigned index_bits;

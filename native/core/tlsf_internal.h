@@ -490,8 +490,11 @@ MP_Status mp_tlsf_slide_down(MP_Tlsf *t, void *ptr, size_t align, size_t copy_by
  * list neighbours, which lie anywhere in the heap). Nothing but
  * mp_tlsf_slide_down and mp_tlsf_pack_move/_flush may be called until
  * mp_tlsf_pack_end. The front cache
- * must be empty (tlsf_cache_flush). Lock held by the caller (the pool's). */
-void mp_tlsf_pack_begin(MP_Tlsf *t);
+ * must be empty (tlsf_cache_flush). Lock held by the caller (the pool's).
+ * First walks the heap: MP_ERR_CORRUPTION, and nothing detached, if a header
+ * fails validation (so mp_tlsf_pack_end lists every free block again).
+ * O(blocks). */
+MP_Status mp_tlsf_pack_begin(MP_Tlsf *t);
 
 /** A pass's hole (tlsf_place.c): free space below the next block to move
  * whose header and footer are not written yet. */
@@ -521,8 +524,9 @@ void mp_tlsf_pack_flush(MP_Tlsf *t, tlsf_packer *pk);
 
 /** Ends the run: one walk over the heap in address order pushes every free
  * block on its list again. O(blocks), sequential. MP_ERR_CORRUPTION if a
- * header fails validation: the walk stops there and the free blocks above
- * stay unlisted (never handed out, never followed). */
+ * header fails validation (only if something but the run's own slides
+ * wrote to the heap since mp_tlsf_pack_begin validated it): the walk stops
+ * there and the free blocks above stay unlisted. */
 MP_Status mp_tlsf_pack_end(MP_Tlsf *t);
 
 /* ------------------------------------------------------------ front cache */

@@ -191,11 +191,24 @@ MP_Status mp_tlsf_pack_move(MP_Tlsf *t, tlsf_packer *pk, void *ptr, size_t copy_
     return MP_OK;
 }
 
-void mp_tlsf_pack_begin(MP_Tlsf *t) {
+MP_Status mp_tlsf_pack_begin(MP_Tlsf *t) {
+    /* mp_tlsf_pack_end must be able to list every free block again: a header
+     * it would stop at is refused now, before anything is detached. (Free
+     * blocks past it would stay unlisted with their old links, which still
+     * name each other: a later merge with one would follow them.) */
+    const tlsf_env *e = &t->env;
+    for (uint8_t *b = e->first; b < e->sentinel;) {
+        uint64_t w0;
+        uint32_t next;
+        if (!tlsf_hdr_load_next(e, b, &w0, &next) || !tlsf_fits_heap(e, b, tlsf_w_size(w0)))
+            return MP_ERR_CORRUPTION;
+        b += tlsf_w_bytes(w0);
+    }
     t->fl_bitmap = 0;
     memset(t->sl_bitmap, 0, sizeof t->sl_bitmap);
     memset(t->heads, 0, ((size_t)t->fl_count << t->env.sl_log2) * sizeof(uint8_t *));
     t->lists_detached = true;
+    return MP_OK;
 }
 
 MP_Status mp_tlsf_pack_end(MP_Tlsf *t) {

@@ -3,7 +3,8 @@
  * with its status and changes nothing but the rejection counters: NULL
  * arguments, forged, foreign, stale and never-issued handles, double frees
  * (also after slot reuse and free_owner), overflowing offsets and lengths,
- * NULL buffers, bad sizes and flags, the wrong owner.
+ * NULL buffers, bad sizes and flags, the wrong owner; handles of a pool
+ * created 256 pools later; compaction after an overrun into a TLSF header.
  */
 #include "mp_test.h"
 #include "pool_internal.h"
@@ -132,6 +133,78 @@ static void handles_of_another_pool_are_invalid_even_with_the_same_slot(void) {
     fixture_unchanged(&b);
     mp_pool_destroy(a.pool);
     mp_pool_destroy(b.pool);
+}
+
+/* Pools alive at the same time never share a tag, however many pools were
+ * created and destroyed in between: a counter alone would give the pool
+ * created 256 pools after `a` a's tag, and a's handles would resolve in it
+ * (same strategy and size, so the same slots and generations). */
+static void handles_of_a_pool_created_256_pools_later_are_still_foreign(void) {
+    fixture a, b;
+    REQUIRE(fixture_setup(&a, MP_STRATEGY_BUDDY));
+    for (int i = 0; i < 255; i++) {
+        MP_Pool *between = mp_pool_create(4 * KIB, MP_STRATEGY_FIRST_FIT);
+        REQUIRE(between != NULL);
+        mp_pool_destroy(between);
+    }
+    REQUIRE(fixture_setup(&b, MP_STRATEGY_BUDDY));
+    for (int i = 0; i < 4; i++) {
+        all_calls_refuse(&a, b.live[i], MP_ERR_INVALID_HANDLE, MP_ERR_INVALID_HANDLE);
+        all_calls_refuse(&b, a.live[i], MP_ERR_INVALID_HANDLE, MP_ERR_INVALID_HANDLE);
+    }
+    fixture_unchanged(&a);
+    fixture_unchanged(&b);
+    mp_pool_destroy(a.pool);
+    mp_pool_destroy(b.pool);
+}
+
+/* An overrun past the end of a block of a TLSF pool into the next block's
+ * header (as a JavaScript view written past its block's end) and then a
+ * compaction pass: the pass must find the bad header before it detaches the
+ * free lists. It used to detach them, move the blocks below the bad header,
+ * fail to rebuild the lists past it, and leave the free blocks there
+ * unlisted with their old links; a later free merging with one of them
+ * followed those links and wrote a list link into a live block that had
+ * moved over an old free block (here g's free wrote into b's bytes 4..7). */
+static void compaction_after_an_overrun_into_a_tlsf_header_leaves_live_blocks_intact(void) {
+    MP_PoolConfig cfg = {.pool_bytes = 256 * KIB, .strategy = MP_STRATEGY_TLSF};
+    MP_Pool *p = mp_pool_create_ex(&cfg);
+    REQUIRE(p != NULL);
+    /* In address order: a, f1, b, x, c, f2, d, g, f3, e. Blocks f1, f2, f3
+     * and g have 9000 bytes (above the front cache, so their frees merge);
+     * f1, f3, f2 are freed in that order onto one list: f2 -> f3 -> f1, so
+     * f3's previous link names f2 and its next link f1. The pass moves b
+     * down over f1 and stops at x, whose successor c has the bad header. */
+    MP_Handle a, f1, b, x, c, f2, d, g, f3, e;
+    REQUIRE(mp_pool_alloc(p, 100, 0, 0, &a) == MP_OK && mp_pool_alloc(p, 9000, 0, 0, &f1) == MP_OK);
+    REQUIRE(mp_pool_alloc(p, 100, 0, 0, &b) == MP_OK && mp_pool_alloc(p, 100, 0, 0, &x) == MP_OK);
+    REQUIRE(mp_pool_alloc(p, 100, 0, 0, &c) == MP_OK);
+    REQUIRE(mp_pool_alloc(p, 9000, 0, 0, &f2) == MP_OK && mp_pool_alloc(p, 100, 0, 0, &d) == MP_OK);
+    REQUIRE(mp_pool_alloc(p, 9000, 0, 0, &g) == MP_OK);
+    REQUIRE(mp_pool_alloc(p, 9000, 0, 0, &f3) == MP_OK && mp_pool_alloc(p, 100, 0, 0, &e) == MP_OK);
+    CHECK_STATUS(mp_pool_free(p, f1), MP_OK);
+    CHECK_STATUS(mp_pool_free(p, f3), MP_OK);
+    CHECK_STATUS(mp_pool_free(p, f2), MP_OK);
+    uint8_t pattern[100], back[100];
+    for (int i = 0; i < 100; i++) pattern[i] = (uint8_t)(i + 1);
+    CHECK_STATUS(mp_pool_write(p, b, 0, pattern, 100), MP_OK);
+    size_t c_offset, c_size;
+    CHECK_STATUS(mp_pool_locate(p, c, &c_offset, &c_size), MP_OK);
+    uint8_t *c_header = (uint8_t *)mp_pool_base(p) + c_offset - 16;
+    MP_UNPOISON(c_header, 16);
+    memset(c_header, 0x5A, 16);
+    CHECK(mp_pool_check(p) > 0);
+    MP_PoolStats before, after;
+    CHECK_STATUS(mp_pool_stats(p, &before), MP_OK);
+    MP_Status st = mp_pool_defragment(p, 0, NULL);
+    CHECK_STATUS(st, MP_ERR_CORRUPTION);
+    CHECK_STATUS(mp_pool_stats(p, &after), MP_OK);
+    CHECK(stats_differ(&before, &after) == 0); /* refused before moving anything */
+    st = mp_pool_free(p, g); /* merges with f3: OK, or refused */
+    CHECK(st == MP_OK || st == MP_ERR_CORRUPTION);
+    CHECK_STATUS(mp_pool_read(p, b, 0, back, 100), MP_OK);
+    CHECK(memcmp(back, pattern, 100) == 0);
+    mp_pool_destroy(p);
 }
 
 static void overflowing_offsets_and_lengths_are_out_of_bounds(void) {
@@ -297,9 +370,11 @@ MP_TEST_MAIN(TEST_CASE(forged_and_out_of_range_handles_are_invalid_and_change_no
              TEST_CASE(stale_handles_are_invalid_and_freeing_them_is_a_double_free),
              TEST_CASE(fast_free_refuses_fresh_slots_and_handle_zero),
              TEST_CASE(handles_of_another_pool_are_invalid_even_with_the_same_slot),
+             TEST_CASE(handles_of_a_pool_created_256_pools_later_are_still_foreign),
              TEST_CASE(overflowing_offsets_and_lengths_are_out_of_bounds),
              TEST_CASE(null_buffers_with_a_length_are_invalid_arguments),
              TEST_CASE(wrong_owner_is_refused_with_protection_and_nothing_changes),
              TEST_CASE(bad_allocations_change_nothing_but_the_failure_count),
              TEST_CASE(null_pool_and_null_outputs_are_refused),
-             TEST_CASE(double_free_after_defragment_moved_the_block_is_still_detected))
+             TEST_CASE(double_free_after_defragment_moved_the_block_is_still_detected),
+             TEST_CASE(compaction_after_an_overrun_into_a_tlsf_header_leaves_live_blocks_intact))

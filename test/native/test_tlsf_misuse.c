@@ -4,10 +4,12 @@
  * foreign, interior and stale pointers, bad alignment, overflowing sizes,
  * NULL instances, bad configurations. Also writes through stale pointers
  * into freed blocks (headers, links, footers): they are detected and
- * reported as MP_ERR_CORRUPTION, never followed.
+ * reported as MP_ERR_CORRUPTION, never followed; valid headers copied to
+ * another address, or left by another instance, never validate.
  */
 #define _DEFAULT_SOURCE
 #include "test_util.h"
+#include "tlsf_internal.h" /* tlsf_hdr_store: headers with valid tags */
 
 /* The coalescing core alone: an instance without the front cache (whose own
  * tests are in test_tlsf_cache.c), so every free merges at once. */
@@ -397,22 +399,124 @@ static void test_scribbled_next_link_is_reported_by_the_allocation_taking_its_bl
     mp_tlsf_destroy(t);
 }
 
+/* A TLSF over the first of two mapped pages, the second inaccessible: any
+ * read past the region faults. NULL if that cannot be set up; unmap
+ * *map (2 * *page bytes) after destroying the instance. */
+static MP_Tlsf *create_before_a_guard_page(uint8_t **map, size_t *page) {
+    *page = (size_t)sysconf(_SC_PAGESIZE);
+    *map = mmap(NULL, 2 * *page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (*map == MAP_FAILED || mprotect(*map + *page, *page, PROT_NONE) != 0) return NULL;
+    MP_TlsfConfig cfg = {*page, 0, 0, *map, 0};
+    return mp_tlsf_create_ex(&cfg);
+}
+
 /* The header that ends the heap lies outside every block, but an overflow
  * past the last block can still hit it: it must be reported, and nothing
  * may be read past the region (here an inaccessible page follows it). */
 static void test_scribbled_sentinel_is_reported_without_reading_past_the_region(void) {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    uint8_t *map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    REQUIRE(map != MAP_FAILED);
-    REQUIRE(mprotect(map + page, page, PROT_NONE) == 0);
-    MP_TlsfConfig cfg = {page, 0, 0, map, 0};
-    MP_Tlsf *t = mp_tlsf_create_ex(&cfg);
+    uint8_t *map;
+    size_t page;
+    MP_Tlsf *t = create_before_a_guard_page(&map, &page);
     REQUIRE(t != NULL);
     uint8_t *p = mp_tlsf_alloc(t, page - 32); /* the whole heap: its successor is the sentinel */
     REQUIRE(p != NULL && p + page - 32 == map + page - 16);
     mp_test_stale_write(map + page - 16, 16, 0xFF); /* the sentinel: every flag set, free included */
     MP_HeapStats before = stats_of(t);
     CHECK_STATUS(mp_tlsf_free(t, p), MP_ERR_CORRUPTION);
+    CHECK(stats_unchanged_but(before, stats_of(t), 1, 0));
+    CHECK(mp_tlsf_check(t) > 0);
+    mp_tlsf_destroy(t);
+    munmap(map, 2 * page);
+}
+
+/* Copies the `n` bytes at `src` to `dst`, both possibly poisoned metadata,
+ * leaving both poisoned as the allocator keeps them. */
+static void copy_metadata(uint8_t *dst, const uint8_t *src, size_t n) {
+    uint8_t tmp[16];
+    MP_UNPOISON(src, n);
+    memcpy(tmp, src, n);
+    MP_POISON(src, n);
+    mp_test_scribble(dst, n, 0);
+    memcpy(dst, tmp, n);
+    MP_POISON(dst, n);
+}
+
+/* Headers copied whole, as an overrun or a forger would copy them: a tag
+ * covers the header's own address and the instance's key, so a valid
+ * header of one block never validates at another address, nor one of
+ * another instance (another key) at the same address. */
+static void test_headers_copied_to_another_address_or_instance_never_validate(void) {
+    static _Alignas(64) uint8_t memory[64 * 1024];
+    MP_TlsfConfig cfg = {sizeof memory, 0, 0, memory, 0};
+    MP_Tlsf *old = mp_tlsf_create_ex(&cfg);
+    REQUIRE(old != NULL);
+    uint8_t *old_b = NULL;
+    uint8_t old_header[16];
+    REQUIRE(mp_tlsf_alloc(old, 200) != NULL && (old_b = mp_tlsf_alloc(old, 200)) != NULL);
+    MP_UNPOISON(old_b - 16, 16);
+    memcpy(old_header, old_b - 16, 16);
+    mp_tlsf_destroy(old);
+
+    MP_Tlsf *t = mp_tlsf_create_ex(&cfg);
+    REQUIRE(t != NULL);
+    uint8_t *a = mp_tlsf_alloc(t, 200), *b = mp_tlsf_alloc(t, 200), *c = mp_tlsf_alloc(t, 200);
+    REQUIRE(a != NULL && b == old_b && c != NULL && mp_tlsf_alloc(t, 16) != NULL);
+    /* a's header inside c: c + 64 is not a block start. */
+    copy_metadata(c + 48, a - 16, 16);
+    MP_HeapStats before = stats_of(t);
+    CHECK_STATUS(mp_tlsf_free(t, c + 64), MP_ERR_INVALID_ADDRESS);
+    CHECK(stats_unchanged_but(before, stats_of(t), 1, 0));
+    /* a's header over b's (same size and flags; only the address differs). */
+    copy_metadata(b - 16, a - 16, 16);
+    before = stats_of(t);
+    CHECK_STATUS(mp_tlsf_free(t, b), MP_ERR_INVALID_ADDRESS);
+    CHECK_STATUS(mp_tlsf_free(t, a), MP_ERR_CORRUPTION); /* its successor b */
+    CHECK(stats_unchanged_but(before, stats_of(t), 2, 0));
+    /* The old instance's header of b, at b's own address. */
+    MP_UNPOISON(b - 16, 16);
+    memcpy(b - 16, old_header, 16);
+    MP_POISON(b - 16, 16);
+    before = stats_of(t);
+    CHECK_STATUS(mp_tlsf_free(t, b), MP_ERR_INVALID_ADDRESS);
+    CHECK_STATUS(mp_tlsf_free(t, a), MP_ERR_CORRUPTION);
+    CHECK(stats_unchanged_but(before, stats_of(t), 2, 0));
+    CHECK(mp_tlsf_usable_size(t, a) == 208 && mp_tlsf_usable_size(t, c) == 208);
+    CHECK_STATUS(mp_tlsf_free(t, c), MP_OK); /* c's own header is intact */
+    mp_tlsf_destroy(t);
+}
+
+/* The tags stop accidental and blind writes, not a forger who reads a
+ * header (one header with an odd granule count gives the key away: the tag
+ * is the header word times the key). Headers with valid tags, as such a
+ * forger writes them, must still never take TLSF outside its heap: sizes
+ * past the sentinel and links out of range are refused, here in front of an
+ * inaccessible page. */
+static void test_validly_tagged_forged_headers_never_reach_outside_the_heap(void) {
+    uint8_t *map;
+    size_t page;
+    MP_Tlsf *t = create_before_a_guard_page(&map, &page);
+    REQUIRE(t != NULL);
+    const tlsf_env *e = &t->env;
+    uint8_t *a = mp_tlsf_alloc(t, 200), *b = mp_tlsf_alloc(t, 1000);
+    REQUIRE(a != NULL && b != NULL && mp_tlsf_alloc(t, 16) != NULL);
+    uint8_t *inner = b + 256; /* a forged block start inside b */
+    size_t to_sentinel_g = (size_t)(e->sentinel - (inner - TLSF_HDR_BYTES)) >> TLSF_GRANULE_LOG2;
+    uint64_t sizes_g[] = {TLSF_W_SIZE_MASK, to_sentinel_g + 1, 1, 0};
+    for (size_t i = 0; i < sizeof sizes_g / sizeof sizes_g[0]; i++) {
+        mp_test_scribble(inner - TLSF_HDR_BYTES, TLSF_HDR_BYTES, 0);
+        tlsf_hdr_store(e, inner - TLSF_HDR_BYTES, sizes_g[i]);
+        MP_HeapStats before = stats_of(t);
+        CHECK_STATUS(mp_tlsf_free(t, inner), MP_ERR_INVALID_ADDRESS);
+        void *moved = inner;
+        CHECK_STATUS(mp_tlsf_realloc(t, &moved, 5000), MP_ERR_INVALID_ADDRESS);
+        CHECK(moved == inner && mp_tlsf_usable_size(t, inner) == 0);
+        CHECK(stats_unchanged_but(before, stats_of(t), 2, 0));
+    }
+    /* b's own header made free, with a next link past every block: a's
+     * free would merge with it, and is refused. */
+    tlsf_free_hdr_store(e, b - TLSF_HDR_BYTES, tlsf_granules(1024) | TLSF_W_FREE, UINT32_MAX);
+    MP_HeapStats before = stats_of(t);
+    CHECK_STATUS(mp_tlsf_free(t, a), MP_ERR_CORRUPTION);
     CHECK(stats_unchanged_but(before, stats_of(t), 1, 0));
     CHECK(mp_tlsf_check(t) > 0);
     mp_tlsf_destroy(t);
@@ -433,4 +537,6 @@ MP_TEST_MAIN(TEST_CASE(test_double_free_returns_double_free_and_changes_nothing)
              TEST_CASE(test_scribbled_footer_is_reported_when_the_next_block_is_freed),
              TEST_CASE(test_scribbled_previous_link_is_reported_when_its_block_is_merged),
              TEST_CASE(test_scribbled_next_link_is_reported_by_the_allocation_taking_its_block),
-             TEST_CASE(test_scribbled_sentinel_is_reported_without_reading_past_the_region))
+             TEST_CASE(test_scribbled_sentinel_is_reported_without_reading_past_the_region),
+             TEST_CASE(test_headers_copied_to_another_address_or_instance_never_validate),
+             TEST_CASE(test_validly_tagged_forged_headers_never_reach_outside_the_heap))
