@@ -42,7 +42,7 @@
  * allocation); retired slots are counted in the stats, and allocation fails
  * with LIMIT_EXCEEDED once every slot is live or retired. A live slot keeps
  * its handle itself, so resolving a handle is one comparison (tag, generation
- * and index at once); a free slot keeps the complement of the next one.
+ * and index at once); a free slot keeps the last one negated.
  *
  * Charging. A request of n bytes asks the backend for max(n, min_block_bytes)
  * and is charged the usable size the backend reports, to the pool
@@ -67,25 +67,30 @@
  * the free stack or back onto it, and a block from or into TLSF's front
  * cache (tlsf_alloc_fast_in, tlsf_free_fast). Each tests one precomputed
  * field per condition it can (fast_alloc_owner, fast_alloc_sizes: the
- * pool's and TLSF's size limits in one; fast_free_slots: the whole slot
- * table or nothing). Declining changes nothing, and the out-of-line
+ * pool's and TLSF's size limits in one; fast_free_end: the handles below
+ * the last generation, or none; the free stack's top is a slot pointer, so
+ * neither path converts an index). Declining changes nothing, and the out-of-line
  * pool_alloc_entry / pool_free_entry run the operation from the start.
  *
  * Pressure. used_bytes / total_bytes gives low < 60% <= medium < 80% <= high
  * < 95% <= critical. The pool keeps the band of used_bytes that keeps the
- * current level, so each alloc/free costs one comparison; a change is
- * reported to the callback after the lock is released.
+ * current level and the peak (its upper end is peak + 1 if that is lower),
+ * and the bytes in use relative to its lower end: an allocation compares
+ * once with the band's span (a new level or a new peak), a free tests the
+ * borrow of its subtraction; a level change is reported to the callback
+ * after the lock is released.
  *
  * Invariants (mp_pool_check, pool_inspect.c): every live slot names a live
  * backend block of its recorded usable size (under tlsf_sizes: a valid used
  * TLSF header), inside the region and its backend's slice, aligned, holding
  * its own handle, no two slots the same block, and the backends hold no
- * other used block; free slots hold their
- * next handle and form one acyclic stack; live + free + retired =
+ * other used block; free slots hold their last handle negated (a
+ * generation below the last) and form one acyclic stack; live + free + retired =
  * high_water; per owner, the live slots naming it match its (derived) block
  * count and bytes; the O(1) counters equal the sums of the table (and, over
  * a single TLSF, the used blocks and usable bytes of its heap); the owner
- * cache, fast-path key and pressure level match their sources; a solo
+ * cache, fast-path keys (fast_alloc_owner, fast_alloc_sizes,
+ * fast_free_end), the pressure level and its band match their sources; a solo
  * tlsf_sizes pool's slots that are not live have link 0.
  *
  * Threads: with MP_FLAG_THREAD_SAFE every call runs under one spin lock
@@ -150,16 +155,26 @@ static const size_t pool_pressure_percent[3] = {60, 80, 95};
 
 /* ----------------------------------------------------------------- pressure */
 
+/* The upper end of the band of `level`: its upper threshold, or one past
+ * the peak if that is lower (peak <= total_bytes: no overflow). */
+static size_t pool_pressure_up(const MP_Pool *p, unsigned level) {
+    size_t up = level == 3 ? SIZE_MAX : p->pressure_threshold_bytes[level];
+    return up < p->peak_used_bytes + 1u ? up : p->peak_used_bytes + 1u;
+}
+
 /* ceil(total * pct / 100) without overflow. */
 static size_t pool_percent_of(size_t total, size_t pct) {
     return total / 100 * pct + ((total % 100) * pct + 99) / 100;
 }
 
 void pool_pressure_update(MP_Pool *p) {
+    size_t used = pool_used_bytes(p);
+    if (used > p->peak_used_bytes) p->peak_used_bytes = used;
     unsigned level = 0;
-    while (level < 3 && p->used_bytes >= p->pressure_threshold_bytes[level]) level++;
+    while (level < 3 && used >= p->pressure_threshold_bytes[level]) level++;
     p->pressure_down_bytes = level == 0 ? 0 : p->pressure_threshold_bytes[level - 1];
-    p->pressure_span_bytes = (level == 3 ? SIZE_MAX : p->pressure_threshold_bytes[level]) - p->pressure_down_bytes;
+    p->pressure_span_bytes = pool_pressure_up(p, level) - p->pressure_down_bytes;
+    p->band_used_bytes = used - p->pressure_down_bytes;
     p->pressure_level = (MP_PressureLevel)level;
 }
 
@@ -240,7 +255,9 @@ MP_Pool *mp_pool_create_ex(const MP_PoolConfig *cfg) {
         mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
         return NULL;
     }
-    MP_Pool *p = calloc(1, sizeof *p);
+    /* 64-byte aligned: the fast paths' fields fill the first two lines. */
+    MP_Pool *p = aligned_alloc(64, sizeof *p);
+    if (p != NULL) memset(p, 0, sizeof *p);
     if (p == NULL) {
         mp_fail(MP_ERR_OUT_OF_MEMORY, sizeof *p, 0, 0);
         return NULL;
@@ -255,17 +272,20 @@ MP_Pool *mp_pool_create_ex(const MP_PoolConfig *cfg) {
     p->tag = pool_tag_take(&p->tag_held);
     p->gen_step = (uint64_t)1 << p->index_bits;
     p->last_gen_handle = pool_handle(p, 0, p->gen_max);
-    p->free_head = POOL_NIL;
     p->owner_cache_index = POOL_NIL;
     p->fast_owner = UINT64_MAX;
-    p->fast_alloc_owner = UINT64_MAX; /* no owner record yet: pool_fast_refresh */
-    p->fast_free_slots = 0;
+    p->fast_alloc_owner = 0; /* no owner record yet: pool_fast_refresh */
+    p->fast_free_end = 0;
     p->fast_alloc_sizes = 0;
     p->futile_defrag_free_count = UINT64_MAX;
     for (unsigned i = 0; i < 3; i++)
         p->pressure_threshold_bytes[i] = pool_percent_of(p->total_bytes, pool_pressure_percent[i]);
-    p->pressure_span_bytes = p->pressure_threshold_bytes[0];
-    size_t infos_at = mp_align_up(POOL_SLOTS_COLOR_BYTES + p->max_blocks * sizeof(pool_slot), POOL_PAGE_BYTES) +
+    p->pressure_span_bytes = pool_pressure_up(p, 0); /* level 0: the band starts at 0 */
+    /* Slots for every index a handle can carry (index_mask + 1 <= 2 *
+     * max_blocks, mapped lazily): mp_pool_free's fast path reads the slot
+     * of any handle below fast_free_end without comparing its index. */
+    size_t infos_at = mp_align_up(POOL_SLOTS_COLOR_BYTES + ((size_t)p->index_mask + 1u) * sizeof(pool_slot),
+                                  POOL_PAGE_BYTES) +
                       POOL_INFOS_COLOR_BYTES;
     p->slots_map_bytes = infos_at + p->max_blocks * sizeof(pool_slot_info);
     p->slots = mp_os_map(p->slots_map_bytes);
@@ -353,7 +373,7 @@ MP_COLD static void *pool_alloc_slow(MP_Pool *p, size_t request, unsigned *bi, p
 MP_COLD static MP_Status pool_alloc_refused(MP_Pool *p, MP_Status st, size_t size, pool_owner *o) {
     p->alloc_failure_count++;
     if (st == MP_ERR_LIMIT_EXCEEDED && o != NULL) o->stats.limit_failure_count++;
-    return mp_fail(st, size, p->total_bytes - p->used_bytes, 0);
+    return mp_fail(st, size, p->total_bytes - pool_used_bytes(p), 0);
 }
 
 /* The part of an allocation into slot `idx` that writes its info: the
@@ -381,34 +401,36 @@ static MP_NOINLINE void pool_commit_info(MP_Pool *p, uint32_t idx, uint32_t oi, 
  * handle in `*out`. True if used_bytes left its pressure band (the caller
  * then updates the level). */
 /* Takes the top slot of the free stack (not empty) for the block at `ptr`:
- * its handle, the slot's index in *idx. */
-MP_INLINE MP_Handle pool_slot_pop(MP_Pool *p, uint8_t *ptr, uint32_t *idx) {
-    *idx = p->free_head;
-    pool_slot *s = &p->slots[*idx];
-    p->free_head = (uint32_t)s->next;
-    MP_Handle h = ~s->handle;
+ * its handle, the slot in *slot. */
+MP_INLINE MP_Handle pool_slot_pop(MP_Pool *p, uint8_t *ptr, pool_slot **slot) {
+    pool_slot *s = p->free_top;
+    *slot = s;
+    p->free_top = s->next;
+    MP_Handle h = p->gen_step - s->handle; /* -word = the last handle, plus a generation */
     s->ptr = ptr;
     s->handle = h;
     return h;
 }
 
 /* Counts a new block of `usable` bytes (`size` asked for); true if
- * used_bytes left its pressure band. */
+ * used_bytes left its pressure band, upwards (used only grew): a new level
+ * or a new peak, which the caller's pool_pressure_update records. */
 MP_INLINE bool pool_count_alloc(MP_Pool *p, size_t size, size_t usable) {
-    size_t used = p->used_bytes + usable;
-    p->used_bytes = used;
-    if (used > p->peak_used_bytes) p->peak_used_bytes = used;
+    size_t used = p->band_used_bytes + usable;
+    p->band_used_bytes = used;
     p->requested_bytes += size;
     p->alloc_count++;
-    return pool_pressure_left_band(p);
+    return used >= p->pressure_span_bytes;
 }
 
 MP_INLINE bool pool_commit(MP_Pool *p, uint32_t oi, uint8_t *ptr, size_t size, size_t usable, uint32_t flags,
                            MP_Handle *out) {
     uint32_t idx;
     MP_Handle h;
-    if (MP_LIKELY(p->free_head != POOL_NIL)) {
-        h = pool_slot_pop(p, ptr, &idx);
+    if (MP_LIKELY(p->free_top != NULL)) {
+        pool_slot *s;
+        h = pool_slot_pop(p, ptr, &s);
+        idx = (uint32_t)(s - p->slots);
     } else {
         idx = p->high_water++;
         h = pool_handle(p, idx, 1);
@@ -428,7 +450,7 @@ MP_INLINE bool pool_commit(MP_Pool *p, uint32_t oi, uint8_t *ptr, size_t size, s
 }
 
 /* True if a slot is left for one more block. */
-MP_INLINE bool pool_slot_left(const MP_Pool *p) { return p->free_head != POOL_NIL || p->high_water != p->max_blocks; }
+MP_INLINE bool pool_slot_left(const MP_Pool *p) { return p->free_top != NULL || p->high_water != p->max_blocks; }
 
 /* The general allocation, lock held. `retry_only`: the fast path's
  * allocation from the TLSF backend failed just now, so only the slow path
@@ -450,7 +472,7 @@ static MP_Status pool_alloc_locked(MP_Pool *p, size_t size, uint32_t owner, uint
     size_t limit = o->stats.limit_bytes;
     size_t in_use = 0; /* the owner's bytes in use, read only when it has a limit */
     if (MP_UNLIKELY(limit != 0)) {
-        in_use = pool_owner_solo(p) ? p->used_bytes : o->stats.bytes_in_use;
+        in_use = pool_owner_solo(p) ? pool_used_bytes(p) : o->stats.bytes_in_use;
         if (in_use > limit || request > limit - in_use) return pool_alloc_refused(p, MP_ERR_LIMIT_EXCEEDED, size, o);
     }
     if (MP_UNLIKELY(!pool_slot_left(p))) return pool_alloc_refused(p, MP_ERR_LIMIT_EXCEEDED, size, o);
@@ -490,8 +512,9 @@ MP_COLD static void pool_alloc_notify(MP_Pool *p, const pool_alloc_signal *signa
     if (after != before) pool_pressure_notify(p, before, after);
 }
 
-/* used_bytes left the band of its pressure level during an operation that
- * succeeded: recomputes the level, releases the lock and reports a change. */
+/* The bytes in use left their band (a new level, or a new peak) during an
+ * operation that succeeded: recomputes the level, the peak and the band,
+ * releases the lock and reports a level change. */
 MP_COLD static MP_NOINLINE MP_Status pool_unlock_after_band_left(MP_Pool *p) {
     MP_PressureLevel before = p->pressure_level;
     pool_pressure_update(p);
@@ -563,11 +586,21 @@ static MP_NOINLINE MP_Status pool_alloc_entry(MP_Pool *pool, size_t size, uint32
  * (solo owner record, no flags) with a slot from the free stack. */
 MP_INLINE MP_Status pool_fast_commit(MP_Pool *pool, uint8_t *ptr, size_t size, size_t usable,
                                      MP_Handle *out) {
-    uint32_t idx;
-    *out = pool_slot_pop(pool, ptr, &idx);
+    pool_slot *s;
+    *out = pool_slot_pop(pool, ptr, &s);
     /* No lock is held: the fast paths run only without MP_FLAG_THREAD_SAFE. */
     if (MP_UNLIKELY(pool_count_alloc(pool, size, usable))) return pool_unlock_after_band_left(pool);
     return MP_OK;
+}
+
+/* mp_pool_alloc's fast path once TLSF's front cache declined: everything
+ * else it tested still holds (no flags, the fast owner, the only record, a
+ * free slot, no lock), so only TLSF's full allocation is left, then the
+ * same commit; if that fails too, the general path's retry. */
+static MP_NOINLINE MP_Status pool_alloc_declined(MP_Pool *pool, size_t size, MP_Handle *out) {
+    tlsf_grant g = tlsf_alloc_owned(pool->tlsf_only, size);
+    if (MP_UNLIKELY(g.ptr == NULL)) return pool_alloc_general(pool, size, pool->fast_alloc_owner, 0, out, true);
+    return pool_fast_commit(pool, g.ptr, size, g.usable_bytes, out);
 }
 
 /* The commonest allocation in the fewest registers: a pool without
@@ -578,18 +611,12 @@ MP_INLINE MP_Status pool_fast_commit(MP_Pool *pool, uint8_t *ptr, size_t size, s
  * having changed nothing, runs pool_alloc_entry from the start. */
 MP_Status mp_pool_alloc(MP_Pool *pool, size_t size, uint32_t owner, uint32_t flags, MP_Handle *out) {
     if (MP_LIKELY(pool != NULL && out != NULL) &&
-        MP_LIKELY((uint64_t)owner == pool->fast_alloc_owner && size - 1 < pool->fast_alloc_sizes && flags == 0 &&
-                  pool->free_head != POOL_NIL)) {
+        MP_LIKELY(((owner ^ pool->fast_alloc_owner) | flags) == 0 && size - 1 < pool->fast_alloc_sizes &&
+                  pool->free_top != NULL)) {
         size_t usable;
         uint8_t *ptr = tlsf_alloc_fast_in(pool->tlsf_only, size, &usable);
         if (MP_LIKELY(ptr != NULL)) return pool_fast_commit(pool, ptr, size, usable, out);
-        /* owner and flags are known here: rebuilt rather than kept live
-         * (fewer registers to save; the empty asm makes gcc reload
-         * fast_owner instead of keeping the one it compared). */
-#if defined(__GNUC__)
-        __asm__ volatile("" ::: "memory");
-#endif
-        return pool_alloc_entry(pool, size, (uint32_t)pool->fast_alloc_owner, 0, out);
+        return pool_alloc_declined(pool, size, out);
     }
     return pool_alloc_entry(pool, size, owner, flags, out);
 }
@@ -622,6 +649,30 @@ MP_INLINE MP_Status pool_free_common(MP_Pool *pool, bool check_owner, uint32_t o
     return pool_free_body(pool, check_owner, owner, handle, false);
 }
 
+/* The end of mp_pool_free's fast path: the block in slot `s` (of `usable`
+ * bytes, `requested` asked for) is back in TLSF; counts it and puts the
+ * slot on the free stack. */
+MP_INLINE MP_Status pool_free_finish(MP_Pool *pool, pool_slot *s, size_t usable, size_t requested) {
+    /* The bytes in use only fell: only the band's lower end can be passed. */
+    pool_slot_push(pool, s);
+    if (MP_UNLIKELY(pool_count_release(pool, usable, requested))) return pool_unlock_after_band_left(pool);
+    return MP_OK;
+}
+
+/* mp_pool_free's fast path once TLSF's front cache declined the block of
+ * slot `s`: everything else it tested still holds (the live slot of the
+ * handle with a generation left, the only record, nothing pinned, no
+ * lock), so only TLSF's full free is left; a block it refuses is counted
+ * as the general path counts it (rejected_free_count, MP_ERR_CORRUPTION). */
+static MP_NOINLINE MP_Status pool_free_declined(MP_Pool *pool, pool_slot *s) {
+    size_t usable, requested;
+    if (MP_UNLIKELY(tlsf_free_sized(pool->tlsf_only, s->ptr, &usable, &requested) != MP_OK)) {
+        pool->rejected_free_count++;
+        return mp_fail(MP_ERR_CORRUPTION, 0, 0, 0);
+    }
+    return pool_free_finish(pool, s, usable, requested);
+}
+
 /* mp_pool_free when its fast path below declines. */
 static MP_NOINLINE MP_Status pool_free_entry(MP_Pool *pool, MP_Handle handle) {
     return pool_free_common(pool, false, 0, handle);
@@ -634,17 +685,15 @@ static MP_NOINLINE MP_Status pool_free_entry(MP_Pool *pool, MP_Handle handle) {
  * (tlsf_free_fast). That is pool_release_slot's common case; anything else,
  * having changed nothing, runs pool_free_entry from the start. */
 MP_Status mp_pool_free(MP_Pool *pool, MP_Handle handle) {
-    if (MP_LIKELY(pool != NULL && (handle & pool->index_mask) < pool->fast_free_slots)) {
+    /* fast_free_end is compared first: it is 0 for a thread-safe pool, whose
+     * slots must not be read before the lock is taken. */
+    if (MP_LIKELY(pool != NULL && handle < pool->fast_free_end)) {
         pool_slot *s = &pool->slots[handle & pool->index_mask];
         size_t usable, requested;
-        if (MP_LIKELY(s->handle == handle && handle < pool->last_gen_handle) &&
-            MP_LIKELY(tlsf_free_fast(pool->tlsf_only, s->ptr, &usable, &requested))) {
-            pool_count_release(pool, usable, requested);
-            /* The index is read back from the slot's handle: fewer values
-             * live across the TLSF part. */
-            pool_slot_push(pool, s, (uint32_t)(s->handle & pool->index_mask));
-            if (MP_UNLIKELY(pool_pressure_left_band(pool))) return pool_unlock_after_band_left(pool);
-            return MP_OK;
+        if (MP_LIKELY(s->handle == handle)) {
+            if (MP_LIKELY(tlsf_free_fast(pool->tlsf_only, s->ptr, &usable, &requested)))
+                return pool_free_finish(pool, s, usable, requested);
+            return pool_free_declined(pool, s);
         }
     }
     return pool_free_entry(pool, handle);

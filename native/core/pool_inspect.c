@@ -80,9 +80,10 @@ MP_Status mp_pool_stats(const MP_Pool *pool, MP_PoolStats *out) {
     pool_lock(pool);
     pool_free_figures_get(pool, &f);
     out->total_bytes = pool->total_bytes;
-    out->used_bytes = pool->used_bytes;
-    out->free_bytes = pool->total_bytes > pool->used_bytes ? pool->total_bytes - pool->used_bytes : 0;
-    out->utilization = (double)pool->used_bytes / (double)pool->total_bytes;
+    size_t used = pool_used_bytes(pool);
+    out->used_bytes = used;
+    out->free_bytes = pool->total_bytes > used ? pool->total_bytes - used : 0;
+    out->utilization = (double)used / (double)pool->total_bytes;
     out->allocation_count = pool->alloc_count;
     out->deallocation_count = pool->free_count;
     out->free_block_count = f.free_block_count;
@@ -162,14 +163,14 @@ static size_t pool_check_slots(const MP_Pool *p, pool_tally *t) {
             t->free++;
             uint64_t gen = pool_slot_gen(p, s);
             bad += gen < 2 || gen > p->gen_max; /* its `next` is checked by the stack walk */
-            bad += s->handle != ~pool_handle(p, i, gen);
+            bad += s->handle != 0u - pool_handle(p, i, gen - 1u);
         }
     }
     /* The free stack: in range, free slots only, no cycle (bounded walk). */
     size_t stacked = 0;
-    for (uintptr_t i = p->free_head; i != POOL_NIL; i = p->slots[i].next) {
-        const pool_slot *s = &p->slots[i];
-        if (i >= p->high_water || stacked > t->free || pool_slot_live(s) || s->handle == POOL_SLOT_RETIRED)
+    for (const pool_slot *s = p->free_top; s != NULL; s = s->next) {
+        if (s < p->slots || s >= p->slots + p->high_water || stacked > t->free || pool_slot_live(s) ||
+            s->handle == POOL_SLOT_RETIRED)
             return bad + 1;
         stacked++;
     }
@@ -188,7 +189,7 @@ static size_t pool_check_blocks(const MP_Pool *p, size_t tlsf_blocks, size_t tls
     size_t bad = 0, n, backend_live = 0;
     if (p->tlsf_only != NULL) {
         backend_live = tlsf_blocks;
-        bad += tlsf_bytes != p->used_bytes;
+        bad += tlsf_bytes != pool_used_bytes(p);
     } else {
         for (unsigned b = 0; b < p->backend_count; b++) {
             MP_HeapStats hs;
@@ -244,21 +245,31 @@ static size_t pool_check_owners(const MP_Pool *p) {
     bad += p->fast_owner != (fast_ok ? (uint64_t)p->owner_cache_id : UINT64_MAX);
     /* What mp_pool_alloc / mp_pool_free test instead (pool_fast_refresh). */
     bool single = !(p->flags & MP_FLAG_THREAD_SAFE) && pool_owner_solo(p);
-    bad += p->fast_alloc_owner != (single ? p->fast_owner : UINT64_MAX);
-    bad += p->fast_free_slots != (single && p->tlsf_sizes && p->pinned_count == 0 ? p->max_blocks : 0);
-    bad += p->fast_alloc_sizes != (p->flags & MP_FLAG_THREAD_SAFE ? 0 : pool_fast_sizes(p));
+    bool fast = single && p->fast_owner != UINT64_MAX;
+    bad += p->fast_alloc_owner != (fast ? (uint32_t)p->fast_owner : 0);
+    bad += p->fast_free_end != (single && p->tlsf_sizes && p->pinned_count == 0 ? p->last_gen_handle : 0);
+    bad += p->fast_alloc_sizes != (fast ? pool_fast_sizes(p) : 0);
     return bad;
 }
 
 static size_t pool_check_counters(const MP_Pool *p, const pool_tally *t) {
     size_t bad = 0;
     bad += t->live != pool_live_count(p) || t->pinned != p->pinned_count;
-    bad += t->used_bytes != p->used_bytes || t->requested_bytes != p->requested_bytes;
-    bad += p->used_bytes > p->peak_used_bytes;
+    size_t used = pool_used_bytes(p);
+    bad += t->used_bytes != used || t->requested_bytes != p->requested_bytes;
+    bad += used > p->peak_used_bytes;
     unsigned level = 0;
-    while (level < 3 && p->used_bytes >= p->pressure_threshold_bytes[level]) level++;
+    while (level < 3 && used >= p->pressure_threshold_bytes[level]) level++;
     bad += (unsigned)p->pressure_level != level;
-    bad += p->used_bytes - p->pressure_down_bytes >= p->pressure_span_bytes;
+    /* The band: the level's thresholds, its upper end capped at peak + 1
+     * (the fast paths test one end each: an allocation the upper, a free
+     * the lower); the bytes in use inside it (band_used_bytes below the
+     * span, not wrapped). */
+    size_t up = level == 3 ? SIZE_MAX : p->pressure_threshold_bytes[level];
+    if (up > p->peak_used_bytes + 1u) up = p->peak_used_bytes + 1u;
+    bad += p->pressure_down_bytes != (level == 0 ? 0 : p->pressure_threshold_bytes[level - 1]);
+    bad += p->pressure_span_bytes != up - p->pressure_down_bytes;
+    bad += p->band_used_bytes >= p->pressure_span_bytes;
     bad += p->gen_step != (uint64_t)1 << p->index_bits || p->last_gen_handle != pool_handle(p, 0, p->gen_max);
     return bad;
 }

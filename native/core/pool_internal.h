@@ -58,12 +58,13 @@
 typedef struct pool_slot {
     union {
         uint8_t *ptr;         /**< live: block start; retired: NULL */
-        uintptr_t next;       /**< free: next slot of the free stack, POOL_NIL
+        struct pool_slot *next; /**< free: next slot of the free stack, NULL
                                    at its end (a free reads and writes no info) */
     };
     uint64_t handle;          /**< live: the block's handle (so resolving a
-                                   handle is one comparison); free: the next
-                                   handle complemented (bit 63 set); retired:
+                                   handle is one comparison); free: the
+                                   handle last freed from it negated (bit 63
+                                   set, see POOL_SLOT_FREE); retired:
                                    POOL_SLOT_RETIRED */
 } pool_slot;
 
@@ -85,8 +86,10 @@ _Static_assert(sizeof(pool_slot) == 16 || sizeof(void *) != 8, "pool_slot is 16 
 _Static_assert(sizeof(pool_slot_info) == 16 || sizeof(void *) != 8, "pool_slot_info is 16 bytes on 64-bit targets");
 
 /** Set in the handle word of a free or retired slot: a free slot keeps the
- * complement of its next handle (handles are below 2^53, so their
- * complements have bit 63 set; taking the slot is one NOT). */
+ * handle last freed from it negated, 0 - h (handles are in [1, 2^53), so
+ * that has bit 63 set, and is never POOL_SLOT_RETIRED, which would negate
+ * handle 1: generation 0, never issued). Freeing is one negation in place;
+ * taking the slot gives gen_step - word, the next generation's handle. */
 #define POOL_SLOT_FREE ((uint64_t)1 << 63)
 /** The handle word of a retired slot (every generation was used). */
 #define POOL_SLOT_RETIRED UINT64_MAX
@@ -141,6 +144,68 @@ typedef struct pool_defrag_resume {
 } pool_defrag_resume;
 
 struct MP_Pool {
+    /* What mp_pool_alloc / mp_pool_free read, in two cache lines (the pool
+     * is allocated 64-byte aligned). The first holds what they only read:
+     * set at create, and for a pool without MP_FLAG_THREAD_SAFE rewritten by
+     * pool_fast_refresh; a thread-safe pool never writes them after create
+     * (the fast paths read them before taking the lock). */
+    _Alignas(64) MP_Tlsf *tlsf_only; /**< the backend when it is one TLSF and the alignment
+                             is TLSF's own 16: the hot paths inline its
+                             alloc and free (tlsf_hot.h); the pool keeps its
+                             counters (TLSF_FLAG_OWNER_COUNTS) and every
+                             allocation and free goes through
+                             tlsf_alloc_owned / tlsf_free_owned */
+    pool_slot *slots;           /**< the handle table, mapped for index_mask + 1
+                                     entries (every index a handle can carry) */
+    size_t fast_alloc_sizes;    /**< sizes 1 .. fast_alloc_sizes may take the
+                                     fast path of owner fast_alloc_owner:
+                                     max_request_bytes capped to the requests
+                                     TLSF's front cache serves (pool_fast_sizes,
+                                     so TLSF's own limit is not compared again)
+                                     while the pool is not thread-safe, has one
+                                     owner record and a fast_owner; else 0 */
+    uint32_t fast_alloc_owner;  /**< fast_owner while fast_alloc_sizes is not 0,
+                                     else 0: 32 bits, so the owner and the flags
+                                     are tested in one comparison */
+    uint64_t fast_free_end;     /**< last_gen_handle while the pool is not
+                                     thread-safe, tlsf_sizes, has one owner
+                                     record and nothing pinned, else 0: handles
+                                     below it may take mp_pool_free's fast path
+                                     (which tests this before it reads a slot;
+                                     the table is mapped for every index, and a
+                                     fresh slot, above high_water, is zero: it
+                                     matches only handle 0, and its NULL block
+                                     makes TLSF's fast free decline) */
+    uint64_t index_mask;
+    uint64_t gen_step;          /**< 1 << index_bits: h + gen_step is the next generation,
+                                     gen_step - word a free slot's next handle */
+    uint64_t last_gen_handle;   /**< pool_handle(0, gen_max): a handle of this pool at or
+                                     above it has the last generation */
+
+    /* The second line: what they write, and the pressure band. Order: the
+     * fields an allocation updates (used, requested, free_top, alloc) are
+     * never neighbours, nor are those a free updates (used, requested,
+     * free_top, free): read-only or cold fields sit between them. Else the
+     * compiler may update two with one 16-byte load, which cannot be
+     * forwarded from the two 8-byte stores of the operation before it and
+     * waits for them to reach the cache. The bytes in use are kept
+     * relative to the band [pressure_down_bytes, pressure_down_bytes +
+     * pressure_span_bytes) that keeps the pressure level and the peak (the
+     * band ends at the level's upper threshold or at peak + 1, whichever is
+     * lower): band_used_bytes = used - pressure_down_bytes (pool_used_bytes
+     * adds them up). An allocation compares it once with the span, which
+     * also catches a new peak; a free subtracts and tests the borrow (used
+     * fell below the band); pool_pressure_update moves the band and the
+     * peak and rebases the count. */
+    _Alignas(64) size_t band_used_bytes;
+    size_t pressure_down_bytes;
+    size_t requested_bytes;
+    size_t pressure_span_bytes;
+    pool_slot *free_top;        /**< stack of free slots, NULL when empty */
+    size_t peak_used_bytes;
+    uint64_t alloc_count;
+    uint64_t free_count;
+
     /* geometry and configuration, fixed at create */
     uint8_t *region;            /**< region start (mp_pool_base) */
     size_t total_bytes;         /**< pool_bytes */
@@ -157,19 +222,9 @@ struct MP_Pool {
     uint32_t flags;
     MP_PoolStrategy strategy;
     unsigned index_bits;
-    uint64_t index_mask;
     uint64_t gen_max;           /**< last usable generation; gen_max + 1 marks retired */
     uint64_t tag;               /**< this pool's handle tag, < 2^POOL_TAG_BITS */
-    uint64_t gen_step;          /**< 1 << index_bits: handle + gen_step is the next generation */
-    uint64_t last_gen_handle;   /**< pool_handle(0, gen_max): a handle of this pool at or
-                                     above it has the last generation */
     unsigned backend_count;
-    MP_Tlsf *tlsf_only; /**< the backend when it is one TLSF and the alignment
-                             is TLSF's own 16: the hot paths inline its
-                             alloc and free (tlsf_hot.h); the pool keeps its
-                             counters (TLSF_FLAG_OWNER_COUNTS) and every
-                             allocation and free goes through
-                             tlsf_alloc_owned / tlsf_free_owned */
     bool tlsf_sizes;    /**< tlsf_only, and min_block_bytes is at most TLSF's
                              smallest usable size: the pool asks TLSF for
                              exactly the requested size, so a block's header
@@ -180,11 +235,9 @@ struct MP_Pool {
 
     /* handle table: mapped at full capacity, touched up to high_water;
      * slots and infos are parallel tables in one mapping */
-    pool_slot *slots;
     pool_slot_info *infos;
     size_t slots_map_bytes;
     uint32_t high_water;        /**< slots below were used at least once */
-    uint32_t free_head;         /**< stack of free slots */
 
     /* owners: dense records plus an open-addressing index id -> record */
     pool_owner *owners;
@@ -197,44 +250,15 @@ struct MP_Pool {
     uint64_t fast_owner;        /**< owner_cache_id while mp_pool_alloc's fast path
                                      may serve it (pool_fast_ok), else UINT64_MAX
                                      (no owner id) */
-    /* What mp_pool_alloc / mp_pool_free test before their lock-free fast
-     * paths, kept by pool_fast_refresh so each is one comparison instead of
-     * four or five (mp_pool_check verifies both). */
-    uint64_t fast_alloc_owner;  /**< fast_owner while the pool is not thread-safe
-                                     and has one owner record, else UINT64_MAX */
-    size_t fast_free_slots;     /**< max_blocks while the pool is not
-                                     thread-safe, tlsf_sizes, has one owner
-                                     record and nothing pinned, else 0: slot
-                                     indices below it may take mp_pool_free's
-                                     fast path (the whole table is mapped; a
-                                     fresh slot, above high_water, is zero: it
-                                     matches only handle 0, and its NULL block
-                                     makes TLSF's fast free decline) */
-    size_t fast_alloc_sizes;    /**< sizes 1 .. fast_alloc_sizes may take the
-                                     fast path: max_request_bytes capped to the
-                                     requests TLSF's front cache serves
-                                     (pool_fast_sizes), so TLSF's own limit is
-                                     not compared again */
-
-    /* O(1) counters (the O(1) fields of MP_PoolStats); the live block count
-     * is alloc_count - free_count (pool_live_count) */
-    /* Order: the counters an allocation updates (used, peak, requested,
-     * pinned, alloc) are never neighbours, nor are those a free updates
-     * (used, requested, pinned, free): cold counters sit between them. Else
-     * the compiler may update two with one 16-byte load, which cannot be
-     * forwarded from the two 8-byte stores of the operation before it and
-     * waits for them to reach the cache. */
-    size_t used_bytes;
+    /* O(1) counters (the O(1) fields of MP_PoolStats; the hot ones are in
+     * the second line above); the live block count is alloc_count -
+     * free_count (pool_live_count) */
     size_t retired_count;
-    size_t peak_used_bytes;
     uint64_t alloc_failure_count;
-    size_t requested_bytes;
     uint64_t rejected_free_count;
     size_t pinned_count;
     uint64_t rejected_access_count;
-    uint64_t alloc_count;
     uint64_t defrag_count;
-    uint64_t free_count;
     uint64_t auto_defrag_count;
     uint64_t relocation_count;
     uint64_t bytes_moved_total;
@@ -246,11 +270,8 @@ struct MP_Pool {
     MP_AutoDefragFn auto_defrag_fn;
     void *auto_defrag_ctx;
 
-    /* pressure: the level and the used_bytes band [down, down + span) that
-     * keeps it (one unsigned comparison tests both ends) */
+    /* pressure: the level (its band is in the second line) */
     MP_PressureLevel pressure_level;
-    size_t pressure_down_bytes;
-    size_t pressure_span_bytes;
     size_t pressure_threshold_bytes[3]; /**< used_bytes at 60%, 80%, 95% */
     MP_PressureFn pressure_fn;
     void *pressure_ctx;
@@ -291,6 +312,10 @@ MP_INLINE pool_slot_info *pool_info_at(const MP_Pool *p, uint32_t idx) { return 
 /** The info of slot `s`. */
 MP_INLINE pool_slot_info *pool_info_of(const MP_Pool *p, const pool_slot *s) { return &p->infos[s - p->slots]; }
 
+/** Bytes in use (MP_PoolStats.used_bytes): usable bytes of the live blocks.
+ * Wrapping arithmetic: right also while band_used_bytes has wrapped. */
+MP_INLINE size_t pool_used_bytes(const MP_Pool *p) { return p->pressure_down_bytes + p->band_used_bytes; }
+
 /** Blocks allocated and not freed since. */
 MP_INLINE size_t pool_live_count(const MP_Pool *p) { return (size_t)(p->alloc_count - p->free_count); }
 
@@ -305,17 +330,18 @@ MP_INLINE size_t pool_fast_sizes(const MP_Pool *p) {
     return sizes < p->max_request_bytes ? sizes : p->max_request_bytes;
 }
 
-/** Recomputes fast_alloc_owner, fast_free_slots and fast_alloc_sizes from what
+/** Recomputes fast_alloc_owner, fast_free_end and fast_alloc_sizes from what
  * they summarize: call after any change of fast_owner, owner_count or
- * pinned_count. A thread-safe pool's stay UINT64_MAX, 0 and 0 from create
+ * pinned_count. A thread-safe pool's stay 0, 0 and 0 from create
  * on, never written again: mp_pool_alloc / mp_pool_free read them before
  * taking the lock. */
 MP_INLINE void pool_fast_refresh(MP_Pool *p) {
     if (p->flags & MP_FLAG_THREAD_SAFE) return;
     bool single = pool_owner_solo(p);
-    p->fast_alloc_owner = single ? p->fast_owner : UINT64_MAX;
-    p->fast_free_slots = single && p->tlsf_sizes && p->pinned_count == 0 ? p->max_blocks : 0;
-    p->fast_alloc_sizes = pool_fast_sizes(p);
+    bool fast = single && p->fast_owner != UINT64_MAX;
+    p->fast_alloc_owner = fast ? (uint32_t)p->fast_owner : 0;
+    p->fast_alloc_sizes = fast ? pool_fast_sizes(p) : 0;
+    p->fast_free_end = single && p->tlsf_sizes && p->pinned_count == 0 ? p->last_gen_handle : 0;
 }
 
 /** The stats of owner record `oi` as reported: the solo record's counters
@@ -323,7 +349,7 @@ MP_INLINE void pool_fast_refresh(MP_Pool *p) {
 MP_INLINE MP_PoolOwnerStats pool_owner_counters(const MP_Pool *p, uint32_t oi) {
     MP_PoolOwnerStats s = p->owners[oi].stats;
     if (pool_owner_solo(p)) {
-        s.bytes_in_use = p->used_bytes;
+        s.bytes_in_use = pool_used_bytes(p);
         s.bytes_in_use_peak = p->peak_used_bytes;
         s.alloc_count = p->alloc_count;
         s.free_count = p->free_count;
@@ -341,10 +367,11 @@ MP_INLINE MP_Handle pool_handle(const MP_Pool *p, uint32_t index, uint64_t gen) 
 MP_INLINE uint64_t pool_handle_gen(const MP_Pool *p, MP_Handle h) { return (h >> p->index_bits) & p->gen_max; }
 
 /** The generation of slot `s`: of its live block, or of the next one while
- * free; gen_max + 1 once retired. */
+ * free (one above the last freed); gen_max + 1 once retired. */
 MP_INLINE uint64_t pool_slot_gen(const MP_Pool *p, const pool_slot *s) {
     if (s->handle == POOL_SLOT_RETIRED) return p->gen_max + 1u;
-    return pool_handle_gen(p, pool_slot_live(s) ? s->handle : ~s->handle);
+    if (pool_slot_live(s)) return pool_handle_gen(p, s->handle);
+    return pool_handle_gen(p, 0u - s->handle) + 1u;
 }
 
 /** Resolves `h` to a live slot index. MP_OK; MP_ERR_DOUBLE_FREE when `h` was
@@ -377,10 +404,10 @@ MP_INLINE MP_Status pool_resolve(const MP_Pool *p, MP_Handle h, uint32_t *index)
  * operation are reported as their net effect). */
 void pool_pressure_update(MP_Pool *p);
 
-/** True if used_bytes left the band of the current level. */
-MP_INLINE bool pool_pressure_left_band(const MP_Pool *p) {
-    return p->used_bytes - p->pressure_down_bytes >= p->pressure_span_bytes;
-}
+/** True if the bytes in use left their band: the current level's, capped
+ * at the peak (so a new peak also leaves it); below it band_used_bytes has
+ * wrapped around. */
+MP_INLINE bool pool_pressure_left_band(const MP_Pool *p) { return p->band_used_bytes >= p->pressure_span_bytes; }
 
 MP_INLINE void pool_pressure_check(MP_Pool *p) {
     if (MP_UNLIKELY(pool_pressure_left_band(p))) pool_pressure_update(p);
@@ -515,19 +542,21 @@ void pool_release_link(MP_Pool *p, uint32_t idx, size_t usable);
 /** Frees the live block in slot `idx`: backend free, owner and pool
  * accounting, generation bump (or retirement). Pressure is checked by callers.
  * A backend refusal (corruption) is returned with nothing changed. */
-/** Counts the release of a block of `usable` bytes (`requested` asked for). */
-MP_INLINE void pool_count_release(MP_Pool *p, size_t usable, size_t requested) {
-    p->used_bytes -= usable;
+/** Counts the release of a block of `usable` bytes (`requested` asked for);
+ * true if the bytes in use fell below their band (band_used_bytes wrapped:
+ * the subtraction's borrow). */
+MP_INLINE bool pool_count_release(MP_Pool *p, size_t usable, size_t requested) {
     p->requested_bytes -= requested;
     p->free_count++;
+    return __builtin_sub_overflow(p->band_used_bytes, usable, &p->band_used_bytes);
 }
 
-/** Pushes slot `idx` (`s`), live with a generation left, on the free stack
- * under its next handle, complemented (not live). */
-MP_INLINE void pool_slot_push(MP_Pool *p, pool_slot *s, uint32_t idx) {
-    s->handle = ~(s->handle + p->gen_step);
-    s->next = p->free_head;
-    p->free_head = idx;
+/** Pushes slot `s`, live with a generation left, on the free stack, its
+ * handle negated (not live; see POOL_SLOT_FREE). */
+MP_INLINE void pool_slot_push(MP_Pool *p, pool_slot *s) {
+    s->handle = 0u - s->handle;
+    s->next = p->free_top;
+    p->free_top = s;
 }
 
 MP_INLINE MP_Status pool_release_slot(MP_Pool *p, uint32_t idx) {
@@ -554,7 +583,7 @@ MP_INLINE MP_Status pool_release_slot(MP_Pool *p, uint32_t idx) {
         s->handle = POOL_SLOT_RETIRED;
         p->retired_count++;
     } else {
-        pool_slot_push(p, s, idx);
+        pool_slot_push(p, s);
     }
     return MP_OK;
 }

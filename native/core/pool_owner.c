@@ -80,7 +80,7 @@ MP_Status pool_owner_get(MP_Pool *p, uint32_t id, uint32_t *index) {
         if (p->owner_count == 1) {
             /* Solo no more: the pool's counters stood for the first record's. */
             MP_PoolOwnerStats *first = &p->owners[0].stats;
-            first->bytes_in_use = p->used_bytes;
+            first->bytes_in_use = pool_used_bytes(p);
             first->bytes_in_use_peak = p->peak_used_bytes;
             first->alloc_count = p->alloc_count;
             first->free_count = p->free_count;

@@ -336,8 +336,8 @@ static void double_free_after_defragment_moved_the_block_is_still_detected(void)
     mp_pool_destroy(p);
 }
 
-/* One owner over TLSF: mp_pool_free's fast path compares a slot index only
- * with fast_free_slots (the whole mapped table), not with high_water. Handle
+/* One owner over TLSF: mp_pool_free's fast path compares a handle only with
+ * fast_free_end (the table is mapped for every index), not with high_water. Handle
  * 0, handles of fresh slots above high_water (zero: handle 0, no block) and
  * of the last slot are still INVALID_HANDLE, a stale one a DOUBLE_FREE, and
  * nothing changes but the rejected count. */
@@ -347,7 +347,7 @@ static void fast_free_refuses_fresh_slots_and_handle_zero(void) {
     MP_Handle live, freed;
     REQUIRE(mp_pool_alloc(p, 100, 0, 0, &live) == MP_OK && mp_pool_alloc(p, 100, 0, 0, &freed) == MP_OK);
     CHECK_STATUS(mp_pool_free(p, freed), MP_OK);
-    CHECK(p->fast_free_slots == p->max_blocks && p->high_water == 2);
+    CHECK(p->fast_free_end == p->last_gen_handle && p->high_water == 2);
     uint32_t last = (uint32_t)(p->max_blocks - 1);
     MP_Handle bad[] = {0, pool_handle(p, 2, 0), pool_handle(p, 2, 1), pool_handle(p, 7, 1),
                        pool_handle(p, last, 1), pool_handle(p, last, 0)};
@@ -366,7 +366,75 @@ static void fast_free_refuses_fresh_slots_and_handle_zero(void) {
     mp_pool_destroy(p);
 }
 
+static void count_pressure_calls(MP_Pool *pool, MP_PressureLevel old_level, MP_PressureLevel new_level, void *ctx) {
+    (void)pool, (void)old_level, (void)new_level;
+    ++*(int *)ctx;
+}
+
+/* What the fast paths read is derived and checked: the free stack's top (a
+ * slot pointer), a free slot's negated last handle, fast_free_end,
+ * fast_alloc_owner, and the pressure band (bytes in use kept relative to
+ * its lower end, its span capped at peak + 1). A new peak leaves the band
+ * and is recorded without a pressure callback; mp_pool_check finds each
+ * field off by one. */
+static void fast_path_fields_are_derived_and_checked(void) {
+    MP_Pool *p = mp_pool_create(256 * KIB, MP_STRATEGY_TLSF);
+    REQUIRE(p != NULL);
+    int calls = 0;
+    CHECK_STATUS(mp_pool_set_pressure_callback(p, count_pressure_calls, &calls), MP_OK);
+    MP_Handle a, b, c;
+    MP_PoolStats st;
+    REQUIRE(mp_pool_alloc(p, 1000, 7, 0, &a) == MP_OK);
+    CHECK_STATUS(mp_pool_stats(p, &st), MP_OK);
+    size_t first_peak = st.peak_usage_bytes;
+    CHECK(first_peak == st.used_bytes && first_peak >= 1000);
+    CHECK(p->pressure_down_bytes == 0 && p->pressure_span_bytes == first_peak + 1);
+    CHECK(p->fast_alloc_owner == 7 && p->fast_free_end == p->last_gen_handle);
+    CHECK_STATUS(mp_pool_free(p, a), MP_OK);
+    CHECK(p->free_top == &p->slots[a & p->index_mask] && p->free_top->handle == 0u - a);
+    CHECK_STATUS(mp_pool_alloc(p, 100, 7, 0, &b), MP_OK);
+    CHECK(b == a + p->gen_step); /* the same slot, the next generation */
+    CHECK_STATUS(mp_pool_stats(p, &st), MP_OK);
+    CHECK(st.peak_usage_bytes == first_peak && st.used_bytes < first_peak);
+    CHECK_STATUS(mp_pool_alloc(p, 1000, 7, 0, &c), MP_OK); /* a new peak */
+    CHECK_STATUS(mp_pool_stats(p, &st), MP_OK);
+    CHECK(st.peak_usage_bytes == st.used_bytes && st.peak_usage_bytes > first_peak);
+    CHECK(p->pressure_span_bytes == st.peak_usage_bytes + 1);
+    CHECK(mp_pool_pressure_level(p) == MP_PRESSURE_LOW && calls == 0);
+    CHECK_STATUS(mp_pool_free(p, b), MP_OK);
+    CHECK(mp_pool_check(p) == 0);
+
+    p->pressure_span_bytes++;
+    CHECK(mp_pool_check(p) > 0);
+    p->pressure_span_bytes--;
+    p->peak_used_bytes++;
+    CHECK(mp_pool_check(p) > 0);
+    p->peak_used_bytes--;
+    size_t in_band = p->band_used_bytes;
+    p->band_used_bytes = p->pressure_span_bytes; /* above the band */
+    CHECK(mp_pool_check(p) > 0);
+    p->band_used_bytes = in_band;
+    p->fast_free_end--;
+    CHECK(mp_pool_check(p) > 0);
+    p->fast_free_end++;
+    p->fast_alloc_owner++;
+    CHECK(mp_pool_check(p) > 0);
+    p->fast_alloc_owner--;
+    p->free_top->handle -= 1u; /* the negation of another slot's handle */
+    CHECK(mp_pool_check(p) > 0);
+    p->free_top->handle += 1u;
+    pool_slot *top = p->free_top;
+    p->free_top = p->slots + p->high_water; /* a fresh slot, not on the stack */
+    CHECK(mp_pool_check(p) > 0);
+    p->free_top = top;
+    CHECK(mp_pool_check(p) == 0);
+    CHECK_STATUS(mp_pool_free(p, c), MP_OK);
+    CHECK(mp_pool_check(p) == 0);
+    mp_pool_destroy(p);
+}
+
 MP_TEST_MAIN(TEST_CASE(forged_and_out_of_range_handles_are_invalid_and_change_nothing),
+             TEST_CASE(fast_path_fields_are_derived_and_checked),
              TEST_CASE(stale_handles_are_invalid_and_freeing_them_is_a_double_free),
              TEST_CASE(fast_free_refuses_fresh_slots_and_handle_zero),
              TEST_CASE(handles_of_another_pool_are_invalid_even_with_the_same_slot),

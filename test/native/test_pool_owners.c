@@ -230,7 +230,7 @@ static void a_single_owner_shares_the_pool_counters_until_a_second_appears(void)
     CHECK_STATUS(mp_pool_free(p, h[0]), MP_OK);
     CHECK_STATUS(mp_pool_owner_stats(p, 7, &later), MP_OK);
     CHECK(later.free_count == 2 && later.block_count == 2 && later.bytes_in_use_peak == solo.bytes_in_use_peak);
-    CHECK(later.bytes_in_use + other.bytes_in_use == p->used_bytes);
+    CHECK(later.bytes_in_use + other.bytes_in_use == pool_used_bytes(p));
     CHECK(mp_pool_check(p) == 0);
     mp_pool_destroy(p);
 }
@@ -346,7 +346,7 @@ static void a_single_tlsf_keeps_no_counters_and_check_walks_its_heap(void) {
     CHECK(ts.failed_alloc_count == 1);
     MP_PoolStats st;
     CHECK_STATUS(mp_pool_stats(p, &st), MP_OK);
-    CHECK(st.allocated_block_count == 40 - 14 + 1 && st.used_bytes == p->used_bytes);
+    CHECK(st.allocated_block_count == 40 - 14 + 1 && st.used_bytes == pool_used_bytes(p));
     CHECK(mp_tlsf_check(p->tlsf_only) == 0);
     CHECK(mp_pool_check(p) == 0);
 
@@ -373,7 +373,7 @@ static void a_single_tlsf_keeps_no_counters_and_check_walks_its_heap(void) {
     CHECK(p->tlsf_only == NULL && (p->backends[0].u.tlsf->flags & TLSF_FLAG_OWNER_COUNTS) == 0);
     CHECK_STATUS(mp_pool_alloc(p, 100, 0, 0, &h[0]), MP_OK);
     CHECK_STATUS(mp_tlsf_stats(p->backends[0].u.tlsf, &ts), MP_OK);
-    CHECK(ts.alloc_count == 1 && ts.bytes_in_use == p->used_bytes);
+    CHECK(ts.alloc_count == 1 && ts.bytes_in_use == pool_used_bytes(p));
     CHECK(mp_pool_check(p) == 0);
     mp_pool_destroy(p);
 }
@@ -403,16 +403,20 @@ static void fast_paths_report_pressure_changes(void) {
 }
 
 /* A pool over one TLSF compares a request once with fast_alloc_sizes: its
- * maximum request capped to what TLSF's front cache serves (and 0 for other
- * strategies). Larger requests, and every request of a pool capped lower,
- * still succeed the general way; mp_pool_check finds the field off. */
+ * maximum request capped to what TLSF's front cache serves, once the fast
+ * owner is known (0 before, and for other strategies). Larger requests,
+ * and every request of a pool capped lower, still succeed the general way;
+ * mp_pool_check finds the field off. */
 static void the_fast_size_cap_is_the_smaller_of_pool_and_tlsf_limits(void) {
     MP_Pool *p = mp_pool_create(MIB, MP_STRATEGY_TLSF);
     REQUIRE(p != NULL);
     REQUIRE(p->tlsf_only != NULL);
+    CHECK(p->fast_alloc_sizes == 0); /* no owner record yet */
+    MP_Handle small, large, first;
+    CHECK_STATUS(mp_pool_alloc(p, 64, 1, 0, &first), MP_OK);
+    CHECK(p->fast_alloc_owner == 1);
     CHECK(p->fast_alloc_sizes == p->tlsf_only->fast.alloc_sizes);
     CHECK(p->fast_alloc_sizes > 4096 && p->fast_alloc_sizes < 8192);
-    MP_Handle small, large;
     CHECK_STATUS(mp_pool_alloc(p, p->fast_alloc_sizes, 1, 0, &small), MP_OK);
     CHECK_STATUS(mp_pool_alloc(p, p->fast_alloc_sizes + 1, 1, 0, &large), MP_OK);
     CHECK(mp_pool_check(p) == 0);
@@ -421,12 +425,14 @@ static void the_fast_size_cap_is_the_smaller_of_pool_and_tlsf_limits(void) {
     p->fast_alloc_sizes++;
     CHECK_STATUS(mp_pool_free(p, small), MP_OK);
     CHECK_STATUS(mp_pool_free(p, large), MP_OK);
+    CHECK_STATUS(mp_pool_free(p, first), MP_OK);
     CHECK(mp_pool_check(p) == 0);
     mp_pool_destroy(p);
 
     MP_PoolConfig cfg = {.pool_bytes = MIB, .strategy = MP_STRATEGY_TLSF, .max_block_bytes = 1000};
     p = mp_pool_create_ex(&cfg);
     REQUIRE(p != NULL);
+    CHECK_STATUS(mp_pool_alloc(p, 64, 1, 0, &first), MP_OK);
     CHECK(p->fast_alloc_sizes == 1000);
     CHECK_STATUS(mp_pool_alloc(p, 1000, 1, 0, &small), MP_OK);
     CHECK_STATUS(mp_pool_alloc(p, 1001, 1, 0, &large), MP_ERR_LIMIT_EXCEEDED);
