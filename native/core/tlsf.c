@@ -31,17 +31,21 @@
  * heap has no room either. Cached blocks are free for every observer.
  *
  * Fast paths. mp_tlsf_alloc and mp_tlsf_free first try the cache's common
- * cases inline (tlsf_alloc_fast, tlsf_free_fast in tlsf_hot.h: a pop from
+ * cases inline (tlsf_alloc_front, tlsf_free_front in tlsf_hot.h: a pop from
  * the request's class or the next, a push into a class with room), with
  * the same validation and counters, compiled to code that calls nothing and
  * opens no stack frame. They compare with fields derived once from the
  * configuration (MP_Tlsf.fast, tlsf_cache.c) instead of recomputing: a
  * request limit and a heap span (0 for thread-safe instances, so the same
  * compare sends those to the locked paths), a table of size classes and
- * each class's bounds. They change nothing when they decline; the
- * out-of-line tlsf_alloc_slow / tlsf_free_slow then run the whole operation
- * from the start, so every error is found and reported there exactly as
- * before.
+ * each class's bounds. They change nothing when they decline. What they
+ * learnt is not done twice: a free whose header validated but which the
+ * cache does not take goes straight to the coalescing free
+ * (tlsf_free_validated), an allocation whose classes were seen empty
+ * straight to the list search (tlsf_alloc_missed); anything else (a
+ * header that failed, a thread-safe instance, an odd size) runs the whole
+ * operation from the start in tlsf_alloc_slow / tlsf_free_slow, so every
+ * error is found and reported there exactly as before.
  *
  * Memory layout (16-byte granules, sizes include the header):
  *   region: [pad][hdr|payload ...][hdr|payload ...] ... [sentinel hdr]
@@ -169,6 +173,9 @@ MP_COLD MP_Status tlsf_too_big(size_t req) {
 /* tlsf_take for aligned requests and realloc: one out-of-line copy. */
 static MP_NOINLINE uint8_t *tlsf_take_aligned(MP_Tlsf *t, size_t req, size_t align, size_t *usable,
                                               MP_Status *why) {
+    /* Two copies: realloc moves mostly blocks asked with TLSF's own
+     * alignment, which then skip every alignment step. */
+    if (align == 0) return tlsf_take_from(t, req, 0, TLSF_TAKE_CACHE | TLSF_TAKE_REPLACE, usable, why);
     return tlsf_take(t, req, align, usable, why);
 }
 
@@ -210,12 +217,12 @@ static MP_COLD void tlsf_alloc_failed(MP_Tlsf *t, MP_Status why, size_t req) {
 
 /* alloc with counters; lock held. Inlined with align == 0 (the hot path);
  * other alignments (0 or a power of two > 16) take the out-of-line copy of
- * tlsf_take. */
-MP_INLINE void *tlsf_alloc_counted(MP_Tlsf *t, size_t req, size_t align) {
+ * tlsf_take. `how` as for tlsf_take_from (align 0). */
+MP_INLINE void *tlsf_alloc_counted_from(MP_Tlsf *t, size_t req, size_t align, unsigned how) {
     size_t usable;
     MP_Status why;
-    uint8_t *p =
-        align == 0 ? tlsf_take(t, req, 0, &usable, &why) : tlsf_take_aligned(t, req, align, &usable, &why);
+    uint8_t *p = align == 0 ? tlsf_take_from(t, req, 0, how, &usable, &why)
+                            : tlsf_take_aligned(t, req, align, &usable, &why);
     if (MP_UNLIKELY(p == NULL) && why == MP_ERR_OUT_OF_MEMORY && tlsf_cache_bytes(t) != 0)
         p = tlsf_take_after_flush(t, req, align, &usable, &why);
     if (MP_UNLIKELY(p == NULL)) {
@@ -224,6 +231,10 @@ MP_INLINE void *tlsf_alloc_counted(MP_Tlsf *t, size_t req, size_t align) {
     }
     tlsf_count_alloc(t, usable, req);
     return p;
+}
+
+MP_INLINE void *tlsf_alloc_counted(MP_Tlsf *t, size_t req, size_t align) {
+    return tlsf_alloc_counted_from(t, req, align, TLSF_TAKE_CACHE);
 }
 
 static MP_NOINLINE void *tlsf_alloc_locked(MP_Tlsf *t, size_t req, size_t align) {
@@ -244,13 +255,24 @@ static MP_NOINLINE void *tlsf_alloc_slow(MP_Tlsf *t, size_t size) {
     return tlsf_alloc_counted(t, size, 0);
 }
 
+/* mp_tlsf_alloc of a request the front cache just missed cleanly
+ * (tlsf_alloc_front): 1 .. fast.alloc_sizes bytes, so within
+ * max_request_bytes, and the instance is not thread-safe. */
+static MP_NOINLINE void *tlsf_alloc_missed(MP_Tlsf *t, size_t size) {
+    return tlsf_alloc_counted_from(t, size, 0, TLSF_TAKE_REPLACE);
+}
+
 void *mp_tlsf_alloc(MP_Tlsf *t, size_t size) {
     size_t usable;
     uint8_t *p;
+    bool missed = false;
     /* A thread-safe instance's fast limits are 0: the fast path declines. */
-    if (MP_LIKELY(t != NULL) && MP_LIKELY((p = tlsf_alloc_fast(t, size, &usable)) != NULL)) {
-        tlsf_count_alloc(t, usable, size);
-        return p;
+    if (MP_LIKELY(t != NULL) && MP_LIKELY(size - 1u < t->fast.alloc_sizes)) {
+        if (MP_LIKELY((p = tlsf_alloc_front(t, size, &usable, &missed)) != NULL)) {
+            tlsf_count_alloc(t, usable, size);
+            return p;
+        }
+        if (missed) return tlsf_alloc_missed(t, size);
     }
     return tlsf_alloc_slow(t, size);
 }
@@ -360,11 +382,31 @@ static MP_NOINLINE MP_Status tlsf_free_slow(MP_Tlsf *t, void *ptr) {
     return MP_OK;
 }
 
+/* mp_tlsf_free of the used block `b` (header word w0) that tlsf_free_front
+ * validated and the cache did not take: the coalescing free, without
+ * validating the header again or asking the cache again. */
+static MP_NOINLINE MP_Status tlsf_free_validated(MP_Tlsf *t, uint8_t *b, uint64_t w0) {
+    size_t usable, requested;
+    MP_Status st = tlsf_release_at(t, b, w0, &usable, &requested);
+    if (MP_UNLIKELY(st != MP_OK)) {
+        t->stats.rejected_free_count++;
+        return mp_fail(st, 0, 0, 0);
+    }
+    tlsf_count_free(t, usable, requested);
+    return MP_OK;
+}
+
 MP_Status mp_tlsf_free(MP_Tlsf *t, void *ptr) {
     size_t usable, requested;
-    if (MP_LIKELY(t != NULL) && MP_LIKELY(tlsf_free_fast(t, ptr, &usable, &requested))) {
-        tlsf_count_free(t, usable, requested);
-        return MP_OK;
+    uint8_t *b;
+    uint64_t w0;
+    if (MP_LIKELY(t != NULL)) {
+        tlsf_front_free r = tlsf_free_front(t, ptr, &b, &w0, &usable, &requested);
+        if (MP_LIKELY(r == TLSF_FREE_CACHED)) {
+            tlsf_count_free(t, usable, requested);
+            return MP_OK;
+        }
+        if (r == TLSF_FREE_VALIDATED) return tlsf_free_validated(t, b, w0);
     }
     return tlsf_free_slow(t, ptr);
 }
@@ -456,7 +498,17 @@ static MP_Status tlsf_realloc_locked(MP_Tlsf *t, void **ptr, size_t req) {
     tlsf_w_sizes(w0, &old_usable, &old_requested);
     size_t new_usable, freed_usable, freed_requested;
     void *moved = NULL;
-    st = tlsf_resize_in_place(t, b, w0, req, &new_usable);
+    /* Growing needs a free successor: when the successor's first word says
+     * used, the in-place attempt would validate it only to find that, so it
+     * is skipped (the move's release validates it instead; a damaged one
+     * fails there, undone, with the same status). */
+    bool skipped = tlsf_block_bytes_for(req) > tlsf_w_bytes(w0) &&
+                   !(tlsf_peek64(b + tlsf_w_bytes(w0)) & TLSF_W_FREE);
+    if (skipped) {
+        st = MP_ERR_OUT_OF_MEMORY;
+    } else {
+        st = tlsf_resize_in_place(t, b, w0, req, &new_usable);
+    }
     if (st == MP_ERR_OUT_OF_MEMORY) {
         /* Move, keeping the alignment the block was asked with. */
         unsigned align_log2 = (unsigned)((w0 & TLSF_W_ALIGN_MASK) >> TLSF_W_ALIGN_SHIFT);
@@ -472,12 +524,21 @@ static MP_Status tlsf_realloc_locked(MP_Tlsf *t, void **ptr, size_t req) {
             if (st == MP_ERR_OUT_OF_MEMORY) moved = tlsf_take_aligned(t, req, align, &new_usable, &st);
         }
         if (moved == NULL && st != MP_OK) {
+            /* A damaged successor is reported as the in-place attempt
+             * would have reported it. */
+            uint64_t nw0;
+            if (skipped && st == MP_ERR_OUT_OF_MEMORY && !tlsf_used_successor_ok(&t->env, b + tlsf_w_bytes(w0), &nw0))
+                return mp_fail(MP_ERR_CORRUPTION, req, 0, 0);
             tlsf_alloc_failed(t, st, req);
             return st;
         }
         if (moved != NULL) {
             memcpy(moved, *ptr, old_usable < req ? old_usable : req);
-            st = tlsf_release(t, *ptr, &freed_usable, &freed_requested);
+            /* b's header is as validated above (or after the flush) but for
+             * one write tlsf_take makes: a block taken whole right below b
+             * clears b's previous-free flag. */
+            if ((uint8_t *)moved + new_usable == b) w0 &= ~TLSF_W_PREV_FREE;
+            st = tlsf_release_at(t, b, w0, &freed_usable, &freed_requested);
             if (st != MP_OK) {
                 /* The old block's neighbourhood failed validation: undo. */
                 (void)tlsf_release(t, moved, &freed_usable, &freed_requested);
@@ -582,6 +643,7 @@ static MP_Tlsf *tlsf_build(void *control, const tlsf_layout *lay, const MP_TlsfC
     t->max_request_bytes = t->blocks_bytes - TLSF_HDR_BYTES;
     t->env.sl_log2 = lay->sl_log2;
     t->env.fl_shift = lay->sl_log2 + TLSF_GRANULE_LOG2;
+    t->env.linear_below = (size_t)1 << t->env.fl_shift;
     t->fl_count = lay->fl_count;
     t->cache_classes = lay->cache_classes;
     t->cache_budget_bytes = lay->cache_classes != 0 ? cfg->cache_bytes : 0;

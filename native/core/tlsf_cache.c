@@ -2,7 +2,7 @@
  * tlsf_cache.c - the front cache of TLSF: layout, flush and check. The hot
  * push and pop are inline in tlsf_internal.h (tlsf_cache_push,
  * tlsf_cache_pop), used by free and alloc in tlsf.c, and in tlsf_hot.h as
- * the register-light fast paths tlsf_alloc_fast and tlsf_free_fast (same
+ * the register-light fast paths tlsf_alloc_front and tlsf_free_front (same
  * validation; they only decline where tlsf_cache_pop/push would do more).
  *
  * Why. A coalescing free touches the block, both physical neighbours and
@@ -64,6 +64,7 @@ size_t tlsf_cache_layout(unsigned sl_log2, unsigned fl_count, size_t budget_byte
     memset(&e, 0, sizeof e);
     e.sl_log2 = sl_log2;
     e.fl_shift = sl_log2 + TLSF_GRANULE_LOG2;
+    e.linear_below = (size_t)1 << e.fl_shift;
     unsigned n = tlsf_list_index(&e, TLSF_CACHE_MAX_BLOCK_BYTES);
     unsigned lists = fl_count << sl_log2;
     *classes = n < lists ? n : lists;

@@ -5,7 +5,7 @@
  * function frame per operation instead of two. Their out-of-line cold and
  * merging parts stay in tlsf.c. See tlsf.c for the algorithm and layout.
  * The "fast paths" section holds the front cache's common cases written for
- * few live values (tlsf_alloc_fast, tlsf_free_fast): mp_tlsf_alloc/free and
+ * few live values (tlsf_alloc_front, tlsf_free_front): mp_tlsf_alloc/free and
  * mp_pool_alloc/free run them first and fall back to the full paths.
  */
 #ifndef MP_TLSF_HOT_H
@@ -49,7 +49,7 @@ MP_NOINLINE MP_Status tlsf_release_merging(MP_Tlsf *t, uint8_t *b, uint64_t w0, 
 MP_INLINE uint8_t *tlsf_find(const MP_Tlsf *t, const tlsf_env *e, size_t bs, uint64_t *w0, uint32_t *next,
                              unsigned *fl, unsigned *sl, bool *is_head, MP_Status *why) {
     unsigned f, s;
-    if (bs < ((size_t)1 << e->fl_shift)) {
+    if (bs < e->linear_below) {
         f = 0; /* exact 16-byte classes: every block of the list fits */
         s = (unsigned)(bs >> TLSF_GRANULE_LOG2);
     } else {
@@ -59,7 +59,7 @@ MP_INLINE uint8_t *tlsf_find(const MP_Tlsf *t, const tlsf_env *e, size_t bs, uin
         s = (unsigned)(search >> (l - e->sl_log2)) ^ (1u << e->sl_log2);
     }
     uint8_t *b = NULL;
-    if (MP_LIKELY(f < t->fl_count)) {
+    if (MP_LIKELY(f == 0 || f < t->fl_count)) { /* fl_count >= 1: no load for the linear sizes */
         uint32_t sl_map = t->sl_bitmap[f] & (~0u << s);
         if (sl_map == 0) {
             uint64_t fl_map = t->fl_bitmap & (~0ull << (f + 1));
@@ -101,25 +101,34 @@ MP_INLINE size_t tlsf_block_bytes_for(size_t req) {
 /* Takes a block for `req` bytes aligned to `align` (0 or a power of two > 16)
  * out of the free lists, splits off the tail and the alignment gap, marks it
  * used. Lock held; counters are the caller's. Inlined with align == 0 into
- * the hot path. */
-MP_INLINE uint8_t *tlsf_take(MP_Tlsf *t, size_t req, size_t align, size_t *usable, MP_Status *why) {
+ * the hot path. `how` (TLSF_TAKE_*, compile-time constants in every
+ * caller) selects the steps below. */
+#define TLSF_TAKE_CACHE 1u   /* check the request's size and try the front cache first; without it
+                              * (align 0 only) the caller checked req <= max_request_bytes and saw the
+                              * front cache miss for it (tlsf_alloc_front) */
+#define TLSF_TAKE_REPLACE 2u /* align 0: a remainder that maps to the list of the block it is cut from
+                              * takes its place as the head (no pop and push): common behind the front
+                              * cache, rare in the managed pool's inlined copy, kept small without it */
+MP_INLINE uint8_t *tlsf_take_from(MP_Tlsf *t, size_t req, size_t align, unsigned how, size_t *usable,
+                                  MP_Status *why) {
     const tlsf_env *e = &t->env;
-    size_t search, bs = tlsf_block_bytes_for(req);
+    size_t bs = tlsf_block_bytes_for(req), search = bs;
     uint64_t align_bits = 0;
     if (align == 0) {
-        if (MP_UNLIKELY(req > t->max_request_bytes)) {
-            *why = tlsf_too_big(req);
-            return NULL;
-        }
-        search = bs;
-        unsigned c = tlsf_cache_class(t, bs);
-        if (c < t->cache_classes) {
-            bool corrupt;
-            uint8_t *p = tlsf_cache_pop(t, req, bs, c, usable, &corrupt);
-            if (p != NULL) return p;
-            if (MP_UNLIKELY(corrupt)) {
-                *why = MP_ERR_CORRUPTION;
+        if (how & TLSF_TAKE_CACHE) {
+            if (MP_UNLIKELY(req > t->max_request_bytes)) {
+                *why = tlsf_too_big(req);
                 return NULL;
+            }
+            unsigned c = tlsf_cache_class(t, bs);
+            if (c < t->cache_classes) {
+                bool corrupt;
+                uint8_t *p = tlsf_cache_pop(t, req, bs, c, usable, &corrupt);
+                if (p != NULL) return p;
+                if (MP_UNLIKELY(corrupt)) {
+                    *why = MP_ERR_CORRUPTION;
+                    return NULL;
+                }
             }
         }
     } else {
@@ -157,33 +166,47 @@ MP_INLINE uint8_t *tlsf_take(MP_Tlsf *t, size_t req, size_t align, size_t *usabl
         return NULL;
     }
     /* Everything to be touched is validated; from here on nothing fails. */
-    if (b_is_head) {
-        tlsf_pop(t, e, next, fl, sl);
-    } else {
-        tlsf_unlink(t, e, b, fl, sl);
-    }
     uint64_t prev_free = w0 & TLSF_W_PREV_FREE;
-    if (gap != 0) {
-        unsigned gfl, gsl;
-        tlsf_mapping(e, gap, &gfl, &gsl);
-        tlsf_footer_store(a, tlsf_granules(gap));
-        tlsf_push(t, e, b, tlsf_granules(gap) | TLSF_W_FREE | prev_free, gfl, gsl);
-        prev_free = TLSF_W_PREV_FREE;
-    }
-    if (split) {
-        unsigned rfl, rsl;
-        tlsf_mapping(e, rest, &rfl, &rsl);
+    unsigned rfl = 0, rsl = 0;
+    bool replace = (how & TLSF_TAKE_REPLACE) && align == 0;
+    if (replace && split) tlsf_mapping(e, rest, &rfl, &rsl);
+    if (replace && b_is_head && split && rfl == fl && rsl == sl) {
         tlsf_footer_store(n, tlsf_granules(rest));
-        tlsf_push(t, e, a + bs, tlsf_granules(rest) | TLSF_W_FREE, rfl, rsl);
+        tlsf_replace_head(t, e, a + bs, tlsf_granules(rest) | TLSF_W_FREE, next, fl, sl);
         asize = bs;
     } else {
-        tlsf_hdr_store(e, n, nw0 & ~TLSF_W_PREV_FREE);
+        if (b_is_head) {
+            tlsf_pop(t, e, next, fl, sl);
+        } else {
+            tlsf_unlink(t, e, b, fl, sl);
+        }
+        if (gap != 0) {
+            unsigned gfl, gsl;
+            tlsf_mapping(e, gap, &gfl, &gsl);
+            tlsf_footer_store(a, tlsf_granules(gap));
+            tlsf_push(t, e, b, tlsf_granules(gap) | TLSF_W_FREE | prev_free, gfl, gsl);
+            prev_free = TLSF_W_PREV_FREE;
+        }
+        if (split) {
+            if (!replace) tlsf_mapping(e, rest, &rfl, &rsl);
+            tlsf_footer_store(n, tlsf_granules(rest));
+            tlsf_push(t, e, a + bs, tlsf_granules(rest) | TLSF_W_FREE, rfl, rsl);
+            asize = bs;
+        } else {
+            tlsf_hdr_store(e, n, nw0 & ~TLSF_W_PREV_FREE);
+        }
     }
     *usable = asize - TLSF_HDR_BYTES;
     uint64_t slack = (uint64_t)(*usable - req) << TLSF_W_SLACK_SHIFT;
     tlsf_hdr_store(e, a, tlsf_granules(asize) | prev_free | align_bits | slack);
     MP_UNPOISON(a + TLSF_HDR_BYTES, *usable);
     return a + TLSF_HDR_BYTES;
+}
+
+/* tlsf_take_from trying the front cache first (every caller but the one
+ * that just saw it miss). */
+MP_INLINE uint8_t *tlsf_take(MP_Tlsf *t, size_t req, size_t align, size_t *usable, MP_Status *why) {
+    return tlsf_take_from(t, req, align, TLSF_TAKE_CACHE, usable, why);
 }
 
 MP_INLINE void tlsf_count_alloc(MP_Tlsf *t, size_t usable, size_t req) {
@@ -287,8 +310,11 @@ MP_INLINE bool tlsf_cache_top_fast(const MP_Tlsf *t, size_t c, size_t n, uint8_t
  * that class is empty or its top too small, from the top of class c + 1;
  * the size of each top must lie in its class (fast.class_start). NULL
  * otherwise: nothing cached that fits, a cached header that fails
- * validation, or a waste tlsf_cache_pop refuses. */
-MP_INLINE uint8_t *tlsf_alloc_fast_in(MP_Tlsf *t, size_t req, size_t *usable) {
+ * validation, or a waste tlsf_cache_pop refuses. *missed is set (and
+ * otherwise left alone) when it declines because class c is empty or its
+ * validated top too small and class c + 1 is empty: tlsf_cache_pop would
+ * then miss too, and a list search may skip it (tlsf_take_from). */
+MP_INLINE uint8_t *tlsf_alloc_front(MP_Tlsf *t, size_t req, size_t *usable, bool *missed) {
     /* The granules of tlsf_block_bytes_for(req) (req + 16 rounded up; at
      * least 2, as req >= 1) and their class. */
     uint32_t g = (uint32_t)((req + 15u) >> TLSF_GRANULE_LOG2) + 1u; /* below 512 */
@@ -307,7 +333,10 @@ MP_INLINE uint8_t *tlsf_alloc_fast_in(MP_Tlsf *t, size_t req, size_t *usable) {
     /* Past the last class the count is 0. Every size of class c + 1 is
      * above the request's block size. */
     c++;
-    if (t->cache_count[c] == 0) return NULL;
+    if (t->cache_count[c] == 0) {
+        *missed = true;
+        return NULL;
+    }
     if (!tlsf_cache_top_fast(t, c, t->cache_count[c], &b, &w0) || tlsf_w_bytes(w0) < t->fast.class_start[c] ||
         tlsf_w_bytes(w0) >= t->fast.class_start[c + 1])
         return NULL;
@@ -317,19 +346,27 @@ take:
     return tlsf_cache_take(t, b, w0, (unsigned)c, t->cache_count[c], req, usable);
 }
 
-/** tlsf_alloc_fast_in for any request; NULL also for 0 bytes and for more
- * than fast.alloc_sizes (too large, not of a cached class, or any request
- * to a thread-safe instance). */
-MP_INLINE uint8_t *tlsf_alloc_fast(MP_Tlsf *t, size_t req, size_t *usable) {
-    if (MP_UNLIKELY(req - 1u >= t->fast.alloc_sizes)) return NULL;
-    return tlsf_alloc_fast_in(t, req, usable);
+/** tlsf_alloc_front for callers that do not care why it declined. */
+MP_INLINE uint8_t *tlsf_alloc_fast_in(MP_Tlsf *t, size_t req, size_t *usable) {
+    bool missed;
+    return tlsf_alloc_front(t, req, usable, &missed);
 }
 
-/** A free of `ptr` into the front cache: true if `ptr` is a valid used
+/** What tlsf_free_front did. */
+typedef enum tlsf_front_free {
+    TLSF_FREE_CACHED,   /* the cache took the block: done */
+    TLSF_FREE_VALIDATED, /* a valid used block (the checks of tlsf_used_block) the cache does not take */
+    TLSF_FREE_DECLINED   /* anything else: run the full path, which reports it */
+} tlsf_front_free;
+
+/** A free of `ptr` into the front cache: CACHED if `ptr` is a valid used
  * block (the checks of tlsf_used_block) and the cache took it
- * (tlsf_cache_push); its sizes are then in *usable and *requested. False:
- * refused, not cacheable, or a thread-safe instance. */
-MP_INLINE bool tlsf_free_fast(MP_Tlsf *t, void *ptr, size_t *usable, size_t *requested) {
+ * (tlsf_cache_push); its sizes are then in *usable and *requested.
+ * VALIDATED: it is such a block, at *b_out with header word *w0, but not of
+ * a cached class or its class is full or the budget too small; nothing
+ * changed. DECLINED: refused, or a thread-safe instance; nothing changed. */
+MP_INLINE tlsf_front_free tlsf_free_front(MP_Tlsf *t, void *ptr, uint8_t **b_out, uint64_t *w0_out,
+                                          size_t *usable, size_t *requested) {
     const tlsf_env *e = &t->env;
     /* In the heap and aligned, one compare: rotated right by 4 bits, an
      * offset with any of its low 4 bits set is above any span, and one
@@ -337,22 +374,33 @@ MP_INLINE bool tlsf_free_fast(MP_Tlsf *t, void *ptr, size_t *usable, size_t *req
     uintptr_t off = (uintptr_t)ptr - t->fast.free_base;
     if (MP_UNLIKELY(((off >> TLSF_GRANULE_LOG2) | (off << (sizeof off * 8u - TLSF_GRANULE_LOG2))) >=
                     t->fast.free_span))
-        return false;
+        return TLSF_FREE_DECLINED;
     uint8_t *b = (uint8_t *)ptr - TLSF_HDR_BYTES;
     uint64_t w0 = tlsf_peek64(b);
     size_t size = tlsf_w_bytes(w0);
+    *b_out = b;
+    *w0_out = w0;
     /* Used (neither free nor cached: no next link in the tag), authentic,
      * of a cached class (at least 32 bytes) and inside the heap. */
     if (MP_UNLIKELY((w0 & (TLSF_W_FREE | TLSF_W_CACHED)) != 0 ||
-                    tlsf_tag(e, b, w0, 0) != tlsf_peek64(b + 8)) ||
-        size - TLSF_MIN_BLOCK_BYTES >= t->fast.free_sizes ||
+                    tlsf_tag(e, b, w0, 0) != tlsf_peek64(b + 8)))
+        return TLSF_FREE_DECLINED;
+    if (size - TLSF_MIN_BLOCK_BYTES >= t->fast.free_sizes ||
         MP_UNLIKELY((uintptr_t)b + size > (uintptr_t)e->sentinel)) /* b < sentinel: no wrap */
-        return false;
+        return tlsf_fits_heap(e, b, tlsf_w_size(w0)) ? TLSF_FREE_VALIDATED : TLSF_FREE_DECLINED;
     size_t c = t->fast.class_of[tlsf_w_size(w0)]; /* size >> 4 */
-    if (t->cache_count[c] >= TLSF_CACHE_DEPTH || size > t->cache_room_bytes) return false;
+    if (t->cache_count[c] >= TLSF_CACHE_DEPTH || size > t->cache_room_bytes) return TLSF_FREE_VALIDATED;
     tlsf_cache_file(t, b, w0, c);
     tlsf_w_sizes(w0, usable, requested);
-    return true;
+    return TLSF_FREE_CACHED;
+}
+
+/** tlsf_free_front for callers that run their full path for anything the
+ * cache does not take: true if it took the block. */
+MP_INLINE bool tlsf_free_fast(MP_Tlsf *t, void *ptr, size_t *usable, size_t *requested) {
+    uint8_t *b;
+    uint64_t w0;
+    return tlsf_free_front(t, ptr, &b, &w0, usable, requested) == TLSF_FREE_CACHED;
 }
 
 /* ------------------------------------------------ entry points for mp_pool */

@@ -83,6 +83,7 @@ typedef struct tlsf_env {
     uint32_t link_span;  /* link indices of blocks that can be free: 1 .. link_span */
     unsigned sl_log2;    /* log2 of the second-level list count */
     unsigned fl_shift;   /* sizes below 1 << fl_shift map linearly to first level 0 */
+    size_t linear_below; /* 1 << fl_shift: one compare per size mapped, no shift */
 } tlsf_env;
 
 struct MP_Tlsf {
@@ -338,7 +339,7 @@ MP_INLINE uint64_t tlsf_footer_load(const uint8_t *end) { return tlsf_peek64(end
 
 /** First- and second-level list of a block of `size` bytes. */
 MP_INLINE void tlsf_mapping(const tlsf_env *e, size_t size, unsigned *fl, unsigned *sl) {
-    if (size < ((size_t)1 << e->fl_shift)) {
+    if (size < e->linear_below) {
         *fl = 0;
         *sl = (unsigned)(size >> TLSF_GRANULE_LOG2);
     } else {
@@ -393,6 +394,18 @@ MP_INLINE void tlsf_pop(MP_Tlsf *t, const tlsf_env *e, uint32_t next, unsigned f
         t->sl_bitmap[fl] &= ~(1u << sl);
         if (t->sl_bitmap[fl] == 0) t->fl_bitmap &= ~(1ull << fl);
     }
+}
+
+/* Puts the free block `b` (header word w0) in the place of the head of the
+ * list (fl, sl), whose authenticated next link is `next`, in one step
+ * instead of a pop and a push: the rest of the list and the bitmaps stay
+ * as they are. For a block that maps to the list of a head it replaces
+ * (a remainder split off it, a block merged with it). */
+MP_INLINE void tlsf_replace_head(MP_Tlsf *t, const tlsf_env *e, uint8_t *b, uint64_t w0, uint32_t next,
+                                 unsigned fl, unsigned sl) {
+    if (next != 0) tlsf_prev_store(tlsf_block_at(e, next), tlsf_index_of(e, b));
+    tlsf_free_hdr_store(e, b, w0, next);
+    t->heads[(fl << e->sl_log2) | sl] = b;
 }
 
 /* True if `pi`, the previous link of the free block with index `bi`, names a

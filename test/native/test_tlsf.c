@@ -368,6 +368,32 @@ static void test_realloc_moves_when_next_block_is_used_and_keeps_contents(void) 
     mp_tlsf_destroy(t);
 }
 
+/* The move takes the free block right below the old one whole: that clears
+ * the old block's previous-free flag, which its release must then see. */
+static void test_realloc_moving_into_the_free_block_right_below_frees_the_old_block(void) {
+    MP_Tlsf *t = create_uncached(MIB);
+    REQUIRE(t != NULL);
+    uint8_t *below = mp_tlsf_alloc(t, 144); /* a 160-byte block */
+    uint8_t *b = mp_tlsf_alloc(t, 64);
+    void *guard = mp_tlsf_alloc(t, 64);
+    REQUIRE(below && b && guard);
+    REQUIRE(b == below + 160);
+    CHECK_STATUS(mp_tlsf_free(t, below), MP_OK);
+    fill(b, 64, 9);
+    void *p = b;
+    CHECK_STATUS(mp_tlsf_realloc(t, &p, 144), MP_OK); /* exactly the free block below */
+    CHECK(p == below);
+    CHECK(same_fill(p, 64, 9));
+    CHECK(mp_tlsf_usable_size(t, b) == 0);
+    MP_HeapStats st = stats_of(t);
+    CHECK(st.live_block_count == 2 && st.realloc_count == 1 && st.bytes_requested == 144 + 64);
+    CHECK(mp_tlsf_check(t) == 0);
+    void *again = mp_tlsf_alloc(t, 64); /* the old block, free again */
+    CHECK(again == b);
+    CHECK(mp_tlsf_check(t) == 0);
+    mp_tlsf_destroy(t);
+}
+
 static void test_realloc_keeps_the_alignment_the_block_had(void) {
     MP_Tlsf *t = create_uncached(MIB);
     REQUIRE(t != NULL);
@@ -570,6 +596,7 @@ MP_TEST_MAIN(TEST_CASE(test_create_maps_region_with_one_free_block),
              TEST_CASE(test_realloc_grows_in_place_into_a_free_next_block),
              TEST_CASE(test_realloc_shrinks_in_place_and_returns_the_tail),
              TEST_CASE(test_realloc_moves_when_next_block_is_used_and_keeps_contents),
+             TEST_CASE(test_realloc_moving_into_the_free_block_right_below_frees_the_old_block),
              TEST_CASE(test_realloc_keeps_the_alignment_the_block_had),
              TEST_CASE(test_realloc_of_null_allocates),
              TEST_CASE(test_failed_realloc_leaves_block_and_pointer_intact),

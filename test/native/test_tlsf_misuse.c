@@ -329,6 +329,34 @@ static void test_scribbled_header_of_a_live_block_makes_it_unfreeable(void) {
     mp_tlsf_destroy(t);
 }
 
+/* Growing a block whose used successor's header was overwritten: reported
+ * as corruption with nothing changed, whether the heap has room to move the
+ * block (the move is undone) or not (no allocation failure is counted). */
+static void test_realloc_next_to_a_scribbled_used_header_is_corruption(void) {
+    for (int full = 0; full <= 1; full++) {
+        MP_Tlsf *t = create_uncached(MIB);
+        REQUIRE(t != NULL);
+        uint8_t *x = mp_tlsf_alloc(t, 100);
+        uint8_t *y = mp_tlsf_alloc(t, 100);
+        REQUIRE(x && y && y == x + 128);
+        while (full && mp_tlsf_alloc(t, 4096) != NULL) {
+        }
+        while (full && mp_tlsf_alloc(t, 16) != NULL) {
+        }
+        mp_test_fill_pattern(x, 100, 5);
+        mp_test_stale_write(y - 8, 1, 0x77); /* y's tag */
+        MP_HeapStats before = stats_of(t);
+        void *p = x;
+        CHECK_STATUS(mp_tlsf_realloc(t, &p, 3000), MP_ERR_CORRUPTION);
+        CHECK(mp_last_error().status == MP_ERR_CORRUPTION);
+        CHECK(p == x);
+        CHECK(mp_test_pattern_intact(x, 100, 5));
+        CHECK(stats_unchanged_but(before, stats_of(t), 0, 0));
+        CHECK(mp_tlsf_usable_size(t, x) == 112);
+        mp_tlsf_destroy(t);
+    }
+}
+
 /* A free block keeps its size in a footer in its last 8 bytes, read when the
  * block after it is freed; a scribbled footer must not redirect the merge. */
 static void test_scribbled_footer_is_reported_when_the_next_block_is_freed(void) {
@@ -534,6 +562,7 @@ MP_TEST_MAIN(TEST_CASE(test_double_free_returns_double_free_and_changes_nothing)
              TEST_CASE(test_scribbled_free_list_links_are_reported_as_corruption),
              TEST_CASE(test_scribbled_header_of_a_free_block_is_reported_as_corruption),
              TEST_CASE(test_scribbled_header_of_a_live_block_makes_it_unfreeable),
+             TEST_CASE(test_realloc_next_to_a_scribbled_used_header_is_corruption),
              TEST_CASE(test_scribbled_footer_is_reported_when_the_next_block_is_freed),
              TEST_CASE(test_scribbled_previous_link_is_reported_when_its_block_is_merged),
              TEST_CASE(test_scribbled_next_link_is_reported_by_the_allocation_taking_its_block),
