@@ -29,6 +29,7 @@
         "native/core/fitlist_inspect.c",
         "native/core/fitlist_place.c",
         "native/core/pool.c",
+        "native/core/pool_access.c",
         "native/core/pool_backend.c",
         "native/core/pool_owner.c",
         "native/core/pool_defrag.c",
