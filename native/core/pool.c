@@ -259,12 +259,12 @@ MP_Pool *mp_pool_create_ex(const MP_PoolConfig *cfg) {
         return NULL;
     }
     /* 64-byte aligned: the fast paths' fields fill the first two lines. */
-    MP_Pool *p = aligned_alloc(64, sizeof *p);
-    if (p != NULL) memset(p, 0, sizeof *p);
+    MP_Pool *p = aligned_alloc(64, sizeof *p); /* a multiple of 64: the struct's alignment */
     if (p == NULL) {
         mp_fail(MP_ERR_OUT_OF_MEMORY, sizeof *p, 0, 0);
         return NULL;
     }
+    memset(p, 0, sizeof *p);
     MP_Status st = pool_configure(p, cfg);
     if (st != MP_OK) {
         free(p);
@@ -399,10 +399,6 @@ static MP_NOINLINE void pool_commit_info(MP_Pool *p, uint32_t idx, uint32_t oi, 
     }
 }
 
-/* Takes a slot for the block `ptr` just allocated (the caller checked one
- * is left), charges it to owner record `oi` and the pool and stores the new
- * handle in `*out`. True if used_bytes left its pressure band (the caller
- * then updates the level). */
 /* Takes the top slot of the free stack (not empty) for the block at `ptr`:
  * its handle, the slot in *slot. */
 MP_INLINE MP_Handle pool_slot_pop(MP_Pool *p, uint8_t *ptr, pool_slot **slot) {
@@ -426,6 +422,10 @@ MP_INLINE bool pool_count_alloc(MP_Pool *p, size_t size, size_t usable) {
     return used >= p->pressure_span_bytes;
 }
 
+/* Takes a slot for the block `ptr` just allocated (the caller checked one
+ * is left), charges it to owner record `oi` and the pool and stores the new
+ * handle in `*out`. True if the bytes in use left their pressure band (the
+ * caller then updates the level and the peak). */
 MP_INLINE bool pool_commit(MP_Pool *p, uint32_t oi, uint8_t *ptr, size_t size, size_t usable, uint32_t flags,
                            MP_Handle *out) {
     uint32_t idx;

@@ -169,23 +169,3 @@ MP_Status mp_pool_block_info(const MP_Pool *pool, MP_Handle handle, MP_PoolBlock
     pool_unlock(pool);
     return st == MP_OK ? MP_OK : mp_fail(st, 0, 0, 0);
 }
-
-uint64_t mp_pool_last_auto_defrag(const MP_Pool *pool, MP_DefragResult *out) {
-    if (pool == NULL) {
-        if (out != NULL) memset(out, 0, sizeof *out);
-        return 0;
-    }
-    pool_lock(pool);
-    uint64_t n = pool->auto_defrag_count;
-    if (out != NULL) *out = pool->last_auto_defrag;
-    pool_unlock(pool);
-    return n;
-}
-
-uint64_t mp_pool_relocation_count(const MP_Pool *pool) {
-    if (pool == NULL) return 0;
-    pool_lock(pool);
-    uint64_t n = pool->relocation_count;
-    pool_unlock(pool);
-    return n;
-}

@@ -343,3 +343,24 @@ MP_Status mp_pool_defragment(MP_Pool *pool, size_t budget_bytes, MP_DefragResult
     if (out != NULL) *out = result;
     return MP_OK;
 }
+
+/* What the automatic passes did and how many blocks every pass moved. */
+uint64_t mp_pool_last_auto_defrag(const MP_Pool *pool, MP_DefragResult *out) {
+    if (pool == NULL) {
+        if (out != NULL) memset(out, 0, sizeof *out);
+        return 0;
+    }
+    pool_lock(pool);
+    uint64_t n = pool->auto_defrag_count;
+    if (out != NULL) *out = pool->last_auto_defrag;
+    pool_unlock(pool);
+    return n;
+}
+
+uint64_t mp_pool_relocation_count(const MP_Pool *pool) {
+    if (pool == NULL) return 0;
+    pool_lock(pool);
+    uint64_t n = pool->relocation_count;
+    pool_unlock(pool);
+    return n;
+}

@@ -539,9 +539,6 @@ MP_Status pool_be_release(const MP_Pool *p, uint8_t *ptr);
  * pool_slot_info). */
 void pool_release_link(MP_Pool *p, uint32_t idx, size_t usable);
 
-/** Frees the live block in slot `idx`: backend free, owner and pool
- * accounting, generation bump (or retirement). Pressure is checked by callers.
- * A backend refusal (corruption) is returned with nothing changed. */
 /** Counts the release of a block of `usable` bytes (`requested` asked for);
  * true if the bytes in use fell below their band (band_used_bytes wrapped:
  * the subtraction's borrow). */
@@ -559,6 +556,9 @@ MP_INLINE void pool_slot_push(MP_Pool *p, pool_slot *s) {
     p->free_top = s;
 }
 
+/** Frees the live block in slot `idx`: backend free, owner and pool
+ * accounting, generation bump (or retirement). Pressure is checked by callers.
+ * A backend refusal (corruption) is returned with nothing changed. */
 MP_INLINE MP_Status pool_release_slot(MP_Pool *p, uint32_t idx) {
     pool_slot *s = &p->slots[idx];
     size_t usable, requested;
