@@ -68,7 +68,7 @@
  * commonest case written for few live values (no calls, a few register
  * saves): the only owner record, no flags and nothing pinned, a slot from
  * the free stack or back onto it, and a block from or into TLSF's front
- * cache (tlsf_alloc_fast_in, tlsf_free_fast). Each tests one precomputed
+ * cache (tlsf_alloc_fast_in, tlsf_free_front). Each tests one precomputed
  * field per condition it can (fast_alloc_owner, fast_alloc_sizes: the
  * pool's and TLSF's size limits in one; fast_free_end: the handles below
  * the last generation, or none; the free stack's top is a slot pointer, so
@@ -663,13 +663,14 @@ MP_INLINE MP_Status pool_free_finish(MP_Pool *pool, pool_slot *s, size_t usable,
 }
 
 /* mp_pool_free's fast path once TLSF's front cache declined the block of
- * slot `s`: everything else it tested still holds (the live slot of the
- * handle with a generation left, the only record, nothing pinned, no
- * lock), so only TLSF's full free is left; a block it refuses is counted
- * as the general path counts it (rejected_free_count, MP_ERR_CORRUPTION). */
-static MP_NOINLINE MP_Status pool_free_declined(MP_Pool *pool, pool_slot *s) {
+ * slot `s`, which tlsf_free_front validated (at `b`, header word `w0`):
+ * everything else it tested still holds (the live slot of the handle with
+ * a generation left, the only record, nothing pinned, no lock), so only
+ * TLSF's coalescing free is left; neighbours it refuses are counted as the
+ * general path counts them (rejected_free_count, MP_ERR_CORRUPTION). */
+static MP_NOINLINE MP_Status pool_free_validated(MP_Pool *pool, pool_slot *s, uint8_t *b, uint64_t w0) {
     size_t usable, requested;
-    if (MP_UNLIKELY(tlsf_free_sized(pool->tlsf_only, s->ptr, &usable, &requested) != MP_OK)) {
+    if (MP_UNLIKELY(tlsf_release_at(pool->tlsf_only, b, w0, &usable, &requested) != MP_OK)) {
         pool->rejected_free_count++;
         return mp_fail(MP_ERR_CORRUPTION, 0, 0, 0);
     }
@@ -685,7 +686,8 @@ static MP_NOINLINE MP_Status pool_free_entry(MP_Pool *pool, MP_Handle handle) {
  * MP_FLAG_THREAD_SAFE over one TLSF holding the sizes, the only owner
  * record, nothing pinned (so no link to clear), the live slot of `handle`
  * with a generation left, and a block TLSF's front cache takes
- * (tlsf_free_fast). That is pool_release_slot's common case; anything else,
+ * (tlsf_free_front; a valid block it does not take goes straight to
+ * TLSF's coalescing free). That is pool_release_slot's common case; anything else,
  * having changed nothing, runs pool_free_entry from the start. */
 MP_Status mp_pool_free(MP_Pool *pool, MP_Handle handle) {
     /* fast_free_end is compared first: it is 0 for a thread-safe pool, whose
@@ -693,10 +695,14 @@ MP_Status mp_pool_free(MP_Pool *pool, MP_Handle handle) {
     if (MP_LIKELY(pool != NULL && handle < pool->fast_free_end)) {
         pool_slot *s = &pool->slots[handle & pool->index_mask];
         size_t usable, requested;
+        uint8_t *b;
+        uint64_t w0;
         if (MP_LIKELY(s->handle == handle)) {
-            if (MP_LIKELY(tlsf_free_fast(pool->tlsf_only, s->ptr, &usable, &requested)))
-                return pool_free_finish(pool, s, usable, requested);
-            return pool_free_declined(pool, s);
+            tlsf_front_free r = tlsf_free_front(pool->tlsf_only, s->ptr, &b, &w0, &usable, &requested);
+            if (MP_LIKELY(r == TLSF_FREE_CACHED)) return pool_free_finish(pool, s, usable, requested);
+            /* Validated once: the coalescing free needs no second look. A
+             * refused block runs the general path, which reports it. */
+            if (r == TLSF_FREE_VALIDATED) return pool_free_validated(pool, s, b, w0);
         }
     }
     return pool_free_entry(pool, handle);

@@ -395,14 +395,6 @@ MP_INLINE tlsf_front_free tlsf_free_front(MP_Tlsf *t, void *ptr, uint8_t **b_out
     return TLSF_FREE_CACHED;
 }
 
-/** tlsf_free_front for callers that run their full path for anything the
- * cache does not take: true if it took the block. */
-MP_INLINE bool tlsf_free_fast(MP_Tlsf *t, void *ptr, size_t *usable, size_t *requested) {
-    uint8_t *b;
-    uint64_t w0;
-    return tlsf_free_front(t, ptr, &b, &w0, usable, requested) == TLSF_FREE_CACHED;
-}
-
 /* ------------------------------------------------ entry points for mp_pool */
 
 /** mp_tlsf_alloc for the managed pool's single TLSF backend (flag

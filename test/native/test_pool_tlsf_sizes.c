@@ -195,7 +195,41 @@ static void the_fast_and_general_paths_agree(void) {
     mp_pool_destroy(twin[1]);
 }
 
+/* A block the front cache does not take (over 8 KiB) goes from the fast
+ * free straight to TLSF's coalescing free, which validates its successor:
+ * with that header overwritten the free is refused as corruption, counted,
+ * and changes nothing else; the block is still live and frees once the
+ * header is back. */
+static void a_fast_free_next_to_an_overwritten_header_changes_nothing(void) {
+    MP_Pool *p = mp_pool_create(MIB, MP_STRATEGY_TLSF);
+    REQUIRE(p != NULL && p->tlsf_sizes);
+    MP_Handle big, next;
+    CHECK_STATUS(mp_pool_alloc(p, 9000, 0, 0, &big), MP_OK);
+    CHECK_STATUS(mp_pool_alloc(p, 100, 0, 0, &next), MP_OK);
+    REQUIRE(big < p->fast_free_end); /* the fast free's case */
+    CHECK_STATUS(mp_pool_fill(p, big, 0, 0x5a, 9000), MP_OK);
+    uint8_t *hdr = p->slots[slot_of(p, next)].ptr - TLSF_HDR_BYTES;
+    uint64_t saved = tlsf_peek64(hdr);
+    tlsf_poke64(hdr, UINT64_MAX);
+    MP_PoolStats before = stats_of(p);
+    CHECK_STATUS(mp_pool_free(p, big), MP_ERR_CORRUPTION);
+    MP_PoolStats after = stats_of(p);
+    CHECK(after.rejected_free_count == before.rejected_free_count + 1);
+    after.rejected_free_count = before.rejected_free_count;
+    CHECK(same_stats(&before, &after));
+    tlsf_poke64(hdr, saved);
+    CHECK(mp_pool_check(p) == 0);
+    uint8_t buf[9000];
+    CHECK_STATUS(mp_pool_read(p, big, 0, buf, sizeof buf), MP_OK);
+    CHECK(buf[0] == 0x5a && buf[8999] == 0x5a);
+    CHECK_STATUS(mp_pool_free(p, big), MP_OK);
+    CHECK_STATUS(mp_pool_free(p, next), MP_OK);
+    CHECK(mp_pool_check(p) == 0);
+    mp_pool_destroy(p);
+}
+
 MP_TEST_MAIN(TEST_CASE(sizes_come_from_the_headers_and_links_only_from_pins),
              TEST_CASE(the_fast_and_general_paths_agree),
              TEST_CASE(an_overwritten_header_is_corruption_for_every_access),
+             TEST_CASE(a_fast_free_next_to_an_overwritten_header_changes_nothing),
              TEST_CASE(a_large_minimum_block_keeps_sizes_in_the_info))
