@@ -68,7 +68,7 @@
  * commonest case written for few live values (no calls, a few register
  * saves): the only owner record, no flags and nothing pinned, a slot from
  * the free stack or back onto it, and a block from or into TLSF's front
- * cache (tlsf_alloc_fast_in, tlsf_free_front). Each tests one precomputed
+ * cache (tlsf_alloc_front, tlsf_free_front). Each tests one precomputed
  * field per condition it can (fast_alloc_owner, fast_alloc_sizes: the
  * pool's and TLSF's size limits in one; fast_free_end: the handles below
  * the last generation, or none; the free stack's top is a slot pointer, so
@@ -600,8 +600,9 @@ MP_INLINE MP_Status pool_fast_commit(MP_Pool *pool, uint8_t *ptr, size_t size, s
  * else it tested still holds (no flags, the fast owner, the only record, a
  * free slot, no lock), so only TLSF's full allocation is left, then the
  * same commit; if that fails too, the general path's retry. */
-static MP_NOINLINE MP_Status pool_alloc_declined(MP_Pool *pool, size_t size, MP_Handle *out) {
-    tlsf_grant g = tlsf_alloc_owned(pool->tlsf_only, size);
+static MP_NOINLINE MP_Status pool_alloc_declined(MP_Pool *pool, size_t size, bool missed, MP_Handle *out) {
+    /* A clean miss (tlsf_alloc_front) goes straight to the list search. */
+    tlsf_grant g = missed ? tlsf_alloc_owned_from(pool->tlsf_only, size, 0) : tlsf_alloc_owned(pool->tlsf_only, size);
     if (MP_UNLIKELY(g.ptr == NULL)) return pool_alloc_general(pool, size, pool->fast_alloc_owner, 0, out, true);
     return pool_fast_commit(pool, g.ptr, size, g.usable_bytes, out);
 }
@@ -609,7 +610,7 @@ static MP_NOINLINE MP_Status pool_alloc_declined(MP_Pool *pool, size_t size, MP_
 /* The commonest allocation in the fewest registers: a pool without
  * MP_FLAG_THREAD_SAFE, the fast owner (one TLSF backend holding the sizes,
  * the cached owner, no limit), the only owner record, no flags, a free slot
- * on the stack, and a block from TLSF's front cache (tlsf_alloc_fast_in). That
+ * on the stack, and a block from TLSF's front cache (tlsf_alloc_front). That
  * is pool_alloc_body with pool_commit's info-free case; anything else,
  * having changed nothing, runs pool_alloc_entry from the start. */
 MP_Status mp_pool_alloc(MP_Pool *pool, size_t size, uint32_t owner, uint32_t flags, MP_Handle *out) {
@@ -617,9 +618,10 @@ MP_Status mp_pool_alloc(MP_Pool *pool, size_t size, uint32_t owner, uint32_t fla
         MP_LIKELY(((owner ^ pool->fast_alloc_owner) | flags) == 0 && size - 1 < pool->fast_alloc_sizes &&
                   pool->free_top != NULL)) {
         size_t usable;
-        uint8_t *ptr = tlsf_alloc_fast_in(pool->tlsf_only, size, &usable);
+        bool missed = false;
+        uint8_t *ptr = tlsf_alloc_front(pool->tlsf_only, size, &usable, &missed);
         if (MP_LIKELY(ptr != NULL)) return pool_fast_commit(pool, ptr, size, usable, out);
-        return pool_alloc_declined(pool, size, out);
+        return pool_alloc_declined(pool, size, missed, out);
     }
     return pool_alloc_entry(pool, size, owner, flags, out);
 }

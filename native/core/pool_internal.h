@@ -323,7 +323,7 @@ MP_INLINE size_t pool_live_count(const MP_Pool *p) { return (size_t)(p->alloc_co
 MP_INLINE bool pool_owner_solo(const MP_Pool *p) { return p->owner_count == 1; }
 
 /** What fast_alloc_sizes holds: the largest size both the pool accepts
- * and tlsf_alloc_fast_in may be asked for; 0 without a single TLSF. */
+ * and tlsf_alloc_front may be asked for; 0 without a single TLSF. */
 MP_INLINE size_t pool_fast_sizes(const MP_Pool *p) {
     if (p->tlsf_only == NULL) return 0;
     size_t sizes = p->tlsf_only->fast.alloc_sizes;

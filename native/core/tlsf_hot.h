@@ -346,12 +346,6 @@ take:
     return tlsf_cache_take(t, b, w0, (unsigned)c, t->cache_count[c], req, usable);
 }
 
-/** tlsf_alloc_front for callers that do not care why it declined. */
-MP_INLINE uint8_t *tlsf_alloc_fast_in(MP_Tlsf *t, size_t req, size_t *usable) {
-    bool missed;
-    return tlsf_alloc_front(t, req, usable, &missed);
-}
-
 /** What tlsf_free_front did. */
 typedef enum tlsf_front_free {
     TLSF_FREE_CACHED,   /* the cache took the block: done */
@@ -402,15 +396,18 @@ MP_INLINE tlsf_front_free tlsf_free_front(MP_Tlsf *t, void *ptr, uint8_t **b_out
  * lock held): no entry checks, the usable size returned with the block, no
  * counters but failed_alloc_count (the pool keeps them) and no failure
  * report (the pool makes its own). Headers are validated exactly as for
- * mp_tlsf_alloc. */
-MP_INLINE tlsf_grant tlsf_alloc_owned(MP_Tlsf *t, size_t req) {
+ * mp_tlsf_alloc. `how` as for tlsf_take_from: 0 after tlsf_alloc_front saw
+ * the front cache miss for `req`, else TLSF_TAKE_CACHE (tlsf_alloc_owned). */
+MP_INLINE tlsf_grant tlsf_alloc_owned_from(MP_Tlsf *t, size_t req, unsigned how) {
     MP_Status why;
     size_t usable = 0;
-    uint8_t *ptr = tlsf_take(t, req, 0, &usable, &why);
+    uint8_t *ptr = tlsf_take_from(t, req, 0, how, &usable, &why);
     if (MP_UNLIKELY(ptr == NULL)) return tlsf_alloc_owned_retry(t, req, why);
     tlsf_grant g = {ptr, usable};
     return g;
 }
+
+MP_INLINE tlsf_grant tlsf_alloc_owned(MP_Tlsf *t, size_t req) { return tlsf_alloc_owned_from(t, req, TLSF_TAKE_CACHE); }
 
 /** mp_tlsf_free for the same backend and caller: tlsf_free_sized, so the
  * same validation and no counters (not even rejected_free_count: the pool
