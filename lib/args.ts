@@ -73,11 +73,23 @@ export function countArg(count: unknown, length: number, context: string): numbe
   return uint32Arg(count, 'count', context, 0, length);
 }
 
-/* The intrinsic %TypedArray%.prototype.length getter, taken at load. */
-const intrinsicLength = Object.getOwnPropertyDescriptor(
-  Object.getPrototypeOf(Uint8Array.prototype) as object,
-  'length',
-)!.get!;
+/**
+ * The built-in getter `name` of `proto` (undefined if it has none), taken
+ * at load: calling it reads what the engine keeps, which no own property or
+ * subclass getter of the object can change.
+ */
+export function intrinsicGetter(
+  proto: object,
+  name: string,
+): ((this: unknown) => unknown) | undefined {
+  return Object.getOwnPropertyDescriptor(proto, name)?.get as (this: unknown) => unknown;
+}
+
+/* %TypedArray%.prototype's length, buffer and byteOffset getters. */
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const intrinsicLength = intrinsicGetter(typedArrayPrototype, 'length')!;
+const intrinsicBuffer = intrinsicGetter(typedArrayPrototype, 'buffer')!;
+const intrinsicByteOffset = intrinsicGetter(typedArrayPrototype, 'byteOffset')!;
 
 /**
  * A typed array's length as the engine keeps it (0 once its buffer is
@@ -89,13 +101,6 @@ const intrinsicLength = Object.getOwnPropertyDescriptor(
 export function typedArrayLength(array: ArrayBufferView): number {
   return intrinsicLength.call(array) as number;
 }
-
-const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
-const intrinsicBuffer = Object.getOwnPropertyDescriptor(typedArrayPrototype, 'buffer')!.get!;
-const intrinsicByteOffset = Object.getOwnPropertyDescriptor(
-  typedArrayPrototype,
-  'byteOffset',
-)!.get!;
 
 /** True if another thread may write `array`'s elements at any time (its
  * buffer is a SharedArrayBuffer); read with the intrinsic getter. */

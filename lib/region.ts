@@ -21,7 +21,7 @@
  */
 import { types } from 'node:util';
 import { markAsUntransferable } from 'node:worker_threads';
-import { objectArg, show, uint32Arg } from './args';
+import { intrinsicGetter, objectArg, show, uint32Arg } from './args';
 import { InvalidArgumentError } from './errors';
 import { MAX_REGION_BYTES } from './binding';
 
@@ -48,9 +48,6 @@ export function isRegionBuffer(value: unknown): value is RegionBuffer {
 
 /* Intrinsic getters, taken at load (see the top). `resizable` is absent
  * before Node 20 (no resizable ArrayBuffers exist there). */
-function intrinsicGetter(proto: object, name: string): ((this: unknown) => unknown) | undefined {
-  return Object.getOwnPropertyDescriptor(proto, name)?.get as (this: unknown) => unknown;
-}
 const arrayBufferByteLength = intrinsicGetter(ArrayBuffer.prototype, 'byteLength')!;
 const arrayBufferResizable = intrinsicGetter(ArrayBuffer.prototype, 'resizable');
 const sharedByteLength = intrinsicGetter(SharedArrayBuffer.prototype, 'byteLength')!;
