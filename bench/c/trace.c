@@ -410,25 +410,24 @@ static int trace_synthetic(const char *name, size_t max_events, trace *out, char
             break;
         }
         trace_event ev = {0, 0, 0, 0, TRACE_ALLOC};
-        size_t k, i = 0;
-        if (e < BENCH_LIVE) {
-            k = e;
-            ev.size = sizes[k];
-        } else {
-            i = (e - BENCH_LIVE) / 2;
+        size_t k = e, size = sizes[e & BENCH_SEQ_MASK]; /* the prefill: block e */
+        int dies = 0;
+        if (e >= BENCH_LIVE) { /* op i: free its victim (even event), then allocate its size */
+            size_t i = (e - BENCH_LIVE) / 2;
             k = victims[i & BENCH_SEQ_MASK];
-            ev.size = sizes[(i + BENCH_LIVE) & BENCH_SEQ_MASK];
+            size = sizes[(i + BENCH_LIVE) & BENCH_SEQ_MASK];
+            dies = (e - BENCH_LIVE) % 2 == 0;
         }
-        if (e >= BENCH_LIVE && (e - BENCH_LIVE) % 2 == 0) {
+        if (dies) {
             ev.kind = TRACE_FREE;
-            ev.size = 0;
             ev.idx = live_idx[k];
             live_bytes -= live_size[k];
         } else {
+            ev.size = size;
             ev.idx = (uint32_t)out->id_count++;
             live_idx[k] = ev.idx;
-            live_size[k] = ev.size;
-            live_bytes += ev.size;
+            live_size[k] = size;
+            live_bytes += size;
             if (live_bytes > out->peak_live_bytes) out->peak_live_bytes = live_bytes;
         }
         if (trace_push(out, &ev) != 0) {
