@@ -1202,6 +1202,29 @@ MP_API MP_Status mp_pool_locate(const MP_Pool *pool, MP_Handle handle, size_t *o
 /** Offset, sizes, owner and pin state of a live block. O(1).
  * MP_ERR_CORRUPTION as for mp_pool_read (also mp_pool_locate). */
 MP_API MP_Status mp_pool_block_info(const MP_Pool *pool, MP_Handle handle, MP_PoolBlockInfo *out);
+/** The handle table as a binding reads it to resolve handles itself, with
+ * no call per access (the Node addon's MemoryPool does, for write, read and
+ * view). Entry i (i = handle & index_mask) is entry_bytes bytes at
+ * entries + i * entry_bytes. While the block of handle h is live, the
+ * 64-bit word at handle_offset of entry i equals h and the pointer at
+ * address_offset is the block's address (compaction updates it); any other
+ * value there means h is not live, and mp_pool_locate tells why. Neither
+ * word is in the region, so writes into the region cannot forge them. The
+ * table never moves and stays mapped until mp_pool_destroy. It holds no
+ * size (a binding keeps the requested size of the handles it allocated;
+ * a handle's size never changes) and such a read does not validate the
+ * block's header as mp_pool_locate does. Read it only between calls on
+ * the pool: MP_ERR_UNSUPPORTED for thread-safe pools, whose other threads
+ * write it at any time. O(1). */
+typedef struct MP_PoolHandleTable {
+    const void *entries;   /**< entry 0 */
+    size_t entry_bytes;    /**< bytes from one entry to the next */
+    size_t handle_offset;  /**< of the uint64_t handle word in an entry */
+    size_t address_offset; /**< of the block address (uint8_t *) in an entry */
+    uint64_t index_mask;   /**< handle & index_mask is the entry index */
+    size_t entry_count;    /**< index_mask + 1: every index a handle can carry */
+} MP_PoolHandleTable;
+MP_API MP_Status mp_pool_handle_table(const MP_Pool *pool, MP_PoolHandleTable *out);
 /** Start of the region; block addresses are base + offset. */
 MP_API void *mp_pool_base(const MP_Pool *pool);
 /** Pins a live block: compaction never moves it. Idempotent. O(1). */

@@ -64,6 +64,13 @@ export interface NativePoolBinding {
   ): number;
   /** Frame call: frame[1] handle, words [id] -> [offset or -status, size]. */
   mpool_locate(): void;
+  /** The pool's handle table: an ArrayBuffer over the core's own mapping (mp_pool_handle_table),
+   * or undefined where handles are resolved by call only; scratch[0..5] = index mask, uint32 words
+   * per entry, the words of the handle's low and high halves, the word of the block address's low
+   * half, the low 32 bits of the region's address. Valid until mpool_handle_table_drop. */
+  mpool_handle_table(id: number): ArrayBuffer | undefined;
+  /** Detaches a buffer mpool_handle_table made (before the pool is destroyed). */
+  mpool_handle_table_drop(buffer: ArrayBuffer): void;
   /** MP_Status; scratch[0..4] = offset, size, usable bytes, owner id, pinned. */
   mpool_block_info(id: number, handle: number): number;
   mpool_pin(id: number, handle: number, pinned: number): number;

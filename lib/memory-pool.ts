@@ -47,14 +47,25 @@
  * onAutoDefragment listeners get its DefragmentResult after the allocation
  * returns or fails, before the pressure listeners of the same call.
  *
- * Cost: allocate, free, readInto and locate (view, sizeOf) are one native
- * frame call each (binding.ts `frame`: numbers pass through a typed array,
- * no argument is unpacked and no value made by Node-API); write() of a
- * Uint8Array and read() of a pool that is not threadSafe are a locate plus
- * a copy by JS. No object is made but read()'s result and view()'s; the
- * default owner is id 0 and the last named owner is cached.
+ * Cost: allocate, free and readInto are one native frame call each
+ * (binding.ts `frame`: numbers pass through a typed array, no argument is
+ * unpacked and no value made by Node-API). Finding a block (view, sizeOf,
+ * isViewCurrent; write() of a Uint8Array and read() of a pool that is not
+ * threadSafe, which then copy by JS) takes no native call for the handles
+ * this object allocated, in a pool that is not threadSafe over a
+ * SharedArrayBuffer: #locate reads the core's handle table (an external
+ * ArrayBuffer over it, mp_pool_handle_table), whose entry holds exactly the
+ * handle while its block is live and the block's current address, and
+ * keeps each handle's requested size (it never changes). Anything else
+ * (another pool's handle, a freed one, a thread-safe pool, whose other
+ * threads write the table) is a frame call the core answers. That read does
+ * not validate the block's TLSF header as the core's locate does: a header
+ * overwritten through `bytes` is reported by the next free or compaction,
+ * and the copy stays inside the block either way. No object is made but
+ * read()'s result and view()'s; the default owner is id 0 and the last
+ * named owner is cached.
  */
-import { isUint8Array } from 'node:util/types';
+import { isSharedArrayBuffer, isUint8Array } from 'node:util/types';
 import { alignmentArg, booleanArg, objectArg, show, typedArrayLength, uint32Arg } from './args';
 import {
   binding,
@@ -108,6 +119,8 @@ const ERR_OUT_OF_MEMORY = statusOf('MP_ERR_OUT_OF_MEMORY');
 const ERR_INVALID_ARGUMENT = statusOf('MP_ERR_INVALID_ARGUMENT');
 const ERR_LIMIT_EXCEEDED = statusOf('MP_ERR_LIMIT_EXCEEDED');
 const HANDLE_LIMIT = 2 ** 53;
+const TWO_POW_32 = 2 ** 32;
+const NO_TABLE = new Uint32Array(0);
 
 /** Where a pool's blocks come from (MP_PoolStrategy). */
 export type PoolStrategy =
@@ -284,6 +297,21 @@ export class MemoryPool {
   #level = 0;
   #listeners: PressureListener[] = [];
   #defragListeners: AutoDefragmentListener[] = [];
+  /* Handles resolved without a call (#locate): the core's handle table as
+   * uint32 words (mpool_handle_table; empty where the pool is thread-safe or
+   * its region no SharedArrayBuffer), the buffer under it, its layout, and
+   * [handle, requested size] of the handles this object allocated, by entry
+   * index (#known; two doubles where there is no table). */
+  #table = NO_TABLE;
+  #tableBuffer: ArrayBuffer | undefined;
+  #indexMask = 0;
+  #entryWords = 0;
+  #handleLo = 0;
+  #handleHi = 0;
+  #addressLo = 0;
+  #regionLo = 0;
+  #known = new Float64Array(2);
+  #knownLimit = 2;
 
   constructor(options: MemoryPoolOptions) {
     const ctx = 'new MemoryPool()';
@@ -337,6 +365,9 @@ export class MemoryPool {
     this.#strategy = strategy;
     this.#threadSafe = threadSafe;
     this.#bytes = new Uint8Array(region.buffer, region.byteOffset, size);
+    // A plain ArrayBuffer region may still be detached or shrunk under the pool
+    // (the core then refuses every call, see region.ts): resolve by call there.
+    if (!threadSafe && isSharedArrayBuffer(region.buffer)) this.#openTable(id);
     if (listener !== undefined) this.#listeners.push(listener);
     track(this, id, `MemoryPool(${size} B, ${strategy})`);
   }
@@ -427,7 +458,7 @@ export class MemoryPool {
       !this.#threadSafe &&
       !this.#destroyed
     ) {
-      const at = locate(this.#id, handle);
+      const at = this.#locate(handle);
       const off = offset === undefined ? 0 : offset;
       const n = length === undefined ? Math.max(frame[1] - off, 0) : length;
       if (at >= 0 && off <= frame[1] && n <= frame[1] - off) {
@@ -437,7 +468,7 @@ export class MemoryPool {
     const ctx = 'read';
     const id = this.#live(ctx);
     const off = offset === undefined ? 0 : uint32Arg(offset, 'offset', `MemoryPool.${ctx}()`);
-    const n = this.#lengthArg(id, handle, off, length, ctx);
+    const n = this.#lengthArg(handle, off, length, ctx);
     const owner = access === undefined ? undefined : this.#accessOwner(access, ctx);
     if (n <= staging.length) {
       // Staged: a read into a new small array would make V8 give it a backing store.
@@ -487,7 +518,7 @@ export class MemoryPool {
       // isUint8Array, not instanceof: a Proxy of a Uint8Array passes instanceof, then
       // fails the intrinsic length getter with a bare TypeError.
       if (isUint8Array(data) && !this.#threadSafe) {
-        const at = locate(this.#id, handle);
+        const at = this.#locate(handle);
         const n = typedArrayLength(data);
         if (at >= 0 && n <= frame[1] - offset) {
           // set() throws a bare TypeError for a detached source; its 0 bytes are a no-op write.
@@ -544,7 +575,7 @@ export class MemoryPool {
     const id = this.#live(ctx);
     const value = uint32Arg(byte, 'byte', c, 0, 255);
     const off = offset === undefined ? 0 : uint32Arg(offset, 'offset', c);
-    const n = this.#lengthArg(id, handle, off, length, ctx);
+    const n = this.#lengthArg(handle, off, length, ctx);
     const st =
       access === undefined
         ? poolBinding.mpool_fill(id, handle, off, value, n)
@@ -555,10 +586,12 @@ export class MemoryPool {
   /**
    * A zero-copy view of the block: a subarray of `bytes`. Valid while the
    * block is live and has not moved (nothing moves while relocationCount is
-   * unchanged); isViewCurrent() tells. O(1), one native call.
+   * unchanged); isViewCurrent() tells. O(1); no native call for a handle
+   * this object allocated (see the top).
    */
   view(handle: number): Uint8Array {
-    const offset = locate(this.#live('view'), handle);
+    this.#live('view');
+    const offset = this.#locate(handle);
     if (offset < 0) throw this.#failure(-offset, handle, 'view');
     const bytes = this.#bytes;
     const v = new Uint8Array(bytes.buffer, bytes.byteOffset + offset, frame[1]) as ViewOfBlock;
@@ -568,10 +601,10 @@ export class MemoryPool {
 
   /** True if `view` came from view() and its block is still live at the place the view shows. */
   isViewCurrent(view: Uint8Array): boolean {
-    const id = this.#live('isViewCurrent');
+    this.#live('isViewCurrent');
     const handle = (view as ViewOfBlock)[VIEW_HANDLE];
     if (handle === undefined || view.buffer !== this.#bytes.buffer) return false;
-    const offset = locate(id, handle);
+    const offset = this.#locate(handle);
     return (
       offset >= 0 && view.byteOffset === this.#bytes.byteOffset + offset && view.length === frame[1]
     );
@@ -579,7 +612,8 @@ export class MemoryPool {
 
   /** The block's accessible size in bytes. */
   sizeOf(handle: number): number {
-    const offset = locate(this.#live('sizeOf'), handle);
+    this.#live('sizeOf');
+    const offset = this.#locate(handle);
     if (offset < 0) throw this.#failure(-offset, handle, 'sizeOf');
     return frame[1];
   }
@@ -726,6 +760,12 @@ export class MemoryPool {
     if (this.#destroyed) return;
     this.#destroyed = true;
     untrack(this);
+    const table = this.#tableBuffer;
+    this.#table = NO_TABLE;
+    this.#known = new Float64Array(2);
+    this.#tableBuffer = undefined;
+    // Detached first: nothing can read the table once the core unmaps it.
+    if (table !== undefined) poolBinding.mpool_handle_table_drop(table);
     binding.pool_destroy(this.#id);
     this.#bytes = new Uint8Array(0);
     this.#listeners = [];
@@ -806,8 +846,64 @@ export class MemoryPool {
   #allocFromFrame(): number {
     mpool_alloc();
     const h = frame[0];
-    if (h > 0 && pressureSignal[2] !== seenPressureSequence) this.#pressureChanged();
+    if (h > 0) {
+      // Known for #locate: the handle and its size (the frame's request) at its entry.
+      const at = 2 * (h & this.#indexMask);
+      const known = at < this.#known.length ? this.#known : this.#growKnown(at);
+      known[at] = h;
+      known[at + 1] = words[A];
+      if (pressureSignal[2] !== seenPressureSequence) this.#pressureChanged();
+    }
     return h;
+  }
+
+  /** #known with room for entry pair `at` (< #knownLimit, as any entry of the table). */
+  #growKnown(at: number): Float64Array {
+    let length = this.#known.length;
+    while (length <= at) length *= 2;
+    const known = new Float64Array(Math.min(length, this.#knownLimit));
+    known.set(this.#known);
+    this.#known = known;
+    return known;
+  }
+
+  /** Opens the handle table of pool `id` for #locate, if the addon gives one. */
+  #openTable(id: number): void {
+    const buffer = poolBinding.mpool_handle_table(id);
+    if (buffer === undefined) return;
+    this.#tableBuffer = buffer;
+    this.#table = new Uint32Array(buffer);
+    this.#indexMask = scratch[0];
+    this.#entryWords = scratch[1];
+    this.#handleLo = scratch[2];
+    this.#handleHi = scratch[3];
+    this.#addressLo = scratch[4];
+    this.#regionLo = scratch[5];
+    this.#knownLimit = 2 * (scratch[0] + 1);
+    this.#known = new Float64Array(Math.min(this.#knownLimit, 1024));
+  }
+
+  /**
+   * locate(this.#id, handle) without a call when this object allocated
+   * `handle` and its block is live: the core's entry for it holds exactly
+   * that handle (free, retired and unused entries hold none) and the block's
+   * current address; the size is the one requested (a handle's size never
+   * changes). Anything else goes to the core, which says why it refuses.
+   */
+  #locate(handle: unknown): number {
+    if (typeof handle === 'number') {
+      const i = handle & this.#indexMask;
+      const known = this.#known;
+      if (known[2 * i] === handle) {
+        const table = this.#table;
+        const w = i * this.#entryWords;
+        if (table[w + this.#handleLo] + table[w + this.#handleHi] * TWO_POW_32 === handle) {
+          frame[1] = known[2 * i + 1];
+          return (table[w + this.#addressLo] - this.#regionLo) >>> 0;
+        }
+      }
+    }
+    return locate(this.#id, handle);
   }
 
   /** The error of a refused allocation, with the core's byte detail and, for
@@ -865,9 +961,9 @@ export class MemoryPool {
   /** `length`, or by default the bytes from `offset` to the end of the block.
    * An invalid handle gives 0: the access call then refuses (and counts) it
    * as the core does for any access. */
-  #lengthArg(id: number, handle: number, offset: number, length: unknown, method: string): number {
+  #lengthArg(handle: number, offset: number, length: unknown, method: string): number {
     if (length !== undefined) return uint32Arg(length, 'length', `MemoryPool.${method}()`);
-    const end = locate(id, handle) >= 0 ? frame[1] : 0;
+    const end = this.#locate(handle) >= 0 ? frame[1] : 0;
     return end > offset ? end - offset : 0;
   }
 

@@ -1,7 +1,8 @@
 /*
  * pool_access.c - the managed pool's operations on one live block named by
  * a handle: pinning (mp_pool_pin / mp_pool_unpin) and access (read, write,
- * fill, copy, locate, block_info, and their owner-checked _as forms).
+ * fill, copy, locate, block_info, and their owner-checked _as forms), and
+ * mp_pool_handle_table, which lets a binding resolve handles without a call.
  *
  * Every call resolves its handle under the pool's lock (pool_resolve:
  * index, generation and tag), checks the owner when asked, then the byte
@@ -142,6 +143,20 @@ MP_Status mp_pool_locate(const MP_Pool *pool, MP_Handle handle, size_t *offset, 
     if (st != MP_OK) return st;
     if (offset != NULL) *offset = info.offset;
     if (size != NULL) *size = info.size_bytes;
+    return MP_OK;
+}
+
+MP_Status mp_pool_handle_table(const MP_Pool *pool, MP_PoolHandleTable *out) {
+    if (pool == NULL || out == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
+    if (pool->flags & MP_FLAG_THREAD_SAFE) return mp_fail(MP_ERR_UNSUPPORTED, 0, 0, 0);
+    /* A live slot holds exactly its handle and its block's address (see
+     * pool_resolve); free, retired and never-used slots hold no handle. */
+    out->entries = pool->slots;
+    out->entry_bytes = sizeof(pool_slot);
+    out->handle_offset = offsetof(pool_slot, handle);
+    out->address_offset = offsetof(pool_slot, ptr);
+    out->index_mask = pool->index_mask;
+    out->entry_count = (size_t)pool->index_mask + 1u;
     return MP_OK;
 }
 

@@ -11,7 +11,9 @@
  * read and write are frame calls too, with the caller's bytes as their
  * receiver. block_info and defragment leave their results in this thread's
  * scratch Float64Array (`mpool_scratch`, the first 8 doubles), so no object
- * is made.
+ * is made. mpool_handle_table gives a pool's handle table as an external
+ * ArrayBuffer, so MemoryPool finds the blocks of its own handles without a
+ * call (see lib/memory-pool.ts).
  * The optional trailing `owner` argument of read, write, fill and copy (an
  * owner check flag in free's frame) selects the owner-checked *_as call.
  *
@@ -452,6 +454,67 @@ static napi_value js_mpool_pin(napi_env env, napi_callback_info info) {
     return status_value(env, pin ? mp_pool_pin(g->pool, h) : mp_pool_unpin(g->pool, h));
 }
 
+/* Largest handle table a MemoryPool reads itself: JS indexes its uint32
+ * words with int32 arithmetic. */
+#define TABLE_MAX_BYTES ((size_t)1 << 30)
+
+/* The uint32 word of the 64-bit word at byte `at` holding its low half. */
+static double low_word(size_t at) {
+    const uint16_t probe = 1;
+    uint8_t first;
+    memcpy(&first, &probe, 1);
+    return (double)(at / 4u + (first == 1 ? 0u : 1u));
+}
+
+/* mpool_handle_table(id) -> an ArrayBuffer over the pool's handle table (the
+ * core's own mapping, external: never copied), or undefined where JS must
+ * resolve handles by call: a thread-safe pool, a table over 1 GiB, or a
+ * runtime that refuses external buffers. scratch[0..5] = index mask, uint32
+ * words per entry, the entry's word holding the handle's low half, its
+ * high half, the block address's low half, and the low 32 bits of the
+ * region's address (JS: offset = (address low - region low) >>> 0; regions
+ * are below 2^31 bytes). The buffer points into memory mp_pool_destroy
+ * unmaps: MemoryPool.destroy() detaches it first (mpool_handle_table_drop). */
+static napi_value js_mpool_handle_table(napi_env env, napi_callback_info info) {
+    MPOOL_ARGS(env, info, 1);
+    (void)argc;
+    napi_value result;
+    if (napi_get_undefined(env, &result) != napi_ok) return NULL;
+    MP_PoolHandleTable t;
+    if (mp_pool_handle_table(g->pool, &t) != MP_OK || t.entry_count > TABLE_MAX_BYTES / t.entry_bytes ||
+        t.entry_bytes % 4u != 0 || t.handle_offset % 4u != 0 || t.address_offset % 4u != 0) {
+        return result;
+    }
+    napi_value buffer;
+    if (napi_create_external_arraybuffer(env, (void *)(uintptr_t)t.entries, t.entry_count * t.entry_bytes, NULL,
+                                         NULL, &buffer) != napi_ok) {
+        bool pending = false;
+        napi_value ignored;
+        if (napi_is_exception_pending(env, &pending) == napi_ok && pending)
+            napi_get_and_clear_last_exception(env, &ignored);
+        return result;
+    }
+    tl_scratch[0] = (double)t.index_mask;
+    tl_scratch[1] = (double)(t.entry_bytes / 4u);
+    tl_scratch[2] = low_word(t.handle_offset);
+    tl_scratch[3] = low_word(t.handle_offset) + (tl_scratch[2] == (double)(t.handle_offset / 4u) ? 1.0 : -1.0);
+    tl_scratch[4] = sizeof(void *) == 8 ? low_word(t.address_offset) : (double)(t.address_offset / 4u);
+    tl_scratch[5] = (double)(uint32_t)(uintptr_t)mp_pool_base(g->pool);
+    return buffer;
+}
+
+/* mpool_handle_table_drop(buffer): detaches a buffer mpool_handle_table made
+ * (before its pool is destroyed), so nothing can read the unmapped table. */
+static napi_value js_mpool_handle_table_drop(napi_env env, napi_callback_info info) {
+    napi_value argv[1];
+    size_t argc = 1;
+    if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+    bool is_buffer = false;
+    if (argc == 1 && napi_is_arraybuffer(env, argv[0], &is_buffer) == napi_ok && is_buffer)
+        napi_detach_arraybuffer(env, argv[0]);
+    return NULL;
+}
+
 /* ------------------------------------------------------------------- owners */
 
 /* mpool_owner_stats(id, owner) -> { camelCase MP_POOL_OWNER_STATS_FIELDS }. */
@@ -587,13 +650,14 @@ static napi_status mpool_init(napi_env env, napi_value exports, mp_napi_env *e) 
         "mpool_create", "mpool_alloc",       "mpool_free",          "mpool_read",          "mpool_write",
         "mpool_fill",   "mpool_copy",        "mpool_locate",        "mpool_block_info",    "mpool_pin",
         "mpool_owner_stats", "mpool_set_owner_limit", "mpool_free_owner", "mpool_owner_blocks",
-        "mpool_defragment",  "mpool_relocation_count", "mpool_pressure", "mpool_read_staged"};
+        "mpool_defragment",  "mpool_relocation_count", "mpool_pressure", "mpool_read_staged",
+        "mpool_handle_table", "mpool_handle_table_drop"};
     static const napi_callback fns[] = {
         js_mpool_create,      js_mpool_alloc,           js_mpool_free,        js_mpool_read,
         js_mpool_write,       js_mpool_fill,            js_mpool_copy,        js_mpool_locate,
         js_mpool_block_info,  js_mpool_pin,             js_mpool_owner_stats, js_mpool_set_owner_limit,
         js_mpool_free_owner,  js_mpool_owner_blocks,    js_mpool_defragment,  js_mpool_relocation_count,
-        js_mpool_pressure,    js_mpool_read_staged};
+        js_mpool_pressure,    js_mpool_read_staged,     js_mpool_handle_table, js_mpool_handle_table_drop};
     _Static_assert(sizeof names / sizeof names[0] == sizeof fns / sizeof fns[0], "one name per function");
     napi_status st = mp_napi_define(env, exports, e, names, fns, sizeof names / sizeof names[0]);
     void *scratch = NULL, *staging = NULL;

@@ -326,6 +326,73 @@ static void locate_gives_the_offset_of_the_block_from_the_base(void) {
     mp_pool_destroy(p);
 }
 
+/* The entry of handle h in the table mp_pool_handle_table describes. */
+static void table_entry(const MP_PoolHandleTable *t, MP_Handle h, uint64_t *word, uint8_t **addr) {
+    const uint8_t *e = (const uint8_t *)t->entries + (h & t->index_mask) * t->entry_bytes;
+    memcpy(word, e + t->handle_offset, sizeof *word);
+    memcpy(addr, e + t->address_offset, sizeof *addr);
+}
+
+static void handle_table_resolves_live_handles_and_no_others(void) {
+    for (size_t s = 0; s < STRATEGY_COUNT; s++) {
+        MP_PoolConfig cfg = {.pool_bytes = MIB, .strategy = all_strategies[s], .max_blocks = 100};
+        MP_Pool *p = mp_pool_create_ex(&cfg);
+        REQUIRE(p != NULL);
+        MP_PoolHandleTable t;
+        CHECK_STATUS(mp_pool_handle_table(p, &t), MP_OK);
+        CHECK(t.entry_count == t.index_mask + 1 && t.entry_count >= 100 && t.entry_bytes >= 16);
+        MP_Handle h[40];
+        for (int i = 0; i < 40; i++) CHECK_STATUS(mp_pool_alloc(p, 100u + (size_t)i * 8u, 0, 0, &h[i]), MP_OK);
+        for (int i = 0; i < 40; i += 2) CHECK_STATUS(mp_pool_free(p, h[i]), MP_OK);
+        CHECK_STATUS(mp_pool_defragment(p, 0, NULL), MP_OK); /* moves the survivors */
+        for (int i = 0; i < 40; i++) {
+            uint64_t word;
+            uint8_t *addr;
+            table_entry(&t, h[i], &word, &addr);
+            if (i % 2 == 0) {
+                CHECK(word != h[i]); /* freed: the entry no longer holds it */
+                continue;
+            }
+            size_t off;
+            CHECK_STATUS(mp_pool_locate(p, h[i], &off, NULL), MP_OK);
+            CHECK(word == h[i] && addr == (uint8_t *)mp_pool_base(p) + off);
+        }
+        /* A slot reused holds the new handle, not the stale one. */
+        MP_Handle again;
+        CHECK_STATUS(mp_pool_alloc(p, 64, 0, 0, &again), MP_OK);
+        uint64_t word;
+        uint8_t *addr;
+        table_entry(&t, again, &word, &addr);
+        CHECK(word == again);
+        for (int i = 0; i < 40; i += 2) {
+            table_entry(&t, h[i], &word, &addr);
+            CHECK(word != h[i]);
+        }
+        /* A handle of another pool: its entry here never holds it. */
+        MP_Pool *q = mp_pool_create(MIB, all_strategies[s]);
+        REQUIRE(q != NULL);
+        MP_Handle foreign;
+        CHECK_STATUS(mp_pool_alloc(q, 64, 0, 0, &foreign), MP_OK);
+        table_entry(&t, foreign, &word, &addr);
+        CHECK(word != foreign);
+        mp_pool_destroy(q);
+        CHECK(mp_pool_check(p) == 0);
+        mp_pool_destroy(p);
+    }
+    /* Refused, changing nothing: no pool or no output, a thread-safe pool. */
+    MP_PoolHandleTable t;
+    CHECK_STATUS(mp_pool_handle_table(NULL, &t), MP_ERR_INVALID_ARGUMENT);
+    MP_Pool *p = mp_pool_create(MIB, MP_STRATEGY_TLSF);
+    REQUIRE(p != NULL);
+    CHECK_STATUS(mp_pool_handle_table(p, NULL), MP_ERR_INVALID_ARGUMENT);
+    mp_pool_destroy(p);
+    MP_PoolConfig cfg = {.pool_bytes = MIB, .strategy = MP_STRATEGY_TLSF, .flags = MP_FLAG_THREAD_SAFE};
+    p = mp_pool_create_ex(&cfg);
+    REQUIRE(p != NULL);
+    CHECK_STATUS(mp_pool_handle_table(p, &t), MP_ERR_UNSUPPORTED);
+    mp_pool_destroy(p);
+}
+
 static void alignment_option_aligns_every_block(void) {
     for (size_t s = 0; s < STRATEGY_COUNT; s++) {
         MP_PoolConfig cfg = {.pool_bytes = MIB, .strategy = all_strategies[s], .alignment = 256};
@@ -740,6 +807,7 @@ MP_TEST_MAIN(TEST_CASE(write_then_read_returns_the_same_bytes_for_every_strategy
              TEST_CASE(access_is_bounded_by_the_requested_size),
              TEST_CASE(copy_and_fill_work_within_and_between_blocks),
              TEST_CASE(locate_gives_the_offset_of_the_block_from_the_base),
+             TEST_CASE(handle_table_resolves_live_handles_and_no_others),
              TEST_CASE(alignment_option_aligns_every_block),
              TEST_CASE(first_fit_defragment_compacts_completely_and_keeps_contents),
              TEST_CASE(pinned_blocks_never_move),

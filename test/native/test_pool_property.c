@@ -74,6 +74,33 @@ static int contents_match(model *m) {
     return bad == 0;
 }
 
+/* What a binding resolving handles through mp_pool_handle_table sees agrees
+ * with mp_pool_locate: every live handle's entry holds it and its block's
+ * address; no freed (or stale) handle's entry holds it. */
+static int handle_table_agrees(model *m) {
+    MP_PoolHandleTable t;
+    if (mp_pool_handle_table(m->pool, &t) != MP_OK) return 0;
+    int bad = 0;
+    const uint8_t *base = mp_pool_base(m->pool);
+    for (size_t i = 0; i < m->n; i++) {
+        const uint8_t *e = (const uint8_t *)t.entries + (m->b[i].h & t.index_mask) * t.entry_bytes;
+        uint64_t word;
+        const uint8_t *addr;
+        memcpy(&word, e + t.handle_offset, sizeof word);
+        memcpy(&addr, e + t.address_offset, sizeof addr);
+        size_t off;
+        if (word != m->b[i].h || mp_pool_locate(m->pool, m->b[i].h, &off, NULL) != MP_OK || addr != base + off)
+            bad++;
+    }
+    for (size_t i = 0; i < MAX_DEAD && i < m->dead_n; i++) {
+        const uint8_t *e = (const uint8_t *)t.entries + (m->dead[i] & t.index_mask) * t.entry_bytes;
+        uint64_t word;
+        memcpy(&word, e + t.handle_offset, sizeof word);
+        if (word == m->dead[i]) bad++;
+    }
+    return bad == 0;
+}
+
 static int accounting_matches(model *m) {
     MP_PoolStats st;
     if (mp_pool_stats(m->pool, &st) != MP_OK) return 0;
@@ -274,6 +301,7 @@ static void run(MP_PoolStrategy strategy, int variant, uint64_t seed, int steps)
             op_refused_access(&m);
         CHECK(mp_pool_check(m.pool) == 0);
         CHECK(accounting_matches(&m));
+        if (variant == 0) CHECK(handle_table_agrees(&m));
         if (step % 100 == 0) CHECK(contents_match(&m));
         if (mp_test_failures_ != failures_before)
             fprintf(stderr, "strategy %d variant %d seed %" PRIu64 ": first failure at step %d\n", (int)strategy,
