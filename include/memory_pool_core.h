@@ -106,6 +106,22 @@ MP_API void mp_clear_last_error(void);
 /** Makes an instance safe to share between threads. */
 #define MP_FLAG_THREAD_SAFE 0x1u
 
+/* ------------------------------------------------------------- huge pages */
+
+/** Asks the OS to back the pages of [addr, addr + bytes) with transparent
+ * huge pages (Linux: madvise MADV_HUGEPAGE), so random access over a large
+ * region takes one TLB entry per 2 MiB instead of 512. The allocators here
+ * keep metadata inside or beside their blocks, so a free or an alloc over a
+ * region of tens of MiB touches pages all over it: the TLB misses that
+ * advice removes are a large part of their cost there (bench/README.md).
+ * The price: pages become resident 2 MiB at a time, so a sparsely used
+ * region takes more memory. Contents are unchanged, and it is advice: the
+ * kernel may still use small pages (THP set to never, no free huge page).
+ * Any memory: a family's region (its mp_*_base), caller memory.
+ * MP_OK; MP_ERR_INVALID_ARGUMENT for NULL or 0 bytes; MP_ERR_UNSUPPORTED
+ * where the OS has no such advice or refuses it. O(1). */
+MP_API MP_Status mp_advise_huge_pages(void *addr, size_t bytes);
+
 /* ------------------------------------------------------------- fixed pool */
 
 typedef struct MP_FixedPool MP_FixedPool;

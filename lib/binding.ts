@@ -54,6 +54,8 @@ export interface NativeBinding {
   pool_owns(id: number, offset: number): boolean;
   /** Bytes from the start of the region view to the pool base. */
   region_offset(id: number): number;
+  /** MP_Status of mp_advise_huge_pages over the view's bytes. */
+  advise_huge_pages(view: Uint8Array): number;
   /** Pools registered in the whole process. */
   live_pool_count(): number;
   /** Pools attached to this thread. */

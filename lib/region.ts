@@ -18,12 +18,18 @@
  * but destroy() then throws MP_ERR_INVALID_HANDLE (native/napi/addon.c,
  * mp_napi_region_check). Lengths are read with the intrinsic getters, so an
  * own `byteLength` or `resizable` property on the buffer changes nothing.
+ *
+ * `hugePages: true` asks the OS to back the region with transparent huge
+ * pages (mp_advise_huge_pages: madvise MADV_HUGEPAGE on Linux), once the
+ * pool exists: one TLB entry per 2 MiB, which random access over a region
+ * of tens of MiB pays for in TLB misses; pages then become resident 2 MiB at
+ * a time. Advice only: where the OS has none (or THP is off) nothing happens.
  */
 import { types } from 'node:util';
 import { markAsUntransferable } from 'node:worker_threads';
-import { intrinsicGetter, objectArg, show, uint32Arg } from './args';
+import { booleanArg, intrinsicGetter, objectArg, show, uint32Arg } from './args';
 import { InvalidArgumentError } from './errors';
-import { MAX_REGION_BYTES } from './binding';
+import { binding, MAX_REGION_BYTES } from './binding';
 
 export type RegionBuffer = ArrayBuffer | SharedArrayBuffer;
 
@@ -33,6 +39,8 @@ export interface RegionOptions {
   buffer?: RegionBuffer;
   /** Where the region starts inside `buffer`, bytes; default 0. */
   byteOffset?: number;
+  /** Ask the OS for transparent huge pages under the region (see the top); default false. */
+  hugePages?: boolean;
 }
 
 export interface Region {
@@ -40,6 +48,9 @@ export interface Region {
   byteOffset: number;
   /** The view handed to the native side: from byteOffset to the end of the buffer (at most 2^31 - 1 bytes). */
   view: Uint8Array;
+  /** Bytes the pool needs from byteOffset on. */
+  neededBytes: number;
+  hugePages: boolean;
 }
 
 export function isRegionBuffer(value: unknown): value is RegionBuffer {
@@ -72,13 +83,14 @@ export function resolveRegion(
   neededBytes: number,
   context: string,
 ): Region {
-  const { buffer, byteOffset } = options;
+  const { buffer, byteOffset, hugePages: huge } = options;
+  const hugePages = huge !== undefined && booleanArg(huge, 'hugePages', context);
   if (buffer === undefined) {
     if (byteOffset !== undefined && byteOffset !== 0) {
       throw new InvalidArgumentError(`${context}: byteOffset needs a buffer`);
     }
     const sab = new SharedArrayBuffer(neededBytes);
-    return { buffer: sab, byteOffset: 0, view: new Uint8Array(sab) };
+    return { buffer: sab, byteOffset: 0, view: new Uint8Array(sab), neededBytes, hugePages };
   }
   if (!isRegionBuffer(buffer)) {
     throw new InvalidArgumentError(
@@ -105,16 +117,21 @@ export function resolveRegion(
     buffer,
     byteOffset: start,
     view: new Uint8Array(buffer, start, Math.min(available, MAX_REGION_BYTES)),
+    neededBytes,
+    hugePages,
   };
 }
 
 /**
  * Called once the native pool over `region` exists (never before: a refused
  * create changes nothing): marks a plain ArrayBuffer untransferable so that
- * no postMessage or structuredClone detaches the bytes under the pool.
+ * no postMessage or structuredClone detaches the bytes under the pool, and
+ * gives the huge-page advice when asked.
  */
 export function keepRegionInPlace(region: Region): void {
   if (types.isArrayBuffer(region.buffer)) markAsUntransferable(region.buffer);
+  // Advice only: a refusal (no THP here) changes nothing the pool relies on.
+  if (region.hugePages) binding.advise_huge_pages(region.view.subarray(0, region.neededBytes));
 }
 
 /** What a share() handle names: a pool id and the SharedArrayBuffer view the

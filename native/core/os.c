@@ -1,6 +1,7 @@
 /*
  * os.c - the only file that talks to the operating system: mapping regions,
- * returning pages, the page size. POSIX (Linux, macOS) only for now.
+ * returning pages, huge-page advice, the page size. POSIX (Linux, macOS) only
+ * for now.
  */
 #define _DEFAULT_SOURCE
 #include "mp_internal.h"
@@ -47,4 +48,45 @@ size_t mp_os_release_pages(void *ptr, size_t size) {
     if (end <= start) return 0;
     if (madvise((void *)start, end - start, MADV_DONTNEED) != 0) return 0;
     return (size_t)(end - start);
+}
+
+#if defined(__linux__) && !defined(MADV_COLLAPSE)
+#define MADV_COLLAPSE 25 /* Linux 6.1; older kernels refuse it (EINVAL) */
+#endif
+
+#define MP_HUGE_PAGE_BYTES ((uintptr_t)2 << 20)
+
+MP_Status mp_advise_huge_pages(void *addr, size_t bytes) {
+    if (addr == NULL || bytes == 0 || (uintptr_t)addr > UINTPTR_MAX - bytes)
+        return mp_fail(MP_ERR_INVALID_ARGUMENT, bytes, 0, 0);
+#if defined(MADV_HUGEPAGE)
+    /* madvise takes whole pages: the pages wholly inside the range. */
+    size_t ps = mp_os_page_size();
+    uintptr_t start = mp_align_up_ptr((uintptr_t)addr, ps);
+    uintptr_t end = ((uintptr_t)addr + bytes) & ~(uintptr_t)(ps - 1);
+    if (end <= start) return MP_OK;
+    if (madvise((void *)start, end - start, MADV_HUGEPAGE) != 0) return mp_fail(MP_ERR_UNSUPPORTED, bytes, 0, 0);
+#if defined(__linux__)
+    /* Pages touched before the advice (a SharedArrayBuffer that calloc
+     * cleared, say) keep their small pages until khugepaged gets to them,
+     * slowly and on another core; untouched ones get huge pages when first
+     * faulted. So each aligned 2 MiB with a resident page now is collapsed
+     * at once (best effort: an older kernel refuses, nothing changes), and
+     * memory no one touched stays unresident. */
+    size_t per_huge = (size_t)(MP_HUGE_PAGE_BYTES / ps);
+    unsigned char resident[512];
+    if (per_huge <= sizeof resident) {
+        for (uintptr_t c = mp_align_up_ptr(start, MP_HUGE_PAGE_BYTES); c <= end && end - c >= MP_HUGE_PAGE_BYTES;
+             c += MP_HUGE_PAGE_BYTES) {
+            if (mincore((void *)c, MP_HUGE_PAGE_BYTES, resident) != 0) continue;
+            unsigned char any = 0;
+            for (size_t i = 0; i < per_huge; i++) any |= resident[i];
+            if (any & 1u) (void)madvise((void *)c, MP_HUGE_PAGE_BYTES, MADV_COLLAPSE);
+        }
+    }
+#endif
+    return MP_OK;
+#else
+    return mp_fail(MP_ERR_UNSUPPORTED, bytes, 0, 0);
+#endif
 }

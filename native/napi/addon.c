@@ -548,6 +548,19 @@ static napi_value js_pool_attach(napi_env env, napi_callback_info info) {
     return mp_napi_int32(env, MP_OK);
 }
 
+/* advise_huge_pages(view) -> MP_Status of mp_advise_huge_pages over the
+ * view's bytes (a pool region: the `hugePages` option). */
+static napi_value js_advise_huge_pages(napi_env env, napi_callback_info info) {
+    napi_value argv[1];
+    mp_napi_env *e;
+    MP_NAPI_ARGS(env, info, 1, argv, &e);
+    (void)e;
+    uint8_t *data = NULL;
+    size_t length = 0;
+    if (!mp_napi_bytes_arg(env, argv[0], &data, &length)) return NULL;
+    return mp_napi_int32(env, (int32_t)mp_advise_huge_pages(data, length));
+}
+
 /* region_offset(id) -> bytes from the start of the region view to the
  * pool's base (non-zero when the family aligned the start up). */
 static napi_value js_region_offset(napi_env env, napi_callback_info info) {
@@ -677,12 +690,12 @@ NAPI_MODULE_INIT() {
     static const char *const names[] = {
         "version",         "status_table",   "last_error",  "clear_last_error",
         "stats_fields",    "pool_destroy",   "pool_attach", "pool_stats",
-        "pool_check",      "pool_reset",     "pool_owns",   "region_offset",
+        "pool_check",      "pool_reset",     "pool_owns",   "region_offset", "advise_huge_pages",
         "live_pool_count", "env_pool_count", "batch_done",  "noop"};
     static const napi_callback fns[] = {
         js_version,         js_status_table,   js_last_error,  js_clear_last_error,
         js_stats_fields,    js_pool_destroy,   js_pool_attach, js_pool_stats,
-        js_pool_check,      js_pool_reset,     js_pool_owns,   js_region_offset,
+        js_pool_check,      js_pool_reset,     js_pool_owns,   js_region_offset, js_advise_huge_pages,
         js_live_pool_count, js_env_pool_count, js_batch_done,  js_noop};
     if (mp_napi_define(env, exports, e, names, fns, sizeof names / sizeof names[0]) != napi_ok ||
         frame_init(env, exports, e) != napi_ok || mp_napi_heap_init(env, exports, e) != napi_ok) {

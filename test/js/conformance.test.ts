@@ -4,7 +4,7 @@
 // pool accounting), offsets and views inside the region, misuse codes with
 // stats unchanged, stats keys against the native field lists, check(), and
 // where the allocator's metadata lives. A new family adds one row.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   ARENA_STATS_KEYS,
   Arena,
@@ -26,9 +26,15 @@ import {
   livePoolCount,
   type RegionOptions,
 } from '../../lib/index';
+import { existsSync } from 'node:fs';
 import { MessageChannel } from 'node:worker_threads';
 import { binding, frame, FRAME_A, FRAME_ID, frameWords } from '../../lib/binding';
 import { codeOf, expectRefused } from './helpers';
+
+/* What mp_advise_huge_pages returns here: MP_OK where the kernel has
+ * transparent huge pages (madvise takes the advice whatever their mode),
+ * else MP_ERR_UNSUPPORTED. */
+const THP_STATUS = existsSync('/sys/kernel/mm/transparent_hugepage') ? 0 : 12;
 
 interface Pool {
   readonly bytes: Uint8Array;
@@ -155,6 +161,30 @@ describe.each(FAMILIES)('$name conformance', (family) => {
     const off = family.allocOne(pool);
     pool.bytes[off] = 0x5a;
     expect(new Uint8Array(buffer)[pool.bytes.byteOffset + off]).toBe(0x5a);
+  });
+
+  it('hugePages: true advises the region once the pool exists; false does not; a non-boolean is refused', () => {
+    const spy = vi.spyOn(binding, 'advise_huge_pages');
+    try {
+      const live = livePoolCount();
+      for (const hugePages of [1, 'yes', null]) {
+        expect(codeOf(() => family.create({ hugePages } as unknown as RegionOptions))).toBe(
+          'MP_ERR_INVALID_ARGUMENT',
+        );
+      }
+      expect(livePoolCount()).toBe(live);
+      family.create({ hugePages: false }).destroy();
+      expect(spy).not.toHaveBeenCalled();
+      using pool = family.create({ hugePages: true });
+      expect(spy).toHaveBeenCalledTimes(1);
+      const view = spy.mock.calls[0][0];
+      expect(view.buffer).toBe(pool.bytes.buffer);
+      expect(view.byteLength).toBe(family.regionBytes);
+      expect(spy.mock.results[0].value).toBe(THP_STATUS);
+      expect(pool.check()).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('refuses a buffer that is not an ArrayBuffer or SharedArrayBuffer', () => {

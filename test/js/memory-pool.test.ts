@@ -1,7 +1,7 @@
 // MemoryPool API: handles, byte access by handle, zero-copy views and their
 // staleness after compaction, pinning, out of memory, metrics (checked
 // against the native field lists), owners and limits, pressure levels.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   DEFAULT_OWNER,
   DoubleFreeError,
@@ -150,6 +150,24 @@ describe('MemoryPool basics', () => {
     const at = 32 + pool.blockInfo(h).offset;
     expect([...new Uint8Array(buffer, at, 4)]).toEqual([1, 2, 3, 4]);
     expect(pool.bytes.buffer).toBe(buffer);
+  });
+
+  it('hugePages: true advises the whole region once the pool exists', () => {
+    const spy = vi.spyOn(binding, 'advise_huge_pages');
+    try {
+      using pool = new MemoryPool({ size: 1 << 16, hugePages: true });
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(spy.mock.calls[0][0].buffer).toBe(pool.bytes.buffer);
+      expect(spy.mock.calls[0][0].byteLength).toBe(1 << 16);
+      const h = pool.allocate(100);
+      pool.write(h, bytesOf(1, 2, 3));
+      expect(Array.from(pool.read(h, 3))).toEqual([1, 2, 3]);
+      expect(
+        () => new MemoryPool({ size: 1 << 16, hugePages: 'yes' as unknown as boolean }),
+      ).toThrow(/hugePages/);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('destroy is idempotent, releases the native pool and Symbol.dispose calls it', () => {

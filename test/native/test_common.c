@@ -1,7 +1,12 @@
 /*
- * test_common.c - status names and descriptions, version, per-thread last error.
+ * test_common.c - status names and descriptions, version, per-thread last
+ * error, huge-page advice.
  */
+#define _DEFAULT_SOURCE
 #include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
 
 #include "mp_test.h"
 
@@ -87,9 +92,67 @@ static void last_error_is_per_thread(void) {
     CHECK(mp_last_error().status == MP_OK);
 }
 
+#if defined(__linux__)
+/* The VmFlags line of the /proc/self/smaps entry holding `addr`, or "". */
+static void vm_flags_of(const void *addr, char *out, size_t cap) {
+    out[0] = '\0';
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (f == NULL) return;
+    char line[512];
+    int inside = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
+            inside = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+        } else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+            snprintf(out, cap, "%s", line);
+            break;
+        }
+    }
+    fclose(f);
+}
+
+/* True where the kernel has transparent huge pages (madvise then takes the
+ * advice whatever their mode). */
+static int thp_available(void) {
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (f == NULL) return 0;
+    fclose(f);
+    return 1;
+}
+#endif
+
+static void huge_page_advice_marks_the_range_and_keeps_its_contents(void) {
+    CHECK_STATUS(mp_advise_huge_pages(NULL, 4096), MP_ERR_INVALID_ARGUMENT);
+    uint8_t byte = 0;
+    CHECK_STATUS(mp_advise_huge_pages(&byte, 0), MP_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(mp_advise_huge_pages((void *)(UINTPTR_MAX - 8), 64), MP_ERR_INVALID_ARGUMENT);
+#if defined(__linux__)
+    size_t len = (size_t)8 << 20;
+    uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(p != MAP_FAILED);
+    for (size_t i = 0; i < len; i += 4096) p[i] = (uint8_t)(i >> 12);
+    /* A range smaller than a page holds no whole page: nothing to advise. */
+    CHECK_STATUS(mp_advise_huge_pages(p + 1, 100), MP_OK);
+    char flags[512];
+    vm_flags_of(p, flags, sizeof flags);
+    CHECK(strstr(flags, " hg") == NULL);
+    if (thp_available()) {
+        CHECK_STATUS(mp_advise_huge_pages(p, len), MP_OK);
+        vm_flags_of(p + len / 2, flags, sizeof flags);
+        CHECK(strstr(flags, " hg") != NULL);
+    }
+    int same = 1;
+    for (size_t i = 0; i < len; i += 4096) same &= p[i] == (uint8_t)(i >> 12);
+    CHECK(same);
+    munmap(p, len);
+#endif
+}
+
 MP_TEST_MAIN(TEST_CASE(every_status_has_a_distinct_name_equal_to_its_identifier),
              TEST_CASE(every_status_has_a_distinct_nonempty_description),
              TEST_CASE(values_outside_the_enum_are_named_unknown),
              TEST_CASE(version_string_and_number_match_the_header_macros),
              TEST_CASE(last_error_records_the_failure_and_clear_resets_it),
-             TEST_CASE(last_error_is_per_thread))
+             TEST_CASE(last_error_is_per_thread),
+             TEST_CASE(huge_page_advice_marks_the_range_and_keeps_its_contents))
