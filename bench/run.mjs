@@ -216,12 +216,20 @@ async function buildC() {
 
 const callgrindRuns = runC && !quick && capture('valgrind', ['--version']) !== '';
 progress.total =
-  (runC ? (argv.includes('--no-build') ? 3 : 4) + (callgrindRuns ? 1 : 0) : 0) + (runJs ? 4 : 0);
+  (runC ? (argv.includes('--no-build') ? 4 : 5) + (callgrindRuns ? 1 : 0) : 0) + (runJs ? 4 : 0);
 if (runC) {
   const built = argv.includes('--no-build') || (await buildC());
   if (built) {
     const q = quick ? ['--quick'] : [];
     await step('C micro benchmarks', path.join(binDir, 'mp_bench_micro'), q);
+    // The live-set workloads again with transparent huge pages for every
+    // allocator (each the way it offers them; see bench/c/micro.c).
+    await step('C micro benchmarks, huge pages for all', path.join(binDir, 'mp_bench_micro'), [
+      ...q,
+      '--huge-pages',
+      '--only',
+      'mixed_live10k,pow2_live10k',
+    ]);
     // The traces are looked for in ../shared/traces; MP_TRACE_DIR names another folder.
     const traces = process.env.MP_TRACE_DIR ? ['--traces', process.env.MP_TRACE_DIR] : [];
     await step('C trace replay', path.join(binDir, 'mp_bench_replay'), [...q, ...traces]);

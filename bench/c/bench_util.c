@@ -147,16 +147,20 @@ size_t bench_resident_bytes(void *p, size_t bytes) {
     return resident * page;
 }
 
-void bench_reexec_for_static_tls(char **argv) {
+void bench_reexec_with_tunables(char **argv, const char *extra) {
+    if (getenv("MP_BENCH_NO_REEXEC") != NULL) return;
     const char *tun = getenv("GLIBC_TUNABLES");
-    if (tun != NULL && strstr(tun, "optional_static_tls") != NULL) return;
-    if (getenv("MP_BENCH_NO_REEXEC") != NULL || MP_BENCH_JEMALLOC_PATH[0] == '\0') return;
+    const char *need[2] = {MP_BENCH_JEMALLOC_PATH[0] != '\0' ? BENCH_STATIC_TLS_TUNABLE : NULL, extra};
     char value[1024];
-    if (tun != NULL && tun[0] != '\0') {
-        snprintf(value, sizeof value, "%s:%s", tun, BENCH_STATIC_TLS_TUNABLE);
-    } else {
-        snprintf(value, sizeof value, "%s", BENCH_STATIC_TLS_TUNABLE);
+    snprintf(value, sizeof value, "%s", tun != NULL ? tun : "");
+    int missing = 0;
+    for (int i = 0; i < 2; i++) {
+        if (need[i] == NULL || strstr(value, need[i]) != NULL) continue;
+        size_t used = strlen(value);
+        snprintf(value + used, sizeof value - used, "%s%s", used ? ":" : "", need[i]);
+        missing = 1;
     }
+    if (!missing) return;
     setenv("GLIBC_TUNABLES", value, 1);
     setenv("MP_BENCH_NO_REEXEC", "1", 1); /* never loop */
     execv("/proc/self/exe", argv);

@@ -10,8 +10,9 @@
  * are opened with RTLD_LOCAL instead, so their symbols never interpose, and
  * every baseline is checked to really live in the library it is named after.
  * libjemalloc.so.2 uses initial-exec TLS, which glibc refuses to dlopen unless
- * the optional static TLS surplus is raised: bench_reexec_for_static_tls()
- * re-executes the program once with GLIBC_TUNABLES set for that.
+ * the optional static TLS surplus is raised: bench_reexec_with_tunables()
+ * re-executes the program once with GLIBC_TUNABLES set for that (and for
+ * any other tunable the program needs, such as malloc's huge pages).
  */
 #ifndef MP_BENCH_UTIL_H
 #define MP_BENCH_UTIL_H
@@ -117,9 +118,11 @@ typedef struct bench_malloc {
 } bench_malloc;
 
 /** Re-executes the program once with glibc's optional static TLS raised so
- * that libjemalloc.so.2 can be dlopen'ed; returns only when no re-exec is
- * needed (or it failed, in which case jemalloc reports why it is missing). */
-void bench_reexec_for_static_tls(char **argv);
+ * that libjemalloc.so.2 can be dlopen'ed, and with `extra` (a
+ * "name=value" tunable, or NULL) in GLIBC_TUNABLES too; returns only when no
+ * re-exec is needed (or it failed, in which case jemalloc reports why it is
+ * missing). MP_BENCH_NO_REEXEC (set by bench/callgrind.sh) skips it. */
+void bench_reexec_with_tunables(char **argv, const char *extra);
 /** Fills `out` for one baseline: dlopens jemalloc/mimalloc (paths found at
  * configure time) and checks that the functions really come from that
  * library. `out->missing` says why a baseline cannot run. */

@@ -29,6 +29,13 @@
  *
  * `--callgrind WORKLOAD IMPL OPS` runs one workload once with a fixed op
  * count for bench/callgrind.sh (instructions per op, no timing).
+ *
+ * `--huge-pages` gives every allocator transparent huge pages, each the way
+ * it offers them: the library's regions and the floors' get
+ * mp_advise_huge_pages, glibc malloc the tunable glibc.malloc.hugetlb=1,
+ * jemalloc MALLOC_CONF=thp:always, mimalloc MIMALLOC_LARGE_OS_PAGES=1. Its
+ * records say "micro-thp" where the others say "micro". `--only` takes a
+ * comma-separated list of workloads.
  */
 #define _GNU_SOURCE
 #include "bench_util.h"
@@ -393,6 +400,49 @@ static void setup_impls(micro_state *st) {
     }
 }
 
+/* --huge-pages: the library's regions and the floors' get the advice (the
+ * malloc-likes get theirs from their own settings, see main). */
+static void advise_region(void *base, size_t bytes) {
+    if (base != NULL && mp_advise_huge_pages(base, bytes) != MP_OK)
+        fprintf(stderr, "micro: huge-page advice refused: %s\n", mp_status_str(mp_last_error().status));
+}
+
+static void advise_impls(micro_state *st) {
+    /* Right after setup the floors' bump pointers are still their buffers' starts. */
+    advise_region(st->floor_list.bump, (size_t)(st->floor_list.end - st->floor_list.bump));
+    advise_region(st->floor_classes.bump, (size_t)(st->floor_classes.end - st->floor_classes.bump));
+    advise_region(st->floor_bump.base, st->floor_bump.size);
+    for (size_t i = 0; i < st->impl_count; i++) {
+        micro_impl *im = &st->impls[i];
+        if (im->missing != NULL || strcmp(im->kind, "family") != 0) continue;
+#if MP_BENCH_HAVE_FIXED
+        if (im->pair64 == fixed_pair64 || im->pair64 == fixed_inline_pair64)
+            advise_region(mp_fixed_pool_base(im->ctx), (size_t)64 * 16384);
+#endif
+#if MP_BENCH_HAVE_ARENA
+        if (im->arena == arena_arena || im->arena == arena_window_arena)
+            advise_region(mp_arena_base(im->ctx), (size_t)2 << 20);
+#endif
+#if MP_BENCH_HAVE_SLAB
+        if (im->pair64 == slab_pair64 || im->pair64 == slab_inline_pair64)
+            advise_region(mp_slab_base(im->ctx), BENCH_REGION_BYTES);
+#endif
+#if MP_BENCH_HAVE_TLSF
+        if (im->pair64 == tlsf_pair64) advise_region(mp_tlsf_base(im->ctx), BENCH_REGION_BYTES);
+        if (im->pair64 == pool_tlsf_pair64) {
+            advise_region(mp_pool_base(((bench_pool *)im->ctx)->pool), BENCH_REGION_BYTES);
+            advise_region(((bench_pool *)im->ctx)->bytes, BENCH_POOL_SLOTS);
+        }
+#endif
+#if MP_BENCH_HAVE_BUDDY
+        if (im->pair64 == buddy_pair64) advise_region(mp_buddy_base(im->ctx), BENCH_REGION_BYTES);
+#endif
+#if MP_BENCH_HAVE_FITLIST
+        if (im->pair64 == fit_pair64) advise_region(mp_fitlist_base(im->ctx), BENCH_REGION_BYTES);
+#endif
+    }
+}
+
 static void destroy_impls(micro_state *st) {
     for (size_t i = 0; i < st->impl_count; i++) {
         micro_impl *im = &st->impls[i];
@@ -490,8 +540,22 @@ static size_t calibrate(micro_state *st, const micro_impl *im, int wk, uint64_t 
 typedef struct micro_opts {
     int reps;
     double target_ms;
-    const char *only;
+    const char *only; /* comma-separated workload names, NULL = all */
+    int huge_pages;
 } micro_opts;
+
+/* "micro", or "micro-thp" with --huge-pages. */
+static const char *bench_name = "micro";
+
+/* True if `name` is one of the comma-separated names of `list`. */
+static int listed(const char *list, const char *name) {
+    size_t n = strlen(name);
+    for (const char *p = list; p != NULL; p = strchr(p, ',')) {
+        if (*p == ',') p++;
+        if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0')) return 1;
+    }
+    return 0;
+}
 
 static void run_workload(micro_state *st, int wk, const micro_opts *o) {
     size_t idx[BENCH_MAX_IMPLS], ops[BENCH_MAX_IMPLS], count = 0;
@@ -517,8 +581,8 @@ static void run_workload(micro_state *st, int wk, const micro_opts *o) {
     }
     for (size_t j = 0; j < count; j++) {
         const micro_impl *im = &st->impls[idx[j]];
-        printf("{\"bench\":\"micro\",\"workload\":\"%s\",\"impl\":\"%s\",\"kind\":\"%s\",", workloads[wk].name,
-               im->name, im->kind);
+        printf("{\"bench\":\"%s\",\"workload\":\"%s\",\"impl\":\"%s\",\"kind\":\"%s\",", bench_name,
+               workloads[wk].name, im->name, im->kind);
         bench_json_samples(stdout, "samples_ns_per_op", samples[j], (size_t)o->reps);
         bench_summary s = bench_summarize(samples[j], (size_t)o->reps); /* sorts: after the samples */
         printf("\"ns_per_op\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f},\"reps\":%d,\"ops_per_rep\":%zu,"
@@ -529,7 +593,7 @@ static void run_workload(micro_state *st, int wk, const micro_opts *o) {
 }
 
 static void print_meta(const micro_state *st, const micro_opts *o) {
-    printf("{\"bench\":\"micro\",\"meta\":{\"compiler\":");
+    printf("{\"bench\":\"%s\",\"meta\":{\"compiler\":", bench_name);
     bench_json_string(stdout, bench_compiler());
     for (int i = 0; i < BENCH_MALLOC_COUNT; i++) {
         printf(",\"%s\":", st->mallocs[i].name);
@@ -547,7 +611,7 @@ static void print_meta(const micro_state *st, const micro_opts *o) {
     for (size_t i = 0; i < st->impl_count; i++) {
         const micro_impl *im = &st->impls[i];
         if (im->missing == NULL) continue;
-        printf("{\"bench\":\"micro\",\"impl\":\"%s\",\"kind\":\"%s\",\"skipped\":", im->name, im->kind);
+        printf("{\"bench\":\"%s\",\"impl\":\"%s\",\"kind\":\"%s\",\"skipped\":", bench_name, im->name, im->kind);
         bench_json_string(stdout, im->missing);
         printf("}\n");
     }
@@ -583,13 +647,20 @@ static int callgrind_mode(micro_state *st, const char *wname, const char *iname,
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: mp_bench_micro [--quick] [--reps N] [--target-ms X] [--only WORKLOAD]\n"
+    fprintf(stderr, "usage: mp_bench_micro [--quick] [--reps N] [--target-ms X] [--only WORKLOAD[,..]] [--huge-pages]\n"
                     "       mp_bench_micro --callgrind WORKLOAD IMPL OPS\n");
 }
 
 int main(int argc, char **argv) {
-    bench_reexec_for_static_tls(argv);
-    micro_opts o = {7, 20.0, NULL};
+    int huge = 0;
+    for (int i = 1; i < argc; i++) huge |= strcmp(argv[i], "--huge-pages") == 0;
+    if (huge) {
+        /* Read when each library initialises: before either is loaded. */
+        setenv("MALLOC_CONF", "thp:always", 1);
+        setenv("MIMALLOC_LARGE_OS_PAGES", "1", 1);
+    }
+    bench_reexec_with_tunables(argv, huge ? "glibc.malloc.hugetlb=1" : NULL);
+    micro_opts o = {7, 20.0, NULL, 0};
     const char **cg = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
@@ -601,6 +672,9 @@ int main(int argc, char **argv) {
             o.target_ms = atof(argv[++i]);
         } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             o.only = argv[++i];
+        } else if (strcmp(argv[i], "--huge-pages") == 0) {
+            o.huge_pages = 1;
+            bench_name = "micro-thp";
         } else if (strcmp(argv[i], "--callgrind") == 0 && i + 3 < argc) {
             cg = (const char **)&argv[i + 1];
             i += 3;
@@ -616,13 +690,14 @@ int main(int argc, char **argv) {
     static micro_state st;
     setup_sequences(&st);
     setup_impls(&st);
+    if (o.huge_pages) advise_impls(&st);
     int rc = 0;
     if (cg != NULL) {
         rc = callgrind_mode(&st, cg[0], cg[1], cg[2]);
     } else {
         print_meta(&st, &o);
         for (int wk = 0; wk < WK_COUNT; wk++) {
-            if (o.only == NULL || strcmp(o.only, workloads[wk].name) == 0) run_workload(&st, wk, &o);
+            if (o.only == NULL || listed(o.only, workloads[wk].name)) run_workload(&st, wk, &o);
         }
     }
     destroy_impls(&st);

@@ -591,7 +591,7 @@ static void usage(void) {
 int main(int argc, char **argv) {
     self_argv0 = argv[0];
     if (argc == 7 && strcmp(argv[1], "--child-malloc") == 0) return child_malloc_main(argv + 1);
-    bench_reexec_for_static_tls(argv);
+    bench_reexec_with_tunables(argv, NULL);
     replay_opts o = {MP_BENCH_TRACE_DIR, NULL, NULL, 0, 3, 10.0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

@@ -263,6 +263,13 @@ export function buildSections(run) {
       (w) => microOps[w],
       syntheticFootprint(recs),
     ),
+    ...timedSections(
+      recs,
+      'micro-thp',
+      'C micro, huge pages for every allocator,',
+      (r) => r.kind === 'malloc' || r.kind === 'floor',
+      (w) => microOps[w],
+    ),
     ...callgrindSections(recs),
     ...replaySections(recs, replayMeta),
     ...timedSections(

@@ -13,7 +13,13 @@ export function roleOf(record) {
   return 'ours';
 }
 
-const BENCH_PREFIX = { micro: 'C', compact: 'C', js: 'JS', 'js-gc': 'JS' };
+const BENCH_PREFIX = {
+  micro: 'C',
+  'micro-thp': 'C, huge pages for all:',
+  compact: 'C',
+  js: 'JS',
+  'js-gc': 'JS',
+};
 
 function timedRow(r, stat) {
   return {

@@ -321,6 +321,45 @@ describe('bench targets', () => {
   });
 });
 
+describe('C micro with huge pages for every allocator (micro-thp)', () => {
+  const run = {
+    ...fixture,
+    records: [
+      ...fixture.records,
+      timed('micro', 'mixed_live10k', 'tlsf', 'family', 45),
+      timed('micro', 'mixed_live10k', 'buddy', 'family', 19),
+      timed('micro', 'mixed_live10k', 'mimalloc', 'malloc', 30),
+      timed('micro-thp', 'mixed_live10k', 'tlsf', 'family', 33),
+      timed('micro-thp', 'mixed_live10k', 'buddy', 'family', 16),
+      timed('micro-thp', 'mixed_live10k', 'mimalloc', 'malloc', 30),
+    ],
+  };
+
+  it('get their own table, after the default one', () => {
+    const titles = buildSections(run).map((x: { title: string }) => x.title);
+    const plain = titles.findIndex((t: string) => t.startsWith('C micro mixed_live10k'));
+    const huge = titles.findIndex((t: string) =>
+      t.startsWith('C micro, huge pages for every allocator, mixed_live10k'),
+    );
+    expect(plain).toBeGreaterThanOrEqual(0);
+    expect(huge).toBeGreaterThan(plain);
+  });
+
+  it('are shown beside the targets they bear on; the verdict stays the default run', () => {
+    const targets = evaluateTargets(run) as { target: string; measured: string; status: string }[];
+    const tlsf = targets.find((x) => x.target.startsWith('C TLSF on mixed'))!;
+    expect(tlsf.status).toBe('missed'); // 45 / 30; with huge pages 33 / 30 is a miss too
+    expect(tlsf.measured).toBe(
+      'tlsf 45.0 ns ÷ mimalloc 30.0 ns = 1.50× (huge pages for all: tlsf 33.0 ns ÷ mimalloc 30.0 ns = 1.10×)',
+    );
+    const buddy = targets.find((x) => x.target.startsWith('C buddy ≤ 20 ns/op'))!;
+    expect(buddy).toMatchObject({
+      status: 'met',
+      measured: 'buddy 19.0 ns (huge pages for all: buddy 16.0 ns)',
+    });
+  });
+});
+
 describe('C micro workloads replayed as synthetic traces', () => {
   it('show their footprint in the C micro table, per implementation', () => {
     const sec = buildSections(withSynthetic).find((x: { title: string }) =>

@@ -29,6 +29,8 @@ describe('bench/run.mjs --quick', () => {
     ]) {
       expect(out).toContain(`C micro ${w}:`);
     }
+    for (const w of ['mixed_live10k', 'pow2_live10k'])
+      expect(out).toContain(`C micro, huge pages for every allocator, ${w}:`);
     for (const w of ['pair64', 'batch64', 'live10k64', 'arena_small'])
       expect(out).toContain(`JS ${w}:`);
     expect(out).toContain('JS mixed_live10k with GC');
