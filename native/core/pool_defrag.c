@@ -72,6 +72,11 @@ typedef struct pool_pass {
     size_t n;
     pool_defrag_resume at; /* where the pass is */
     MP_Status st;
+    /* A pool over one TLSF backend with figures asked for: the pass's two
+     * walks of the heap (mp_tlsf_pack_begin/_end) fill them, instead of two
+     * more walks around the pass; `have_*` once they did. */
+    MP_FreeStats *tlsf_before, *tlsf_after;
+    bool have_before, have_after;
 } pool_pass;
 
 /* True if the budget is used up: the pass stops before the block at `addr`. */
@@ -145,17 +150,20 @@ static bool pool_slide_all(pool_pass *pp, unsigned bi) {
 static bool pool_pack_slide(pool_pass *pp, unsigned bi) {
     const pool_backend *be = &pp->p->backends[bi];
     if (be->kind != POOL_BE_TLSF) return pool_slide_all(pp, bi);
-    /* Cached TLSF blocks look used to their neighbours: merge them first, so
-     * the space they hold is free space the blocks above can slide into. */
-    if (tlsf_cache_flush(be->u.tlsf) != MP_OK || mp_tlsf_pack_begin(be->u.tlsf) != MP_OK) {
+    /* pack_begin also merges the cached blocks (they look used to their
+     * neighbours), so the space they hold is free space the blocks above can
+     * slide into. */
+    if (mp_tlsf_pack_begin(be->u.tlsf, pp->tlsf_before) != MP_OK) {
         pp->st = MP_ERR_CORRUPTION;
         return false;
     }
+    pp->have_before = pp->tlsf_before != NULL;
     bool go_on = pool_slide_all(pp, bi);
-    if (mp_tlsf_pack_end(be->u.tlsf) != MP_OK) {
+    if (mp_tlsf_pack_end(be->u.tlsf, pp->tlsf_after) != MP_OK) {
         pp->st = MP_ERR_CORRUPTION;
         return false;
     }
+    pp->have_after = pp->tlsf_after != NULL;
     return go_on;
 }
 
@@ -291,10 +299,25 @@ static bool pool_pack_slab(pool_pass *pp, unsigned bi) {
 
 /* ------------------------------------------------------------------- a pass */
 
+/* Free figures from one TLSF backend's walk (fragmentation computed here). */
+static pool_free_figures pool_figures_of(const MP_FreeStats *fs) {
+    pool_free_figures f = {fs->free_bytes, fs->free_block_count, fs->largest_free_block_bytes, 0.0};
+    if (f.free_bytes != 0) f.fragmentation = 1.0 - (double)f.largest_free_block_bytes / (double)f.free_bytes;
+    return f;
+}
+
 MP_Status pool_defrag_locked(MP_Pool *p, size_t budget_bytes, bool from_start, MP_DefragResult *out) {
     pool_free_figures before = {0, 0, 0, 0.0};
-    if (out != NULL) pool_free_figures_get(p, &before);
     pool_pass pp = {.p = p, .budget_bytes = budget_bytes, .st = MP_OK};
+    MP_FreeStats tlsf_before, tlsf_after;
+    /* One TLSF backend: its pass walks the whole heap before it moves
+     * anything and after it moved everything, and reports the figures then. */
+    if (out != NULL && p->backend_count == 1 && p->backends[0].kind == POOL_BE_TLSF) {
+        pp.tlsf_before = &tlsf_before;
+        pp.tlsf_after = &tlsf_after;
+    } else if (out != NULL) {
+        pool_free_figures_get(p, &before);
+    }
     pp.refs = pool_sorted_blocks(p, &pp.n);
     if (pp.refs == NULL && pp.n != 0) return MP_ERR_OUT_OF_MEMORY;
     if (!from_start && budget_bytes != 0) pp.at = p->defrag_resume;
@@ -323,7 +346,16 @@ MP_Status pool_defrag_locked(MP_Pool *p, size_t budget_bytes, bool from_start, M
     p->bytes_moved_total += pp.bytes_moved;
     if (out != NULL) {
         pool_free_figures after;
-        pool_free_figures_get(p, &after);
+        /* A pass refused up front moved nothing: the figures of now are those
+         * of before (and a walk stopped by corruption reports what it saw). */
+        if (pp.have_before)
+            before = pool_figures_of(&tlsf_before);
+        else if (pp.tlsf_before != NULL)
+            pool_free_figures_get(p, &before);
+        if (pp.have_after)
+            after = pool_figures_of(&tlsf_after);
+        else
+            pool_free_figures_get(p, &after);
         out->bytes_moved = pp.bytes_moved;
         out->blocks_moved = pp.blocks_moved;
         out->fragmentation_before = before.fragmentation;

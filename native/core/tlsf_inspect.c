@@ -49,8 +49,6 @@ static MP_Status tlsf_walk_blocks(const MP_Tlsf *t, tlsf_visit_fn visit, void *c
 
 MP_INLINE bool tlsf_is_free(uint64_t w0) { return (w0 & TLSF_W_FREE) != 0; }
 
-/** Free for observers: free or held by the front cache. */
-MP_INLINE bool tlsf_is_unused(uint64_t w0) { return (w0 & (TLSF_W_FREE | TLSF_W_CACHED)) != 0; }
 
 /* ------------------------------------------------------------------ stats */
 
@@ -65,13 +63,7 @@ MP_Status mp_tlsf_stats(const MP_Tlsf *t, MP_HeapStats *out) {
 
 static int tlsf_add_free_stats(uint8_t *b, uint64_t w0, void *ctx) {
     (void)b;
-    MP_FreeStats *fs = ctx;
-    if (tlsf_is_unused(w0)) {
-        size_t usable = tlsf_w_bytes(w0) - TLSF_HDR_BYTES;
-        fs->free_bytes += usable;
-        fs->free_block_count++;
-        if (usable > fs->largest_free_block_bytes) fs->largest_free_block_bytes = usable;
-    }
+    tlsf_free_stats_add(ctx, w0);
     return 0;
 }
 

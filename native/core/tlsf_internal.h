@@ -502,12 +502,15 @@ MP_Status mp_tlsf_slide_down(MP_Tlsf *t, void *ptr, size_t align, size_t copy_by
  * list, and each slide then touches only the blocks it moves between (no
  * list neighbours, which lie anywhere in the heap). Nothing but
  * mp_tlsf_slide_down and mp_tlsf_pack_move/_flush may be called until
- * mp_tlsf_pack_end. The front cache
- * must be empty (tlsf_cache_flush). Lock held by the caller (the pool's).
- * First walks the heap: MP_ERR_CORRUPTION, and nothing detached, if a header
- * fails validation (so mp_tlsf_pack_end lists every free block again).
- * O(blocks). */
-MP_Status mp_tlsf_pack_begin(MP_Tlsf *t);
+ * mp_tlsf_pack_end. Lock held by the caller (the pool's).
+ * First walks the heap: MP_ERR_CORRUPTION, and nothing changed, if a header
+ * fails validation (so mp_tlsf_pack_end lists every free block again). That
+ * walk also gives `before` (optional) what mp_tlsf_free_stats would report
+ * now (front-cache blocks count as free; fragmentation not set), so a pass
+ * that reports it walks the heap once less. Then it empties the front cache
+ * (tlsf_cache_flush: cached blocks look used to their neighbours and would
+ * stop the slides). O(blocks). */
+MP_Status mp_tlsf_pack_begin(MP_Tlsf *t, MP_FreeStats *before);
 
 /** A pass's hole (tlsf_place.c): free space below the next block to move
  * whose header and footer are not written yet. */
@@ -536,11 +539,25 @@ MP_Status mp_tlsf_pack_move(MP_Tlsf *t, tlsf_packer *pk, void *ptr, size_t copy_
 void mp_tlsf_pack_flush(MP_Tlsf *t, tlsf_packer *pk);
 
 /** Ends the run: one walk over the heap in address order pushes every free
- * block on its list again. O(blocks), sequential. MP_ERR_CORRUPTION if a
- * header fails validation (only if something but the run's own slides
- * wrote to the heap since mp_tlsf_pack_begin validated it): the walk stops
- * there and the free blocks above stay unlisted. */
-MP_Status mp_tlsf_pack_end(MP_Tlsf *t);
+ * block on its list again, and gives `after` (optional) the free figures as
+ * mp_tlsf_free_stats would (fragmentation not set). O(blocks), sequential.
+ * MP_ERR_CORRUPTION if a header fails validation (only if something but the
+ * run's own slides wrote to the heap since mp_tlsf_pack_begin validated
+ * it): the walk stops there and the free blocks above stay unlisted. */
+MP_Status mp_tlsf_pack_end(MP_Tlsf *t, MP_FreeStats *after);
+
+/** Free for observers: free or held by the front cache. */
+MP_INLINE bool tlsf_is_unused(uint64_t w0) { return (w0 & (TLSF_W_FREE | TLSF_W_CACHED)) != 0; }
+
+/** Adds a block with header word `w0` to free figures if it is free or
+ * cached (mp_tlsf_free_stats' rule). */
+MP_INLINE void tlsf_free_stats_add(MP_FreeStats *fs, uint64_t w0) {
+    if (!tlsf_is_unused(w0)) return;
+    size_t usable = tlsf_w_bytes(w0) - TLSF_HDR_BYTES;
+    fs->free_bytes += usable;
+    fs->free_block_count++;
+    if (usable > fs->largest_free_block_bytes) fs->largest_free_block_bytes = usable;
+}
 
 /* ------------------------------------------------------------ front cache */
 

@@ -191,19 +191,24 @@ MP_Status mp_tlsf_pack_move(MP_Tlsf *t, tlsf_packer *pk, void *ptr, size_t copy_
     return MP_OK;
 }
 
-MP_Status mp_tlsf_pack_begin(MP_Tlsf *t) {
+MP_Status mp_tlsf_pack_begin(MP_Tlsf *t, MP_FreeStats *before) {
     /* mp_tlsf_pack_end must be able to list every free block again: a header
      * it would stop at is refused now, before anything is detached. (Free
      * blocks past it would stay unlisted with their old links, which still
-     * name each other: a later merge with one would follow them.) */
+     * name each other: a later merge with one would follow them.) The flush
+     * after the walk writes only headers it derives from validated ones. */
     const tlsf_env *e = &t->env;
+    MP_FreeStats fs = {0, 0, 0, 0.0};
     for (uint8_t *b = e->first; b < e->sentinel;) {
         uint64_t w0;
         uint32_t next;
         if (!tlsf_hdr_load_next(e, b, &w0, &next) || !tlsf_fits_heap(e, b, tlsf_w_size(w0)))
             return MP_ERR_CORRUPTION;
+        tlsf_free_stats_add(&fs, w0);
         b += tlsf_w_bytes(w0);
     }
+    if (tlsf_cache_flush(t) != MP_OK) return MP_ERR_CORRUPTION;
+    if (before != NULL) *before = fs;
     t->fl_bitmap = 0;
     memset(t->sl_bitmap, 0, sizeof t->sl_bitmap);
     memset(t->heads, 0, ((size_t)t->fl_count << t->env.sl_log2) * sizeof(uint8_t *));
@@ -211,8 +216,9 @@ MP_Status mp_tlsf_pack_begin(MP_Tlsf *t) {
     return MP_OK;
 }
 
-MP_Status mp_tlsf_pack_end(MP_Tlsf *t) {
+MP_Status mp_tlsf_pack_end(MP_Tlsf *t, MP_FreeStats *after) {
     const tlsf_env *e = &t->env;
+    MP_FreeStats fs = {0, 0, 0, 0.0};
     t->lists_detached = false;
     for (uint8_t *b = e->first; b < e->sentinel;) {
         uint64_t w0;
@@ -223,8 +229,10 @@ MP_Status mp_tlsf_pack_end(MP_Tlsf *t) {
             unsigned fl, sl;
             tlsf_mapping(e, tlsf_w_bytes(w0), &fl, &sl);
             tlsf_push(t, e, b, w0, fl, sl);
+            tlsf_free_stats_add(&fs, w0);
         }
         b += tlsf_w_bytes(w0);
     }
+    if (after != NULL) *after = fs;
     return MP_OK;
 }

@@ -333,9 +333,41 @@ static void a_bad_header_stops_a_tlsf_pass_with_every_block_intact(void) {
     mp_pool_destroy(m.p);
 }
 
+/* A pass over one TLSF backend takes its fragmentation figures from its own
+ * two walks of the heap; they must equal what mp_pool_stats says right
+ * before and right after, front-cache blocks (free for observers) and
+ * pinned blocks (free space left below them) included, budgeted or not. */
+static void a_pass_reports_the_fragmentation_stats_report_around_it(void) {
+    for (size_t s = 0; s < STRATEGY_COUNT; s++) {
+        for (int variant = 0; variant < 3; variant++) {
+            model m;
+            model_open(&m, strategies[s], 256 * KIB, 0, 0xf2a6u + (uint64_t)variant);
+            REQUIRE(m.p != NULL);
+            model_fragment(&m, variant == 1 ? 7 : 0);
+            MP_PoolStats st_before, st_after;
+            CHECK_STATUS(mp_pool_stats(m.p, &st_before), MP_OK);
+            if (strategies[s] == MP_STRATEGY_TLSF) {
+                /* The front cache holds freed blocks: the figures count them. */
+                const MP_Tlsf *t = m.p->backends[0].u.tlsf;
+                CHECK(tlsf_cache_bytes(t) != 0);
+            }
+            MP_DefragResult r;
+            CHECK_STATUS(mp_pool_defragment(m.p, variant == 2 ? 4 * KIB : 0, &r), MP_OK);
+            CHECK_STATUS(mp_pool_stats(m.p, &st_after), MP_OK);
+            CHECK(r.fragmentation_before == st_before.fragmentation_ratio);
+            CHECK(r.fragmentation_after == st_after.fragmentation_ratio);
+            CHECK(r.fragmentation_before > 0.0);
+            CHECK(model_ok(&m));
+            CHECK(mp_pool_check(m.p) == 0);
+            mp_pool_destroy(m.p);
+        }
+    }
+}
+
 MP_TEST_MAIN(TEST_CASE(unbudgeted_pass_leaves_optimal_free_space_for_every_strategy),
              TEST_CASE(one_block_per_budgeted_pass_keeps_contents_after_every_move),
              TEST_CASE(pinned_blocks_stay_and_the_rest_packs_around_them),
              TEST_CASE(aligned_pools_stay_aligned_through_compaction),
              TEST_CASE(random_sequences_keep_the_model_under_every_strategy),
-             TEST_CASE(a_bad_header_stops_a_tlsf_pass_with_every_block_intact))
+             TEST_CASE(a_bad_header_stops_a_tlsf_pass_with_every_block_intact),
+             TEST_CASE(a_pass_reports_the_fragmentation_stats_report_around_it))
