@@ -122,6 +122,13 @@ const HANDLE_LIMIT = 2 ** 53;
 const TWO_POW_32 = 2 ** 32;
 const NO_TABLE = new Uint32Array(0);
 
+/** `length` doubles of NaN: no entry of #known equals any value until a
+ * handle is stored in it (zeros would equal handle 0, and -0, which a
+ * never-used entry of the core's table holds too). */
+function unknownHandles(length: number): Float64Array {
+  return new Float64Array(length).fill(NaN);
+}
+
 /** Where a pool's blocks come from (MP_PoolStrategy). */
 export type PoolStrategy =
   'first_fit' | 'best_fit' | 'worst_fit' | 'buddy' | 'slab' | 'tlsf' | 'auto';
@@ -310,7 +317,7 @@ export class MemoryPool {
   #handleHi = 0;
   #addressLo = 0;
   #regionLo = 0;
-  #known = new Float64Array(2);
+  #known = unknownHandles(2);
   #knownLimit = 2;
 
   constructor(options: MemoryPoolOptions) {
@@ -762,7 +769,7 @@ export class MemoryPool {
     untrack(this);
     const table = this.#tableBuffer;
     this.#table = NO_TABLE;
-    this.#known = new Float64Array(2);
+    this.#known = unknownHandles(2);
     this.#tableBuffer = undefined;
     // Detached first: nothing can read the table once the core unmaps it.
     if (table !== undefined) poolBinding.mpool_handle_table_drop(table);
@@ -861,7 +868,7 @@ export class MemoryPool {
   #growKnown(at: number): Float64Array {
     let length = this.#known.length;
     while (length <= at) length *= 2;
-    const known = new Float64Array(Math.min(length, this.#knownLimit));
+    const known = unknownHandles(Math.min(length, this.#knownLimit));
     known.set(this.#known);
     this.#known = known;
     return known;
@@ -880,7 +887,7 @@ export class MemoryPool {
     this.#addressLo = scratch[4];
     this.#regionLo = scratch[5];
     this.#knownLimit = 2 * (scratch[0] + 1);
-    this.#known = new Float64Array(Math.min(this.#knownLimit, 1024));
+    this.#known = unknownHandles(Math.min(this.#knownLimit, 1024));
   }
 
   /**

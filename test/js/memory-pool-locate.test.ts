@@ -122,6 +122,24 @@ describe('MemoryPool call-free handle resolution', () => {
     expect(a.bytes).toEqual(image);
   });
 
+  it('handle 0 and -0 (never issued; a never-used entry holds 0) are refused like any forged handle', () => {
+    using pool = new MemoryPool({ size: 1 << 16 });
+    const check = (): void => {
+      for (const h of [0, -0]) {
+        expect(() => pool.sizeOf(h)).toThrow(InvalidHandleError);
+        expect(() => pool.view(h)).toThrow(InvalidHandleError);
+        expect(() => pool.read(h)).toThrow(InvalidHandleError);
+        expect(() => pool.write(h, new Uint8Array(0))).toThrow(InvalidHandleError);
+      }
+    };
+    check(); // a fresh pool: every entry of the table is 0
+    const a = pool.allocate(16);
+    pool.allocate(16);
+    check(); // entries in use, and fresh ones above them
+    pool.free(a);
+    check();
+  });
+
   it('accesses are bounded by the requested size, not the usable size', () => {
     using pool = new MemoryPool({ size: 1 << 16 });
     const h = pool.allocate(10);
