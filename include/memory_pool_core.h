@@ -1224,7 +1224,8 @@ MP_API MP_Status mp_pool_block_info(const MP_Pool *pool, MP_Handle handle, MP_Po
  * entries + i * entry_bytes. While the block of handle h is live, the
  * 64-bit word at handle_offset of entry i equals h and the pointer at
  * address_offset is the block's address (compaction updates it); any other
- * value there means h is not live, and mp_pool_locate tells why. Neither
+ * value there means h is not live, and mp_pool_locate tells why. No handle
+ * is 0, and an entry never used holds 0: test h != 0 first. Neither
  * word is in the region, so writes into the region cannot forge them. The
  * table never moves and stays mapped until mp_pool_destroy. It holds no
  * size (a binding keeps the requested size of the handles it allocated;
