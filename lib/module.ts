@@ -89,6 +89,8 @@ export interface MemoryPoolConfig {
   maxBlocks?: number;
   /** One native lock around every operation (pools shared with workers); default false. */
   threadSafe?: boolean;
+  /** Ask the OS for transparent huge pages under the pool's region (RegionOptions); default false. */
+  hugePages?: boolean;
 }
 
 /** The module's configuration: the "default" pool's config plus module settings. */
@@ -118,6 +120,7 @@ export function MemoryPoolConfig(config: MemoryPoolConfig = {}): Required<Memory
     alignment: config.alignment ?? 8,
     maxBlocks: config.maxBlocks ?? 0,
     threadSafe: config.threadSafe ?? false,
+    hugePages: config.hugePages ?? false,
   };
 }
 
@@ -233,6 +236,7 @@ export class MemoryPoolingModule extends EventEmitter {
       defragmentation: c.enableDefragmentation,
       defragThreshold: c.defragThreshold,
       threadSafe: c.threadSafe,
+      hugePages: c.hugePages,
     };
     if (c.maxBlocks !== 0) options.maxBlocks = c.maxBlocks;
     const pool = new MemoryPool(options);

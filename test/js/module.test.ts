@@ -6,7 +6,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { describe, expect, it } from 'vitest';
+import { binding } from '../../lib/binding';
+import { describe, expect, it, vi } from 'vitest';
 import {
   AllocationStrategy,
   DoubleFreeError,
@@ -154,7 +155,21 @@ describe('MemoryPoolingModule named pools', () => {
       alignment: 8,
       maxBlocks: 0,
       threadSafe: false,
+      hugePages: false,
     });
+  });
+
+  it('createPool passes hugePages to the pool: its region is advised, once', async () => {
+    const m = await ready({ poolSize: 1 << 16 });
+    const spy = vi.spyOn(binding, 'advise_huge_pages');
+    try {
+      const pool = m.createPool('huge', { poolSize: 1 << 16, hugePages: true });
+      m.createPool('plain', { poolSize: 1 << 16 });
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(spy.mock.calls[0][0].buffer).toBe(pool.bytes.buffer);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('every strategy serves allocate, write and read by pool name', async () => {
