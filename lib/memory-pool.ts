@@ -857,6 +857,7 @@ export class MemoryPool {
       // Known for #locate: the handle and its size (the frame's request) at its entry.
       const at = 2 * (h & this.#indexMask);
       const known = at < this.#known.length ? this.#known : this.#growKnown(at);
+      // Past the end when the cache could not grow: typed-array stores there do nothing.
       known[at] = h;
       known[at + 1] = words[A];
       if (pressureSignal[2] !== seenPressureSequence) this.#pressureChanged();
@@ -868,7 +869,14 @@ export class MemoryPool {
   #growKnown(at: number): Float64Array {
     let length = this.#known.length;
     while (length <= at) length *= 2;
-    const known = unknownHandles(Math.min(length, this.#knownLimit));
+    let known: Float64Array;
+    try {
+      known = unknownHandles(Math.min(length, this.#knownLimit));
+    } catch {
+      // No memory for a larger cache (it can reach 16 bytes per slot): the
+      // block is allocated; its handle is just not known, so it resolves by call.
+      return this.#known;
+    }
     known.set(this.#known);
     this.#known = known;
     return known;

@@ -210,7 +210,13 @@ export class MemoryPoolingModule extends EventEmitter {
     if (this.#state === 'shut down') throw new ShutDownError('MemoryPoolingModule.initialize()');
     if (this.#state === 'ready') return;
     this.#state = 'ready';
-    this.createPool('default', this.config);
+    try {
+      this.createPool('default', this.config);
+    } catch (err) {
+      // A config the pool refuses leaves the module as it was: not ready.
+      this.#state = 'created';
+      throw err;
+    }
   }
 
   /** A new named pool; fields missing from `config` come from the module config. */

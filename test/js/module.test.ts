@@ -17,6 +17,7 @@ import {
   MemoryPool,
   MemoryPoolConfig,
   MemoryPoolingModule,
+  type ModuleConfig,
   NO_MEMORY,
   NotInitializedError,
   OutOfMemoryError,
@@ -49,6 +50,16 @@ describe('MemoryPoolingModule lifecycle', () => {
     await expect(m.allocate('default', 8)).rejects.toMatchObject({ code: 'MP_ERR_SHUT_DOWN' });
     expect(() => m.read('default', 1, 1)).toThrow(ShutDownError);
     await expect(m.initialize()).rejects.toThrow(ShutDownError);
+  });
+
+  it('initialize() refused for a bad pool config leaves the module not ready, and a retry refuses again', async () => {
+    for (const config of [{ hugePages: 'yes' }, { threadSafe: 1 }, { poolSize: -1 }]) {
+      const m = new MemoryPoolingModule(config as unknown as ModuleConfig);
+      await expect(m.initialize()).rejects.toMatchObject({ code: 'MP_ERR_INVALID_ARGUMENT' });
+      expect(m.state).toBe('created');
+      await expect(m.initialize()).rejects.toMatchObject({ code: 'MP_ERR_INVALID_ARGUMENT' });
+      await expect(m.allocate('default', 10)).rejects.toThrow(NotInitializedError);
+    }
   });
 
   it('shutdown destroys every pool, so MemoryPool objects taken before throw DestroyedError', async () => {
