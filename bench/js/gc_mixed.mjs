@@ -17,7 +17,9 @@
 // prefilling its 10,000 blocks (after a full gc()), over their requested bytes.
 //
 // Ours: FixedPool per power-of-two size class (JS-side cache: no native call
-// on most ops), and the variable-size SlabAllocator and TlsfAllocator (one
+// on most ops; `hugePages`, as a program with 24 MiB of pools would ask:
+// each op writes a byte into a block last touched long ago, a TLB miss on
+// small pages), and the variable-size SlabAllocator and TlsfAllocator (one
 // native call per alloc and per free). MemPool (@thi.ng/malloc) frees
 // explicitly and makes no garbage; its cost is its own free-list search.
 import { PerformanceObserver, performance } from 'node:perf_hooks';
@@ -98,12 +100,12 @@ function heapCase(name, make) {
 
 const cases = [
   {
-    name: 'FixedPool ×9 size classes (cached)',
+    name: 'FixedPool ×9 size classes (cached, hugePages)',
     kind: 'ours',
     skip: pkg.fixedMissing,
     make() {
       const pools = CLASSES.map(
-        (c, k) => new api.FixedPool({ objectSize: c, capacity: capacities[k] }),
+        (c, k) => new api.FixedPool({ objectSize: c, capacity: capacities[k], hugePages: true }),
       );
       const bytes = pools.map((p) => p.bytes);
       const liveOff = new Int32Array(LIVE).fill(-1);

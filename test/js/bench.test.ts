@@ -37,7 +37,7 @@ describe('bench/run.mjs --quick', () => {
     // Managed-pool calls, ours on the mixed workload with GC, the targets table.
     for (const w of ['mpool_pair64', 'mpool_rw64', 'mpool_view64'])
       expect(out).toContain(`JS ${w}:`);
-    expect(out).toMatch(/│ FixedPool ×9 size classes \(cached\)\s+│ ours\s+│ \d/);
+    expect(out).toMatch(/│ FixedPool ×9 size classes \(cached, hugePages\)\s+│ ours\s+│ \d/);
     expect(out).toMatch(/Targets of issues #2–#6, this run: \d+ met, \d+ missed, \d+ not measured/);
     // glibc is always there and is always a ratio column of the C tables.
     expect(out).toMatch(/│ glibc\s+│ malloc/);
