@@ -2,7 +2,7 @@
 // `npm run bench`: builds the C benches (cmake, build/bench), runs them and the
 // JS benches, prints one table per workload and the targets of issues #2–#6,
 // and writes the raw records with the machine, compilers, commit and exact
-// command to bench/results/<date>-<commit>.json, the tables to .md and the
+// command to bench/results/<date>-<commit>[-runN].json, the tables to .md and the
 // charts to .html (bench/chart.mjs and bench/readme-table.mjs redo the last
 // two and the README table from any results file).
 //
@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { chartsHtml } from './js/chart.mjs';
 import { buildSections, renderMarkdown, renderText } from './js/report.mjs';
 import { evaluateTargets } from './js/targets.mjs';
+import { freeResultsStem } from './js/results-files.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -294,7 +295,10 @@ process.stdout.write(
 if (!argv.includes('--no-write')) {
   const dir = path.join(root, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
-  const stem = `${run.date.slice(0, 10)}-${run.commit.hash.slice(0, 12)}${run.commit.dirty ? '-dirty' : ''}${quick ? '-quick' : ''}`;
+  const stem = freeResultsStem(
+    dir,
+    `${run.date.slice(0, 10)}-${run.commit.hash.slice(0, 12)}${run.commit.dirty ? '-dirty' : ''}${quick ? '-quick' : ''}`,
+  );
   const json = JSON.stringify(run, null, 1) + '\n';
   const html = chartsHtml(run, { targets: evaluateTargets(run) });
   for (const name of [stem, 'latest']) {

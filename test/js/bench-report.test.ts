@@ -4,6 +4,7 @@
 // README headline table (and that README.md's block matches the results file
 // it names). Pure functions: no benchmark runs here.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import { headlineMarkdown, readBlock } from '../../bench/js/headline.mjs';
 // @ts-expect-error see above
 import { buildSections, shortName } from '../../bench/js/report.mjs';
 import { evaluateTargets } from '../../bench/js/targets.mjs';
+import { freeResultsStem } from '../../bench/js/results-files.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -423,5 +425,22 @@ describe('README headline table', () => {
     expect(source).toBeDefined();
     const run = JSON.parse(fs.readFileSync(path.join(root, `${source}.json`), 'utf8'));
     expect(block).toBe(headlineMarkdown(run, { source: `${source}.json` }));
+  });
+});
+
+describe('results file names', () => {
+  it('a second run of the same commit gets -run2, a third -run3: no run overwrites another', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-results-'));
+    try {
+      const base = '2026-01-02-abcdef012345';
+      expect(freeResultsStem(dir, base)).toBe(base);
+      fs.writeFileSync(path.join(dir, `${base}.json`), '{}');
+      expect(freeResultsStem(dir, base)).toBe(`${base}-run2`);
+      fs.writeFileSync(path.join(dir, `${base}-run2.json`), '{}');
+      expect(freeResultsStem(dir, base)).toBe(`${base}-run3`);
+      expect(freeResultsStem(dir, `${base}-quick`)).toBe(`${base}-quick`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
