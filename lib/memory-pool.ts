@@ -768,8 +768,7 @@ export class MemoryPool {
     this.#destroyed = true;
     untrack(this);
     const table = this.#tableBuffer;
-    this.#table = NO_TABLE;
-    this.#known = unknownHandles(2);
+    this.#table = NO_TABLE; // no entry then: #locate always asks the core
     this.#tableBuffer = undefined;
     // Detached first: nothing can read the table once the core unmaps it.
     if (table !== undefined) poolBinding.mpool_handle_table_drop(table);

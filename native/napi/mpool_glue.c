@@ -458,12 +458,13 @@ static napi_value js_mpool_pin(napi_env env, napi_callback_info info) {
  * words with int32 arithmetic. */
 #define TABLE_MAX_BYTES ((size_t)1 << 30)
 
-/* The uint32 word of the 64-bit word at byte `at` holding its low half. */
-static double low_word(size_t at) {
+/* 1 where the low half of a 64-bit word is its second uint32 word (big
+ * endian), else 0. */
+static unsigned high_half_first(void) {
     const uint16_t probe = 1;
     uint8_t first;
     memcpy(&first, &probe, 1);
-    return (double)(at / 4u + (first == 1 ? 0u : 1u));
+    return first == 1 ? 0u : 1u;
 }
 
 /* mpool_handle_table(id) -> an ArrayBuffer over the pool's handle table (the
@@ -496,9 +497,11 @@ static napi_value js_mpool_handle_table(napi_env env, napi_callback_info info) {
     }
     tl_scratch[0] = (double)t.index_mask;
     tl_scratch[1] = (double)(t.entry_bytes / 4u);
-    tl_scratch[2] = low_word(t.handle_offset);
-    tl_scratch[3] = low_word(t.handle_offset) + (tl_scratch[2] == (double)(t.handle_offset / 4u) ? 1.0 : -1.0);
-    tl_scratch[4] = sizeof(void *) == 8 ? low_word(t.address_offset) : (double)(t.address_offset / 4u);
+    unsigned big = high_half_first();
+    tl_scratch[2] = (double)(t.handle_offset / 4u + big);
+    tl_scratch[3] = (double)(t.handle_offset / 4u + 1u - big);
+    /* A pointer of 4 bytes is one word; of 8, its low half is what JS reads. */
+    tl_scratch[4] = (double)(t.address_offset / 4u + (sizeof(void *) == 8 ? big : 0u));
     tl_scratch[5] = (double)(uint32_t)(uintptr_t)mp_pool_base(g->pool);
     return buffer;
 }
