@@ -22,6 +22,7 @@
         "native/core/tlsf_inspect.c",
         "native/core/tlsf_cache.c",
         "native/core/tlsf_place.c",
+        "native/core/tlsf_small.c",
         "native/core/fitlist.c",
         "native/core/fitlist_tree.c",
         "native/core/fitlist_tree_query.c",

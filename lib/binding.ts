@@ -121,6 +121,7 @@ export interface NativeBinding {
     slLog2: number,
     flags: number,
     cacheBytes: number,
+    smallBytes: number,
   ): number;
   /** policy: MP_FitPolicy (0 first, 1 best, 2 worst). */
   fitlist_create(region: Uint8Array, regionBytes: number, policy: number, flags: number): number;

@@ -14,7 +14,7 @@ export { BuddyAllocator } from './buddy';
 export type { BuddyOptions } from './buddy';
 export { SlabAllocator } from './slab';
 export type { SlabOptions } from './slab';
-export { TLSF_CACHE_DEFAULT_BYTES, TlsfAllocator } from './tlsf';
+export { TLSF_CACHE_DEFAULT_BYTES, TLSF_SMALL_MAX_BYTES, TlsfAllocator } from './tlsf';
 export type { TlsfOptions } from './tlsf';
 export { FitListAllocator } from './fitlist';
 export type { FitListOptions, FitPolicy } from './fitlist';

@@ -9,7 +9,9 @@
  * a 16-byte header before each block inside the region: the core validates
  * every header and link before it uses one, so stray writes into `bytes`
  * are reported (check() > 0, CorruptionError from the call that meets them),
- * never followed. The API is HeapAllocator's.
+ * never followed. With `smallBytes`, small requests come from slots of
+ * 16 KiB spans instead (no header each; see TlsfOptions.smallBytes). The
+ * API is HeapAllocator's.
  */
 import { objectArg, uint32Arg } from './args';
 import { binding, MAX_REGION_BYTES } from './binding';
@@ -24,7 +26,17 @@ export interface TlsfOptions extends HeapOptions {
   /** Bytes of freed blocks the front cache may hold; default 1 MiB
    * (TLSF_CACHE_DEFAULT_BYTES), 0 = off (every free coalesces at once). */
   cacheBytes?: number;
+  /** Small-object spans: requests of 1..smallBytes bytes (at most
+   * TLSF_SMALL_MAX_BYTES = 512) are served from 16 KiB spans of equal slots
+   * (16, 32, ... 256, then 288, 320, ... 512 bytes) with no header, found
+   * by a bitmap kept outside the region; default 0 = off. A small block's
+   * usable size is its slot; it counts its slot as requested bytes;
+   * freeStats() and walk() report a span as its slots. */
+  smallBytes?: number;
 }
+
+/** Largest `smallBytes`, as the C library's MP_TLSF_SMALL_MAX_BYTES. */
+export const TLSF_SMALL_MAX_BYTES = 512;
 
 /** Default front-cache budget, as the C library's mp_tlsf_create uses. */
 export const TLSF_CACHE_DEFAULT_BYTES = 1 << 20;
@@ -38,13 +50,17 @@ function tlsfPlan(options: TlsfOptions): HeapPlan {
     options.cacheBytes === undefined
       ? TLSF_CACHE_DEFAULT_BYTES
       : uint32Arg(options.cacheBytes, 'cacheBytes', ctx, 0, MAX_REGION_BYTES);
+  const smallBytes =
+    options.smallBytes === undefined
+      ? 0
+      : uint32Arg(options.smallBytes, 'smallBytes', ctx, 0, TLSF_SMALL_MAX_BYTES);
   return {
     family: 'tlsf',
     className: 'TlsfAllocator',
     options,
     regionBytes: size,
     create: (view, regionBytes, flags) =>
-      binding.tlsf_create(view, regionBytes, slLog2, flags, cacheBytes),
+      binding.tlsf_create(view, regionBytes, slLog2, flags, cacheBytes, smallBytes),
   };
 }
 

@@ -188,10 +188,10 @@ REPLAY_FAMILY_OPS(fitlist, MP_FitList)
 
 /* ------------------------------------------------------- allocator list */
 
-enum { AL_BUDDY, AL_SLAB, AL_TLSF, AL_FIT_FIRST, AL_FIT_BEST, AL_FIT_WORST, AL_GLIBC, AL_JEMALLOC, AL_MIMALLOC,
+enum { AL_BUDDY, AL_SLAB, AL_TLSF, AL_TLSF_SMALL, AL_FIT_FIRST, AL_FIT_BEST, AL_FIT_WORST, AL_GLIBC, AL_JEMALLOC, AL_MIMALLOC,
        AL_COUNT };
 
-static const char *const al_names[AL_COUNT] = {"buddy",    "slab",  "tlsf",     "fit:first", "fit:best",
+static const char *const al_names[AL_COUNT] = {"buddy", "slab", "tlsf", "tlsf:small", "fit:first", "fit:best",
                                                "fit:worst", "glibc", "jemalloc", "mimalloc"};
 
 static int al_is_malloc(int al) { return al >= AL_GLIBC; }
@@ -200,7 +200,8 @@ static int al_implemented(int al) {
     switch (al) {
     case AL_BUDDY: return MP_BENCH_HAVE_BUDDY;
     case AL_SLAB: return MP_BENCH_HAVE_SLAB;
-    case AL_TLSF: return MP_BENCH_HAVE_TLSF;
+    case AL_TLSF:
+    case AL_TLSF_SMALL: return MP_BENCH_HAVE_TLSF;
     case AL_FIT_FIRST:
     case AL_FIT_BEST:
     case AL_FIT_WORST: return MP_BENCH_HAVE_FITLIST;
@@ -241,8 +242,12 @@ static void run_family(int al, const trace *t, const replay_opts *o, replay_resu
     }
 #endif
 #if MP_BENCH_HAVE_TLSF
-    case AL_TLSF: {
-        MP_TlsfConfig cfg = {region, 0, 0, NULL, MP_TLSF_CACHE_DEFAULT_BYTES};
+    case AL_TLSF:
+    case AL_TLSF_SMALL: {
+        /* tlsf:small: the same with small-object spans for every request
+         * they can serve. */
+        MP_TlsfConfig cfg = {region, 0, 0, NULL, MP_TLSF_CACHE_DEFAULT_BYTES,
+                             al == AL_TLSF_SMALL ? MP_TLSF_SMALL_MAX_BYTES : 0};
         fp = mp_tlsf_footprint(&cfg);
         if (fp && (mem = bench_map(fp)) != NULL) tlsf_set_ops(&ops, mp_tlsf_create_in(mem, fp, &cfg));
         break;
@@ -282,7 +287,8 @@ static void run_family(int al, const trace *t, const replay_opts *o, replay_resu
     case AL_SLAB: st = mp_slab_stats(ops.ctx, &hs); break;
 #endif
 #if MP_BENCH_HAVE_TLSF
-    case AL_TLSF: st = mp_tlsf_stats(ops.ctx, &hs); break;
+    case AL_TLSF:
+    case AL_TLSF_SMALL: st = mp_tlsf_stats(ops.ctx, &hs); break;
 #endif
 #if MP_BENCH_HAVE_FITLIST
     default: st = mp_fitlist_stats(ops.ctx, &hs); break;

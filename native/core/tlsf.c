@@ -110,7 +110,7 @@
  * fields equal what the configuration derives and the heads follow the
  * slots (tlsf_cache.c, tlsf_inspect.c).
  */
-#include "tlsf_hot.h"
+#include "tlsf_small.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -209,6 +209,15 @@ MP_COLD uint8_t *tlsf_take_after_flush(MP_Tlsf *t, size_t req, size_t align, siz
     return tlsf_take_aligned(t, req, align, usable, why);
 }
 
+uint8_t *tlsf_take_span(MP_Tlsf *t) {
+    size_t usable;
+    MP_Status why;
+    uint8_t *p = tlsf_take_aligned(t, TLSF_SPAN_AREA, TLSF_SPAN_BYTES, &usable, &why);
+    if (p == NULL && why == MP_ERR_OUT_OF_MEMORY && tlsf_cache_bytes(t) != 0)
+        p = tlsf_take_after_flush(t, TLSF_SPAN_AREA, TLSF_SPAN_BYTES, &usable, &why);
+    return p;
+}
+
 static MP_COLD void tlsf_alloc_failed(MP_Tlsf *t, MP_Status why, size_t req) {
     t->stats.failed_alloc_count++;
     size_t used_bytes = t->stats.bytes_in_use + tlsf_live_blocks(t) * TLSF_HDR_BYTES;
@@ -225,6 +234,8 @@ MP_INLINE void *tlsf_alloc_counted_from(MP_Tlsf *t, size_t req, size_t align, un
                             : tlsf_take_aligned(t, req, align, &usable, &why);
     if (MP_UNLIKELY(p == NULL) && why == MP_ERR_OUT_OF_MEMORY && tlsf_cache_bytes(t) != 0)
         p = tlsf_take_after_flush(t, req, align, &usable, &why);
+    if (MP_UNLIKELY(p == NULL) && why == MP_ERR_OUT_OF_MEMORY && tlsf_small_release_empty(t) != 0)
+        p = tlsf_take_aligned(t, req, align, &usable, &why);
     if (MP_UNLIKELY(p == NULL)) {
         tlsf_alloc_failed(t, why, req);
         return NULL;
@@ -233,7 +244,38 @@ MP_INLINE void *tlsf_alloc_counted_from(MP_Tlsf *t, size_t req, size_t align, un
     return p;
 }
 
+/* A small request (1 .. small->max_bytes, alignment <= 16): a slot, or an
+ * ordinary block when no span has room and TLSF none for a new span. */
+static MP_NOINLINE void *tlsf_alloc_small_slow(MP_Tlsf *t, size_t req) {
+    void *p = tlsf_small_take(t, req);
+    return p != NULL ? p : tlsf_alloc_counted_from(t, req, 0, TLSF_TAKE_CACHE);
+}
+
+/* The common case of tlsf_alloc_small_slow (the class's head span keeps a
+ * free slot after this one) in few registers; else that, from the start. */
+static MP_NOINLINE void *tlsf_alloc_small(MP_Tlsf *t, size_t req) {
+    tlsf_small *s = t->small;
+    unsigned c = s->class_of[(req + 15u) >> 4];
+    uint32_t h = s->avail[c];
+    if (MP_UNLIKELY(h == 0)) return tlsf_alloc_small_slow(t, req);
+    tlsf_span *sp = &s->spans[h - 1u];
+    unsigned used = sp->used + 1u;
+    if (MP_UNLIKELY(used == s->capacity[c])) return tlsf_alloc_small_slow(t, req);
+    unsigned w = sp->low;
+    uint64_t bits = sp->free_bits[w];
+    while (bits == 0) bits = sp->free_bits[++w]; /* a listed span has a free bit at or above low */
+    sp->free_bits[w] = bits & (bits - 1u);
+    sp->low = (uint16_t)w;
+    sp->used = (uint16_t)used;
+    size_t slot = s->slot_bytes[c];
+    uint8_t *p = tlsf_small_chunk_at(s, h) + (w * 64u + (unsigned)__builtin_ctzll(bits)) * slot;
+    MP_UNPOISON(p, slot);
+    tlsf_count_alloc(t, slot, slot);
+    return p;
+}
+
 MP_INLINE void *tlsf_alloc_counted(MP_Tlsf *t, size_t req, size_t align) {
+    if (t->small != NULL && align == 0 && req - 1u < t->small->max_bytes) return tlsf_alloc_small(t, req);
     return tlsf_alloc_counted_from(t, req, align, TLSF_TAKE_CACHE);
 }
 
@@ -266,6 +308,9 @@ void *mp_tlsf_alloc(MP_Tlsf *t, size_t size) {
     size_t usable;
     uint8_t *p;
     bool missed = false;
+    /* small_fast is 0 without spans and for a thread-safe instance. A
+     * tail call: this function saves its registers after the test. */
+    if (MP_LIKELY(t != NULL) && size - 1u < t->small_fast) return tlsf_alloc_small(t, size);
     /* A thread-safe instance's fast limits are 0: the fast path declines. */
     if (MP_LIKELY(t != NULL) && MP_LIKELY(size - 1u < t->fast.alloc_sizes)) {
         if (MP_LIKELY((p = tlsf_alloc_front(t, size, &usable, &missed)) != NULL)) {
@@ -367,7 +412,8 @@ MP_INLINE MP_Status tlsf_release(MP_Tlsf *t, void *ptr, size_t *usable, size_t *
 
 static MP_NOINLINE MP_Status tlsf_free_locked(MP_Tlsf *t, void *ptr) {
     mp_lock_acquire(&t->lock);
-    MP_Status st = tlsf_free_counted(t, ptr);
+    uint32_t h = t->small != NULL ? tlsf_small_chunk(t->small, ptr) : 0;
+    MP_Status st = h != 0 ? tlsf_small_free(t, h, ptr) : tlsf_free_counted(t, ptr);
     mp_lock_release(&t->lock);
     return st;
 }
@@ -396,11 +442,46 @@ static MP_NOINLINE MP_Status tlsf_free_validated(MP_Tlsf *t, uint8_t *b, uint64_
     return MP_OK;
 }
 
+/* tlsf_free_small when the span fills up or empties, or on an error. */
+static MP_NOINLINE MP_Status tlsf_free_small_slow(MP_Tlsf *t, uint32_t h, void *ptr) {
+    MP_Status st = tlsf_small_free(t, h, ptr);
+    return MP_LIKELY(st == MP_OK) ? MP_OK : mp_fail(st, 0, 0, 0);
+}
+
+/* mp_tlsf_free of a small object of a single-threaded instance: the common
+ * case (the span neither leaves nor joins its list) in few registers,
+ * anything else from the start in tlsf_free_small_slow. */
+static MP_NOINLINE MP_Status tlsf_free_small(MP_Tlsf *t, uint32_t h, void *ptr) {
+    tlsf_small *s = t->small;
+    tlsf_span *sp = &s->spans[h - 1u];
+    unsigned c = sp->cls;
+    uint32_t off = (uint32_t)((uint8_t *)ptr - tlsf_small_chunk_at(s, h));
+    uint32_t i = (uint32_t)(((uint64_t)off * s->recip[c]) >> 32);
+    uint32_t slot = s->slot_bytes[c];
+    unsigned used = sp->used;
+    uint64_t bits = sp->free_bits[i >> 6], bit = 1ull << (i & 63u);
+    if (MP_UNLIKELY(i * slot != off || i >= s->capacity[c] || (bits & bit) || used == 1u ||
+                    used == s->capacity[c]))
+        return tlsf_free_small_slow(t, h, ptr);
+    sp->free_bits[i >> 6] = bits | bit;
+    if ((i >> 6) < sp->low) sp->low = (uint16_t)(i >> 6);
+    sp->used = (uint16_t)(used - 1u);
+    MP_POISON(ptr, slot);
+    tlsf_count_free(t, slot, slot);
+    return MP_OK;
+}
+
 MP_Status mp_tlsf_free(MP_Tlsf *t, void *ptr) {
     size_t usable, requested;
     uint8_t *b;
     uint64_t w0;
     if (MP_LIKELY(t != NULL)) {
+        /* small_fast: spans on and single-threaded (a thread-safe instance
+         * looks its spans up under the lock, tlsf_free_locked). */
+        if (t->small_fast != 0) {
+            uint32_t h = tlsf_small_chunk(t->small, ptr);
+            if (h != 0) return tlsf_free_small(t, h, ptr);
+        }
         tlsf_front_free r = tlsf_free_front(t, ptr, &b, &w0, &usable, &requested);
         if (MP_LIKELY(r == TLSF_FREE_CACHED)) {
             tlsf_count_free(t, usable, requested);
@@ -473,6 +554,61 @@ static MP_Status tlsf_resize_in_place(MP_Tlsf *t, uint8_t *b, uint64_t w0, size_
     return MP_OK;
 }
 
+/* Frees `ptr`, a slot or a block, counted; lock held. */
+static MP_Status tlsf_free_any(MP_Tlsf *t, void *ptr) {
+    uint32_t h = t->small != NULL ? tlsf_small_chunk(t->small, ptr) : 0;
+    return h != 0 ? tlsf_small_free(t, h, ptr) : tlsf_free_counted(t, ptr);
+}
+
+/* What a realloc of a non-NULL address checks first, `st` being how the
+ * address resolved: false (with *st the status to return, counted) for an
+ * address that is not a live block or a request that can never fit. */
+static bool tlsf_realloc_admits(MP_Tlsf *t, MP_Status *st, size_t req) {
+    if (*st != MP_OK) {
+        t->stats.rejected_free_count++; /* as a refused free, in every family */
+        *st = mp_fail(*st, req, 0, 0);
+        return false;
+    }
+    if (req > t->max_request_bytes) {
+        *st = tlsf_too_big(req);
+        tlsf_alloc_failed(t, *st, req);
+        return false;
+    }
+    return true;
+}
+
+/* realloc of the small object `*ptr` of span `h`, lock held: stays when the
+ * request maps to the same class, else moves (to a slot or a block). */
+static MP_Status tlsf_realloc_small(MP_Tlsf *t, uint32_t h, void **ptr, size_t req) {
+    tlsf_small *s = t->small;
+    unsigned i;
+    MP_Status st = tlsf_small_slot(s, h, *ptr, &i);
+    if (!tlsf_realloc_admits(t, &st, req)) return st;
+    unsigned c = s->spans[h - 1u].cls;
+    size_t slot = s->slot_bytes[c];
+    if (req - 1u < s->max_bytes && s->class_of[(req + 15u) >> 4] == c) {
+        t->stats.realloc_count++;
+        return MP_OK;
+    }
+    void *moved = tlsf_alloc_counted(t, req, 0);
+    if (moved == NULL) return mp_last_error().status;
+    memcpy(moved, *ptr, slot < req ? slot : req);
+    st = tlsf_small_free(t, h, *ptr);
+    if (st != MP_OK) {
+        /* The span could not go back to TLSF (a damaged neighbour): undo. */
+        (void)tlsf_free_any(t, moved);
+        t->stats.alloc_count--;
+        t->stats.free_count--;
+        return mp_fail(st, req, 0, 0);
+    }
+    /* A moving realloc adds no alloc and no free. */
+    t->stats.alloc_count--;
+    t->stats.free_count--;
+    t->stats.realloc_count++;
+    *ptr = moved;
+    return MP_OK;
+}
+
 /* realloc with the lock held; see mp_tlsf_realloc. */
 static MP_Status tlsf_realloc_locked(MP_Tlsf *t, void **ptr, size_t req) {
     if (*ptr == NULL) {
@@ -482,18 +618,14 @@ static MP_Status tlsf_realloc_locked(MP_Tlsf *t, void **ptr, size_t req) {
         t->stats.realloc_count++;
         return MP_OK;
     }
+    if (t->small != NULL) {
+        uint32_t h = tlsf_small_chunk(t->small, *ptr);
+        if (h != 0) return tlsf_realloc_small(t, h, ptr, req);
+    }
     uint8_t *b;
     uint64_t w0;
     MP_Status st = tlsf_used_block(&t->env, *ptr, &b, &w0);
-    if (st != MP_OK) {
-        t->stats.rejected_free_count++; /* as a refused free, in every family */
-        return mp_fail(st, req, 0, 0);
-    }
-    if (req > t->max_request_bytes) {
-        st = tlsf_too_big(req);
-        tlsf_alloc_failed(t, st, req);
-        return st;
-    }
+    if (!tlsf_realloc_admits(t, &st, req)) return st;
     size_t old_usable, old_requested;
     tlsf_w_sizes(w0, &old_usable, &old_requested);
     size_t new_usable, freed_usable, freed_requested;
@@ -570,6 +702,15 @@ size_t mp_tlsf_usable_size(const MP_Tlsf *t, const void *ptr) {
     uint8_t *b;
     uint64_t w0;
     TLSF_LOCK(t);
+    uint32_t h = t->small != NULL ? tlsf_small_chunk(t->small, ptr) : 0;
+    if (h != 0) {
+        unsigned i;
+        size_t n = tlsf_small_slot(t->small, h, ptr, &i) == MP_OK
+                       ? t->small->slot_bytes[t->small->spans[h - 1u].cls]
+                       : 0;
+        TLSF_UNLOCK(t);
+        return n;
+    }
     MP_Status st = tlsf_used_block(&t->env, ptr, &b, &w0);
     TLSF_UNLOCK(t);
     return st == MP_OK ? tlsf_w_bytes(w0) - TLSF_HDR_BYTES : 0;
@@ -582,13 +723,15 @@ typedef struct tlsf_layout {
     unsigned fl_count;
     unsigned cache_classes;
     size_t heads_offset; /* of the list heads in the control block, after the cache slots */
+    size_t small_offset; /* of the spans' state (tlsf_small.c), after the heads */
     size_t control_bytes;
 } tlsf_layout;
 
 static MP_Status tlsf_layout_of(const MP_TlsfConfig *cfg, tlsf_layout *lay) {
     if (cfg == NULL) return MP_ERR_INVALID_ARGUMENT;
     unsigned sl_log2 = cfg->sl_log2 == 0 ? 5u : cfg->sl_log2;
-    if (sl_log2 > 5u || (cfg->flags & ~MP_FLAG_THREAD_SAFE) != 0) return MP_ERR_INVALID_ARGUMENT;
+    if (sl_log2 > 5u || (cfg->flags & ~MP_FLAG_THREAD_SAFE) != 0 || cfg->small_bytes > TLSF_SMALL_MAX)
+        return MP_ERR_INVALID_ARGUMENT;
     if (cfg->region_bytes < TLSF_MIN_REGION_BYTES || (uint64_t)cfg->region_bytes > TLSF_MAX_REGION_BYTES)
         return MP_ERR_INVALID_ARGUMENT;
     unsigned fl_shift = sl_log2 + TLSF_GRANULE_LOG2;
@@ -598,7 +741,8 @@ static MP_Status tlsf_layout_of(const MP_TlsfConfig *cfg, tlsf_layout *lay) {
     size_t heads_bytes = ((size_t)lay->fl_count << sl_log2) * sizeof(uint8_t *);
     size_t slots_bytes = tlsf_cache_layout(sl_log2, lay->fl_count, cfg->cache_bytes, &lay->cache_classes);
     lay->heads_offset = sizeof(MP_Tlsf) + slots_bytes;
-    lay->control_bytes = mp_align_up(lay->heads_offset + heads_bytes, 16u);
+    lay->small_offset = mp_align_up(lay->heads_offset + heads_bytes, 16u);
+    lay->control_bytes = lay->small_offset + tlsf_small_control_bytes(cfg->region_bytes, cfg->small_bytes);
     return MP_OK;
 }
 
@@ -612,6 +756,7 @@ static void tlsf_format(MP_Tlsf *t) {
     memset(t->heads, 0, ((size_t)t->fl_count << e->sl_log2) * sizeof(uint8_t *));
     memset(t->cache_count, 0, sizeof t->cache_count);
     t->cache_room_bytes = t->cache_budget_bytes;
+    tlsf_small_format(t);
     MP_POISON(e->first, t->blocks_bytes + TLSF_HDR_BYTES);
     uint32_t heap_g = tlsf_granules(t->blocks_bytes);
     unsigned fl, sl;
@@ -633,7 +778,9 @@ static MP_Tlsf *tlsf_build(void *control, const tlsf_layout *lay, const MP_TlsfC
     uintptr_t start = mp_align_up_ptr((uintptr_t)region, 16u);
     uintptr_t end = ((uintptr_t)region + cfg->region_bytes) & ~(uintptr_t)15u;
     MP_Tlsf *t = control;
-    memset(t, 0, lay->control_bytes);
+    /* The spans' descriptors are written when a span is made: left
+     * untouched here, so a large region's are not faulted in. */
+    memset(t, 0, lay->small_offset);
     t->region = region;
     t->env.first = (uint8_t *)start;
     t->env.sentinel = (uint8_t *)(end - TLSF_HDR_BYTES);
@@ -653,6 +800,7 @@ static MP_Tlsf *tlsf_build(void *control, const tlsf_layout *lay, const MP_TlsfC
     t->owns_control = owns_control;
     t->stats.region_bytes = cfg->region_bytes;
     tlsf_fast_derive(t, &t->fast);
+    if (cfg->small_bytes != 0) tlsf_small_init(t, (uint8_t *)control + lay->small_offset, cfg->small_bytes);
     mp_lock_init(&t->lock);
     tlsf_format(t);
     return t;
@@ -677,7 +825,7 @@ MP_Tlsf *mp_tlsf_create_ex(const MP_TlsfConfig *cfg) {
 }
 
 MP_Tlsf *mp_tlsf_create(size_t region_bytes) {
-    MP_TlsfConfig cfg = {region_bytes, 0, 0, NULL, MP_TLSF_CACHE_DEFAULT_BYTES};
+    MP_TlsfConfig cfg = {region_bytes, 0, 0, NULL, MP_TLSF_CACHE_DEFAULT_BYTES, 0};
     return mp_tlsf_create_ex(&cfg);
 }
 

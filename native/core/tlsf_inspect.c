@@ -23,7 +23,7 @@
  * Blocks held by the front cache are free for every observer here: free_stats
  * and walk report them as free; trim flushes the cache first.
  */
-#include "tlsf_internal.h"
+#include "tlsf_small.h"
 
 /* Called for each block in address order with its validated header word;
  * returns non-zero to stop. */
@@ -61,17 +61,28 @@ MP_Status mp_tlsf_stats(const MP_Tlsf *t, MP_HeapStats *out) {
     return MP_OK;
 }
 
+typedef struct tlsf_free_walk {
+    const MP_Tlsf *t;
+    MP_FreeStats fs;
+} tlsf_free_walk;
+
+/* Free and cached blocks, and the free slots of spans. */
 static int tlsf_add_free_stats(uint8_t *b, uint64_t w0, void *ctx) {
-    (void)b;
-    tlsf_free_stats_add(ctx, w0);
+    tlsf_free_walk *fw = ctx;
+    if (w0 & TLSF_W_SPAN) {
+        tlsf_small_free_stats_add(fw->t, b, &fw->fs);
+    } else {
+        tlsf_free_stats_add(&fw->fs, w0);
+    }
     return 0;
 }
 
 MP_Status mp_tlsf_free_stats(const MP_Tlsf *t, MP_FreeStats *out) {
     if (t == NULL || out == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
-    MP_FreeStats fs = {0, 0, 0, 0.0};
+    tlsf_free_walk fw = {t, {0, 0, 0, 0.0}};
     TLSF_LOCK(t);
-    MP_Status st = tlsf_walk_blocks(t, tlsf_add_free_stats, &fs);
+    MP_Status st = tlsf_walk_blocks(t, tlsf_add_free_stats, &fw);
+    MP_FreeStats fs = fw.fs;
     TLSF_UNLOCK(t);
     if (st != MP_OK) return mp_fail(st, 0, 0, 0);
     if (fs.free_bytes != 0)
@@ -83,12 +94,16 @@ MP_Status mp_tlsf_free_stats(const MP_Tlsf *t, MP_FreeStats *out) {
 /* ------------------------------------------------------------------- walk */
 
 typedef struct tlsf_user_walk {
+    const MP_Tlsf *t;
     MP_WalkFn fn;
     void *ctx;
 } tlsf_user_walk;
 
+/* A span is reported as its slots (its header and the bytes after its
+ * last slot are not). */
 static int tlsf_call_user(uint8_t *b, uint64_t w0, void *ctx) {
     const tlsf_user_walk *w = ctx;
+    if (w0 & TLSF_W_SPAN) return tlsf_small_walk_span(w->t, b, w->fn, w->ctx);
     return w->fn(b + TLSF_HDR_BYTES, tlsf_w_bytes(w0) - TLSF_HDR_BYTES, !tlsf_is_unused(w0), w->ctx);
 }
 
@@ -96,7 +111,7 @@ static int tlsf_call_user(uint8_t *b, uint64_t w0, void *ctx) {
  * call into the same instance. */
 MP_Status mp_tlsf_walk(const MP_Tlsf *t, MP_WalkFn fn, void *ctx) {
     if (t == NULL || fn == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
-    tlsf_user_walk w = {fn, ctx};
+    tlsf_user_walk w = {t, fn, ctx};
     TLSF_LOCK(t);
     MP_Status st = tlsf_walk_blocks(t, tlsf_call_user, &w);
     TLSF_UNLOCK(t);
@@ -130,6 +145,7 @@ MP_Status mp_tlsf_trim(MP_Tlsf *t, size_t *released_bytes) {
     MP_Status st = MP_OK;
     TLSF_LOCK(t);
     st = tlsf_cache_flush_locked(t);
+    if (st == MP_OK) (void)tlsf_small_release_empty(t);
     if (st == MP_OK && t->owns_region) st = tlsf_walk_blocks(t, tlsf_trim_block, &ts);
     TLSF_UNLOCK(t);
     if (released_bytes != NULL) *released_bytes = ts.released_bytes;
@@ -139,13 +155,13 @@ MP_Status mp_tlsf_trim(MP_Tlsf *t, size_t *released_bytes) {
 /* ------------------------------------------------------------------ check */
 
 typedef struct tlsf_tally {
-    size_t used_blocks, free_blocks, in_use_bytes, requested_bytes;
+    size_t used_blocks, free_blocks, in_use_bytes, requested_bytes, spans;
 } tlsf_tally;
 
 /* Bits of the first header word that no header may carry. */
 #define TLSF_W_UNUSED_BITS                                                                                   \
     (~(TLSF_W_SIZE_MASK | TLSF_W_FREE | TLSF_W_PREV_FREE | TLSF_W_ALIGN_MASK | TLSF_W_SLACK_MASK |      \
-       TLSF_W_CACHED))
+       TLSF_W_CACHED | TLSF_W_SPAN))
 
 /* Physical walk of check(): counts violations, fills the tally. */
 static size_t tlsf_check_blocks(const MP_Tlsf *t, tlsf_tally *tally) {
@@ -160,7 +176,15 @@ static size_t tlsf_check_blocks(const MP_Tlsf *t, tlsf_tally *tally) {
         size_t size = tlsf_w_bytes(w0), usable = size - TLSF_HDR_BYTES;
         if (w0 & TLSF_W_UNUSED_BITS) bad++;
         if (((w0 & TLSF_W_PREV_FREE) != 0) != prev_free) bad++;
-        if (is_free) {
+        if (w0 & TLSF_W_SPAN) {
+            /* Its slots count as blocks (a small object counts its slot as
+             * requested bytes too). */
+            size_t before = tally->in_use_bytes;
+            if (w0 & (TLSF_W_FREE | TLSF_W_CACHED)) bad++;
+            bad += tlsf_small_span_tally(t, b, w0, &tally->used_blocks, &tally->in_use_bytes);
+            tally->requested_bytes += tally->in_use_bytes - before;
+            tally->spans++;
+        } else if (is_free) {
             tally->free_blocks++;
             if (prev_free) bad++;
             if (w0 & (TLSF_W_ALIGN_MASK | TLSF_W_SLACK_MASK | TLSF_W_CACHED)) bad++;
@@ -217,9 +241,10 @@ size_t tlsf_check_counting(const MP_Tlsf *t, size_t *used_blocks, size_t *usable
         e->fl_shift != e->sl_log2 + TLSF_GRANULE_LOG2 || e->linear_below != (size_t)1 << e->fl_shift ||
         t->heads != (uint8_t **)(void *)&t->cache_slots[t->cache_classes * TLSF_CACHE_DEPTH])
         bad++;
-    tlsf_tally tally = {0, 0, 0, 0};
+    tlsf_tally tally = {0, 0, 0, 0, 0};
     size_t bad_blocks = tlsf_check_blocks(t, &tally);
     bad += bad_blocks;
+    if (bad_blocks == 0) bad += tlsf_small_check(t, tally.spans);
     *used_blocks = tally.used_blocks;
     *usable_bytes = tally.in_use_bytes;
     /* An instance whose pool keeps the counters has none to compare

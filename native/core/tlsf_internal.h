@@ -33,6 +33,47 @@
 /* A block held by the front cache: free for every observer, used for its
  * neighbours and the lists (nothing merges with it, it is in no list). */
 #define TLSF_W_CACHED (1ull << 52)
+/* A used block that is a small-object span (tlsf_small.c): its payload is
+ * cut into slots; nothing frees, reallocates or measures it as a block. */
+#define TLSF_W_SPAN (1ull << 53)
+
+/* Small-object spans (tlsf_small.c). A span is a used block whose payload
+ * starts on a TLSF_SPAN_BYTES boundary and holds TLSF_SPAN_BYTES - 16 bytes
+ * (the next block's header ends the chunk), cut into equal slots of one
+ * class; which slots are free is a bitmap outside the heap. */
+#define TLSF_SPAN_LOG2 14u
+#define TLSF_SPAN_BYTES ((size_t)1 << TLSF_SPAN_LOG2)
+#define TLSF_SPAN_AREA (TLSF_SPAN_BYTES - TLSF_HDR_BYTES)
+#define TLSF_SPAN_WORDS 16u /* bitmap words: one bit per 16-byte slot of the area */
+#define TLSF_SMALL_CLASSES 24u
+#define TLSF_SMALL_MAX 512u
+
+/* One per chunk of the heap (a TLSF_SPAN_BYTES-aligned stretch), meaningful
+ * while the chunk holds a span (small->map[chunk] != 0). */
+typedef struct tlsf_span {
+    uint32_t next, prev; /* chunk + 1 of the neighbours in the class's list; 0 = none */
+    uint16_t used;       /* slots handed out */
+    uint16_t low;        /* no free bit in a word below this one */
+    uint8_t cls;         /* class index */
+    uint8_t listed;      /* in the class's list (has a free slot) */
+    uint8_t pad[2];
+    uint64_t free_bits[TLSF_SPAN_WORDS]; /* bit i: slot i is free; none past the capacity */
+} tlsf_span;
+
+typedef struct tlsf_small {
+    uint8_t *chunk_base;  /* first rounded down to TLSF_SPAN_BYTES: chunk k starts at + k * span */
+    size_t chunk_count;   /* chunks from chunk_base through the sentinel */
+    uint8_t *map;         /* chunk_count bytes: class + 1 of the span starting the chunk, 0 = none */
+    tlsf_span *spans;     /* chunk_count descriptors */
+    size_t max_bytes;     /* requests 1 .. max_bytes are small */
+    size_t span_count;    /* spans taken from the heap */
+    unsigned class_count; /* classes 0 .. class_count - 1 serve requests */
+    uint32_t avail[TLSF_SMALL_CLASSES];     /* chunk + 1 heading the class's spans with a free slot */
+    uint16_t slot_bytes[TLSF_SMALL_CLASSES];
+    uint16_t capacity[TLSF_SMALL_CLASSES];  /* slots per span */
+    uint32_t recip[TLSF_SMALL_CLASSES];     /* ceil(2^32 / slot_bytes): slot index by a multiply */
+    uint8_t class_of[(TLSF_SMALL_MAX >> 4) + 1]; /* class of a request, by (bytes + 15) / 16 */
+} tlsf_small;
 
 /* Front cache (tlsf_cache.c): per list class of blocks under
  * TLSF_CACHE_MAX_BLOCK_BYTES, a LIFO of at most TLSF_CACHE_DEPTH freed
@@ -103,6 +144,10 @@ struct MP_Tlsf {
      * last class included: a pop may look at class c + 1 without a bound test. */
     uint8_t cache_count[TLSF_CACHE_MAX_CLASSES + 1];
     tlsf_fast fast;
+    /* Small-object spans; NULL: off. small_fast is small->max_bytes, or 0
+     * for a thread-safe instance (its requests take the locked path). */
+    tlsf_small *small;
+    size_t small_fast;
     /* Cold. */
     uint64_t retired_block_count; /* live blocks dropped by reset */
     uint8_t *region;              /* the managed bytes as given (mp_tlsf_base) */

@@ -14,19 +14,21 @@
 
 MP_NAPI_HEAP_WRAPPERS(tlsf)
 
-/* tlsf_create(region: Uint8Array, regionBytes, slLog2, flags, cacheBytes)
- * -> id (> 0), or -status when the core refuses (see last_error). */
+/* tlsf_create(region: Uint8Array, regionBytes, slLog2, flags, cacheBytes,
+ * smallBytes) -> id (> 0), or -status when the core refuses (see
+ * last_error). */
 static napi_value js_tlsf_create(napi_env env, napi_callback_info info) {
-    napi_value argv[5];
+    napi_value argv[6];
     mp_napi_env *e;
-    MP_NAPI_ARGS(env, info, 5, argv, &e);
-    MP_TlsfConfig cfg = {0, 0, 0, NULL, 0};
+    MP_NAPI_ARGS(env, info, 6, argv, &e);
+    MP_TlsfConfig cfg = {0, 0, 0, NULL, 0, 0};
     uint8_t *region = NULL;
     MP_Status st = MP_OK;
     if (!mp_napi_region_args(env, argv, &region, &cfg.region_bytes, &st) ||
         !mp_napi_uint32_arg(env, argv[2], "slLog2", &cfg.sl_log2) ||
         !mp_napi_uint32_arg(env, argv[3], "flags", &cfg.flags) ||
-        !mp_napi_size_arg(env, argv[4], "cacheBytes", &cfg.cache_bytes)) {
+        !mp_napi_size_arg(env, argv[4], "cacheBytes", &cfg.cache_bytes) ||
+        !mp_napi_size_arg(env, argv[5], "smallBytes", &cfg.small_bytes)) {
         return NULL;
     }
     if (st != MP_OK) return mp_napi_int32(env, -(int32_t)st);

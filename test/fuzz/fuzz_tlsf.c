@@ -243,7 +243,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint8_t a = take(&s), b = take(&s), c = take(&s);
     MP_TlsfConfig cfg = {((size_t)64 << (a % 15)) + (size_t)b * 16, (unsigned)(c % 6),
                          (c & 0x40) ? MP_FLAG_THREAD_SAFE : 0, NULL,
-                         (c & 0x80) ? (size_t)64 << (b % 16) : 0}; /* cache off, or 64 B .. 2 MiB */
+                         (c & 0x80) ? (size_t)64 << (b % 16) : 0, /* cache off, or 64 B .. 2 MiB */
+                         (b & 1) ? 1 + (size_t)a * 37 % MP_TLSF_SMALL_MAX_BYTES : 0}; /* spans off, or 1 .. 512 */
     void *memory = NULL;
     switch ((c >> 3) % 3) {
     case 1:

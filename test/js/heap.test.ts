@@ -17,6 +17,7 @@ import {
   NO_MEMORY,
   SLAB_CLASS_STATS_KEYS,
   SlabAllocator,
+  TLSF_SMALL_MAX_BYTES,
   TlsfAllocator,
   UnsupportedError,
 } from '../../lib/index';
@@ -514,8 +515,57 @@ describe('TlsfAllocator', () => {
     expect(tlsf.check()).toBe(0);
   });
 
+  it('with smallBytes, serves small requests from slots of a 16 KiB span, headerless and side by side', () => {
+    using tlsf = new TlsfAllocator({ size: 256 * 1024, smallBytes: TLSF_SMALL_MAX_BYTES });
+    const a = tlsf.alloc(20);
+    const b = tlsf.alloc(30);
+    const c = tlsf.alloc(17);
+    expect([b - a, c - b]).toEqual([32, 32]); // one 32-byte class, no header between
+    expect(tlsf.usableSize(a)).toBe(32);
+    expect(tlsf.usableSize(tlsf.alloc(257))).toBe(288);
+    const big = tlsf.alloc(513); // above smallBytes: an ordinary block, outside the spans
+    expect(big + tlsf.usableSize(big) <= a || big >= a + 16384 - 16).toBe(true);
+    tlsf.bytes[b + 31] = 0xab; // the whole slot is the caller's
+    expect(tlsf.stats()).toMatchObject({
+      liveBlockCount: 5,
+      bytesInUse: 32 * 3 + 288 + tlsf.usableSize(big),
+    });
+    expect(
+      tlsf
+        .walk()
+        .filter((blk) => blk.used && blk.size === 32)
+        .map((blk) => blk.offset),
+    ).toEqual([a, b, c]);
+    tlsf.free(b);
+    expectRefused(tlsf, () => tlsf.free(b), DoubleFreeError, 'MP_ERR_DOUBLE_FREE', {
+      rejectedFreeCount: 1,
+    });
+    expectRefused(tlsf, () => tlsf.free(a + 16), InvalidAddressError, 'MP_ERR_INVALID_ADDRESS', {
+      rejectedFreeCount: 1,
+    });
+    expect(tlsf.alloc(32)).toBe(b); // the lowest free slot
+    const moved = tlsf.realloc(a, 100); // another class: moves, keeping the bytes
+    expect(tlsf.usableSize(moved)).toBe(112);
+    expect(tlsf.check()).toBe(0);
+  });
+
+  it('with smallBytes, frees every span back to the heap on trim', () => {
+    using tlsf = new TlsfAllocator({ size: 128 * 1024, smallBytes: 64 });
+    const whole = tlsf.freeStats().largestFreeBlockBytes;
+    const blocks = Array.from({ length: 2000 }, (_, i) => tlsf.alloc(1 + (i % 64)));
+    expect(tlsf.check()).toBe(0);
+    for (const off of blocks) tlsf.free(off);
+    tlsf.trim();
+    expect(tlsf.freeStats()).toMatchObject({ freeBlockCount: 1, largestFreeBlockBytes: whole });
+    expect(tlsf.check()).toBe(0);
+  });
+
   it.each([
     [{ size: 63 }],
+    [{ smallBytes: 513 }],
+    [{ smallBytes: -1 }],
+    [{ smallBytes: 1.5 }],
+    [{ smallBytes: '64' }],
     [{ slLog2: 0 }],
     [{ slLog2: 6 }],
     [{ slLog2: 1.5 }],

@@ -12,7 +12,7 @@
 /* The coalescing core alone: an instance without the front cache (whose own
  * tests are in test_tlsf_cache.c), so every free merges at once. */
 static MP_Tlsf *create_uncached(size_t region_bytes) {
-    MP_TlsfConfig cfg = {region_bytes, 0, 0, NULL, 0};
+    MP_TlsfConfig cfg = {region_bytes, 0, 0, NULL, 0, 0};
     return mp_tlsf_create_ex(&cfg);
 }
 #define HDR 16u
@@ -134,7 +134,7 @@ static void test_freed_block_is_reused_first_for_same_size(void) {
 
 static void test_whole_heap_can_be_allocated_and_one_byte_more_fails(void) {
     for (unsigned sl = 1; sl <= 5; sl++) {
-        MP_TlsfConfig cfg = {256 * KIB + 48, sl, 0, NULL, 0};
+        MP_TlsfConfig cfg = {256 * KIB + 48, sl, 0, NULL, 0, 0};
         MP_Tlsf *t = mp_tlsf_create_ex(&cfg);
         REQUIRE(t != NULL);
         size_t largest = free_stats_of(t).largest_free_block_bytes;
@@ -496,7 +496,7 @@ static void test_trim_returns_free_pages_and_rss_drops(void) {
 
 static void test_trim_is_a_no_op_for_caller_memory(void) {
     static _Alignas(16) uint8_t buf[64 * 1024];
-    MP_TlsfConfig cfg = {sizeof buf, 0, 0, buf, 0};
+    MP_TlsfConfig cfg = {sizeof buf, 0, 0, buf, 0, 0};
     MP_Tlsf *t = mp_tlsf_create_ex(&cfg);
     REQUIRE(t != NULL);
     size_t released = 1;
@@ -520,7 +520,7 @@ static void test_reset_frees_everything_and_keeps_lifetime_counters(void) {
 }
 
 static void test_create_in_keeps_everything_inside_caller_memory(void) {
-    MP_TlsfConfig cfg = {100 * KIB, 3, MP_FLAG_THREAD_SAFE, NULL, 0};
+    MP_TlsfConfig cfg = {100 * KIB, 3, MP_FLAG_THREAD_SAFE, NULL, 0, 0};
     size_t need = mp_tlsf_footprint(&cfg);
     CHECK(need >= 100 * KIB && need < 100 * KIB + 4 * KIB);
     uint8_t *mem = malloc(need + 1);
@@ -547,7 +547,7 @@ static void test_caller_region_with_base_only_16_byte_aligned(void) {
     uint8_t *raw = aligned_alloc(4096, 256 * KIB + 4096);
     REQUIRE(raw != NULL);
     uint8_t *region = raw + 16; /* 16-aligned, not 32-aligned */
-    MP_TlsfConfig cfg = {256 * KIB, 0, 0, region, 0};
+    MP_TlsfConfig cfg = {256 * KIB, 0, 0, region, 0, 0};
     MP_Tlsf *t = mp_tlsf_create_ex(&cfg);
     REQUIRE(t != NULL);
     CHECK(mp_tlsf_base(t) == region);
@@ -565,7 +565,7 @@ static void test_caller_region_with_base_only_16_byte_aligned(void) {
 
 static void test_every_sl_log2_allocates_and_merges_consistently(void) {
     for (unsigned sl = 0; sl <= 5; sl++) {
-        MP_TlsfConfig cfg = {2 * MIB, sl, 0, NULL, 0};
+        MP_TlsfConfig cfg = {2 * MIB, sl, 0, NULL, 0, 0};
         MP_Tlsf *t = mp_tlsf_create_ex(&cfg);
         REQUIRE(t != NULL);
         void *p[200];

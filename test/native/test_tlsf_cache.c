@@ -23,7 +23,7 @@
 #define KIB ((size_t)1024)
 
 static MP_Tlsf *create_cached(size_t region_bytes, size_t cache_bytes) {
-    MP_TlsfConfig cfg = {region_bytes, 0, 0, NULL, cache_bytes};
+    MP_TlsfConfig cfg = {region_bytes, 0, 0, NULL, cache_bytes, 0};
     return mp_tlsf_create_ex(&cfg);
 }
 
@@ -335,7 +335,7 @@ static void test_the_fast_tables_match_the_list_mapping(void) {
     size_t regions[] = {512 * KIB, 4 * KIB, 1024};
     for (unsigned sl_log2 = 1; sl_log2 <= 5; sl_log2++) {
         for (size_t r = 0; r < sizeof regions / sizeof regions[0]; r++) {
-            MP_TlsfConfig cfg = {regions[r], sl_log2, 0, NULL, MP_TLSF_CACHE_DEFAULT_BYTES};
+            MP_TlsfConfig cfg = {regions[r], sl_log2, 0, NULL, MP_TLSF_CACHE_DEFAULT_BYTES, 0};
             MP_Tlsf *t = mp_tlsf_create_ex(&cfg);
             REQUIRE(t != NULL);
             const tlsf_env *e = &t->env;
@@ -404,8 +404,8 @@ static void test_the_fast_free_refuses_pointers_off_the_heap_grid(void) {
 static void test_fast_and_full_paths_place_and_count_alike(void) {
     enum { OPS = 4000, SLOTS = 96 };
     for (unsigned sl_log2 = 1; sl_log2 <= 5; sl_log2++) {
-        MP_TlsfConfig fast_cfg = {512 * KIB, sl_log2, 0, NULL, MP_TLSF_CACHE_DEFAULT_BYTES};
-        MP_TlsfConfig full_cfg = {512 * KIB, sl_log2, MP_FLAG_THREAD_SAFE, NULL, MP_TLSF_CACHE_DEFAULT_BYTES};
+        MP_TlsfConfig fast_cfg = {512 * KIB, sl_log2, 0, NULL, MP_TLSF_CACHE_DEFAULT_BYTES, 0};
+        MP_TlsfConfig full_cfg = {512 * KIB, sl_log2, MP_FLAG_THREAD_SAFE, NULL, MP_TLSF_CACHE_DEFAULT_BYTES, 0};
         MP_Tlsf *twin[2] = {mp_tlsf_create_ex(&fast_cfg), mp_tlsf_create_ex(&full_cfg)};
         REQUIRE(twin[0] && twin[1]);
         uint8_t *live[2][SLOTS] = {{0}};

@@ -14,7 +14,7 @@
 /* The coalescing core alone: an instance without the front cache (whose own
  * tests are in test_tlsf_cache.c), so every free merges at once. */
 static MP_Tlsf *create_uncached(size_t region_bytes) {
-    MP_TlsfConfig cfg = {region_bytes, 0, 0, NULL, 0};
+    MP_TlsfConfig cfg = {region_bytes, 0, 0, NULL, 0, 0};
     return mp_tlsf_create_ex(&cfg);
 }
 
@@ -219,12 +219,12 @@ static void test_null_instance_is_rejected_everywhere(void) {
 static void test_bad_configs_are_rejected(void) {
     static _Alignas(16) uint8_t mem[8192];
     MP_TlsfConfig bad[] = {
-        {0, 0, 0, NULL, 0},
-        {63, 0, 0, NULL, 0},
-        {64 * KIB, 6, 0, NULL, 0},
-        {64 * KIB, 0, 0x80, NULL, 0},
+        {0, 0, 0, NULL, 0, 0},
+        {63, 0, 0, NULL, 0, 0},
+        {64 * KIB, 6, 0, NULL, 0, 0},
+        {64 * KIB, 0, 0x80, NULL, 0, 0},
 #if SIZE_MAX > 0xFFFFFFFFu
-        {(size_t)1 << 40, 0, 0, NULL, 0}, /* more than the 64 GiB a header can describe */
+        {(size_t)1 << 40, 0, 0, NULL, 0, 0}, /* more than the 64 GiB a header can describe */
 #endif
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -237,12 +237,12 @@ static void test_bad_configs_are_rejected(void) {
     CHECK(mp_tlsf_create_ex(NULL) == NULL);
     CHECK(mp_tlsf_footprint(NULL) == 0);
     CHECK(mp_tlsf_create(10) == NULL);
-    MP_TlsfConfig ok = {4096, 0, 0, NULL, 0};
+    MP_TlsfConfig ok = {4096, 0, 0, NULL, 0, 0};
     CHECK(mp_tlsf_create_in(NULL, sizeof mem, &ok) == NULL);
     CHECK(mp_tlsf_create_in(mem, mp_tlsf_footprint(&ok) - 1, &ok) == NULL);
     CHECK(mp_last_error().status == MP_ERR_INVALID_ARGUMENT);
     /* The smallest region at the worst alignment still holds one block. */
-    MP_TlsfConfig tiny = {64, 1, 0, mem + 1, 0};
+    MP_TlsfConfig tiny = {64, 1, 0, mem + 1, 0, 0};
     MP_Tlsf *t = mp_tlsf_create_ex(&tiny);
     REQUIRE(t != NULL);
     CHECK(mp_tlsf_alloc(t, 16) != NULL);
@@ -434,7 +434,7 @@ static MP_Tlsf *create_before_a_guard_page(uint8_t **map, size_t *page) {
     *page = (size_t)sysconf(_SC_PAGESIZE);
     *map = mmap(NULL, 2 * *page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (*map == MAP_FAILED || mprotect(*map + *page, *page, PROT_NONE) != 0) return NULL;
-    MP_TlsfConfig cfg = {*page, 0, 0, *map, 0};
+    MP_TlsfConfig cfg = {*page, 0, 0, *map, 0, 0};
     return mp_tlsf_create_ex(&cfg);
 }
 
@@ -475,7 +475,7 @@ static void copy_metadata(uint8_t *dst, const uint8_t *src, size_t n) {
  * another instance (another key) at the same address. */
 static void test_headers_copied_to_another_address_or_instance_never_validate(void) {
     static _Alignas(64) uint8_t memory[64 * 1024];
-    MP_TlsfConfig cfg = {sizeof memory, 0, 0, memory, 0};
+    MP_TlsfConfig cfg = {sizeof memory, 0, 0, memory, 0, 0};
     MP_Tlsf *old = mp_tlsf_create_ex(&cfg);
     REQUIRE(old != NULL);
     uint8_t *old_b = NULL;

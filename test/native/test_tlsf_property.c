@@ -11,8 +11,9 @@
  * Several seeds over configs that vary sl_log2, the region size, thread
  * safety and the region kind (mapped, caller memory at a 16-aligned base,
  * create_in), each with the front cache off and on (the default budget, or a
- * 3 KiB one that fills up). With the cache on, the drained heap merges back
- * into one free block after trim (which flushes the cache).
+ * 3 KiB one that fills up), then with small-object spans too. With the
+ * cache or spans on, the drained heap merges back into one free block after
+ * trim (which flushes the cache and gives back the kept empty spans).
  */
 #include "mp_test.h"
 
@@ -35,6 +36,7 @@ typedef struct model {
     size_t requested_bytes;
     uint64_t allocs, frees, reallocs, failed, rejected;
     uint64_t rng;
+    size_t small_bytes; /* spans on: small objects count their slot as requested */
     int broken; /* stop a run at the first failure, its messages say why */
 } model;
 
@@ -79,7 +81,12 @@ static void expect_counters(model *m) {
     size_t in_use = 0;
     for (size_t i = 0; i < m->n_live; i++) in_use += mp_tlsf_usable_size(m->t, m->live[i].ptr);
     expect(m, st.live_block_count == m->n_live, "live_block_count");
-    expect(m, st.bytes_requested == m->requested_bytes, "bytes_requested");
+    if (m->small_bytes == 0) {
+        expect(m, st.bytes_requested == m->requested_bytes, "bytes_requested");
+    } else {
+        /* A small object counts its slot size, between the request and the usable size. */
+        expect(m, st.bytes_requested >= m->requested_bytes && st.bytes_requested <= in_use, "bytes_requested");
+    }
     expect(m, st.bytes_in_use == in_use, "bytes_in_use");
     expect(m, st.bytes_in_use_peak >= in_use, "bytes_in_use_peak");
     expect(m, st.alloc_count == m->allocs && st.free_count == m->frees, "alloc/free counts");
@@ -115,7 +122,9 @@ static void after_failed_alloc(model *m, size_t size, int plain) {
     expect(m, e.status == MP_ERR_OUT_OF_MEMORY, "allocation fails only for lack of memory");
     MP_FreeStats fs;
     expect(m, mp_tlsf_free_stats(m->t, &fs) == MP_OK, "free_stats");
-    if (plain) expect(m, fs.largest_free_block_bytes < size, "plain alloc fails only if no block fits");
+    /* With spans, free slots of larger classes count as free blocks too. */
+    if (plain && (m->small_bytes == 0 || size > MP_TLSF_SMALL_MAX_BYTES))
+        expect(m, fs.largest_free_block_bytes < size, "plain alloc fails only if no block fits");
 }
 
 static void op_alloc(model *m, int kind) {
@@ -215,12 +224,13 @@ static void step(model *m) {
 enum region_kind { MAPPED, CALLER, INSIDE };
 
 static void run_with_cache(size_t region_bytes, unsigned sl_log2, uint32_t flags, enum region_kind kind,
-                           uint64_t seed, size_t cache_bytes) {
+                           uint64_t seed, size_t cache_bytes, size_t small_bytes) {
     static model m;
     memset(&m, 0, sizeof m);
     m.rng = seed;
     m.region_bytes = region_bytes;
-    MP_TlsfConfig cfg = {region_bytes, sl_log2, flags, NULL, cache_bytes};
+    m.small_bytes = small_bytes;
+    MP_TlsfConfig cfg = {region_bytes, sl_log2, flags, NULL, cache_bytes, small_bytes};
     uint8_t *mem = NULL;
     if (kind == CALLER) {
         mem = aligned_alloc(64, (region_bytes + 127) & ~(size_t)63);
@@ -251,10 +261,13 @@ static void run_with_cache(size_t region_bytes, unsigned sl_log2, uint32_t flags
     free(mem);
 }
 
-/* The same sequence with the cache off, then on. */
+/* The same sequence with the cache off, then on, then on with small-object
+ * spans (all small sizes, or up to 100 bytes). */
 static void run(size_t region_bytes, unsigned sl_log2, uint32_t flags, enum region_kind kind, uint64_t seed) {
-    run_with_cache(region_bytes, sl_log2, flags, kind, seed, 0);
-    run_with_cache(region_bytes, sl_log2, flags, kind, seed, seed % 2 ? 3 * KIB : MP_TLSF_CACHE_DEFAULT_BYTES);
+    size_t cache = seed % 2 ? 3 * KIB : MP_TLSF_CACHE_DEFAULT_BYTES;
+    run_with_cache(region_bytes, sl_log2, flags, kind, seed, 0, 0);
+    run_with_cache(region_bytes, sl_log2, flags, kind, seed, cache, 0);
+    run_with_cache(region_bytes, sl_log2, flags, kind, seed, cache, seed % 2 ? 100 : MP_TLSF_SMALL_MAX_BYTES);
 }
 
 static void test_model_agrees_on_default_config(void) {

@@ -90,7 +90,7 @@ static void *worker(void *arg) {
 }
 
 static void test_four_threads_share_one_heap_without_losing_blocks(void) {
-    MP_TlsfConfig cfg = {8 * 1024 * 1024, 0, MP_FLAG_THREAD_SAFE, NULL, MP_TLSF_CACHE_DEFAULT_BYTES};
+    MP_TlsfConfig cfg = {8 * 1024 * 1024, 0, MP_FLAG_THREAD_SAFE, NULL, MP_TLSF_CACHE_DEFAULT_BYTES, 0};
     shared_heap = mp_tlsf_create_ex(&cfg);
     REQUIRE(shared_heap != NULL);
     pthread_t th[THREADS];

@@ -1,0 +1,246 @@
+/*
+ * tlsf_small.c - small-object spans in front of TLSF
+ * (MP_TlsfConfig.small_bytes): requests of up to 512 bytes served from
+ * equal slots with no header, for programs that allocate mostly small
+ * objects.
+ *
+ * Why. A TLSF block carries a 16-byte header, so a 48-byte object costs 64
+ * bytes, and every free reads that header and coalesces with its
+ * neighbours (two or three more cache lines). The allocation traces of
+ * real programs (../shared/traces) are 89-98% requests of 128 bytes or
+ * less, allocated and freed in separate phases, which a cache of recently
+ * freed blocks rarely serves. Spans serve those requests from slots of a
+ * fixed size: nothing is written into the heap on alloc or free, and the
+ * only metadata read is the span's descriptor.
+ *
+ * Layout. The heap is cut into chunks of TLSF_SPAN_BYTES (16 KiB) aligned
+ * to their size (chunk k starts at chunk_base + k * 16 KiB). A span is a
+ * used TLSF block of exactly TLSF_SPAN_AREA payload bytes whose payload
+ * starts on a chunk boundary, so the header of the next block ends the
+ * chunk and spans can sit side by side; its header carries TLSF_W_SPAN. Its
+ * payload is cut into slots of one class (16, 32, ... 256 bytes, then 288,
+ * 320, ... 512), slot i at chunk + i * slot_bytes. Outside the heap, in the
+ * control block: a byte per chunk (map: class + 1 of the span starting it,
+ * 0 = none) and a descriptor per chunk (tlsf_span: a bitmap of free slots,
+ * the count of used ones, and links in its class's list of spans with a
+ * free slot). A pointer is a small object iff the map names a span for its
+ * chunk; the slot index is a multiply by the class's reciprocal.
+ *
+ * Allocation takes the lowest free slot of the span heading its class's
+ * list (a span leaves the list when full, and a span that a free makes
+ * non-full goes to the head), so spans fill from their start and the pages
+ * a span never used stay untouched. A class with no span with a free slot
+ * takes a new span from TLSF (an aligned allocation); when TLSF has no room
+ * for one, the request is served by an ordinary block instead. A span that
+ * a free empties goes back to TLSF, unless it is the only span in its
+ * class's list (kept so that alloc/free pairs do not take and release a
+ * span each time); trim, reset and an allocation finding no room release
+ * the kept ones too.
+ *
+ * Hostile input. Frees and reallocs of small objects are validated
+ * against the descriptor only: a pointer not at a slot start of the span
+ * (MP_ERR_INVALID_ADDRESS) or at a free slot (MP_ERR_DOUBLE_FREE) changes
+ * nothing. Free slots hold no metadata, so an overrun from one object into
+ * the next corrupts only that object, never the allocator. The span's TLSF
+ * header is validated (tag, span flag) when the span goes back to TLSF.
+ *
+ * Counters: a small object counts its slot size as both usable and
+ * requested bytes (the exact request is not kept).
+ *
+ * Invariants (tlsf_small_check and the span blocks met by mp_tlsf_check's
+ * walk): every span block has a payload on a chunk boundary of exactly the
+ * span area and a map entry, and every map entry names such a block; a
+ * span's class is its map entry's; no free bit past its capacity, no free
+ * bit below `low`, used = capacity - free bits; a span is listed iff it
+ * has a free slot, in its class's list only, with consistent back links
+ * and no cycle; span_count = spans found.
+ */
+#include "tlsf_small.h"
+
+/* ------------------------------------------------------------- set-up */
+
+size_t tlsf_small_chunks(size_t region_bytes) { return (region_bytes >> TLSF_SPAN_LOG2) + 2u; }
+
+size_t tlsf_small_control_bytes(size_t region_bytes, size_t small_bytes) {
+    if (small_bytes == 0) return 0;
+    size_t chunks = tlsf_small_chunks(region_bytes);
+    return mp_align_up(sizeof(tlsf_small), 16u) + mp_align_up(chunks, 16u) + chunks * sizeof(tlsf_span);
+}
+
+/* Slot bytes of class c: 16-byte steps to 256, then 32-byte steps. */
+static unsigned tlsf_small_class_bytes(unsigned c) { return c < 16u ? (c + 1u) * 16u : 256u + (c - 15u) * 32u; }
+
+void tlsf_small_init(MP_Tlsf *t, void *mem, size_t small_bytes) {
+    tlsf_small *s = mem;
+    memset(s, 0, sizeof *s);
+    s->chunk_base = (uint8_t *)((uintptr_t)t->env.first & ~(uintptr_t)(TLSF_SPAN_BYTES - 1u));
+    s->chunk_count = (size_t)((t->env.sentinel - s->chunk_base) >> TLSF_SPAN_LOG2) + 1u;
+    s->map = (uint8_t *)mem + mp_align_up(sizeof(tlsf_small), 16u);
+    s->spans = (tlsf_span *)(void *)(s->map + mp_align_up(tlsf_small_chunks(t->stats.region_bytes), 16u));
+    s->max_bytes = small_bytes;
+    unsigned c = 0;
+    for (unsigned i = 0; i <= TLSF_SMALL_MAX >> 4; i++) {
+        while (tlsf_small_class_bytes(c) < i * 16u) c++;
+        s->class_of[i] = (uint8_t)c;
+    }
+    s->class_count = (unsigned)s->class_of[(small_bytes + 15u) >> 4] + 1u;
+    for (c = 0; c < TLSF_SMALL_CLASSES; c++) {
+        unsigned bytes = tlsf_small_class_bytes(c);
+        s->slot_bytes[c] = (uint16_t)bytes;
+        s->capacity[c] = (uint16_t)(TLSF_SPAN_AREA / bytes);
+        s->recip[c] = (uint32_t)((((uint64_t)1 << 32) + bytes - 1u) / bytes);
+    }
+    t->small = s;
+    t->small_fast = (t->flags & MP_FLAG_THREAD_SAFE) ? 0 : small_bytes;
+}
+
+void tlsf_small_format(MP_Tlsf *t) {
+    tlsf_small *s = t->small;
+    if (s == NULL) return;
+    memset(s->map, 0, s->chunk_count);
+    memset(s->avail, 0, sizeof s->avail);
+    s->span_count = 0;
+}
+
+/* ------------------------------------------------------------ span life */
+
+uint32_t tlsf_small_new_span(MP_Tlsf *t, unsigned c) {
+    uint8_t *payload = tlsf_take_span(t);
+    if (payload == NULL) return 0;
+    tlsf_small *s = t->small;
+    const tlsf_env *e = &t->env;
+    uint8_t *b = payload - TLSF_HDR_BYTES;
+    uint64_t w0 = tlsf_peek64(b);
+    tlsf_hdr_store(e, b, w0 | TLSF_W_SPAN);
+    uint32_t h = (uint32_t)((size_t)(payload - s->chunk_base) >> TLSF_SPAN_LOG2) + 1u;
+    tlsf_span *sp = &s->spans[h - 1u];
+    memset(sp, 0, sizeof *sp);
+    sp->cls = (uint8_t)c;
+    unsigned cap = s->capacity[c];
+    for (unsigned w = 0; w < TLSF_SPAN_WORDS; w++) {
+        unsigned from = w * 64u;
+        sp->free_bits[w] = cap >= from + 64u ? ~0ull : cap > from ? (1ull << (cap - from)) - 1u : 0;
+    }
+    s->map[h - 1u] = (uint8_t)(c + 1u);
+    s->span_count++;
+    tlsf_small_link(s, h);
+    MP_POISON(payload, tlsf_w_bytes(w0) - TLSF_HDR_BYTES);
+    return h;
+}
+
+MP_Status tlsf_small_release(MP_Tlsf *t, uint32_t h) {
+    tlsf_small *s = t->small;
+    const tlsf_env *e = &t->env;
+    uint8_t *b = tlsf_small_chunk_at(s, h) - TLSF_HDR_BYTES;
+    uint64_t w0;
+    if (!tlsf_hdr_load(e, b, &w0) || !(w0 & TLSF_W_SPAN) || (w0 & (TLSF_W_FREE | TLSF_W_CACHED)) ||
+        tlsf_w_bytes(w0) < TLSF_SPAN_BYTES || !tlsf_fits_heap(e, b, tlsf_w_size(w0)))
+        return MP_ERR_CORRUPTION;
+    /* The block's header is rewritten by the release; keep the map and the
+     * list until it has validated the neighbours. */
+    size_t usable, requested;
+    MP_Status st = tlsf_release_block(t, b, w0 & ~TLSF_W_SPAN, &usable, &requested);
+    if (st != MP_OK) return st;
+    if (s->spans[h - 1u].listed) tlsf_small_unlink(s, h);
+    s->map[h - 1u] = 0;
+    s->span_count--;
+    return MP_OK;
+}
+
+size_t tlsf_small_release_empty(MP_Tlsf *t) {
+    tlsf_small *s = t->small;
+    size_t released = 0;
+    if (s == NULL) return 0;
+    for (unsigned c = 0; c < TLSF_SMALL_CLASSES; c++) {
+        uint32_t h = s->avail[c];
+        while (h != 0) {
+            uint32_t next = s->spans[h - 1u].next;
+            if (s->spans[h - 1u].used == 0 && tlsf_small_release(t, h) == MP_OK) released++;
+            h = next;
+        }
+    }
+    return released;
+}
+
+/* ------------------------------------------------------------- inspect */
+
+size_t tlsf_small_span_tally(const MP_Tlsf *t, const uint8_t *b, uint64_t w0, size_t *used, size_t *bytes) {
+    const tlsf_small *s = t->small;
+    const uint8_t *payload = b + TLSF_HDR_BYTES;
+    if (s == NULL || ((uintptr_t)payload & (TLSF_SPAN_BYTES - 1u)) != 0 ||
+        tlsf_w_bytes(w0) < TLSF_SPAN_BYTES || tlsf_w_bytes(w0) > TLSF_SPAN_BYTES + TLSF_MIN_BLOCK_BYTES)
+        return 1;
+    size_t h = (size_t)(payload - s->chunk_base) >> TLSF_SPAN_LOG2;
+    if (h >= s->chunk_count || s->map[h] == 0) return 1;
+    const tlsf_span *sp = &s->spans[h];
+    size_t bad = 0;
+    unsigned c = sp->cls;
+    if (c + 1u != s->map[h] || c >= s->class_count) return 1;
+    unsigned cap = s->capacity[c], free_slots = 0;
+    for (unsigned w = 0; w < TLSF_SPAN_WORDS; w++) {
+        uint64_t bits = sp->free_bits[w];
+        unsigned from = w * 64u;
+        uint64_t allowed = cap >= from + 64u ? ~0ull : cap > from ? (1ull << (cap - from)) - 1u : 0;
+        if (bits & ~allowed) bad++;
+        if (w < sp->low && bits != 0) bad++;
+        free_slots += (unsigned)__builtin_popcountll(bits & allowed);
+    }
+    if (sp->low >= TLSF_SPAN_WORDS) bad++;
+    if (sp->used + free_slots != cap) bad++;
+    if ((sp->listed != 0) != (free_slots != 0)) bad++;
+    *used += sp->used;
+    *bytes += (size_t)sp->used * s->slot_bytes[c];
+    return bad;
+}
+
+size_t tlsf_small_check(const MP_Tlsf *t, size_t spans_in_heap) {
+    const tlsf_small *s = t->small;
+    if (s == NULL) return t->small_fast != 0;
+    size_t bad = 0, mapped = 0, listed = 0, has_free = 0;
+    if (s->chunk_base != (uint8_t *)((uintptr_t)t->env.first & ~(uintptr_t)(TLSF_SPAN_BYTES - 1u)) ||
+        s->max_bytes == 0 || s->max_bytes > TLSF_SMALL_MAX || t->small_fast != ((t->flags & MP_FLAG_THREAD_SAFE) ? 0 : s->max_bytes))
+        bad++;
+    for (size_t h = 0; h < s->chunk_count; h++) {
+        if (s->map[h] == 0) continue;
+        mapped++;
+        if (s->spans[h].listed) has_free++;
+    }
+    if (mapped != spans_in_heap || mapped != s->span_count) bad++;
+    for (unsigned c = 0; c < TLSF_SMALL_CLASSES; c++) {
+        uint32_t prev = 0;
+        for (uint32_t h = s->avail[c]; h != 0; h = s->spans[h - 1u].next) {
+            if (h > s->chunk_count || listed > mapped || s->map[h - 1u] != c + 1u) return bad + 1;
+            const tlsf_span *sp = &s->spans[h - 1u];
+            if (!sp->listed || sp->prev != prev) bad++;
+            prev = h;
+            listed++;
+        }
+        if (c >= s->class_count && s->avail[c] != 0) bad++;
+    }
+    if (listed != has_free) bad++;
+    return bad;
+}
+
+int tlsf_small_walk_span(const MP_Tlsf *t, const uint8_t *b, MP_WalkFn fn, void *ctx) {
+    const tlsf_small *s = t->small;
+    uint8_t *chunk = (uint8_t *)b + TLSF_HDR_BYTES;
+    const tlsf_span *sp = &s->spans[(size_t)(chunk - s->chunk_base) >> TLSF_SPAN_LOG2];
+    unsigned slot = s->slot_bytes[sp->cls];
+    for (unsigned i = 0; i < s->capacity[sp->cls]; i++) {
+        bool is_free = (sp->free_bits[i >> 6] >> (i & 63u)) & 1u;
+        int stop = fn(chunk + (size_t)i * slot, slot, !is_free, ctx);
+        if (stop != 0) return stop;
+    }
+    return 0;
+}
+
+void tlsf_small_free_stats_add(const MP_Tlsf *t, const uint8_t *b, MP_FreeStats *fs) {
+    const tlsf_small *s = t->small;
+    const uint8_t *chunk = b + TLSF_HDR_BYTES;
+    const tlsf_span *sp = &s->spans[(size_t)(chunk - s->chunk_base) >> TLSF_SPAN_LOG2];
+    unsigned slot = s->slot_bytes[sp->cls];
+    size_t n = (size_t)s->capacity[sp->cls] - sp->used;
+    fs->free_bytes += n * slot;
+    fs->free_block_count += n;
+    if (n != 0 && slot > fs->largest_free_block_bytes) fs->largest_free_block_bytes = slot;
+}
