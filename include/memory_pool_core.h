@@ -931,9 +931,9 @@ typedef struct MP_TlsfConfig {
  * slot into the next corrupts no metadata. A free or realloc of anything
  * but a live slot's start is refused (MP_ERR_INVALID_ADDRESS,
  * MP_ERR_DOUBLE_FREE) and changes nothing. Spans fill from their lowest
- * free slot; an emptied span goes back to the heap unless it is its class's
- * only span with room; trim, reset and an allocation that finds no room
- * give back the rest. When the heap has no room for a new span, a small
+ * free slot; an emptied span is kept for reuse by any class (unless it is
+ * its class's only span with room: it stays there); trim, reset and an
+ * allocation that finds no room give empty spans back to the heap. When the heap has no room for a new span, a small
  * request gets an ordinary block. A small object counts its slot size as
  * requested bytes; walk and free_stats report a span as its slots. */
 MP_API MP_Tlsf *mp_tlsf_create(size_t region_bytes);

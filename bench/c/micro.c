@@ -352,13 +352,19 @@ static void setup_impls(micro_state *st) {
         im->missing = BENCH_NOT_IMPLEMENTED;
 #endif
     }
-    im = add_impl(st, "tlsf", "family", NULL);
+    /* tlsf:small: the same with small-object spans for every size they serve. */
+    static const char *const tlsf_names[2] = {"tlsf", "tlsf:small"};
+    for (int small = 0; small < 2; small++) {
+        im = add_impl(st, tlsf_names[small], "family", NULL);
 #if MP_BENCH_HAVE_TLSF
-    im->ctx = mp_tlsf_create(BENCH_REGION_BYTES);
-    set_heap_fns(im, tlsf_pair64, tlsf_live64, tlsf_prefill, tlsf_replace, tlsf_drain);
+        MP_TlsfConfig tlsf_cfg = {BENCH_REGION_BYTES, 0, 0, NULL, MP_TLSF_CACHE_DEFAULT_BYTES,
+                                  small ? MP_TLSF_SMALL_MAX_BYTES : 0};
+        im->ctx = mp_tlsf_create_ex(&tlsf_cfg);
+        set_heap_fns(im, tlsf_pair64, tlsf_live64, tlsf_prefill, tlsf_replace, tlsf_drain);
 #else
-    im->missing = BENCH_NOT_IMPLEMENTED;
+        im->missing = BENCH_NOT_IMPLEMENTED;
 #endif
+    }
     im = add_impl(st, "pool:tlsf", "family", NULL);
 #if MP_BENCH_HAVE_TLSF
     MP_PoolConfig pool_cfg = {.pool_bytes = BENCH_REGION_BYTES, .strategy = MP_STRATEGY_TLSF,

@@ -251,8 +251,8 @@ static MP_NOINLINE void *tlsf_alloc_small_slow(MP_Tlsf *t, size_t req) {
     return p != NULL ? p : tlsf_alloc_counted_from(t, req, 0, TLSF_TAKE_CACHE);
 }
 
-/* The common case of tlsf_alloc_small_slow (the class's head span keeps a
- * free slot after this one) in few registers; else that, from the start. */
+/* The common case of tlsf_alloc_small_slow (the class has a span with
+ * room) in few registers; else that, from the start. */
 static MP_NOINLINE void *tlsf_alloc_small(MP_Tlsf *t, size_t req) {
     tlsf_small *s = t->small;
     unsigned c = s->class_of[(req + 15u) >> 4];
@@ -260,7 +260,14 @@ static MP_NOINLINE void *tlsf_alloc_small(MP_Tlsf *t, size_t req) {
     if (MP_UNLIKELY(h == 0)) return tlsf_alloc_small_slow(t, req);
     tlsf_span *sp = &s->spans[h - 1u];
     unsigned used = sp->used + 1u;
-    if (MP_UNLIKELY(used == s->capacity[c])) return tlsf_alloc_small_slow(t, req);
+    if (used == s->capacity[c]) {
+        /* Full: it leaves the head of its class's list. */
+        uint32_t next = sp->next;
+        s->avail[c] = next;
+        if (next != 0) s->spans[next - 1u].prev = 0;
+        sp->next = 0;
+        sp->listed = TLSF_SPAN_FULL;
+    }
     unsigned w = sp->low;
     uint64_t bits = sp->free_bits[w];
     while (bits == 0) bits = sp->free_bits[++w]; /* a listed span has a free bit at or above low */
@@ -449,8 +456,8 @@ static MP_NOINLINE MP_Status tlsf_free_small_slow(MP_Tlsf *t, uint32_t h, void *
 }
 
 /* mp_tlsf_free of a small object of a single-threaded instance: the common
- * case (the span neither leaves nor joins its list) in few registers,
- * anything else from the start in tlsf_free_small_slow. */
+ * case (the span keeps an object) in few registers, anything else from the
+ * start in tlsf_free_small_slow. */
 static MP_NOINLINE MP_Status tlsf_free_small(MP_Tlsf *t, uint32_t h, void *ptr) {
     tlsf_small *s = t->small;
     tlsf_span *sp = &s->spans[h - 1u];
@@ -460,12 +467,12 @@ static MP_NOINLINE MP_Status tlsf_free_small(MP_Tlsf *t, uint32_t h, void *ptr) 
     uint32_t slot = s->slot_bytes[c];
     unsigned used = sp->used;
     uint64_t bits = sp->free_bits[i >> 6], bit = 1ull << (i & 63u);
-    if (MP_UNLIKELY(i * slot != off || i >= s->capacity[c] || (bits & bit) || used == 1u ||
-                    used == s->capacity[c]))
+    if (MP_UNLIKELY(i * slot != off || i >= s->capacity[c] || (bits & bit) || used == 1u))
         return tlsf_free_small_slow(t, h, ptr);
     sp->free_bits[i >> 6] = bits | bit;
     if ((i >> 6) < sp->low) sp->low = (uint16_t)(i >> 6);
     sp->used = (uint16_t)(used - 1u);
+    if (used == s->capacity[c]) tlsf_small_link(s, h); /* was full: heads its class's list */
     MP_POISON(ptr, slot);
     tlsf_count_free(t, slot, slot);
     return MP_OK;

@@ -55,10 +55,13 @@ typedef struct tlsf_span {
     uint16_t used;       /* slots handed out */
     uint16_t low;        /* no free bit in a word below this one */
     uint8_t cls;         /* class index */
-    uint8_t listed;      /* in the class's list (has a free slot) */
+    uint8_t listed;      /* TLSF_SPAN_FULL, _LISTED (in its class's list: has a free
+                            slot) or _PARKED (empty, in the parked list) */
     uint8_t pad[2];
     uint64_t free_bits[TLSF_SPAN_WORDS]; /* bit i: slot i is free; none past the capacity */
 } tlsf_span;
+
+enum { TLSF_SPAN_FULL = 0, TLSF_SPAN_LISTED = 1, TLSF_SPAN_PARKED = 2 };
 
 typedef struct tlsf_small {
     uint8_t *chunk_base;  /* first rounded down to TLSF_SPAN_BYTES: chunk k starts at + k * span */
@@ -67,6 +70,8 @@ typedef struct tlsf_small {
     tlsf_span *spans;     /* chunk_count descriptors */
     size_t max_bytes;     /* requests 1 .. max_bytes are small */
     size_t span_count;    /* spans taken from the heap */
+    uint32_t parked;      /* chunk + 1 heading the emptied spans kept for any class (by next) */
+    size_t parked_count;
     unsigned class_count; /* classes 0 .. class_count - 1 serve requests */
     uint32_t avail[TLSF_SMALL_CLASSES];     /* chunk + 1 heading the class's spans with a free slot */
     uint16_t slot_bytes[TLSF_SMALL_CLASSES];

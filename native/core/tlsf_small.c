@@ -30,12 +30,16 @@
  * list (a span leaves the list when full, and a span that a free makes
  * non-full goes to the head), so spans fill from their start and the pages
  * a span never used stay untouched. A class with no span with a free slot
- * takes a new span from TLSF (an aligned allocation); when TLSF has no room
- * for one, the request is served by an ordinary block instead. A span that
- * a free empties goes back to TLSF, unless it is the only span in its
- * class's list (kept so that alloc/free pairs do not take and release a
- * span each time); trim, reset and an allocation finding no room release
- * the kept ones too.
+ * takes a parked span, else a new one from TLSF (an aligned allocation);
+ * when TLSF has no room for one, the request is served by an ordinary
+ * block instead. A span that a free empties stays with its class if it is
+ * the class's only span with room (so alloc/free pairs do not move spans),
+ * else it is parked: kept empty, on a list any class takes spans from
+ * first. Parking instead of giving spans back matters: a span needs an
+ * aligned block, which TLSF finds only in a free block of twice the span's
+ * size, so a span given back is rarely the one taken next and the heap
+ * would creep into untouched pages. Trim, reset and an allocation finding
+ * no room give every empty span back to TLSF.
  *
  * Hostile input. Frees and reallocs of small objects are validated
  * against the descriptor only: a pointer not at a slot start of the span
@@ -100,19 +104,14 @@ void tlsf_small_format(MP_Tlsf *t) {
     memset(s->map, 0, s->chunk_count);
     memset(s->avail, 0, sizeof s->avail);
     s->span_count = 0;
+    s->parked = 0;
+    s->parked_count = 0;
 }
 
 /* ------------------------------------------------------------ span life */
 
-uint32_t tlsf_small_new_span(MP_Tlsf *t, unsigned c) {
-    uint8_t *payload = tlsf_take_span(t);
-    if (payload == NULL) return 0;
-    tlsf_small *s = t->small;
-    const tlsf_env *e = &t->env;
-    uint8_t *b = payload - TLSF_HDR_BYTES;
-    uint64_t w0 = tlsf_peek64(b);
-    tlsf_hdr_store(e, b, w0 | TLSF_W_SPAN);
-    uint32_t h = (uint32_t)((size_t)(payload - s->chunk_base) >> TLSF_SPAN_LOG2) + 1u;
+/* Makes span `h` an empty span of class c, listed. */
+static void tlsf_small_format_span(tlsf_small *s, uint32_t h, unsigned c) {
     tlsf_span *sp = &s->spans[h - 1u];
     memset(sp, 0, sizeof *sp);
     sp->cls = (uint8_t)c;
@@ -122,9 +121,28 @@ uint32_t tlsf_small_new_span(MP_Tlsf *t, unsigned c) {
         sp->free_bits[w] = cap >= from + 64u ? ~0ull : cap > from ? (1ull << (cap - from)) - 1u : 0;
     }
     s->map[h - 1u] = (uint8_t)(c + 1u);
-    s->span_count++;
     tlsf_small_link(s, h);
+}
+
+uint32_t tlsf_small_new_span(MP_Tlsf *t, unsigned c) {
+    tlsf_small *s = t->small;
+    uint32_t h = s->parked;
+    if (h != 0) {
+        s->parked = s->spans[h - 1u].next;
+        s->parked_count--;
+        tlsf_small_format_span(s, h, c);
+        return h;
+    }
+    uint8_t *payload = tlsf_take_span(t);
+    if (payload == NULL) return 0;
+    const tlsf_env *e = &t->env;
+    uint8_t *b = payload - TLSF_HDR_BYTES;
+    uint64_t w0 = tlsf_peek64(b);
+    tlsf_hdr_store(e, b, w0 | TLSF_W_SPAN);
     MP_POISON(payload, tlsf_w_bytes(w0) - TLSF_HDR_BYTES);
+    h = (uint32_t)((size_t)(payload - s->chunk_base) >> TLSF_SPAN_LOG2) + 1u;
+    s->span_count++;
+    tlsf_small_format_span(s, h, c);
     return h;
 }
 
@@ -141,7 +159,6 @@ MP_Status tlsf_small_release(MP_Tlsf *t, uint32_t h) {
     size_t usable, requested;
     MP_Status st = tlsf_release_block(t, b, w0 & ~TLSF_W_SPAN, &usable, &requested);
     if (st != MP_OK) return st;
-    if (s->spans[h - 1u].listed) tlsf_small_unlink(s, h);
     s->map[h - 1u] = 0;
     s->span_count--;
     return MP_OK;
@@ -151,11 +168,31 @@ size_t tlsf_small_release_empty(MP_Tlsf *t) {
     tlsf_small *s = t->small;
     size_t released = 0;
     if (s == NULL) return 0;
+    uint32_t h = s->parked, kept = 0;
+    s->parked = 0;
+    while (h != 0) {
+        uint32_t next = s->spans[h - 1u].next;
+        if (tlsf_small_release(t, h) == MP_OK) {
+            released++;
+            s->parked_count--;
+        } else {
+            s->spans[h - 1u].next = kept; /* stays parked */
+            kept = h;
+        }
+        h = next;
+    }
+    s->parked = kept;
     for (unsigned c = 0; c < TLSF_SMALL_CLASSES; c++) {
-        uint32_t h = s->avail[c];
-        while (h != 0) {
+        for (h = s->avail[c]; h != 0;) {
             uint32_t next = s->spans[h - 1u].next;
-            if (s->spans[h - 1u].used == 0 && tlsf_small_release(t, h) == MP_OK) released++;
+            if (s->spans[h - 1u].used == 0) {
+                tlsf_small_unlink(s, h);
+                if (tlsf_small_release(t, h) == MP_OK) {
+                    released++;
+                } else {
+                    tlsf_small_link(s, h);
+                }
+            }
             h = next;
         }
     }
@@ -187,7 +224,8 @@ size_t tlsf_small_span_tally(const MP_Tlsf *t, const uint8_t *b, uint64_t w0, si
     }
     if (sp->low >= TLSF_SPAN_WORDS) bad++;
     if (sp->used + free_slots != cap) bad++;
-    if ((sp->listed != 0) != (free_slots != 0)) bad++;
+    if (sp->listed == TLSF_SPAN_PARKED ? sp->used != 0 : (sp->listed != TLSF_SPAN_FULL) != (free_slots != 0))
+        bad++;
     *used += sp->used;
     *bytes += (size_t)sp->used * s->slot_bytes[c];
     return bad;
@@ -196,14 +234,16 @@ size_t tlsf_small_span_tally(const MP_Tlsf *t, const uint8_t *b, uint64_t w0, si
 size_t tlsf_small_check(const MP_Tlsf *t, size_t spans_in_heap) {
     const tlsf_small *s = t->small;
     if (s == NULL) return t->small_fast != 0;
-    size_t bad = 0, mapped = 0, listed = 0, has_free = 0;
+    size_t bad = 0, mapped = 0, listed = 0, has_free = 0, parked = 0, parked_found = 0;
     if (s->chunk_base != (uint8_t *)((uintptr_t)t->env.first & ~(uintptr_t)(TLSF_SPAN_BYTES - 1u)) ||
         s->max_bytes == 0 || s->max_bytes > TLSF_SMALL_MAX || t->small_fast != ((t->flags & MP_FLAG_THREAD_SAFE) ? 0 : s->max_bytes))
         bad++;
     for (size_t h = 0; h < s->chunk_count; h++) {
         if (s->map[h] == 0) continue;
         mapped++;
-        if (s->spans[h].listed) has_free++;
+        if (s->spans[h].listed == TLSF_SPAN_LISTED) has_free++;
+        if (s->spans[h].listed == TLSF_SPAN_PARKED) parked++;
+        if (s->spans[h].listed > TLSF_SPAN_PARKED) bad++;
     }
     if (mapped != spans_in_heap || mapped != s->span_count) bad++;
     for (unsigned c = 0; c < TLSF_SMALL_CLASSES; c++) {
@@ -211,13 +251,19 @@ size_t tlsf_small_check(const MP_Tlsf *t, size_t spans_in_heap) {
         for (uint32_t h = s->avail[c]; h != 0; h = s->spans[h - 1u].next) {
             if (h > s->chunk_count || listed > mapped || s->map[h - 1u] != c + 1u) return bad + 1;
             const tlsf_span *sp = &s->spans[h - 1u];
-            if (!sp->listed || sp->prev != prev) bad++;
+            if (sp->listed != TLSF_SPAN_LISTED || sp->prev != prev) bad++;
             prev = h;
             listed++;
         }
         if (c >= s->class_count && s->avail[c] != 0) bad++;
     }
     if (listed != has_free) bad++;
+    for (uint32_t h = s->parked; h != 0; h = s->spans[h - 1u].next) {
+        if (h > s->chunk_count || parked_found > mapped || s->map[h - 1u] == 0) return bad + 1;
+        if (s->spans[h - 1u].listed != TLSF_SPAN_PARKED) bad++;
+        parked_found++;
+    }
+    if (parked_found != parked || parked != s->parked_count) bad++;
     return bad;
 }
 

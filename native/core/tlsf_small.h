@@ -20,13 +20,15 @@ size_t tlsf_small_control_bytes(size_t region_bytes, size_t small_bytes);
 void tlsf_small_init(MP_Tlsf *t, void *mem, size_t small_bytes);
 /** No spans (reset). */
 void tlsf_small_format(MP_Tlsf *t);
-/** A new span of class c taken from the heap and listed: chunk + 1, or 0
- * when TLSF has no room for one (or fails validation). */
+/** A span for class c, listed: a parked one, else one taken from the heap;
+ * chunk + 1, or 0 when TLSF has no room for one. */
 MP_NOINLINE uint32_t tlsf_small_new_span(MP_Tlsf *t, unsigned c);
-/** Gives the span `h` (no object in use) back to TLSF. MP_ERR_CORRUPTION,
- * and nothing changed, if its header or a neighbour fails validation. */
+/** Gives the span `h` (no object in use, on no list) back to TLSF.
+ * MP_ERR_CORRUPTION, and nothing changed, if its header or a neighbour
+ * fails validation. */
 MP_Status tlsf_small_release(MP_Tlsf *t, uint32_t h);
-/** Gives back every span with no object in use; returns how many. */
+/** Gives back every span with no object in use (parked, or kept by its
+ * class); returns how many. One failing validation stays where it was. */
 size_t tlsf_small_release_empty(MP_Tlsf *t);
 /** For check's walk of the heap: violations of the span block `b` (header
  * word w0) and its descriptor; adds its used slots and their bytes. */
@@ -62,7 +64,7 @@ MP_INLINE void tlsf_small_link(tlsf_small *s, uint32_t h) {
     uint32_t head = s->avail[sp->cls];
     sp->prev = 0;
     sp->next = head;
-    sp->listed = 1;
+    sp->listed = TLSF_SPAN_LISTED;
     if (head != 0) s->spans[head - 1u].prev = h;
     s->avail[sp->cls] = h;
 }
@@ -76,7 +78,7 @@ MP_INLINE void tlsf_small_unlink(tlsf_small *s, uint32_t h) {
     }
     if (sp->next != 0) s->spans[sp->next - 1u].prev = sp->prev;
     sp->next = sp->prev = 0;
-    sp->listed = 0;
+    sp->listed = TLSF_SPAN_FULL;
 }
 
 /** A slot for a request of 1 .. small->max_bytes bytes, counted; NULL when
@@ -115,9 +117,9 @@ MP_INLINE MP_Status tlsf_small_slot(const tlsf_small *s, uint32_t h, const void 
 }
 
 /** Frees the small object `ptr` of span `h`, counted (a refusal counts as
- * a rejected free and changes nothing else). The span's last object sends
- * the span back to TLSF unless the span is the only one listed for its
- * class. */
+ * a rejected free and changes nothing else). A span whose last object this
+ * was is parked (kept empty for any class) unless it is the only span
+ * listed for its class. */
 MP_INLINE MP_Status tlsf_small_free(MP_Tlsf *t, uint32_t h, void *ptr) {
     tlsf_small *s = t->small;
     unsigned i;
@@ -128,18 +130,17 @@ MP_INLINE MP_Status tlsf_small_free(MP_Tlsf *t, uint32_t h, void *ptr) {
     }
     tlsf_span *sp = &s->spans[h - 1u];
     unsigned c = sp->cls, slot = s->slot_bytes[c];
-    if (MP_UNLIKELY(sp->used == 1u) && (s->avail[c] != h || sp->next != 0)) {
-        st = tlsf_small_release(t, h);
-        if (MP_UNLIKELY(st != MP_OK)) {
-            t->stats.rejected_free_count++;
-            return st;
-        }
-        tlsf_count_free(t, slot, slot);
-        return MP_OK;
-    }
     sp->free_bits[i >> 6] |= 1ull << (i & 63u);
     if ((i >> 6) < sp->low) sp->low = (uint16_t)(i >> 6);
     if (sp->used-- == s->capacity[c]) tlsf_small_link(s, h);
+    if (MP_UNLIKELY(sp->used == 0) && (s->avail[c] != h || sp->next != 0)) {
+        /* Empty and not its class's only span with room: parked. */
+        tlsf_small_unlink(s, h);
+        sp->next = s->parked;
+        sp->listed = TLSF_SPAN_PARKED;
+        s->parked = h;
+        s->parked_count++;
+    }
     MP_POISON(ptr, slot);
     tlsf_count_free(t, slot, slot);
     return MP_OK;
