@@ -185,7 +185,7 @@ export const TARGETS = [
   {
     issue: 3,
     target: 'C TLSF on mixed 16–4096 B, 10,000 live ≤ the fastest system allocator (ratio ≤ 1)',
-    check: withHugePages(ratio('micro/mixed_live10k', /^tlsf/, SYSTEM, 1, '<=')),
+    check: withHugePages(ratio('micro/mixed_live10k', /^tlsf$/, SYSTEM, 1, '<=')),
   },
   {
     issue: 3,

@@ -629,8 +629,8 @@ static MP_Status tlsf_realloc_locked(MP_Tlsf *t, void **ptr, size_t req) {
         uint32_t h = tlsf_small_chunk(t->small, *ptr);
         if (h != 0) return tlsf_realloc_small(t, h, ptr, req);
     }
-    uint8_t *b;
-    uint64_t w0;
+    uint8_t *b = NULL; /* set when st is MP_OK (gcc cannot see that through tlsf_realloc_admits) */
+    uint64_t w0 = 0;
     MP_Status st = tlsf_used_block(&t->env, *ptr, &b, &w0);
     if (!tlsf_realloc_admits(t, &st, req)) return st;
     size_t old_usable, old_requested;
