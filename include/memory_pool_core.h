@@ -928,7 +928,8 @@ typedef struct MP_TlsfConfig {
  * span: a block of MP_TLSF_SPAN_BYTES aligned to its size, cut into equal
  * slots with no header each; which slots are free is a bitmap outside the
  * region, so a free writes nothing into the heap and an overrun from one
- * slot into the next corrupts no metadata. A free or realloc of anything
+ * slot into the next corrupts no metadata (past a span's last slot it
+ * reaches the next block's header, validated as any). A free or realloc of anything
  * but a live slot's start is refused (MP_ERR_INVALID_ADDRESS,
  * MP_ERR_DOUBLE_FREE) and changes nothing. Spans fill from their lowest
  * free slot; an emptied span is kept for reuse by any class (unless it is
@@ -947,6 +948,8 @@ MP_API void *mp_tlsf_alloc_aligned(MP_Tlsf *t, size_t size, size_t align);
 MP_API void *mp_tlsf_calloc(MP_Tlsf *t, size_t size);
 /** Grows or shrinks in place when the next block allows, else moves keeping
  * the alignment asked at allocation; on failure `*ptr` and its block stay.
+ * A small object (small_bytes) stays in its slot while the size keeps its
+ * class, else moves; one that cannot move to a smaller size stays.
  * An address that is not a live block counts in rejected_free_count. */
 MP_API MP_Status mp_tlsf_realloc(MP_Tlsf *t, void **ptr, size_t size);
 /** O(1). MP_ERR_INVALID_ADDRESS (not a block start), MP_ERR_DOUBLE_FREE (the
@@ -967,8 +970,9 @@ MP_API MP_Status mp_tlsf_free_stats(const MP_Tlsf *t, MP_FreeStats *out);
 MP_API MP_Status mp_tlsf_walk(const MP_Tlsf *t, MP_WalkFn fn, void *ctx);
 MP_API size_t mp_tlsf_check(const MP_Tlsf *t);
 MP_API void *mp_tlsf_base(const MP_Tlsf *t);
-/** Flushes the front cache (coalescing its blocks), then returns the whole
- * pages inside free blocks of a mapped region to the OS. */
+/** Flushes the front cache (coalescing its blocks) and gives empty spans
+ * back to the heap, then returns the whole pages inside free blocks of a
+ * mapped region to the OS. */
 MP_API MP_Status mp_tlsf_trim(MP_Tlsf *t, size_t *released_bytes);
 MP_API void mp_tlsf_destroy(MP_Tlsf *t);
 

@@ -220,7 +220,11 @@ uint8_t *tlsf_take_span(MP_Tlsf *t) {
 
 static MP_COLD void tlsf_alloc_failed(MP_Tlsf *t, MP_Status why, size_t req) {
     t->stats.failed_alloc_count++;
-    size_t used_bytes = t->stats.bytes_in_use + tlsf_live_blocks(t) * TLSF_HDR_BYTES;
+    /* Blocks with their headers, and whole spans instead of their slots. */
+    size_t slots = 0, slot_bytes = 0;
+    tlsf_small_usage(t, &slots, &slot_bytes);
+    size_t used_bytes = t->stats.bytes_in_use - slot_bytes + (tlsf_live_blocks(t) - slots) * TLSF_HDR_BYTES +
+                        (t->small != NULL ? t->small->span_count * TLSF_SPAN_BYTES : 0);
     mp_fail(why, req, t->blocks_bytes - used_bytes, tlsf_largest_free_usable(t));
 }
 
@@ -561,12 +565,6 @@ static MP_Status tlsf_resize_in_place(MP_Tlsf *t, uint8_t *b, uint64_t w0, size_
     return MP_OK;
 }
 
-/* Frees `ptr`, a slot or a block, counted; lock held. */
-static MP_Status tlsf_free_any(MP_Tlsf *t, void *ptr) {
-    uint32_t h = t->small != NULL ? tlsf_small_chunk(t->small, ptr) : 0;
-    return h != 0 ? tlsf_small_free(t, h, ptr) : tlsf_free_counted(t, ptr);
-}
-
 /* What a realloc of a non-NULL address checks first, `st` being how the
  * address resolved: false (with *st the status to return, counted) for an
  * address that is not a live block or a request that can never fit. */
@@ -597,21 +595,28 @@ static MP_Status tlsf_realloc_small(MP_Tlsf *t, uint32_t h, void **ptr, size_t r
         t->stats.realloc_count++;
         return MP_OK;
     }
+    size_t peak = t->stats.bytes_in_use_peak;
+    uint64_t failed = t->stats.failed_alloc_count;
+    MP_ErrorInfo before = mp_last_error();
     void *moved = tlsf_alloc_counted(t, req, 0);
-    if (moved == NULL) return mp_last_error().status;
-    memcpy(moved, *ptr, slot < req ? slot : req);
-    st = tlsf_small_free(t, h, *ptr);
-    if (st != MP_OK) {
-        /* The span could not go back to TLSF (a damaged neighbour): undo. */
-        (void)tlsf_free_any(t, moved);
-        t->stats.alloc_count--;
-        t->stats.free_count--;
-        return mp_fail(st, req, 0, 0);
+    if (moved == NULL) {
+        if (req > slot) return mp_last_error().status;
+        /* A smaller class or a block had no room: the object stays in its
+         * slot, which holds it (as a block shrinks in place); nothing
+         * failed. */
+        t->stats.failed_alloc_count = failed;
+        (void)mp_fail(before.status, before.requested_bytes, before.available_bytes, before.largest_free_bytes);
+        t->stats.realloc_count++;
+        return MP_OK;
     }
-    /* A moving realloc adds no alloc and no free. */
+    memcpy(moved, *ptr, slot < req ? slot : req);
+    (void)tlsf_small_free(t, h, *ptr); /* validated above, and a free never fails after that */
+    /* A moving realloc adds no alloc and no free, and the peak sees the
+     * net change only (as for blocks). */
     t->stats.alloc_count--;
     t->stats.free_count--;
     t->stats.realloc_count++;
+    t->stats.bytes_in_use_peak = peak > t->stats.bytes_in_use ? peak : t->stats.bytes_in_use;
     *ptr = moved;
     return MP_OK;
 }
@@ -653,11 +658,13 @@ static MP_Status tlsf_realloc_locked(MP_Tlsf *t, void **ptr, size_t req) {
         unsigned align_log2 = (unsigned)((w0 & TLSF_W_ALIGN_MASK) >> TLSF_W_ALIGN_SHIFT);
         size_t align = align_log2 == 0 ? 0 : (size_t)1 << align_log2;
         moved = tlsf_take_aligned(t, req, align, &new_usable, &st);
-        if (moved == NULL && st == MP_ERR_OUT_OF_MEMORY && tlsf_cache_bytes(t) != 0) {
-            /* Coalescing the cache may free the next block or make room
-             * elsewhere: both ways once more. The flush may have rewritten
-             * the block's header (its previous-free flag). */
-            st = tlsf_cache_flush_locked(t);
+        bool cached = tlsf_cache_bytes(t) != 0;
+        if (moved == NULL && st == MP_ERR_OUT_OF_MEMORY && (cached || tlsf_small_has_empty(t))) {
+            /* Coalescing the cache, or giving empty spans back, may free the
+             * next block or make room elsewhere: both ways once more. Either
+             * may have rewritten the block's header (its previous-free flag). */
+            st = cached ? tlsf_cache_flush_locked(t) : MP_OK;
+            if (st == MP_OK) (void)tlsf_small_release_empty(t);
             if (st == MP_OK) st = tlsf_used_block(&t->env, *ptr, &b, &w0);
             if (st == MP_OK) st = tlsf_resize_in_place(t, b, w0, req, &new_usable);
             if (st == MP_ERR_OUT_OF_MEMORY) moved = tlsf_take_aligned(t, req, align, &new_usable, &st);

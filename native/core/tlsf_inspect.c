@@ -38,7 +38,7 @@ static MP_Status tlsf_walk_blocks(const MP_Tlsf *t, tlsf_visit_fn visit, void *c
     while (b != e->sentinel) {
         uint64_t w0;
         if (!tlsf_hdr_load(e, b, &w0) || !tlsf_fits_heap(e, b, tlsf_w_size(w0)) ||
-            (w0 & TLSF_W_PREV_FREE) != prev_free)
+            (w0 & TLSF_W_PREV_FREE) != prev_free || ((w0 & TLSF_W_SPAN) && !tlsf_small_span_ok(t, b, w0)))
             return MP_ERR_CORRUPTION;
         if (visit(b, w0, ctx) != 0) return MP_OK;
         prev_free = (w0 & TLSF_W_FREE) != 0 ? TLSF_W_PREV_FREE : 0;

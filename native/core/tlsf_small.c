@@ -45,8 +45,17 @@
  * against the descriptor only: a pointer not at a slot start of the span
  * (MP_ERR_INVALID_ADDRESS) or at a free slot (MP_ERR_DOUBLE_FREE) changes
  * nothing. Free slots hold no metadata, so an overrun from one object into
- * the next corrupts only that object, never the allocator. The span's TLSF
- * header is validated (tag, span flag) when the span goes back to TLSF.
+ * the next corrupts only that object, never the spans' bookkeeping; an
+ * overrun past a span's last slot reaches the next block's TLSF header,
+ * which validation catches as it does for any block. The span's own header
+ * is validated (tag, span flag) when the span goes back to TLSF, and walks
+ * take a span flag only where the map and descriptor agree
+ * (tlsf_small_span_ok): a forged flag is reported as corruption.
+ *
+ * realloc of a slot: it stays while the size keeps its class; else it
+ * moves (to a slot or a block), and one that cannot move to a smaller size
+ * stays where it is. A block realloc, like an alloc, that finds no room
+ * gives empty spans back and tries again.
  *
  * Counters: a small object counts its slot size as both usable and
  * requested bytes (the exact request is not kept).
@@ -201,18 +210,43 @@ size_t tlsf_small_release_empty(MP_Tlsf *t) {
 
 /* ------------------------------------------------------------- inspect */
 
-size_t tlsf_small_span_tally(const MP_Tlsf *t, const uint8_t *b, uint64_t w0, size_t *used, size_t *bytes) {
+bool tlsf_small_has_empty(const MP_Tlsf *t) {
+    const tlsf_small *s = t->small;
+    if (s == NULL) return false;
+    if (s->parked != 0) return true;
+    for (unsigned c = 0; c < TLSF_SMALL_CLASSES; c++)
+        if (s->avail[c] != 0 && s->spans[s->avail[c] - 1u].used == 0) return true;
+    return false;
+}
+
+void tlsf_small_usage(const MP_Tlsf *t, size_t *objects, size_t *bytes) {
+    const tlsf_small *s = t->small;
+    if (s == NULL) return;
+    for (size_t h = 0; h < s->chunk_count; h++) {
+        if (s->map[h] == 0) continue;
+        *objects += s->spans[h].used;
+        *bytes += (size_t)s->spans[h].used * s->slot_bytes[s->spans[h].cls];
+    }
+}
+
+bool tlsf_small_span_ok(const MP_Tlsf *t, const uint8_t *b, uint64_t w0) {
     const tlsf_small *s = t->small;
     const uint8_t *payload = b + TLSF_HDR_BYTES;
-    if (s == NULL || ((uintptr_t)payload & (TLSF_SPAN_BYTES - 1u)) != 0 ||
+    if (s == NULL || ((uintptr_t)payload & (TLSF_SPAN_BYTES - 1u)) != 0 || payload < s->chunk_base ||
         tlsf_w_bytes(w0) < TLSF_SPAN_BYTES || tlsf_w_bytes(w0) > TLSF_SPAN_BYTES + TLSF_MIN_BLOCK_BYTES)
-        return 1;
+        return false;
     size_t h = (size_t)(payload - s->chunk_base) >> TLSF_SPAN_LOG2;
-    if (h >= s->chunk_count || s->map[h] == 0) return 1;
+    return h < s->chunk_count && s->map[h] != 0 && s->spans[h].cls + 1u == s->map[h] &&
+           s->spans[h].cls < s->class_count;
+}
+
+size_t tlsf_small_span_tally(const MP_Tlsf *t, const uint8_t *b, uint64_t w0, size_t *used, size_t *bytes) {
+    if (!tlsf_small_span_ok(t, b, w0)) return 1;
+    const tlsf_small *s = t->small;
+    size_t h = (size_t)(b + TLSF_HDR_BYTES - s->chunk_base) >> TLSF_SPAN_LOG2;
     const tlsf_span *sp = &s->spans[h];
     size_t bad = 0;
     unsigned c = sp->cls;
-    if (c + 1u != s->map[h] || c >= s->class_count) return 1;
     unsigned cap = s->capacity[c], free_slots = 0;
     for (unsigned w = 0; w < TLSF_SPAN_WORDS; w++) {
         uint64_t bits = sp->free_bits[w];

@@ -27,6 +27,14 @@ MP_NOINLINE uint32_t tlsf_small_new_span(MP_Tlsf *t, unsigned c);
  * MP_ERR_CORRUPTION, and nothing changed, if its header or a neighbour
  * fails validation. */
 MP_Status tlsf_small_release(MP_Tlsf *t, uint32_t h);
+/** True if some span has no object in use. */
+bool tlsf_small_has_empty(const MP_Tlsf *t);
+/** Objects in slots and their bytes (O(chunks): for failure reports). */
+void tlsf_small_usage(const MP_Tlsf *t, size_t *objects, size_t *bytes);
+/** True if `b` (header word w0, flagged as a span) is a span this instance
+ * made: a payload on a chunk boundary, a span's size, a map entry whose
+ * class is the descriptor's. Walks use it before trusting the flag. */
+bool tlsf_small_span_ok(const MP_Tlsf *t, const uint8_t *b, uint64_t w0);
 /** Gives back every span with no object in use (parked, or kept by its
  * class); returns how many. One failing validation stays where it was. */
 size_t tlsf_small_release_empty(MP_Tlsf *t);

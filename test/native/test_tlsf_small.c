@@ -692,6 +692,111 @@ static void test_a_damaged_span_header_is_caught_when_the_span_goes_back(void) {
     mp_tlsf_destroy(t);
 }
 
+/* Found in review: a slot realloc that moves counted both objects in the
+ * peak; the peak sees the net change only, as for blocks. */
+static void test_a_moving_slot_realloc_raises_the_peak_by_the_net_change(void) {
+    MP_Tlsf *t = create_small(1u << 20, 512);
+    REQUIRE(t != NULL);
+    void *p = mp_tlsf_alloc(t, 16);
+    REQUIRE(p != NULL);
+    CHECK_STATUS(mp_tlsf_realloc(t, &p, 32), MP_OK);
+    MP_HeapStats st = stats_of(t);
+    CHECK(st.bytes_in_use == 32 && st.bytes_in_use_peak == 32);
+    CHECK(mp_tlsf_check(t) == 0);
+    mp_tlsf_destroy(t);
+}
+
+/* Found in review: a block realloc that must move gave up while parked
+ * spans held the room; it gives them back and retries, as alloc does. */
+static void test_a_block_realloc_gives_parked_spans_back_before_failing(void) {
+    MP_Tlsf *t = create_small(160 * 1024, 512);
+    REQUIRE(t != NULL);
+    enum { N = 5 * SLOTS_16 };
+    static void *objs[N];
+    for (size_t i = 0; i < N; i++) REQUIRE((objs[i] = mp_tlsf_alloc(t, 16)) != NULL);
+    void *b = mp_tlsf_alloc(t, 600);
+    REQUIRE(b != NULL);
+    for (size_t i = 0; i < N; i++) CHECK_STATUS(mp_tlsf_free(t, objs[i]), MP_OK);
+    CHECK_STATUS(mp_tlsf_realloc(t, &b, 100 * 1024), MP_OK);
+    CHECK(mp_tlsf_usable_size(t, b) >= 100 * 1024);
+    CHECK(stats_of(t).failed_alloc_count == 0);
+    CHECK(mp_tlsf_check(t) == 0);
+    mp_tlsf_destroy(t);
+}
+
+/* Found in review: shrinking a slot to another class on a full heap failed;
+ * the object stays in its slot instead, and nothing counts as failed. */
+static void test_shrinking_a_slot_on_a_full_heap_keeps_it_in_place(void) {
+    MP_Tlsf *t = create_small(256 * 1024, 512);
+    REQUIRE(t != NULL);
+    uint8_t *p = mp_tlsf_alloc(t, 500);
+    REQUIRE(p != NULL);
+    memset(p, 0x5a, 500);
+    for (size_t sz = 65536; sz >= 16; sz /= 2)
+        while (mp_tlsf_alloc(t, sz) != NULL) {
+        }
+    MP_HeapStats before = stats_of(t);
+    void *q = p;
+    CHECK_STATUS(mp_tlsf_realloc(t, &q, 16), MP_OK);
+    CHECK(q == p && p[0] == 0x5a && p[15] == 0x5a && mp_tlsf_usable_size(t, q) == 512);
+    CHECK_STATUS(mp_tlsf_realloc(t, &q, 0), MP_OK);
+    CHECK(q == p);
+    MP_HeapStats after = stats_of(t);
+    CHECK(after.failed_alloc_count == before.failed_alloc_count);
+    CHECK(after.realloc_count == before.realloc_count + 2 && after.bytes_in_use == before.bytes_in_use);
+    /* Growing still needs room: refused, the object stays. */
+    CHECK_STATUS(mp_tlsf_realloc(t, &q, 4096), MP_ERR_OUT_OF_MEMORY);
+    CHECK(q == p && stats_of(t).failed_alloc_count == before.failed_alloc_count + 1);
+    CHECK(mp_tlsf_check(t) == 0);
+    mp_tlsf_destroy(t);
+}
+
+/* Found in review: the bytes a failed allocation reports as available
+ * charged every slot a header, and wrapped below zero once 16-byte slots
+ * filled the heap. */
+static void test_a_failure_reports_available_bytes_within_the_heap(void) {
+    MP_Tlsf *t = create_small(256 * 1024, 512);
+    REQUIRE(t != NULL);
+    while (mp_tlsf_alloc(t, 16) != NULL) {
+    }
+    MP_ErrorInfo e = mp_last_error();
+    CHECK(e.status == MP_ERR_OUT_OF_MEMORY);
+    CHECK(e.available_bytes <= 256 * 1024);
+    mp_tlsf_destroy(t);
+}
+
+static int count_visit(void *p, size_t n, int used, void *ctx) {
+    (void)p, (void)n, (void)used;
+    ++*(size_t *)ctx;
+    return 0;
+}
+
+/* Found in review: walk and free_stats followed a span flag without
+ * asking the instance: a header forged with a valid tag (the threat the
+ * header doc admits) made them read a descriptor that does not exist. */
+static void test_a_forged_span_flag_is_refused_by_walk_and_free_stats(void) {
+    for (size_t small = 0; small <= 512; small += 512) {
+        MP_Tlsf *t = create_small(1u << 20, small);
+        REQUIRE(t != NULL);
+        uint8_t *p = mp_tlsf_alloc(t, 1000);
+        REQUIRE(p != NULL);
+        uint8_t *b = p - TLSF_HDR_BYTES;
+        uint64_t w0;
+        TLSF_META_OPEN(b, TLSF_HDR_BYTES);
+        REQUIRE(tlsf_hdr_load(&t->env, b, &w0));
+        tlsf_hdr_store(&t->env, b, w0 | TLSF_W_SPAN);
+        size_t visits = 0;
+        MP_FreeStats fs;
+        CHECK(mp_tlsf_check(t) > 0);
+        CHECK_STATUS(mp_tlsf_walk(t, count_visit, &visits), MP_ERR_CORRUPTION);
+        CHECK_STATUS(mp_tlsf_free_stats(t, &fs), MP_ERR_CORRUPTION);
+        tlsf_hdr_store(&t->env, b, w0);
+        CHECK(mp_tlsf_check(t) == 0);
+        CHECK_STATUS(mp_tlsf_free(t, p), MP_OK);
+        mp_tlsf_destroy(t);
+    }
+}
+
 MP_TEST_MAIN(TEST_CASE(test_config_accepts_small_bytes_up_to_512),
              TEST_CASE(test_requests_map_to_their_slot_class),
              TEST_CASE(test_other_requests_get_ordinary_blocks),
@@ -705,4 +810,9 @@ MP_TEST_MAIN(TEST_CASE(test_config_accepts_small_bytes_up_to_512),
              TEST_CASE(test_walk_and_free_stats_report_a_span_as_its_slots),
              TEST_CASE(test_reset_drops_all_spans), TEST_CASE(test_thread_safe_twin_behaves_alike),
              TEST_CASE(test_two_threads_share_a_thread_safe_instance), TEST_CASE(test_spans_in_caller_memory),
-             TEST_CASE(test_a_damaged_span_header_is_caught_when_the_span_goes_back))
+             TEST_CASE(test_a_damaged_span_header_is_caught_when_the_span_goes_back),
+             TEST_CASE(test_a_moving_slot_realloc_raises_the_peak_by_the_net_change),
+             TEST_CASE(test_a_block_realloc_gives_parked_spans_back_before_failing),
+             TEST_CASE(test_shrinking_a_slot_on_a_full_heap_keeps_it_in_place),
+             TEST_CASE(test_a_failure_reports_available_bytes_within_the_heap),
+             TEST_CASE(test_a_forged_span_flag_is_refused_by_walk_and_free_stats))
