@@ -471,7 +471,10 @@ static MP_NOINLINE MP_Status tlsf_free_small(MP_Tlsf *t, uint32_t h, void *ptr) 
     uint32_t slot = s->slot_bytes[c];
     unsigned used = sp->used;
     uint64_t bits = sp->free_bits[i >> 6], bit = 1ull << (i & 63u);
-    if (MP_UNLIKELY(i * slot != off || i >= s->capacity[c] || (bits & bit) || used == 1u))
+    /* The span's last object: parked, unless the span is its class's only
+     * one with room (an alloc/free pair's case), which the fast path keeps. */
+    if (MP_UNLIKELY(i * slot != off || i >= s->capacity[c] || (bits & bit)) ||
+        (used == 1u && (s->avail[c] != h || sp->next != 0)))
         return tlsf_free_small_slow(t, h, ptr);
     sp->free_bits[i >> 6] = bits | bit;
     if ((i >> 6) < sp->low) sp->low = (uint16_t)(i >> 6);
