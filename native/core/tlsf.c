@@ -264,7 +264,7 @@ static MP_NOINLINE void *tlsf_alloc_small(MP_Tlsf *t, size_t req) {
     if (MP_UNLIKELY(h == 0)) return tlsf_alloc_small_slow(t, req);
     tlsf_span *sp = &s->spans[h - 1u];
     unsigned used = sp->used + 1u;
-    if (used == s->capacity[c]) {
+    if (used == sp->capacity) {
         /* Full: it leaves the head of its class's list. */
         uint32_t next = sp->next;
         s->avail[c] = next;
@@ -278,7 +278,7 @@ static MP_NOINLINE void *tlsf_alloc_small(MP_Tlsf *t, size_t req) {
     sp->free_bits[w] = bits & (bits - 1u);
     sp->low = (uint16_t)w;
     sp->used = (uint16_t)used;
-    size_t slot = s->slot_bytes[c];
+    size_t slot = sp->slot;
     uint8_t *p = tlsf_small_chunk_at(s, h) + (w * 64u + (unsigned)__builtin_ctzll(bits)) * slot;
     MP_UNPOISON(p, slot);
     tlsf_count_alloc(t, slot, slot);
@@ -465,21 +465,21 @@ static MP_NOINLINE MP_Status tlsf_free_small_slow(MP_Tlsf *t, uint32_t h, void *
 static MP_NOINLINE MP_Status tlsf_free_small(MP_Tlsf *t, uint32_t h, void *ptr) {
     tlsf_small *s = t->small;
     tlsf_span *sp = &s->spans[h - 1u];
-    unsigned c = sp->cls;
-    uint32_t off = (uint32_t)((uint8_t *)ptr - tlsf_small_chunk_at(s, h));
-    uint32_t i = (uint32_t)(((uint64_t)off * s->recip[c]) >> 32);
-    uint32_t slot = s->slot_bytes[c];
+    /* Chunks are aligned to their size (chunk_base is). */
+    uint32_t off = (uint32_t)((uintptr_t)ptr & (TLSF_SPAN_BYTES - 1u));
+    uint32_t i = (uint32_t)(((uint64_t)off * sp->recip) >> 32);
+    uint32_t slot = sp->slot, cap = sp->capacity;
     unsigned used = sp->used;
     uint64_t bits = sp->free_bits[i >> 6], bit = 1ull << (i & 63u);
     /* The span's last object: parked, unless the span is its class's only
      * one with room (an alloc/free pair's case), which the fast path keeps. */
-    if (MP_UNLIKELY(i * slot != off || i >= s->capacity[c] || (bits & bit)) ||
-        (used == 1u && (s->avail[c] != h || sp->next != 0)))
+    if (MP_UNLIKELY(i * slot != off || i >= cap || (bits & bit)) ||
+        (used == 1u && (s->avail[sp->cls] != h || sp->next != 0)))
         return tlsf_free_small_slow(t, h, ptr);
     sp->free_bits[i >> 6] = bits | bit;
     if ((i >> 6) < sp->low) sp->low = (uint16_t)(i >> 6);
     sp->used = (uint16_t)(used - 1u);
-    if (used == s->capacity[c]) tlsf_small_link(s, h); /* was full: heads its class's list */
+    if (used == cap) tlsf_small_link(s, h); /* was full: heads its class's list */
     MP_POISON(ptr, slot);
     tlsf_count_free(t, slot, slot);
     return MP_OK;
@@ -600,7 +600,8 @@ static MP_Status tlsf_realloc_small(MP_Tlsf *t, uint32_t h, void **ptr, size_t r
     }
     size_t peak = t->stats.bytes_in_use_peak;
     uint64_t failed = t->stats.failed_alloc_count;
-    MP_ErrorInfo before = mp_last_error();
+    MP_ErrorInfo before;
+    if (req <= slot) before = mp_last_error();
     void *moved = tlsf_alloc_counted(t, req, 0);
     if (moved == NULL) {
         if (req > slot) return mp_last_error().status;

@@ -57,7 +57,9 @@ typedef struct tlsf_span {
     uint8_t cls;         /* class index */
     uint8_t listed;      /* TLSF_SPAN_FULL, _LISTED (in its class's list: has a free
                             slot) or _PARKED (empty, in the parked list) */
-    uint8_t pad[2];
+    uint16_t slot;       /* the class's slot bytes, capacity and reciprocal, copied */
+    uint16_t capacity;   /* here so the fast paths read one line, not three tables */
+    uint32_t recip;
     uint64_t free_bits[TLSF_SPAN_WORDS]; /* bit i: slot i is free; none past the capacity */
 } tlsf_span;
 

@@ -124,6 +124,9 @@ static void tlsf_small_format_span(tlsf_small *s, uint32_t h, unsigned c) {
     tlsf_span *sp = &s->spans[h - 1u];
     memset(sp, 0, sizeof *sp);
     sp->cls = (uint8_t)c;
+    sp->slot = s->slot_bytes[c];
+    sp->capacity = s->capacity[c];
+    sp->recip = s->recip[c];
     unsigned cap = s->capacity[c];
     for (unsigned w = 0; w < TLSF_SPAN_WORDS; w++) {
         unsigned from = w * 64u;
@@ -247,6 +250,7 @@ size_t tlsf_small_span_tally(const MP_Tlsf *t, const uint8_t *b, uint64_t w0, si
     const tlsf_span *sp = &s->spans[h];
     size_t bad = 0;
     unsigned c = sp->cls;
+    if (sp->slot != s->slot_bytes[c] || sp->capacity != s->capacity[c] || sp->recip != s->recip[c]) bad++;
     unsigned cap = s->capacity[c], free_slots = 0;
     for (unsigned w = 0; w < TLSF_SPAN_WORDS; w++) {
         uint64_t bits = sp->free_bits[w];
