@@ -500,7 +500,7 @@ describe('the addon refuses a pool whose plain ArrayBuffer was detached or shrun
       const live = livePoolCount();
       const buffer = new ArrayBuffer(4096, { maxByteLength: 8192 });
       // A length-tracking view: a resize keeps its address and changes only its length.
-      const id = binding.tlsf_create(new Uint8Array(buffer), 4096, 0, 0, 0);
+      const id = binding.tlsf_create(new Uint8Array(buffer), 4096, 0, 0, 0, 0);
       expect(id).toBeGreaterThan(0);
       expect(binding.pool_check(id)).toBe(0);
       lose(buffer);
@@ -527,7 +527,7 @@ describe('the addon refuses a pool whose plain ArrayBuffer was detached or shrun
   );
 
   it('a SharedArrayBuffer region pays no check: the same calls work', () => {
-    const id = binding.tlsf_create(new Uint8Array(new SharedArrayBuffer(4096)), 4096, 0, 0, 0);
+    const id = binding.tlsf_create(new Uint8Array(new SharedArrayBuffer(4096)), 4096, 0, 0, 0, 0);
     frameWords[FRAME_ID] = id;
     frameWords[FRAME_A] = 64;
     binding.heap_alloc();

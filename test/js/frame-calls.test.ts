@@ -35,7 +35,7 @@ const watched = (pool: MemoryPool): { stats(): MemoryPoolMetrics } => ({
 function withRawPools(fn: (ids: { fixed: number; tlsf: number; mpool: number }) => void): void {
   const region = (bytes: number): Uint8Array => new Uint8Array(new SharedArrayBuffer(bytes));
   const fixed = binding.fixed_create(region(4096), 64, 16, 0, 0);
-  const tlsf = binding.tlsf_create(region(4096), 4096, 0, 0, 0);
+  const tlsf = binding.tlsf_create(region(4096), 4096, 0, 0, 0, 0);
   const mpool = poolBinding.mpool_create(region(8192), 8192, 5, 0, 0, 0, 1, 0.3, 0, 0);
   expect(Math.min(fixed, tlsf, mpool)).toBeGreaterThan(0);
   try {
