@@ -259,30 +259,9 @@ static MP_NOINLINE void *tlsf_alloc_small_slow(MP_Tlsf *t, size_t req) {
  * room) in few registers; else that, from the start. */
 static MP_NOINLINE void *tlsf_alloc_small(MP_Tlsf *t, size_t req) {
     tlsf_small *s = t->small;
-    unsigned c = s->class_of[(req + 15u) >> 4];
-    uint32_t h = s->avail[c];
+    uint32_t h = s->avail[s->class_of[(req + 15u) >> 4]];
     if (MP_UNLIKELY(h == 0)) return tlsf_alloc_small_slow(t, req);
-    tlsf_span *sp = &s->spans[h - 1u];
-    unsigned used = sp->used + 1u;
-    if (used == sp->capacity) {
-        /* Full: it leaves the head of its class's list. */
-        uint32_t next = sp->next;
-        s->avail[c] = next;
-        if (next != 0) s->spans[next - 1u].prev = 0;
-        sp->next = 0;
-        sp->listed = TLSF_SPAN_FULL;
-    }
-    unsigned w = sp->low;
-    uint64_t bits = sp->free_bits[w];
-    while (bits == 0) bits = sp->free_bits[++w]; /* a listed span has a free bit at or above low */
-    sp->free_bits[w] = bits & (bits - 1u);
-    sp->low = (uint16_t)w;
-    sp->used = (uint16_t)used;
-    size_t slot = sp->slot;
-    uint8_t *p = tlsf_small_chunk_at(s, h) + (w * 64u + (unsigned)__builtin_ctzll(bits)) * slot;
-    MP_UNPOISON(p, slot);
-    tlsf_count_alloc(t, slot, slot);
-    return p;
+    return tlsf_small_pop(t, s, h);
 }
 
 MP_INLINE void *tlsf_alloc_counted(MP_Tlsf *t, size_t req, size_t align) {
@@ -453,36 +432,10 @@ static MP_NOINLINE MP_Status tlsf_free_validated(MP_Tlsf *t, uint8_t *b, uint64_
     return MP_OK;
 }
 
-/* tlsf_free_small when the span fills up or empties, or on an error. */
-static MP_NOINLINE MP_Status tlsf_free_small_slow(MP_Tlsf *t, uint32_t h, void *ptr) {
+/* mp_tlsf_free of a small object of a single-threaded instance. */
+static MP_NOINLINE MP_Status tlsf_free_small(MP_Tlsf *t, uint32_t h, void *ptr) {
     MP_Status st = tlsf_small_free(t, h, ptr);
     return MP_LIKELY(st == MP_OK) ? MP_OK : mp_fail(st, 0, 0, 0);
-}
-
-/* mp_tlsf_free of a small object of a single-threaded instance: the common
- * case (the span keeps an object) in few registers, anything else from the
- * start in tlsf_free_small_slow. */
-static MP_NOINLINE MP_Status tlsf_free_small(MP_Tlsf *t, uint32_t h, void *ptr) {
-    tlsf_small *s = t->small;
-    tlsf_span *sp = &s->spans[h - 1u];
-    /* Chunks are aligned to their size (chunk_base is). */
-    uint32_t off = (uint32_t)((uintptr_t)ptr & (TLSF_SPAN_BYTES - 1u));
-    uint32_t i = (uint32_t)(((uint64_t)off * sp->recip) >> 32);
-    uint32_t slot = sp->slot, cap = sp->capacity;
-    unsigned used = sp->used;
-    uint64_t bits = sp->free_bits[i >> 6], bit = 1ull << (i & 63u);
-    /* The span's last object: parked, unless the span is its class's only
-     * one with room (an alloc/free pair's case), which the fast path keeps. */
-    if (MP_UNLIKELY(i * slot != off || i >= cap || (bits & bit)) ||
-        (used == 1u && (s->avail[sp->cls] != h || sp->next != 0)))
-        return tlsf_free_small_slow(t, h, ptr);
-    sp->free_bits[i >> 6] = bits | bit;
-    if ((i >> 6) < sp->low) sp->low = (uint16_t)(i >> 6);
-    sp->used = (uint16_t)(used - 1u);
-    if (used == cap) tlsf_small_link(s, h); /* was full: heads its class's list */
-    MP_POISON(ptr, slot);
-    tlsf_count_free(t, slot, slot);
-    return MP_OK;
 }
 
 MP_Status mp_tlsf_free(MP_Tlsf *t, void *ptr) {
@@ -724,7 +677,7 @@ size_t mp_tlsf_usable_size(const MP_Tlsf *t, const void *ptr) {
     if (h != 0) {
         unsigned i;
         size_t n = tlsf_small_slot(t->small, h, ptr, &i) == MP_OK
-                       ? t->small->slot_bytes[t->small->spans[h - 1u].cls]
+                       ? t->small->spans[h - 1u].slot
                        : 0;
         TLSF_UNLOCK(t);
         return n;

@@ -158,7 +158,10 @@ uint32_t tlsf_small_new_span(MP_Tlsf *t, unsigned c) {
     return h;
 }
 
-MP_Status tlsf_small_release(MP_Tlsf *t, uint32_t h) {
+/* Gives the span `h` (no object in use, on no list) back to TLSF.
+ * MP_ERR_CORRUPTION, and nothing changed, if its header or a neighbour
+ * fails validation. */
+static MP_Status tlsf_small_release(MP_Tlsf *t, uint32_t h) {
     tlsf_small *s = t->small;
     const tlsf_env *e = &t->env;
     uint8_t *b = tlsf_small_chunk_at(s, h) - TLSF_HDR_BYTES;

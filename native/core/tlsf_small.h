@@ -23,10 +23,6 @@ void tlsf_small_format(MP_Tlsf *t);
 /** A span for class c, listed: a parked one, else one taken from the heap;
  * chunk + 1, or 0 when TLSF has no room for one. */
 MP_NOINLINE uint32_t tlsf_small_new_span(MP_Tlsf *t, unsigned c);
-/** Gives the span `h` (no object in use, on no list) back to TLSF.
- * MP_ERR_CORRUPTION, and nothing changed, if its header or a neighbour
- * fails validation. */
-MP_Status tlsf_small_release(MP_Tlsf *t, uint32_t h);
 /** True if some span has no object in use. */
 bool tlsf_small_has_empty(const MP_Tlsf *t);
 /** Objects in slots and their bytes (O(chunks): for failure reports). */
@@ -89,6 +85,25 @@ MP_INLINE void tlsf_small_unlink(tlsf_small *s, uint32_t h) {
     sp->listed = TLSF_SPAN_FULL;
 }
 
+/** The lowest free slot of the listed span `h` (class c), counted; the span
+ * leaves its class's list when that was its last free slot. */
+MP_INLINE void *tlsf_small_pop(MP_Tlsf *t, tlsf_small *s, uint32_t h) {
+    tlsf_span *sp = &s->spans[h - 1u];
+    unsigned used = sp->used + 1u;
+    if (MP_UNLIKELY(used == sp->capacity)) tlsf_small_unlink(s, h); /* it heads the list */
+    unsigned w = sp->low;
+    uint64_t bits = sp->free_bits[w];
+    while (bits == 0) bits = sp->free_bits[++w]; /* a listed span has a free bit at or above low */
+    sp->free_bits[w] = bits & (bits - 1u);
+    sp->low = (uint16_t)w;
+    sp->used = (uint16_t)used;
+    size_t slot = sp->slot;
+    uint8_t *p = tlsf_small_chunk_at(s, h) + (w * 64u + (unsigned)__builtin_ctzll(bits)) * slot;
+    MP_UNPOISON(p, slot);
+    tlsf_count_alloc(t, slot, slot);
+    return p;
+}
+
 /** A slot for a request of 1 .. small->max_bytes bytes, counted; NULL when
  * no span has room and TLSF none for a new one. */
 MP_INLINE void *tlsf_small_take(MP_Tlsf *t, size_t req) {
@@ -96,29 +111,17 @@ MP_INLINE void *tlsf_small_take(MP_Tlsf *t, size_t req) {
     unsigned c = s->class_of[(req + 15u) >> 4];
     uint32_t h = s->avail[c];
     if (MP_UNLIKELY(h == 0) && (h = tlsf_small_new_span(t, c)) == 0) return NULL;
-    tlsf_span *sp = &s->spans[h - 1u];
-    unsigned w = sp->low;
-    uint64_t bits = sp->free_bits[w];
-    while (bits == 0) bits = sp->free_bits[++w]; /* a listed span has a free bit at or above low */
-    unsigned i = w * 64u + (unsigned)__builtin_ctzll(bits);
-    sp->free_bits[w] = bits & (bits - 1u);
-    sp->low = (uint16_t)w;
-    unsigned slot = s->slot_bytes[c];
-    if (MP_UNLIKELY(++sp->used == s->capacity[c])) tlsf_small_unlink(s, h);
-    uint8_t *p = tlsf_small_chunk_at(s, h) + (size_t)i * slot;
-    MP_UNPOISON(p, slot);
-    tlsf_count_alloc(t, slot, slot);
-    return p;
+    return tlsf_small_pop(t, s, h);
 }
 
 /** The slot index of `ptr` in span `h`: MP_ERR_INVALID_ADDRESS if `ptr` is
- * no slot start, MP_ERR_DOUBLE_FREE if the slot is free. */
+ * no slot start, MP_ERR_DOUBLE_FREE if the slot is free. Chunks are
+ * aligned to their size (chunk_base is), so the offset is a mask. */
 MP_INLINE MP_Status tlsf_small_slot(const tlsf_small *s, uint32_t h, const void *ptr, unsigned *index) {
     const tlsf_span *sp = &s->spans[h - 1u];
-    unsigned c = sp->cls;
-    uint32_t off = (uint32_t)((const uint8_t *)ptr - tlsf_small_chunk_at(s, h));
-    uint32_t i = (uint32_t)(((uint64_t)off * s->recip[c]) >> 32);
-    if (MP_UNLIKELY(i * (uint32_t)s->slot_bytes[c] != off || i >= s->capacity[c])) return MP_ERR_INVALID_ADDRESS;
+    uint32_t off = (uint32_t)((uintptr_t)ptr & (TLSF_SPAN_BYTES - 1u));
+    uint32_t i = (uint32_t)(((uint64_t)off * sp->recip) >> 32);
+    if (MP_UNLIKELY(i * (uint32_t)sp->slot != off || i >= sp->capacity)) return MP_ERR_INVALID_ADDRESS;
     if (MP_UNLIKELY((sp->free_bits[i >> 6] >> (i & 63u)) & 1u)) return MP_ERR_DOUBLE_FREE;
     *index = i;
     return MP_OK;
@@ -137,10 +140,10 @@ MP_INLINE MP_Status tlsf_small_free(MP_Tlsf *t, uint32_t h, void *ptr) {
         return st;
     }
     tlsf_span *sp = &s->spans[h - 1u];
-    unsigned c = sp->cls, slot = s->slot_bytes[c];
+    unsigned c = sp->cls, slot = sp->slot;
     sp->free_bits[i >> 6] |= 1ull << (i & 63u);
     if ((i >> 6) < sp->low) sp->low = (uint16_t)(i >> 6);
-    if (sp->used-- == s->capacity[c]) tlsf_small_link(s, h);
+    if (sp->used-- == sp->capacity) tlsf_small_link(s, h);
     if (MP_UNLIKELY(sp->used == 0) && (s->avail[c] != h || sp->next != 0)) {
         /* Empty and not its class's only span with room: parked. */
         tlsf_small_unlink(s, h);
