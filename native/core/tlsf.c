@@ -28,7 +28,14 @@
  * search the lists. When an allocation (alloc, aligned, realloc) finds no
  * room while blocks are cached, the cache is flushed through the coalescing
  * free path and the allocation retried, so it fails only when the coalesced
- * heap has no room either. Cached blocks are free for every observer.
+ * heap has no room either. The same happens before the heap grows: a take
+ * that would reach past the high-water mark (touched_end: no block has ever
+ * been above it, so its pages were never written) while blocks are cached
+ * flushes them first, and grows only if the coalesced heap has no room
+ * below the mark, so the cache does not push the heap into fresh pages;
+ * after such a flush the heap may grow by 1/16 of the mark before the next
+ * (grow_gate), which bounds their cost. Cached blocks are free for every
+ * observer.
  *
  * Fast paths. mp_tlsf_alloc and mp_tlsf_free first try the cache's common
  * cases inline (tlsf_alloc_front, tlsf_free_front in tlsf_hot.h: a pop from
@@ -203,8 +210,15 @@ static MP_COLD size_t tlsf_largest_free_usable(const MP_Tlsf *t) {
 MP_COLD uint8_t *tlsf_take_after_flush(MP_Tlsf *t, size_t req, size_t align, size_t *usable, MP_Status *why) {
     MP_Status st = tlsf_cache_flush_locked(t);
     if (st != MP_OK) {
-        *why = st;
-        return NULL;
+        /* A cached block failed validation and stays cached. The take is
+         * tried once more (the flush merged the blocks before the bad one),
+         * and may grow the heap from now on (tlsf_cache_flush_failed): a
+         * request that fits without the cache is served, as it was before
+         * the high-water mark existed. */
+        tlsf_cache_flush_failed(t);
+        uint8_t *p = tlsf_take_aligned(t, req, align, usable, why);
+        if (p == NULL) *why = st;
+        return p;
     }
     return tlsf_take_aligned(t, req, align, usable, why);
 }
@@ -510,6 +524,7 @@ static MP_Status tlsf_resize_in_place(MP_Tlsf *t, uint8_t *b, uint64_t w0, size_
     } else if (nsize != 0) {
         tlsf_hdr_store(e, f, fw0 & ~TLSF_W_PREV_FREE);
     }
+    if (b + new_size > t->touched_end) t->touched_end = b + new_size;
     *usable = new_size - TLSF_HDR_BYTES;
     uint64_t slack = (uint64_t)(*usable - req) << TLSF_W_SLACK_SHIFT;
     tlsf_hdr_store(e, b, (w0 & ~(TLSF_W_SIZE_MASK | TLSF_W_SLACK_MASK)) | tlsf_granules(new_size) | slack);
@@ -621,10 +636,21 @@ static MP_Status tlsf_realloc_locked(MP_Tlsf *t, void **ptr, size_t req) {
              * next block or make room elsewhere: both ways once more. Either
              * may have rewritten the block's header (its previous-free flag). */
             st = cached ? tlsf_cache_flush_locked(t) : MP_OK;
-            if (st == MP_OK) (void)tlsf_small_release_empty(t);
-            if (st == MP_OK) st = tlsf_used_block(&t->env, *ptr, &b, &w0);
-            if (st == MP_OK) st = tlsf_resize_in_place(t, b, w0, req, &new_usable);
-            if (st == MP_ERR_OUT_OF_MEMORY) moved = tlsf_take_aligned(t, req, align, &new_usable, &st);
+            if (st != MP_OK) {
+                /* A cached block failed validation (see tlsf_take_after_flush):
+                 * the move once more, which may now grow the heap, with b's
+                 * header read again; the flush's status if that fails. */
+                MP_Status bad = st;
+                tlsf_cache_flush_failed(t);
+                st = tlsf_used_block(&t->env, *ptr, &b, &w0);
+                if (st == MP_OK) moved = tlsf_take_aligned(t, req, align, &new_usable, &st);
+                if (moved == NULL) st = bad;
+            } else {
+                (void)tlsf_small_release_empty(t);
+                st = tlsf_used_block(&t->env, *ptr, &b, &w0);
+                if (st == MP_OK) st = tlsf_resize_in_place(t, b, w0, req, &new_usable);
+                if (st == MP_ERR_OUT_OF_MEMORY) moved = tlsf_take_aligned(t, req, align, &new_usable, &st);
+            }
         }
         if (moved == NULL && st != MP_OK) {
             /* A damaged successor is reported as the in-place attempt
@@ -755,6 +781,7 @@ static MP_Tlsf *tlsf_build(void *control, const tlsf_layout *lay, const MP_TlsfC
     t->region = region;
     t->env.first = (uint8_t *)start;
     t->env.sentinel = (uint8_t *)(end - TLSF_HDR_BYTES);
+    t->touched_end = t->grow_gate = t->env.first; /* kept by reset: the pages stay resident */
     t->blocks_bytes = (size_t)(t->env.sentinel - t->env.first);
     t->env.link_base = start - TLSF_HDR_BYTES;
     t->env.link_span = tlsf_granules(t->blocks_bytes) - 1u;

@@ -49,7 +49,6 @@ static MP_Status tlsf_walk_blocks(const MP_Tlsf *t, tlsf_visit_fn visit, void *c
 
 MP_INLINE bool tlsf_is_free(uint64_t w0) { return (w0 & TLSF_W_FREE) != 0; }
 
-
 /* ------------------------------------------------------------------ stats */
 
 MP_Status mp_tlsf_stats(const MP_Tlsf *t, MP_HeapStats *out) {
@@ -122,6 +121,8 @@ MP_Status mp_tlsf_walk(const MP_Tlsf *t, MP_WalkFn fn, void *ctx) {
 
 typedef struct tlsf_trim_state {
     size_t released_bytes;
+    const uint8_t *sentinel;
+    uint8_t *top_free; /* the free block below the sentinel, if there is one */
 } tlsf_trim_state;
 
 /* Releases the pages strictly inside a free block's payload between its
@@ -130,6 +131,7 @@ typedef struct tlsf_trim_state {
 static int tlsf_trim_block(uint8_t *b, uint64_t w0, void *ctx) {
     tlsf_trim_state *ts = ctx;
     size_t size = tlsf_w_bytes(w0);
+    if (tlsf_is_free(w0) && b + size == ts->sentinel) ts->top_free = b;
     if (tlsf_is_free(w0) && size > TLSF_MIN_BLOCK_BYTES) {
         uint8_t *from = b + TLSF_PREV_OFFSET + 4u;
         size_t n = size - TLSF_MIN_BLOCK_BYTES; /* up to the footer */
@@ -141,12 +143,17 @@ static int tlsf_trim_block(uint8_t *b, uint64_t w0, void *ctx) {
 
 MP_Status mp_tlsf_trim(MP_Tlsf *t, size_t *released_bytes) {
     if (t == NULL) return mp_fail(MP_ERR_INVALID_ARGUMENT, 0, 0, 0);
-    tlsf_trim_state ts = {0};
+    tlsf_trim_state ts = {0, t->env.sentinel, NULL};
     MP_Status st = MP_OK;
     TLSF_LOCK(t);
     st = tlsf_cache_flush_locked(t);
     if (st == MP_OK) (void)tlsf_small_release_empty(t);
     if (st == MP_OK && t->owns_region) st = tlsf_walk_blocks(t, tlsf_trim_block, &ts);
+    /* The top free block's pages went back to the OS: the high-water mark
+     * comes down to it, so the cache is flushed again before they are
+     * touched anew. */
+    if (st == MP_OK && ts.top_free != NULL && ts.top_free < t->touched_end)
+        t->touched_end = t->grow_gate = ts.top_free;
     TLSF_UNLOCK(t);
     if (released_bytes != NULL) *released_bytes = ts.released_bytes;
     return st == MP_OK ? MP_OK : mp_fail(st, 0, 0, 0);
@@ -176,6 +183,7 @@ static size_t tlsf_check_blocks(const MP_Tlsf *t, tlsf_tally *tally) {
         size_t size = tlsf_w_bytes(w0), usable = size - TLSF_HDR_BYTES;
         if (w0 & TLSF_W_UNUSED_BITS) bad++;
         if (((w0 & TLSF_W_PREV_FREE) != 0) != prev_free) bad++;
+        if (!is_free && b + size > t->touched_end) bad++; /* in use above the high-water mark */
         if (w0 & TLSF_W_SPAN) {
             /* Its slots count as blocks (a small object counts its slot as
              * requested bytes too). */
@@ -236,9 +244,10 @@ size_t tlsf_check_counting(const MP_Tlsf *t, size_t *used_blocks, size_t *usable
     size_t bad = 0;
     const tlsf_env *e = &t->env;
     if (((uintptr_t)e->first & 15u) != 0 || ((uintptr_t)e->sentinel & 15u) != 0 ||
-        (size_t)(e->sentinel - e->first) != t->blocks_bytes ||
-        e->link_base + TLSF_HDR_BYTES != (uintptr_t)e->first || (e->key & 1u) == 0 ||
-        e->fl_shift != e->sl_log2 + TLSF_GRANULE_LOG2 || e->linear_below != (size_t)1 << e->fl_shift ||
+        (size_t)(e->sentinel - e->first) != t->blocks_bytes || t->touched_end < e->first ||
+        t->touched_end > e->sentinel || e->link_base + TLSF_HDR_BYTES != (uintptr_t)e->first ||
+        (e->key & 1u) == 0 || e->fl_shift != e->sl_log2 + TLSF_GRANULE_LOG2 ||
+        e->linear_below != (size_t)1 << e->fl_shift ||
         t->heads != (uint8_t **)(void *)&t->cache_slots[t->cache_classes * TLSF_CACHE_DEPTH])
         bad++;
     tlsf_tally tally = {0, 0, 0, 0, 0};

@@ -86,6 +86,13 @@ typedef struct tlsf_small {
  * TLSF_CACHE_MAX_BLOCK_BYTES, a LIFO of at most TLSF_CACHE_DEPTH freed
  * blocks, as granule indices in the control block. */
 #define TLSF_CACHE_DEPTH 16u
+/* Before the heap grows past its high-water mark (touched_end), the cache is
+ * flushed if it holds blocks, so what it keeps from reuse does not push the
+ * heap into fresh pages; then not again until the heap has grown by
+ * 1/TLSF_CACHE_GROW_SHARE of the mark (grow_gate). Flushing at every growth
+ * emptied the cache so often where a heap creeps up under random sizes
+ * (mixed_live10k: 191 -> 283 instructions per op) that it lost its use. */
+#define TLSF_CACHE_GROW_SHARE 16u
 #define TLSF_CACHE_MAX_BLOCK_BYTES 8192u
 #define TLSF_CACHE_MAX_CLASSES 160u /* list index of 8192 at sl_log2 = 5, the most */
 #define TLSF_CACHE_SIZE_SLOTS (TLSF_CACHE_MAX_BLOCK_BYTES >> TLSF_GRANULE_LOG2)
@@ -139,6 +146,9 @@ struct MP_Tlsf {
     uint32_t flags;
     unsigned fl_count;               /* first-level lists used by this region */
     size_t max_request_bytes;        /* largest request that could ever fit */
+    uint8_t *touched_end;            /* no block has ever reached past this address (the heap's
+                                        high-water mark): a take beyond it grows the footprint */
+    uint8_t *grow_gate;              /* a take reaching past both flushes the front cache first */
     MP_HeapStats stats;              /* live_block_count is derived when read: see tlsf_live_blocks */
     uint64_t fl_bitmap;              /* bit fl set iff sl_bitmap[fl] != 0 */
     uint32_t sl_bitmap[TLSF_MAX_FL]; /* bit sl set iff the list (fl, sl) is non-empty */
@@ -171,6 +181,11 @@ struct MP_Tlsf {
 /** Block bytes (headers included) of the cached blocks: kept as the room
  * left in the budget, which is what a free compares with. */
 MP_INLINE size_t tlsf_cache_bytes(const MP_Tlsf *t) { return t->cache_budget_bytes - t->cache_room_bytes; }
+
+/** After a flush of the front cache failed (a cached block is damaged and
+ * stays cached): takes may grow the heap with blocks still cached. The
+ * high-water mark goes to the sentinel, where it stays an upper bound. */
+MP_INLINE void tlsf_cache_flush_failed(MP_Tlsf *t) { t->touched_end = t->grow_gate = t->env.sentinel; }
 
 /** Blocks allocated and not yet freed: one counter fewer to keep per operation. */
 MP_INLINE size_t tlsf_live_blocks(const MP_Tlsf *t) {

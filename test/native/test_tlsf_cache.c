@@ -444,6 +444,147 @@ static void test_fast_and_full_paths_place_and_count_alike(void) {
     }
 }
 
+/* The high-water mark: a take that would reach past every block handed out
+ * so far while blocks are cached flushes the cache first, so memory the
+ * cache held is reused before the heap grows into fresh pages. */
+static void test_the_cache_is_flushed_before_the_heap_grows(void) {
+    MP_Tlsf *t = create_cached(256 * KIB, 64 * KIB);
+    REQUIRE(t != NULL);
+    uint8_t *a[8];
+    for (int i = 0; i < 8; i++)
+        REQUIRE((a[i] = mp_tlsf_alloc(t, 1000)) != NULL);
+    uint8_t *mark = t->touched_end;
+    CHECK(mark == a[7] + 1008); /* 1000 bytes and the header, in 16-byte granules */
+    for (int i = 0; i < 8; i++)
+        CHECK_STATUS(mp_tlsf_free(t, a[i]), MP_OK);
+    CHECK(tlsf_cache_bytes(t) == 8 * 1024);
+    /* 4000 bytes: no cached class serves it, and the lists hold only the
+     * untouched rest of the region above the mark. */
+    MP_HeapStats before = stats_of(t);
+    uint8_t *p = mp_tlsf_alloc(t, 4000);
+    CHECK(p == a[0]); /* the flushed blocks, merged */
+    CHECK(tlsf_cache_bytes(t) == 0);
+    CHECK(t->touched_end == mark);
+    MP_HeapStats after = stats_of(t);
+    CHECK(after.alloc_count == before.alloc_count + 1 &&
+          after.failed_alloc_count == before.failed_alloc_count);
+    CHECK(mp_tlsf_check(t) == 0);
+    /* With nothing cached the heap grows, and the mark with it. */
+    uint8_t *q = mp_tlsf_alloc(t, 8000);
+    CHECK(q == p + 4016); /* the merged blocks and the rest above them are one */
+    CHECK(t->touched_end == q + 8000 && q + 8000 > mark);
+    CHECK(mp_tlsf_check(t) == 0);
+    mp_tlsf_destroy(t);
+}
+
+/* Room below the mark is taken without touching the cache. */
+static void test_room_below_the_mark_keeps_the_cache(void) {
+    MP_Tlsf *t = create_cached(256 * KIB, 64 * KIB);
+    REQUIRE(t != NULL);
+    void *a = mp_tlsf_alloc(t, 1000), *big = mp_tlsf_alloc(t, 9000), *c = mp_tlsf_alloc(t, 1000);
+    REQUIRE(a && big && c);
+    uint8_t *mark = t->touched_end;
+    CHECK_STATUS(mp_tlsf_free(t, a), MP_OK);   /* cached */
+    CHECK_STATUS(mp_tlsf_free(t, big), MP_OK); /* over 8 KiB: to the lists */
+    CHECK(tlsf_cache_bytes(t) == 1024);
+    void *p = mp_tlsf_alloc(t, 4000);
+    CHECK(p == big);
+    CHECK(tlsf_cache_bytes(t) == 1024 && t->touched_end == mark);
+    CHECK(mp_tlsf_alloc(t, 1000) == a); /* still cached */
+    CHECK(mp_tlsf_check(t) == 0);
+    mp_tlsf_destroy(t);
+}
+
+/* A trim returns the top free block's pages to the OS: the mark comes down
+ * to that block, so the cache is flushed again before they are reused. */
+static void test_trim_lowers_the_mark_to_the_top_free_block(void) {
+    MP_Tlsf *t = create_cached(256 * KIB, 64 * KIB);
+    REQUIRE(t != NULL);
+    uint8_t *a[16];
+    for (int i = 0; i < 16; i++)
+        REQUIRE((a[i] = mp_tlsf_alloc(t, 4000)) != NULL);
+    for (int i = 0; i < 16; i++)
+        CHECK_STATUS(mp_tlsf_free(t, a[i]), MP_OK);
+    CHECK(t->touched_end > a[15]);
+    CHECK_STATUS(mp_tlsf_trim(t, NULL), MP_OK);
+    CHECK(t->touched_end == a[0] - 16); /* the one free block, from the first header */
+    CHECK(mp_tlsf_check(t) == 0);
+    uint8_t *x = mp_tlsf_alloc(t, 100);
+    CHECK(x == a[0]);
+    CHECK_STATUS(mp_tlsf_free(t, x), MP_OK); /* cached */
+    CHECK(tlsf_cache_bytes(t) != 0);
+    uint8_t *y = mp_tlsf_alloc(t, 2000); /* above the lowered mark: flush first */
+    CHECK(y == a[0] && tlsf_cache_bytes(t) == 0);
+    CHECK(mp_tlsf_check(t) == 0);
+    mp_tlsf_destroy(t);
+}
+
+/* A damaged cached block stops the flush; an allocation that needs the heap
+ * to grow is served anyway (the mark no longer holds the cache back), by
+ * alloc and by realloc's move. */
+static void test_a_damaged_cache_does_not_stop_the_heap_growing(void) {
+    MP_Tlsf *t = create_cached(64 * KIB, 64 * KIB);
+    REQUIRE(t != NULL);
+    uint8_t *a = mp_tlsf_alloc(t, 100), *r = mp_tlsf_alloc(t, 200), *g = mp_tlsf_alloc(t, 8);
+    REQUIRE(a && r && g);
+    memset(r, 0x3C, 200);
+    CHECK_STATUS(mp_tlsf_free(t, a), MP_OK);
+    stale_write(a - 16, 4, 0x7F);
+    void *p = r;
+    CHECK_STATUS(mp_tlsf_realloc(t, &p, 3000), MP_OK); /* g blocks growth in place: a move */
+    CHECK(p != r && p > (void *)g);
+    CHECK(((uint8_t *)p)[0] == 0x3C && ((uint8_t *)p)[199] == 0x3C);
+    CHECK(t->touched_end == t->env.sentinel);
+    CHECK(mp_tlsf_alloc(t, 5000) != NULL);
+    CHECK(mp_tlsf_check(t) > 0); /* the damaged cached block is still reported */
+    mp_tlsf_destroy(t);
+}
+
+/* check() holds every block in use below the mark. */
+static void test_check_finds_a_block_above_the_mark(void) {
+    MP_Tlsf *t = create_cached(64 * KIB, 0);
+    REQUIRE(t != NULL);
+    uint8_t *a = mp_tlsf_alloc(t, 100), *b = mp_tlsf_alloc(t, 100);
+    REQUIRE(a && b);
+    CHECK(mp_tlsf_check(t) == 0);
+    uint8_t *mark = t->touched_end;
+    t->touched_end = b; /* b's block ends above it */
+    CHECK(mp_tlsf_check(t) > 0);
+    t->touched_end = t->env.sentinel + 16;
+    CHECK(mp_tlsf_check(t) > 0);
+    t->touched_end = mark;
+    CHECK(mp_tlsf_check(t) == 0);
+    mp_tlsf_destroy(t);
+}
+
+/* After a growth flush the heap may grow by 1/16 of the mark before the
+ * cache is flushed for growth again. */
+static void test_growth_flushes_are_spaced_by_a_sixteenth_of_the_mark(void) {
+    MP_Tlsf *t = create_cached(1024 * KIB, 64 * KIB);
+    REQUIRE(t != NULL);
+    uint8_t *a[64];
+    for (int i = 0; i < 64; i++)
+        REQUIRE((a[i] = mp_tlsf_alloc(t, 4000)) != NULL);
+    uint8_t *mark = t->touched_end;
+    size_t sixteenth = (size_t)(mark - t->env.first) / 16;
+    for (int i = 0; i < 64; i += 8)
+        CHECK_STATUS(mp_tlsf_free(t, a[i]), MP_OK); /* apart: no merging */
+    CHECK(tlsf_cache_bytes(t) == 8 * 4016);
+    uint8_t *g1 = mp_tlsf_alloc(t, 9000); /* fits no hole: grows, after a flush */
+    CHECK(g1 >= mark && tlsf_cache_bytes(t) == 0);
+    CHECK(t->grow_gate == mark + sixteenth);
+    for (int i = 4; i < 64; i += 8)
+        CHECK_STATUS(mp_tlsf_free(t, a[i]), MP_OK);
+    CHECK(tlsf_cache_bytes(t) == 8 * 4016);
+    uint8_t *g2 = mp_tlsf_alloc(t, 4100); /* grows again, within the gate: the cache stays */
+    CHECK(g2 == g1 + 9024 && tlsf_cache_bytes(t) == 8 * 4016);
+    CHECK(t->touched_end < t->grow_gate);
+    uint8_t *g3 = mp_tlsf_alloc(t, 3 * sixteenth); /* past the gate: flushed first */
+    CHECK(g3 == g2 + 4128 && tlsf_cache_bytes(t) == 0);
+    CHECK(mp_tlsf_check(t) == 0);
+    mp_tlsf_destroy(t);
+}
+
 MP_TEST_MAIN(TEST_CASE(test_alloc_takes_back_the_most_recently_freed_block_of_its_class),
              TEST_CASE(test_the_fast_tables_match_the_list_mapping),
              TEST_CASE(test_the_fast_free_refuses_pointers_off_the_heap_grid),
@@ -455,4 +596,10 @@ MP_TEST_MAIN(TEST_CASE(test_alloc_takes_back_the_most_recently_freed_block_of_it
              TEST_CASE(test_trim_flushes_and_reset_drops_the_cache),
              TEST_CASE(test_the_budget_bounds_the_cached_bytes),
              TEST_CASE(test_a_scribbled_cached_header_is_reported_not_followed),
-             TEST_CASE(test_check_finds_broken_cache_bookkeeping))
+             TEST_CASE(test_check_finds_broken_cache_bookkeeping),
+             TEST_CASE(test_the_cache_is_flushed_before_the_heap_grows),
+             TEST_CASE(test_room_below_the_mark_keeps_the_cache),
+             TEST_CASE(test_trim_lowers_the_mark_to_the_top_free_block),
+             TEST_CASE(test_a_damaged_cache_does_not_stop_the_heap_growing),
+             TEST_CASE(test_check_finds_a_block_above_the_mark),
+             TEST_CASE(test_growth_flushes_are_spaced_by_a_sixteenth_of_the_mark))
