@@ -157,14 +157,17 @@ MP_INLINE uint8_t *tlsf_take_from(MP_Tlsf *t, size_t req, size_t align, unsigned
     size_t asize = size - gap, rest = asize - bs;
     bool split = rest >= TLSF_MIN_BLOCK_BYTES;
     /* Growing past the high-water mark and the gate while blocks are cached
-     * (see TLSF_CACHE_GROW_SHARE): reported as no room (nothing changed yet),
-     * so the caller flushes the cache and asks again; the coalesced heap may
-     * hold the block below the mark. Every caller of a take retries so
+     * (see TLSF_CACHE_GROW_SHARE): reported as no room, with nothing changed
+     * but the gate (moved on, at most to the sentinel), so the caller
+     * flushes the cache and asks again; the coalesced heap may hold the block
+     * below the mark. Every caller of a take retries so
      * (tlsf_take_after_flush). */
     uint8_t *end = a + (split ? bs : asize);
     if (MP_UNLIKELY(end > t->touched_end)) {
         if (end > t->grow_gate && tlsf_cache_bytes(t) != 0) {
-            t->grow_gate = t->touched_end + (size_t)(t->touched_end - e->first) / TLSF_CACHE_GROW_SHARE;
+            size_t step = (size_t)(t->touched_end - e->first) / TLSF_CACHE_GROW_SHARE;
+            size_t room = (size_t)(e->sentinel - t->touched_end);
+            t->grow_gate = t->touched_end + (step < room ? step : room);
             *why = MP_ERR_OUT_OF_MEMORY;
             return NULL;
         }

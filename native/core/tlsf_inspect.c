@@ -245,7 +245,8 @@ size_t tlsf_check_counting(const MP_Tlsf *t, size_t *used_blocks, size_t *usable
     const tlsf_env *e = &t->env;
     if (((uintptr_t)e->first & 15u) != 0 || ((uintptr_t)e->sentinel & 15u) != 0 ||
         (size_t)(e->sentinel - e->first) != t->blocks_bytes || t->touched_end < e->first ||
-        t->touched_end > e->sentinel || e->link_base + TLSF_HDR_BYTES != (uintptr_t)e->first ||
+        t->touched_end > e->sentinel || t->grow_gate < e->first || t->grow_gate > e->sentinel ||
+        e->link_base + TLSF_HDR_BYTES != (uintptr_t)e->first ||
         (e->key & 1u) == 0 || e->fl_shift != e->sl_log2 + TLSF_GRANULE_LOG2 ||
         e->linear_below != (size_t)1 << e->fl_shift ||
         t->heads != (uint8_t **)(void *)&t->cache_slots[t->cache_classes * TLSF_CACHE_DEPTH])

@@ -554,6 +554,11 @@ static void test_check_finds_a_block_above_the_mark(void) {
     CHECK(mp_tlsf_check(t) > 0);
     t->touched_end = mark;
     CHECK(mp_tlsf_check(t) == 0);
+    uint8_t *gate = t->grow_gate;
+    t->grow_gate = t->env.sentinel + 16; /* the gate stays inside the heap */
+    CHECK(mp_tlsf_check(t) > 0);
+    t->grow_gate = gate;
+    CHECK(mp_tlsf_check(t) == 0);
     mp_tlsf_destroy(t);
 }
 
@@ -581,6 +586,12 @@ static void test_growth_flushes_are_spaced_by_a_sixteenth_of_the_mark(void) {
     CHECK(t->touched_end < t->grow_gate);
     uint8_t *g3 = mp_tlsf_alloc(t, 3 * sixteenth); /* past the gate: flushed first */
     CHECK(g3 == g2 + 4128 && tlsf_cache_bytes(t) == 0);
+    /* Near the top of the region the gate stops at the sentinel. */
+    void *filler = mp_tlsf_alloc(t, (size_t)(t->env.sentinel - t->touched_end) - 4096);
+    CHECK(filler != NULL);
+    CHECK_STATUS(mp_tlsf_free(t, a[1]), MP_OK); /* cached */
+    CHECK(mp_tlsf_alloc(t, 4040) != NULL);      /* over every hole: grows, flushed, gate capped */
+    CHECK(t->grow_gate == t->env.sentinel && tlsf_cache_bytes(t) == 0);
     CHECK(mp_tlsf_check(t) == 0);
     mp_tlsf_destroy(t);
 }
