@@ -895,7 +895,10 @@ typedef struct MP_TlsfConfig {
     size_t cache_bytes;  /**< front cache: at most this many bytes (headers included) of freed
                               blocks under 8 KiB are kept for reuse without coalescing; 0 = off
                               (every free coalesces at once); MP_TLSF_CACHE_DEFAULT_BYTES is
-                              what mp_tlsf_create uses. Costs up to 10 KiB of control block. */
+                              what mp_tlsf_create uses. Costs up to 10 KiB of control block.
+                              Cached blocks are coalesced when an allocation finds no room,
+                              and before the heap grows past the highest block it has ever
+                              handed out (then not again until it has grown by 1/16). */
     size_t small_bytes;  /**< small-object spans: requests of 1 .. small_bytes bytes (at most
                               MP_TLSF_SMALL_MAX_BYTES) with alignment <= 16 are served from
                               16 KiB spans of equal slots, without headers; 0 = off. Costs

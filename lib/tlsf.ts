@@ -4,7 +4,10 @@
  * in a small per-size-class cache (`cacheBytes`, default 1 MiB; 0 = every
  * free coalesces at once) that the next allocation of a fitting size takes
  * back whole without touching neighbours; the cache is merged back whenever
- * an allocation would otherwise fail, and cached blocks count as free in
+ * an allocation would otherwise fail or the heap would grow past the
+ * highest block it has handed out (then not again until the heap has grown
+ * by 1/16, so the cache does not push it into fresh pages), and cached
+ * blocks count as free in
  * stats(), freeStats() and walk(). TLSF keeps
  * a 16-byte header before each block inside the region: the core validates
  * every header and link before it uses one, so stray writes into `bytes`
