@@ -9,6 +9,9 @@
  *    byte is written in every 4 KiB page of each new block ("page-touch"
  *    mode: allocator pages start untouched, so first-touch faults count);
  *  - CPU ns/event = process CPU time (user + system) over the replay / events;
+ *    the system part and the page faults are reported apart (sys_ns_per_event,
+ *    faults_per_1k_events); the pointer table is faulted in before the clock
+ *    starts, for families and malloc-likes alike;
  *  - a size-0 request is made as 1 byte everywhere (malloc(0) hands out a
  *    unique block too); a failed realloc frees the old block, as the trace
  *    says it died, and counts as a failure like a NULL alloc.
@@ -69,6 +72,8 @@ typedef struct replay_result {
     int timed_out;
     char note[120];
     uint64_t cpu_ns;
+    uint64_t sys_ns;       /* the system-time part of cpu_ns (page faults, mmap) */
+    uint64_t minor_faults; /* page faults during the replay */
     uint64_t events_done;
     uint64_t failures;
     uint64_t rejected_frees;
@@ -94,6 +99,8 @@ static void touch_pages(unsigned char *p, uint64_t size) {
 static void replay_events(const trace *t, const replay_ops *ops, void **ptrs, double budget_s,
                           replay_result *res) {
     const uint64_t budget_ns = (uint64_t)(budget_s * 1e9);
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
     const uint64_t start = bench_cpu_ns();
     size_t i;
     for (i = 0; i < t->event_count; i++) {
@@ -131,6 +138,10 @@ static void replay_events(const trace *t, const replay_ops *ops, void **ptrs, do
         }
     }
     res->cpu_ns = bench_cpu_ns() - start;
+    getrusage(RUSAGE_SELF, &ru1);
+    res->sys_ns = (uint64_t)((ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) * 1000000000ll +
+                             (ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) * 1000ll);
+    res->minor_faults = (uint64_t)(ru1.ru_minflt - ru0.ru_minflt);
     res->events_done = i;
 }
 
@@ -270,11 +281,13 @@ static void run_family(int al, const trace *t, const replay_opts *o, replay_resu
                  mp_status_str(mp_last_error().status), fp);
         return;
     }
-    void **ptrs = bench_map(t->id_count * sizeof(void *) + 1);
+    size_t table_bytes = t->id_count * sizeof(void *) + 1;
+    void **ptrs = bench_map(table_bytes);
     if (ptrs == NULL) {
         snprintf(res->note, sizeof res->note, "out of memory for the pointer table");
         return;
     }
+    memset(ptrs, 0, table_bytes); /* fault the table in now, as run_malloc does: it is the harness's */
     replay_events(t, &ops, ptrs, o->budget_s, res);
     MP_HeapStats hs;
     memset(&hs, 0, sizeof hs);
@@ -483,7 +496,7 @@ static void print_number_or_null(double v, int known) {
 }
 
 static void report(const char *name, const trace *t, int al, replay_result *runs, int reps, const ref_row *ref) {
-    double ns[REPLAY_MAX_REPS], fpb[REPLAY_MAX_REPS];
+    double ns[REPLAY_MAX_REPS], fpb[REPLAY_MAX_REPS], sys[REPLAY_MAX_REPS], faults[REPLAY_MAX_REPS];
     int ok = 0;
     const replay_result *first_ok = NULL;
     for (int r = 0; r < reps; r++) {
@@ -491,6 +504,9 @@ static void report(const char *name, const trace *t, int al, replay_result *runs
         if (first_ok == NULL) first_ok = &runs[r];
         ns[ok] = runs[r].events_done ? (double)runs[r].cpu_ns / (double)runs[r].events_done : 0.0;
         fpb[ok] = runs[r].footprint_bytes;
+        double ev = runs[r].events_done ? (double)runs[r].events_done : 1.0;
+        sys[ok] = (double)runs[r].sys_ns / ev;
+        faults[ok] = 1000.0 * (double)runs[r].minor_faults / ev;
         ok++;
     }
     printf("{\"bench\":\"replay\",\"trace\":\"%s\",\"impl\":\"%s\",\"kind\":\"%s\",", name, al_names[al],
@@ -504,6 +520,8 @@ static void report(const char *name, const trace *t, int al, replay_result *runs
     bench_json_samples(stdout, "samples_cpu_ns_per_event", ns, (size_t)ok);
     bench_summary s = bench_summarize(ns, (size_t)ok); /* sorts: after the samples */
     bench_summary f = bench_summarize(fpb, (size_t)ok);
+    bench_summary sy = bench_summarize(sys, (size_t)ok);
+    bench_summary fa = bench_summarize(faults, (size_t)ok);
     double peak = (double)(t->peak_live_bytes ? t->peak_live_bytes : 1);
     printf("\"cpu_ns_per_event\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f},\"reps\":%d,"
            "\"events_replayed\":%llu,\"events\":%zu,\"timed_out\":%s,\"failures\":%llu,\"rejected_frees\":%llu,"
@@ -512,6 +530,7 @@ static void report(const char *name, const trace *t, int al, replay_result *runs
            first_ok->timed_out ? "true" : "false", (unsigned long long)first_ok->failures,
            (unsigned long long)first_ok->rejected_frees, f.median, f.median / peak, first_ok->usable_peak_bytes,
            first_ok->region_bytes);
+    printf("\"sys_ns_per_event\":%.3f,\"faults_per_1k_events\":%.3f,", sy.median, fa.median);
     int k = al - AL_GLIBC;
     printf("\"ref_cpu_ns_per_event\":");
     print_number_or_null(ref && k >= 0 ? ref->ns[k] : 0, ref != NULL && k >= 0);

@@ -123,6 +123,8 @@ function replaySections(records, meta) {
       'impl',
       'CPU ns/event',
       'min–max',
+      'sys ns/event',
+      'faults/1k events',
       ...bases.map((b) => `x ${b.impl}`),
       'overhead',
       'ref ns',
@@ -132,7 +134,19 @@ function replaySections(records, meta) {
     ];
     const body = rows.map((r) => {
       if (!r.cpu_ns_per_event)
-        return [r.impl, '-', '-', ...bases.map(() => '-'), '-', '-', '-', '-', r.error ?? ''];
+        return [
+          r.impl,
+          '-',
+          '-',
+          '-',
+          '-',
+          ...bases.map(() => '-'),
+          '-',
+          '-',
+          '-',
+          '-',
+          r.error ?? '',
+        ];
       const c = r.cpu_ns_per_event;
       const notes = [];
       if (r.timed_out) notes.push(`budget hit after ${r.events_replayed} events`);
@@ -142,6 +156,8 @@ function replaySections(records, meta) {
         r.impl,
         fmtNs(c.median),
         fmtRange(c),
+        r.sys_ns_per_event == null ? '' : fmtNs(r.sys_ns_per_event),
+        r.faults_per_1k_events == null ? '' : r.faults_per_1k_events.toFixed(1),
         ...bases.map((b) => fmtRatio(c.median / b.cpu_ns_per_event.median)),
         r.failures > 0 ? `(${r.overhead.toFixed(2)})` : r.overhead.toFixed(2),
         r.ref_cpu_ns_per_event == null || t.truncated ? '' : fmtNs(r.ref_cpu_ns_per_event),

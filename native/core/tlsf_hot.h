@@ -17,6 +17,14 @@
 
 /** Cold: the good-fit lists hold nothing; scans the request's own list (fl,
  * sl) for a block of at least `bs` bytes, validating every step. */
+/** Cold: a take of `bs` bytes (alignment 16) would grow the heap past its
+ * high-water mark (touched_end). A block of at most TLSF_GROW_SCAN in the
+ * request's own list that fits and lies below the mark, its header and next
+ * link validated into *w0, *next and its list into *fl, *sl; or NULL (none
+ * fits there, or a block failed validation: the take then grows as it
+ * would have, and the damage is reported where that block is used). */
+MP_COLD uint8_t *tlsf_find_below_mark(const MP_Tlsf *t, const tlsf_env *e, size_t bs, uint64_t *w0, uint32_t *next,
+                                      unsigned *fl, unsigned *sl);
 MP_COLD uint8_t *tlsf_find_in_own_list(const MP_Tlsf *t, const tlsf_env *e, size_t bs, unsigned fl, unsigned sl,
                                        uint64_t *w0, uint32_t *next, MP_Status *why);
 /** Cold: the status of a request above max_request_bytes. */
@@ -164,14 +172,26 @@ MP_INLINE uint8_t *tlsf_take_from(MP_Tlsf *t, size_t req, size_t align, unsigned
      * (tlsf_take_after_flush). */
     uint8_t *end = a + (split ? bs : asize);
     if (MP_UNLIKELY(end > t->touched_end)) {
-        if (end > t->grow_gate && tlsf_cache_bytes(t) != 0) {
+        /* Growth takes the top block; the request's own list, which the
+         * good-fit search skips, may hold a block that fits below the mark
+         * (see TLSF_GROW_SCAN). */
+        uint8_t *low = align == 0 ? tlsf_find_below_mark(t, e, bs, &w0, &next, &fl, &sl) : NULL;
+        if (low != NULL) {
+            b = a = low;
+            b_is_head = t->heads[(fl << e->sl_log2) | sl] == b;
+            size = asize = tlsf_w_bytes(w0);
+            n = b + size;
+            rest = asize - bs;
+            split = rest >= TLSF_MIN_BLOCK_BYTES;
+        } else if (end > t->grow_gate && tlsf_cache_bytes(t) != 0) {
             size_t step = (size_t)(t->touched_end - e->first) / TLSF_CACHE_GROW_SHARE;
             size_t room = (size_t)(e->sentinel - t->touched_end);
             t->grow_gate = t->touched_end + (step < room ? step : room);
             *why = MP_ERR_OUT_OF_MEMORY;
             return NULL;
+        } else {
+            t->touched_end = end;
         }
-        t->touched_end = end;
     }
     /* A head is popped without a look at its successor (the next link is
      * authenticated); a block from the middle of its list needs a valid

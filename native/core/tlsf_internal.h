@@ -93,6 +93,13 @@ typedef struct tlsf_small {
  * emptied the cache so often where a heap creeps up under random sizes
  * (mixed_live10k: 191 -> 283 instructions per op) that it lost its use. */
 #define TLSF_CACHE_GROW_SHARE 16u
+/* A take that would grow the heap past its high-water mark first scans at
+ * most this many blocks of the request's own list for one that fits below
+ * the mark (tlsf_find_below_mark). Good fit skips that list, as its blocks
+ * may be smaller than the request, so without the scan a heap whose free
+ * blocks are all of the requests' own classes grows into fresh pages
+ * instead of reusing them. Growth is rare, so the scan costs little. */
+#define TLSF_GROW_SCAN 8u
 #define TLSF_CACHE_MAX_BLOCK_BYTES 8192u
 #define TLSF_CACHE_MAX_CLASSES 160u /* list index of 8192 at sl_log2 = 5, the most */
 #define TLSF_CACHE_SIZE_SLOTS (TLSF_CACHE_MAX_BLOCK_BYTES >> TLSF_GRANULE_LOG2)

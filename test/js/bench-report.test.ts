@@ -362,6 +362,32 @@ describe('C micro with huge pages for every allocator (micro-thp)', () => {
   });
 });
 
+describe('C replay tables', () => {
+  it('show the system part of the CPU time and the page faults of each row', () => {
+    const run = {
+      ...fixture,
+      records: fixture.records.map((r: Record<string, unknown>) =>
+        r.bench === 'replay' && r.impl === 'tlsf'
+          ? { ...r, sys_ns_per_event: 4.25, faults_per_1k_events: 2.34 }
+          : r,
+      ),
+    };
+    const replay = buildSections(run).find((x: { title: string }) =>
+      x.title.startsWith('C replay sqlite3'),
+    ) as { head: string[]; rows: string[][] };
+    const sys = replay.head.indexOf('sys ns/event');
+    const faults = replay.head.indexOf('faults/1k events');
+    expect(sys).toBe(replay.head.indexOf('min–max') + 1);
+    expect(faults).toBe(sys + 1);
+    const tlsf = replay.rows.find((row) => row[0] === 'tlsf')!;
+    expect([tlsf[sys], tlsf[faults]]).toEqual(['4.25', '2.3']);
+    // Results of older runs have neither figure: the cells stay empty.
+    const glibc = replay.rows.find((row) => row[0] === 'glibc')!;
+    expect([glibc[sys], glibc[faults]]).toEqual(['', '']);
+    expect(glibc.length).toBe(replay.head.length);
+  });
+});
+
 describe('C micro workloads replayed as synthetic traces', () => {
   it('show their footprint in the C micro table, per implementation', () => {
     const sec = buildSections(withSynthetic).find((x: { title: string }) =>

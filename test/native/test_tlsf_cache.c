@@ -596,6 +596,64 @@ static void test_growth_flushes_are_spaced_by_a_sixteenth_of_the_mark(void) {
     mp_tlsf_destroy(t);
 }
 
+/* Good fit skips the request's own list (its blocks may be smaller than
+ * the request). Before the heap grows past the mark, that list is scanned,
+ * for at most TLSF_GROW_SCAN blocks, for one that fits below the mark. */
+static void test_growth_first_scans_the_requests_own_list(void) {
+    MP_Tlsf *t = create_cached(1024 * KIB, 0);
+    REQUIRE(t != NULL);
+    /* Blocks of 20016 bytes: list [19968, 20480) at the default sl_log2 5. */
+    uint8_t *x = mp_tlsf_alloc(t, 20000), *g = mp_tlsf_alloc(t, 16);
+    REQUIRE(x && g);
+    CHECK_STATUS(mp_tlsf_free(t, x), MP_OK);
+    uint8_t *mark = t->touched_end;
+    uint8_t *p = mp_tlsf_alloc(t, 19990); /* the same block size: found by the scan */
+    CHECK(p == x && t->touched_end == mark);
+    CHECK(mp_tlsf_check(t) == 0);
+    CHECK_STATUS(mp_tlsf_free(t, p), MP_OK);
+    uint8_t *q = mp_tlsf_alloc(t, 20100); /* its list, but larger than the block: grows */
+    CHECK(q > g && t->touched_end == q + 20112);
+    CHECK(mp_tlsf_alloc(t, 19000) == x); /* split from x: a smaller list's search finds it */
+    CHECK(mp_tlsf_check(t) == 0);
+    mp_tlsf_destroy(t);
+
+    /* The scan looks at TLSF_GROW_SCAN blocks of the list, from its head. */
+    for (unsigned before = TLSF_GROW_SCAN - 1u; before <= TLSF_GROW_SCAN; before++) {
+        t = create_cached(1024 * KIB, 0);
+        REQUIRE(t != NULL);
+        uint8_t *fit = mp_tlsf_alloc(t, 20400), *small[TLSF_GROW_SCAN];
+        REQUIRE(fit != NULL && mp_tlsf_alloc(t, 16) != NULL);
+        for (unsigned i = 0; i < before; i++)
+            REQUIRE((small[i] = mp_tlsf_alloc(t, 19970)) != NULL && mp_tlsf_alloc(t, 16) != NULL);
+        CHECK_STATUS(mp_tlsf_free(t, fit), MP_OK); /* pushed first: last of the list */
+        for (unsigned i = 0; i < before; i++)
+            CHECK_STATUS(mp_tlsf_free(t, small[i]), MP_OK);
+        mark = t->touched_end;
+        uint8_t *r = mp_tlsf_alloc(t, 20000);
+        if (before < TLSF_GROW_SCAN) {
+            CHECK(r == fit && t->touched_end == mark);
+        } else {
+            CHECK(r != NULL && r >= mark);
+        }
+        CHECK(mp_tlsf_check(t) == 0);
+        mp_tlsf_destroy(t);
+    }
+
+    /* A damaged block in the list ends the scan: the heap grows, and the
+     * damage is still there for check() to report. */
+    t = create_cached(1024 * KIB, 0);
+    REQUIRE(t != NULL);
+    x = mp_tlsf_alloc(t, 20000);
+    REQUIRE(x != NULL && mp_tlsf_alloc(t, 16) != NULL);
+    CHECK_STATUS(mp_tlsf_free(t, x), MP_OK);
+    mark = t->touched_end;
+    stale_write(x - 16, 4, 0x7F);
+    p = mp_tlsf_alloc(t, 19990);
+    CHECK(p != NULL && p >= mark);
+    CHECK(mp_tlsf_check(t) > 0);
+    mp_tlsf_destroy(t);
+}
+
 MP_TEST_MAIN(TEST_CASE(test_alloc_takes_back_the_most_recently_freed_block_of_its_class),
              TEST_CASE(test_the_fast_tables_match_the_list_mapping),
              TEST_CASE(test_the_fast_free_refuses_pointers_off_the_heap_grid),
@@ -613,4 +671,5 @@ MP_TEST_MAIN(TEST_CASE(test_alloc_takes_back_the_most_recently_freed_block_of_it
              TEST_CASE(test_trim_lowers_the_mark_to_the_top_free_block),
              TEST_CASE(test_a_damaged_cache_does_not_stop_the_heap_growing),
              TEST_CASE(test_check_finds_a_block_above_the_mark),
-             TEST_CASE(test_growth_flushes_are_spaced_by_a_sixteenth_of_the_mark))
+             TEST_CASE(test_growth_flushes_are_spaced_by_a_sixteenth_of_the_mark),
+             TEST_CASE(test_growth_first_scans_the_requests_own_list))
