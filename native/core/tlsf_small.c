@@ -214,6 +214,23 @@ size_t tlsf_small_release_empty(MP_Tlsf *t) {
     return released;
 }
 
+MP_Status tlsf_small_free_relist(MP_Tlsf *t, uint32_t h, unsigned used_before) {
+    tlsf_small *s = t->small;
+    tlsf_span *sp = &s->spans[h - 1u];
+    unsigned c = sp->cls, slot = sp->slot;
+    if (used_before == sp->capacity) tlsf_small_link(s, h);
+    if (used_before == 1u && (s->avail[c] != h || sp->next != 0)) {
+        /* Empty and not its class's only span with room: parked. */
+        tlsf_small_unlink(s, h);
+        sp->next = s->parked;
+        sp->listed = TLSF_SPAN_PARKED;
+        s->parked = h;
+        s->parked_count++;
+    }
+    tlsf_count_free(t, slot, slot);
+    return MP_OK;
+}
+
 /* ------------------------------------------------------------- inspect */
 
 bool tlsf_small_has_empty(const MP_Tlsf *t) {

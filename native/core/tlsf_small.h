@@ -127,6 +127,13 @@ MP_INLINE MP_Status tlsf_small_slot(const tlsf_small *s, uint32_t h, const void 
     return MP_OK;
 }
 
+/** The list moves of a free (tlsf_small_free) that found span `h` full
+ * before it (`used_before` == capacity: it joins its class's list) or left
+ * it empty (`used_before` == 1: parked, unless it is the class's only span
+ * with room); then counts the free as tlsf_small_free does. Out of line, so
+ * the common free calls nothing. */
+MP_NOINLINE MP_Status tlsf_small_free_relist(MP_Tlsf *t, uint32_t h, unsigned used_before);
+
 /** Frees the small object `ptr` of span `h`, counted (a refusal counts as
  * a rejected free and changes nothing else). A span whose last object this
  * was is parked (kept empty for any class) unless it is the only span
@@ -140,19 +147,12 @@ MP_INLINE MP_Status tlsf_small_free(MP_Tlsf *t, uint32_t h, void *ptr) {
         return st;
     }
     tlsf_span *sp = &s->spans[h - 1u];
-    unsigned c = sp->cls, slot = sp->slot;
     sp->free_bits[i >> 6] |= 1ull << (i & 63u);
     if ((i >> 6) < sp->low) sp->low = (uint16_t)(i >> 6);
-    if (sp->used-- == sp->capacity) tlsf_small_link(s, h);
-    if (MP_UNLIKELY(sp->used == 0) && (s->avail[c] != h || sp->next != 0)) {
-        /* Empty and not its class's only span with room: parked. */
-        tlsf_small_unlink(s, h);
-        sp->next = s->parked;
-        sp->listed = TLSF_SPAN_PARKED;
-        s->parked = h;
-        s->parked_count++;
-    }
+    unsigned used = sp->used, slot = sp->slot;
+    sp->used = (uint16_t)(used - 1u);
     MP_POISON(ptr, slot);
+    if (MP_UNLIKELY(used == sp->capacity || used == 1u)) return tlsf_small_free_relist(t, h, used);
     tlsf_count_free(t, slot, slot);
     return MP_OK;
 }
