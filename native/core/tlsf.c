@@ -157,20 +157,27 @@ static void tlsf_new_keys(MP_Tlsf *t) {
 
 /* ---------------------------------------------------------------- search */
 
-/* Cold: the good-fit lists hold nothing; scans the request's own list (fl,
- * sl) for a block of at least `bs` bytes, validating every step. */
+/* See tlsf_hot.h. Validated into locals: a caller's *w0 and *next stay as
+ * they were when nothing fits (tlsf_take_from keeps using its block). */
 MP_COLD uint8_t *tlsf_find_in_own_list(const MP_Tlsf *t, const tlsf_env *e, size_t bs, unsigned fl, unsigned sl,
-                                       uint64_t *w0, uint32_t *next, MP_Status *why) {
+                                       const uint8_t *end, size_t steps, uint64_t *w0, uint32_t *next,
+                                       MP_Status *why) {
     uint8_t *b = t->heads[(fl << e->sl_log2) | sl];
-    size_t steps_left = t->blocks_bytes / TLSF_MIN_BLOCK_BYTES;
     *why = MP_ERR_OUT_OF_MEMORY;
     while (b != NULL) {
-        if (steps_left-- == 0 || !tlsf_free_hdr_ok(e, b, w0, next)) {
+        uint64_t bw0;
+        uint32_t bnext;
+        if (steps-- == 0 || !tlsf_free_hdr_ok(e, b, &bw0, &bnext)) {
             *why = MP_ERR_CORRUPTION;
             return NULL;
         }
-        if (tlsf_w_bytes(*w0) >= bs) return b;
-        b = *next != 0 ? tlsf_block_at(e, *next) : NULL;
+        size_t size = tlsf_w_bytes(bw0);
+        if (size >= bs && b + size <= end) {
+            *w0 = bw0;
+            *next = bnext;
+            return b;
+        }
+        b = bnext != 0 ? tlsf_block_at(e, bnext) : NULL;
     }
     return NULL;
 }
@@ -180,22 +187,13 @@ MP_COLD uint8_t *tlsf_find_below_mark(const MP_Tlsf *t, const tlsf_env *e, size_
     if (bs < e->linear_below) return NULL; /* exact lists: the search looked at this one */
     unsigned f, s;
     tlsf_mapping(e, bs, &f, &s);
-    uint8_t *b = t->heads[(f << e->sl_log2) | s];
-    for (unsigned steps = 0; b != NULL && steps < TLSF_GROW_SCAN; steps++) {
-        uint64_t bw0;
-        uint32_t bnext;
-        if (!tlsf_free_hdr_ok(e, b, &bw0, &bnext)) return NULL;
-        size_t size = tlsf_w_bytes(bw0);
-        if (size >= bs && b + size <= t->touched_end) {
-            *w0 = bw0;
-            *next = bnext;
-            *fl = f;
-            *sl = s;
-            return b;
-        }
-        b = bnext != 0 ? tlsf_block_at(e, bnext) : NULL;
+    MP_Status why; /* not reported: a damaged block or the bound, and the take grows instead */
+    uint8_t *b = tlsf_find_in_own_list(t, e, bs, f, s, t->touched_end, TLSF_GROW_SCAN, w0, next, &why);
+    if (b != NULL) {
+        *fl = f;
+        *sl = s;
     }
-    return NULL;
+    return b;
 }
 
 /* ------------------------------------------------------------- allocation */

@@ -15,18 +15,25 @@
 
 /* ------------------------------------------------- out of line, in tlsf.c */
 
-/** Cold: the good-fit lists hold nothing; scans the request's own list (fl,
- * sl) for a block of at least `bs` bytes, validating every step. */
+/** Cold: scans the list (fl, sl), validating every step, for a block of at
+ * least `bs` bytes that ends at or below `end`; its header word and next
+ * link into *w0, *next, which stay as they were if none is found. NULL with
+ * *why MP_ERR_OUT_OF_MEMORY when the list ends without one, or
+ * MP_ERR_CORRUPTION when a block fails validation or `steps` blocks were
+ * read (no list holds more than the heap's blocks: a longer one is a
+ * cycle). tlsf_find's last resort, when the good-fit lists hold nothing. */
+MP_COLD uint8_t *tlsf_find_in_own_list(const MP_Tlsf *t, const tlsf_env *e, size_t bs, unsigned fl, unsigned sl,
+                                       const uint8_t *end, size_t steps, uint64_t *w0, uint32_t *next,
+                                       MP_Status *why);
 /** Cold: a take of `bs` bytes (alignment 16) would grow the heap past its
- * high-water mark (touched_end). A block of at most TLSF_GROW_SCAN in the
- * request's own list that fits and lies below the mark, its header and next
- * link validated into *w0, *next and its list into *fl, *sl; or NULL (none
- * fits there, or a block failed validation: the take then grows as it
- * would have, and the damage is reported where that block is used). */
+ * high-water mark (touched_end). A block among the first TLSF_GROW_SCAN of
+ * the request's own list that fits and ends below the mark, its header and
+ * next link validated into *w0, *next and its list into *fl, *sl; or NULL,
+ * all four unchanged (none fits there, or a block failed validation: the
+ * take then grows as it would have, and the damage is reported where that
+ * block is used). */
 MP_COLD uint8_t *tlsf_find_below_mark(const MP_Tlsf *t, const tlsf_env *e, size_t bs, uint64_t *w0, uint32_t *next,
                                       unsigned *fl, unsigned *sl);
-MP_COLD uint8_t *tlsf_find_in_own_list(const MP_Tlsf *t, const tlsf_env *e, size_t bs, unsigned fl, unsigned sl,
-                                       uint64_t *w0, uint32_t *next, MP_Status *why);
 /** Cold: the status of a request above max_request_bytes. */
 MP_COLD MP_Status tlsf_too_big(size_t req);
 /** Cold: no free block fits `req` (align as for tlsf_take) while the cache
@@ -83,7 +90,8 @@ MP_INLINE uint8_t *tlsf_find(const MP_Tlsf *t, const tlsf_env *e, size_t bs, uin
     }
     if (MP_UNLIKELY(b == NULL)) {
         tlsf_mapping(e, bs, fl, sl);
-        b = tlsf_find_in_own_list(t, e, bs, *fl, *sl, w0, next, why);
+        b = tlsf_find_in_own_list(t, e, bs, *fl, *sl, e->sentinel, t->blocks_bytes / TLSF_MIN_BLOCK_BYTES, w0, next,
+                                  why);
         *is_head = b != NULL && t->heads[(*fl << e->sl_log2) | *sl] == b;
         return b;
     }
@@ -164,17 +172,16 @@ MP_INLINE uint8_t *tlsf_take_from(MP_Tlsf *t, size_t req, size_t align, unsigned
     }
     size_t asize = size - gap, rest = asize - bs;
     bool split = rest >= TLSF_MIN_BLOCK_BYTES;
-    /* Growing past the high-water mark and the gate while blocks are cached
-     * (see TLSF_CACHE_GROW_SHARE): reported as no room, with nothing changed
-     * but the gate (moved on, at most to the sentinel), so the caller
-     * flushes the cache and asks again; the coalesced heap may hold the block
-     * below the mark. Every caller of a take retries so
-     * (tlsf_take_after_flush). */
+    /* Growing past the high-water mark: only the top block reaches past it.
+     * First the request's own list, which the good-fit search skips, may
+     * hold a block that fits below the mark (TLSF_GROW_SCAN). Else, past
+     * the gate too while blocks are cached (TLSF_CACHE_GROW_SHARE), the
+     * take is reported as no room, with nothing changed but the gate (moved
+     * on, at most to the sentinel), so the caller flushes the cache and
+     * asks again; the coalesced heap may hold the block below the mark.
+     * Every caller of a take retries so (tlsf_take_after_flush). */
     uint8_t *end = a + (split ? bs : asize);
     if (MP_UNLIKELY(end > t->touched_end)) {
-        /* Growth takes the top block; the request's own list, which the
-         * good-fit search skips, may hold a block that fits below the mark
-         * (see TLSF_GROW_SCAN). */
         uint8_t *low = align == 0 ? tlsf_find_below_mark(t, e, bs, &w0, &next, &fl, &sl) : NULL;
         if (low != NULL) {
             b = a = low;
