@@ -712,19 +712,24 @@ MP_API void mp_slab_destroy(MP_Slab *s);
  *    keeps its last requested size (the state is its free mark: the
  *    library's readers of entries count it free, and mark the entry when
  *    the slot leaves the hand); the headroom under the peak is stored
- *    without its bytes (see headroom_bytes). So the hand's round trips
- *    write no class counter: they count in hand_alloc_count and
- *    hand_release_count, which belong to the hand's class and are folded
- *    into it before the hand takes another class;
+ *    without its bytes (see headroom_bytes);
  *  - LIVE: the slot the last allocation took from the hand, live (its size
  *    entry holds the requested size), until it is freed or moved;
  *  - EMPTY: neither.
+ * The state is the low two bits of hand_word; the bits above count the
+ * allocations the hand has served (FREE to LIVE) that are not yet folded
+ * into its class's counters, and every one of them that is not the
+ * current LIVE slot has been freed back into the hand. So one word holds
+ * the state and both of the hand's counts: a round trip stores that word
+ * twice (+MP_SLAB_HAND_TAKE_, then -MP_SLAB_HAND_GIVE_) and no class
+ * counter. The library folds the counts into the hand's class before the
+ * hand takes another class, forgets a LIVE slot, or is reset.
  * alloc finds the class of `size` in the byte table and takes a FREE hand
  * of that class: LIVE, the requested size in its entry. free of the LIVE
  * hand's own pointer needs no other check (the slot is known live, its
- * class and entry known): FREE, nothing else written but
- * hand_release_count. So a double free finds the hand FREE and goes out of
- * line, where it is refused, as every foreign or interior pointer is.
+ * class and entry known): FREE, nothing else written. So a double free
+ * finds the hand FREE and goes out of line, where it is refused, as every
+ * foreign or interior pointer is.
  * Anything else goes to the out-of-line call with the same arguments, which
  * then decides, fails and counts exactly as if called directly: a NULL
  * instance, a size above the byte table, no FREE hand of the class (cache,
@@ -791,15 +796,24 @@ typedef struct MP_SlabClassHot {
 #define MP_SLAB_HAND_EMPTY 0u
 #define MP_SLAB_HAND_FREE 1u
 #define MP_SLAB_HAND_LIVE 2u
+/** The state bits of MP_SlabHot.hand_word. */
+#define MP_SLAB_HAND_STATE_MASK 3u
+/** Bits below the count of allocations the hand has served. */
+#define MP_SLAB_HAND_COUNT_SHIFT 2u
+/* What an allocation through the hand adds (FREE -> LIVE, one more
+ * allocation) and a free of its LIVE slot subtracts (LIVE -> FREE). */
+#define MP_SLAB_HAND_TAKE_ (((uint64_t)1 << MP_SLAB_HAND_COUNT_SHIFT) + MP_SLAB_HAND_LIVE - MP_SLAB_HAND_FREE)
+#define MP_SLAB_HAND_GIVE_ ((uint64_t)(MP_SLAB_HAND_LIVE - MP_SLAB_HAND_FREE))
 
 typedef struct MP_SlabHot {
     uint8_t *hand;            /* the hand's slot (unless EMPTY) */
     uint64_t hand_entry_at;   /* bit address of its size entry */
-    uint64_t hand_state;      /* MP_SLAB_HAND_EMPTY / _FREE / _LIVE */
+    uint64_t hand_word;       /* state (MP_SLAB_HAND_EMPTY / _FREE / _LIVE) in the low
+                                 MP_SLAB_HAND_COUNT_SHIFT bits; above them the allocations
+                                 the hand served not yet in its class's alloc_count (each
+                                 freed back but a LIVE slot's, not yet in release_count) */
     uint32_t hand_class;      /* its class */
     uint32_t hand_width_log2; /* its class's size_width_log2 */
-    uint64_t hand_alloc_count;   /* allocations of the hand's class not yet in its alloc_count */
-    uint64_t hand_release_count; /* frees of the hand's class not yet in its release_count */
     size_t headroom_bytes;    /* bytes_in_use_peak - bytes_in_use - (slot bytes of a FREE hand),
                                  modulo 2^bits: "negative" when a new peak was reached
                                  while the hand is FREE */
@@ -850,17 +864,17 @@ static inline void *mp_slab_alloc_inline(MP_Slab *s, size_t size) {
     MP_SlabHot *hot = (MP_SlabHot *)(void *)s;
     if (MP_HOT_UNLIKELY_(size >= MP_SLAB_HOT_LIMIT_(hot))) return mp_slab_alloc_slow_(s, size);
     uint32_t c = hot->class_table[(size + 7) >> 3];
-    if (MP_HOT_UNLIKELY_(hot->hand_state != MP_SLAB_HAND_FREE || hot->hand_class != c))
+    uint64_t word = hot->hand_word;
+    if (MP_HOT_UNLIKELY_((word & MP_SLAB_HAND_STATE_MASK) != MP_SLAB_HAND_FREE || hot->hand_class != c))
         return mp_slab_alloc_slow_(s, size);
     uint8_t *p = hot->hand;
 #if defined(__GNUC__)
     if (p == NULL) __builtin_unreachable(); /* a FREE hand holds a slot: the caller's NULL test folds away */
 #endif
-    hot->hand_state = MP_SLAB_HAND_LIVE;
+    hot->hand_word = word + MP_SLAB_HAND_TAKE_; /* LIVE, one more allocation */
     /* The hand's bytes count in use again: a "negative" stored headroom
      * means this slot makes a new peak (headroom 0). */
     if (MP_HOT_UNLIKELY_((intptr_t)hot->headroom_bytes < 0)) hot->headroom_bytes = 0;
-    hot->hand_alloc_count++;
     mp_slab_entry_write_(hot->hand_entry_at, hot->hand_width_log2, (uint32_t)size);
     MP_HOT_UNPOISON_(p, hot->classes[c].slot_bytes);
     return p;
@@ -871,11 +885,11 @@ static inline void *mp_slab_alloc_inline(MP_Slab *s, size_t size) {
 static inline MP_Status mp_slab_free_inline(MP_Slab *s, void *ptr) {
     if (MP_HOT_UNLIKELY_(s == NULL)) return mp_slab_free_slow_(s, ptr);
     MP_SlabHot *hot = (MP_SlabHot *)(void *)s;
-    if (MP_HOT_UNLIKELY_((uint8_t *)ptr != hot->hand || hot->hand_state != MP_SLAB_HAND_LIVE ||
+    uint64_t word = hot->hand_word;
+    if (MP_HOT_UNLIKELY_((uint8_t *)ptr != hot->hand || (word & MP_SLAB_HAND_STATE_MASK) != MP_SLAB_HAND_LIVE ||
                          MP_SLAB_HOT_LIMIT_(hot) == 0))
         return mp_slab_free_slow_(s, ptr);
-    hot->hand_state = MP_SLAB_HAND_FREE;
-    hot->hand_release_count++;
+    hot->hand_word = word - MP_SLAB_HAND_GIVE_; /* FREE: the release is the count's */
     MP_HOT_POISON_(ptr, hot->classes[hot->hand_class].slot_bytes);
     return MP_OK;
 }

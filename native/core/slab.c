@@ -50,11 +50,14 @@
  * FREE hand's as marked, and the entry is marked when the slot goes to the
  * cache), LIVE (taken from the hand; freeing that pointer again needs no
  * address check) or EMPTY. An alloc+free pair of one class through the
- * hand writes the state, the requested size once, and two counters at
- * fixed places of the control block (hand_alloc_count and
- * hand_release_count, the hand class's counts folded into its class when
- * the hand takes another class or on reset): nothing waits for free's
- * address arithmetic, so the pair does not serialise on it.
+ * hand writes the requested size once and one word at a fixed place of
+ * the control block twice: hand_word, the state in its low bits and above
+ * them the allocations the hand served, each freed back into it but the
+ * LIVE slot's (so one count is both of the class's counts; they are
+ * folded into the class when the hand takes another class or forgets a
+ * LIVE slot, and on reset). Nothing waits for free's address arithmetic,
+ * so the pair does not serialise on it, and the pair stores four words
+ * with the caller's own (two fewer than a state and two counters).
  *
  * Counters. The fast paths keep per-class alloc and release counts (plus
  * the hand's) and the headroom under the peak (bytes_in_use_peak -
@@ -178,9 +181,8 @@ MP_COLD void *mp_slab_alloc_failed(MP_Slab *s, size_t size, MP_Status why, uint3
 static void *slab_take_hand(MP_Slab *s, uint32_t c, size_t requested) {
     slab_class *k = &s->classes[c];
     uint8_t *p = s->hot.hand;
-    s->hot.hand_state = MP_SLAB_HAND_LIVE;
+    s->hot.hand_word += MP_SLAB_HAND_TAKE_; /* LIVE, counted in the hand */
     if ((intptr_t)s->hot.headroom_bytes < 0) s->hot.headroom_bytes = 0;
-    k->alloc_count++;
     slab_entry_set(s->hot.hand_entry_at, k->free_mark, requested);
     SLAB_UNPOISON_SLOT(s, p, k->slot_bytes);
     return p;
@@ -193,7 +195,7 @@ static void *slab_take_hand(MP_Slab *s, uint32_t c, size_t requested) {
  * is broken. */
 MP_INLINE void *slab_take(MP_Slab *s, slab_class *k, size_t requested) {
     uint32_t c = (uint32_t)(k - s->classes);
-    if (s->hot.hand_state == MP_SLAB_HAND_FREE && s->hot.hand_class == c) return slab_take_hand(s, c, requested);
+    if (slab_hand_state(s) == MP_SLAB_HAND_FREE && s->hot.hand_class == c) return slab_take_hand(s, c, requested);
     uint32_t n = k->cached;
     size_t slot_bytes = k->slot_bytes;
     unsigned width = k->size_width_log2;
@@ -344,11 +346,11 @@ MP_INLINE void slab_hand_to_cache(MP_Slab *s) {
     slab_cache_put(s, k, s->hot.hand, s->hot.hand_entry_at);
     s->hot.headroom_bytes += k->slot_bytes;
     s->hot.hand = NULL;
-    s->hot.hand_state = MP_SLAB_HAND_EMPTY;
+    slab_hand_set_state(s, MP_SLAB_HAND_EMPTY);
 }
 
 void mp_slab_flush_caches(MP_Slab *s) {
-    if (s->hot.hand_state == MP_SLAB_HAND_FREE) slab_hand_to_cache(s);
+    if (slab_hand_state(s) == MP_SLAB_HAND_FREE) slab_hand_to_cache(s);
     for (uint32_t c = 0; c < s->class_count; c++) mp_slab_flush_cache(s, &s->classes[c], SLAB_CACHE_SLOTS);
 }
 
@@ -370,16 +372,19 @@ MP_INLINE slab_class *slab_free_check(MP_Slab *s, uintptr_t off, uint64_t *at) {
 }
 
 /** Frees the checked slot `ptr` of class `k`: puts it in the hand, FREE
- * (its size entry unchanged: the hand's state is its free mark). A FREE
- * hand of another class keeps its slot, and this one goes on its class's
- * cache instead, its size entry marked free (so the mark and one test on
- * it are the whole double-free check); one of the same class goes to the
- * cache before it, so each class reuses its most recently freed slot
- * first. A LIVE hand is forgotten (it stays a live slot). The freed bytes
- * stay out of the stored headroom while the slot is the FREE hand. */
+ * (its size entry unchanged: the hand's state is its free mark). The LIVE
+ * hand's own slot goes back as the inline free does (its release is the
+ * hand's count). A FREE hand of another class keeps its slot, and this one
+ * goes on its class's cache instead, its size entry marked free (so the
+ * mark and one test on it are the whole double-free check); one of the
+ * same class goes to the cache before it, so each class reuses its most
+ * recently freed slot first. Another LIVE slot is forgotten (it stays
+ * live). The freed bytes stay out of the stored headroom while the slot is
+ * the FREE hand. */
 MP_INLINE MP_Status slab_free_commit(MP_Slab *s, slab_class *k, uint8_t *ptr, uint64_t at) {
     uint32_t c = (uint32_t)(k - s->classes);
-    if (s->hot.hand_state == MP_SLAB_HAND_FREE) {
+    uint64_t state = slab_hand_state(s);
+    if (state == MP_SLAB_HAND_FREE) {
         if (s->hot.hand_class != c) {
             slab_entry_set(at, k->free_mark, k->free_mark);
             slab_cache_put(s, k, ptr, at);
@@ -387,13 +392,17 @@ MP_INLINE MP_Status slab_free_commit(MP_Slab *s, slab_class *k, uint8_t *ptr, ui
             return MP_OK;
         }
         slab_hand_to_cache(s);
+    } else if (state == MP_SLAB_HAND_LIVE && ptr == s->hot.hand) {
+        s->hot.hand_word -= MP_SLAB_HAND_GIVE_;
+        MP_POISON(ptr, k->slot_bytes);
+        return MP_OK;
     }
-    if (s->hot.hand_class != c) slab_fold_hand_counts(s);
+    if (s->hot.hand_class != c || state == MP_SLAB_HAND_LIVE) slab_fold_hand_counts(s);
     s->hot.hand = ptr;
     s->hot.hand_entry_at = at;
     s->hot.hand_class = c;
     s->hot.hand_width_log2 = k->size_width_log2;
-    s->hot.hand_state = MP_SLAB_HAND_FREE;
+    slab_hand_set_state(s, MP_SLAB_HAND_FREE);
     k->release_count++;
     MP_POISON(ptr, k->slot_bytes);
     return MP_OK;
@@ -441,7 +450,7 @@ MP_Status mp_slab_locate(const MP_Slab *s, const void *ptr, uint32_t *idx_out, u
 void mp_slab_give_back_slot(MP_Slab *s, uint32_t idx, uint32_t slot) {
     slab_class *k = &s->classes[slab_cls(s, idx)];
     uint8_t *ptr = slab_start(s, idx) + (size_t)slot * k->slot_bytes;
-    if (s->hot.hand_state == MP_SLAB_HAND_LIVE && s->hot.hand == ptr) s->hot.hand_state = MP_SLAB_HAND_EMPTY;
+    if (slab_hand_state(s) == MP_SLAB_HAND_LIVE && s->hot.hand == ptr) slab_fold_hand_counts(s); /* EMPTY */
     slab_entry_set(slab_entry_at(slab_sizes(s, idx, k), k->size_width_log2, slot), k->free_mark, k->free_mark);
     slab_count_free(s, k, ptr);
     slab_set_free_bit(s, slab_meta(s, idx), k, slot);
@@ -452,7 +461,7 @@ static MP_NOINLINE MP_Status slab_free_slow(MP_Slab *s, void *ptr) {
     slab_lock(s);
     uintptr_t off = (uintptr_t)ptr - (uintptr_t)s->base;
     uint64_t at = 0;
-    bool free_hand = ptr == s->hot.hand && s->hot.hand_state == MP_SLAB_HAND_FREE;
+    bool free_hand = ptr == s->hot.hand && slab_hand_state(s) == MP_SLAB_HAND_FREE;
     slab_class *k = off < ((size_t)s->fresh_next << s->slab_shift) && !free_hand ? slab_free_check(s, off, &at) : NULL;
     MP_Status st;
     if (k != NULL) {
@@ -472,9 +481,10 @@ MP_Status mp_slab_free(MP_Slab *s, void *ptr) {
     if (ptr == s->hot.hand) {
         /* The LIVE hand is known live, its class and entry known; the FREE
          * one is refused out of line. */
-        if (s->hot.hand_state == MP_SLAB_HAND_LIVE)
+        uint64_t state = slab_hand_state(s);
+        if (state == MP_SLAB_HAND_LIVE)
             return slab_free_commit(s, &s->classes[s->hot.hand_class], (uint8_t *)ptr, s->hot.hand_entry_at);
-        if (s->hot.hand_state == MP_SLAB_HAND_FREE) return slab_free_slow(s, ptr);
+        if (state == MP_SLAB_HAND_FREE) return slab_free_slow(s, ptr);
     }
     uint64_t at;
     slab_class *k = slab_free_check(s, off, &at);

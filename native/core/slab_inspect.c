@@ -322,14 +322,15 @@ static size_t slab_check_counters(const MP_Slab *s, const slab_tally *tally, siz
         bad += slab_check_partial_list(s, c, tally[c].partial_slabs);
         bad += slab_check_class_refs(s, c);
         if (k->slab_count != tally[c].slabs || slab_class_in_use(s, k) != tally[c].used_slots) bad++;
-        size_t in_hand = s->hot.hand_state == MP_SLAB_HAND_FREE && s->hot.hand_class == c;
+        size_t in_hand = slab_hand_state(s) == MP_SLAB_HAND_FREE && s->hot.hand_class == c;
         if (k->cached + in_hand != tally[c].cached_slots || slab_release_count(s, k) > slab_alloc_count(s, k)) bad++;
     }
     /* The hand: EMPTY, or a slot of a class the instance has, out of its
      * slab, its entry unmarked (FREE: freed, and not also in the class's
      * cache; LIVE: live); the stored headroom goes "negative" by at most a
      * FREE hand's slot bytes. */
-    uint64_t state = s->hot.hand_state;
+    uint64_t state = slab_hand_state(s);
+    if (slab_hand_allocs(s) < (state == MP_SLAB_HAND_LIVE)) bad++; /* its releases would wrap */
     if (state != MP_SLAB_HAND_EMPTY) {
         uint32_t c = s->hot.hand_class;
         if (state > MP_SLAB_HAND_LIVE || c >= s->class_count) return bad + 1;

@@ -145,16 +145,37 @@ MP_INLINE void slab_sync_limits(MP_Slab *s) {
     s->hot.alloc_limit[!kind] = 0;
 }
 
+/** The hand's state: MP_SLAB_HAND_EMPTY, _FREE or _LIVE (3 only if the
+ * control block was overwritten; check() reports it). */
+MP_INLINE uint64_t slab_hand_state(const MP_Slab *s) { return s->hot.hand_word & MP_SLAB_HAND_STATE_MASK; }
+
+/** Sets the hand's state, its counts unchanged: for every change that is
+ * not a round trip through the hand (those are MP_SLAB_HAND_TAKE_ and
+ * MP_SLAB_HAND_GIVE_). A LIVE slot may only leave the hand that way after
+ * slab_fold_hand_counts. */
+MP_INLINE void slab_hand_set_state(MP_Slab *s, uint64_t state) {
+    s->hot.hand_word = (s->hot.hand_word & ~(uint64_t)MP_SLAB_HAND_STATE_MASK) | state;
+}
+
+/** Allocations the hand served that its class's alloc_count does not have. */
+MP_INLINE uint64_t slab_hand_allocs(const MP_Slab *s) { return s->hot.hand_word >> MP_SLAB_HAND_COUNT_SHIFT; }
+
+/** Frees back into the hand that its class's release_count does not have:
+ * every allocation it served but the LIVE slot's. */
+MP_INLINE uint64_t slab_hand_releases(const MP_Slab *s) {
+    return slab_hand_allocs(s) - (slab_hand_state(s) == MP_SLAB_HAND_LIVE);
+}
+
 /** Bit address of the FREE hand's size entry, 0 when the hand is not FREE.
  * That entry keeps the slot's last requested size (the inline pair writes
  * no entry on free): whoever reads entries counts it as marked free. */
 MP_INLINE uint64_t slab_free_hand_at(const MP_Slab *s) {
-    return s->hot.hand_state == MP_SLAB_HAND_FREE ? s->hot.hand_entry_at : 0;
+    return slab_hand_state(s) == MP_SLAB_HAND_FREE ? s->hot.hand_entry_at : 0;
 }
 
 /** Slot bytes of a FREE hand, else 0. */
 MP_INLINE size_t slab_hand_bytes(const MP_Slab *s) {
-    return s->hot.hand_state == MP_SLAB_HAND_FREE ? s->classes[s->hot.hand_class].slot_bytes : 0;
+    return slab_hand_state(s) == MP_SLAB_HAND_FREE ? s->classes[s->hot.hand_class].slot_bytes : 0;
 }
 
 /** bytes_in_use_peak - bytes_in_use (the stored headroom leaves the hand
@@ -318,21 +339,24 @@ MP_INLINE size_t slab_class_capacity(const slab_class *k) { return (size_t)k->sl
 
 /** Allocations of class `k`, with those of the hand not yet folded in. */
 MP_INLINE uint64_t slab_alloc_count(const MP_Slab *s, const slab_class *k) {
-    return k->alloc_count + (k == &s->classes[s->hot.hand_class] ? s->hot.hand_alloc_count : 0);
+    return k->alloc_count + (k == &s->classes[s->hot.hand_class] ? slab_hand_allocs(s) : 0);
 }
 
 /** Releases of class `k`, with those of the hand not yet folded in. */
 MP_INLINE uint64_t slab_release_count(const MP_Slab *s, const slab_class *k) {
-    return k->release_count + (k == &s->classes[s->hot.hand_class] ? s->hot.hand_release_count : 0);
+    return k->release_count + (k == &s->classes[s->hot.hand_class] ? slab_hand_releases(s) : 0);
 }
 
-/** Adds the hand's counts to its class (before the hand takes another). */
+/** Adds the hand's counts to its class, and forgets a LIVE slot (EMPTY:
+ * the slot stays live, and its free is counted wherever it happens).
+ * Before the hand takes another class or another slot while LIVE, when
+ * its LIVE slot is freed past it, and on reset. */
 MP_INLINE void slab_fold_hand_counts(MP_Slab *s) {
     slab_class *k = &s->classes[s->hot.hand_class];
-    k->alloc_count += s->hot.hand_alloc_count;
-    k->release_count += s->hot.hand_release_count;
-    s->hot.hand_alloc_count = 0;
-    s->hot.hand_release_count = 0;
+    uint64_t state = slab_hand_state(s);
+    k->alloc_count += slab_hand_allocs(s);
+    k->release_count += slab_hand_releases(s);
+    s->hot.hand_word = state == MP_SLAB_HAND_LIVE ? MP_SLAB_HAND_EMPTY : state;
 }
 
 /** Slots of class `c` handed out and not given back (O(1)). */

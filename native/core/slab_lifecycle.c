@@ -580,7 +580,7 @@ MP_Status mp_slab_reset(MP_Slab *s) {
         slab_clear_cursor(s, k);
     }
     s->hot.hand = NULL;
-    s->hot.hand_state = MP_SLAB_HAND_EMPTY;
+    s->hot.hand_word = MP_SLAB_HAND_EMPTY;
     s->hot.headroom_bytes = 0;
     slab_unlock(s);
     return MP_OK;

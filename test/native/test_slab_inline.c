@@ -100,7 +100,7 @@ static void twin_alloc(twin *t, size_t size) {
     if (pa == NULL || pb == NULL) return;
     size_t offset = (size_t)(pa - t->base_a);
     CHECK((size_t)(pb - t->base_b) == offset);
-    if (use_inline && before.hand_state == MP_SLAB_HAND_FREE && before.hand == pb) t->inline_hits++;
+    if (use_inline && (before.hand_word & MP_SLAB_HAND_STATE_MASK) == MP_SLAB_HAND_FREE && before.hand == pb) t->inline_hits++;
     mp_test_fill_pattern(pa, size, offset);
     mp_test_fill_pattern(pb, size, offset); /* under ASan: proves the inline alloc unpoisoned it */
     t->live[t->live_n].offset = offset;
@@ -121,7 +121,7 @@ static MP_Status twin_free_ptrs(twin *t, void *pa, void *pb) {
     MP_Status why_b = mp_last_error().status;
     CHECK(got_a == got_b);
     CHECK(why_a == why_b);
-    if (use_inline && before.hand_state == MP_SLAB_HAND_LIVE && before.hand == pb) t->inline_hits++;
+    if (use_inline && (before.hand_word & MP_SLAB_HAND_STATE_MASK) == MP_SLAB_HAND_LIVE && before.hand == pb) t->inline_hits++;
     if (got_b == MP_OK) CHECK(mp_test_is_poisoned(pb));
     return got_b;
 }
@@ -258,17 +258,17 @@ static void misuse_through_inline_is_refused_as_out_of_line(void) {
     pa = mp_slab_alloc(a, 64);
     pb = mp_slab_alloc_inline(b, 64); /* inline: the hand, LIVE now */
     CHECK(pa - base_a == pb - base_b);
-    CHECK(hot_of(b).hand == pb && hot_of(b).hand_state == MP_SLAB_HAND_LIVE);
+    CHECK(hot_of(b).hand == pb && (hot_of(b).hand_word & MP_SLAB_HAND_STATE_MASK) == MP_SLAB_HAND_LIVE);
     CHECK_STATUS(mp_slab_free(a, pa), MP_OK);
     CHECK_STATUS(mp_slab_free_inline(b, pb), MP_OK); /* inline: the LIVE hand, FREE now */
-    CHECK(hot_of(b).hand_state == MP_SLAB_HAND_FREE);
+    CHECK((hot_of(b).hand_word & MP_SLAB_HAND_STATE_MASK) == MP_SLAB_HAND_FREE);
     /* Double free of the hand slot, of an older freed slot. */
     refused_alike(a, b, pa, pb, MP_ERR_DOUBLE_FREE);
     refused_alike(a, b, pa, pb, MP_ERR_DOUBLE_FREE);
     /* Interior pointers: of the LIVE hand, of a live slot. */
     pa = mp_slab_alloc(a, 64);
     pb = mp_slab_alloc_inline(b, 64);
-    CHECK(hot_of(b).hand_state == MP_SLAB_HAND_LIVE);
+    CHECK((hot_of(b).hand_word & MP_SLAB_HAND_STATE_MASK) == MP_SLAB_HAND_LIVE);
     refused_alike(a, b, pa + 8, pb + 8, MP_ERR_INVALID_ADDRESS);
     refused_alike(a, b, keep_a + 1, keep_b + 1, MP_ERR_INVALID_ADDRESS);
     /* Foreign and NULL pointers, a pointer below the region. */
@@ -280,7 +280,7 @@ static void misuse_through_inline_is_refused_as_out_of_line(void) {
     void *ma = pa, *mb = pb;
     CHECK_STATUS(mp_slab_realloc(a, &ma, 200), MP_OK);
     CHECK_STATUS(mp_slab_realloc(b, &mb, 200), MP_OK);
-    CHECK(ma != pa && mb != pb && hot_of(b).hand_state != MP_SLAB_HAND_LIVE);
+    CHECK(ma != pa && mb != pb && (hot_of(b).hand_word & MP_SLAB_HAND_STATE_MASK) != MP_SLAB_HAND_LIVE);
     refused_alike(a, b, pa, pb, MP_ERR_DOUBLE_FREE);
     /* Reset forgets the hand: blocks freed by reset are not the caller's. */
     pa = mp_slab_alloc(a, 200);
@@ -289,10 +289,10 @@ static void misuse_through_inline_is_refused_as_out_of_line(void) {
     CHECK_STATUS(mp_slab_free_inline(b, pb), MP_OK);
     pa = mp_slab_alloc(a, 200);
     pb = mp_slab_alloc_inline(b, 200);
-    CHECK(hot_of(b).hand == pb && hot_of(b).hand_state == MP_SLAB_HAND_LIVE);
+    CHECK(hot_of(b).hand == pb && (hot_of(b).hand_word & MP_SLAB_HAND_STATE_MASK) == MP_SLAB_HAND_LIVE);
     CHECK_STATUS(mp_slab_reset(a), MP_OK);
     CHECK_STATUS(mp_slab_reset(b), MP_OK);
-    CHECK(hot_of(b).hand_state == MP_SLAB_HAND_EMPTY);
+    CHECK((hot_of(b).hand_word & MP_SLAB_HAND_STATE_MASK) == MP_SLAB_HAND_EMPTY);
     refused_alike(a, b, pa, pb, MP_ERR_INVALID_ADDRESS);
     mp_slab_destroy(a);
     mp_slab_destroy(b);
@@ -321,6 +321,83 @@ static void peak_stays_exact_around_the_hand(void) {
     c = mp_slab_alloc_inline(s, 64); /* from the cache: no new peak */
     CHECK(c == a && heap_stats(s).bytes_in_use_peak == 192);
     CHECK(mp_slab_check(s) == 0);
+    mp_slab_destroy(s);
+}
+
+/* The heap's counts after every kind of step the hand takes (round trips
+ * inline, the LIVE slot freed out of line, a LIVE slot forgotten when
+ * another slot is freed, a LIVE slot moved by realloc), against counts kept
+ * here; hand_word holds the round trips not yet folded; a damaged word is
+ * reported by check(). */
+static void hand_word_counts_every_path(void) {
+    MP_Slab *s = make_slab(0);
+    REQUIRE(s != NULL);
+    REQUIRE(inline_open(s));
+    MP_SlabHot *hot = (MP_SlabHot *)(void *)s;
+    uint64_t allocs = 0, frees = 0;
+#define COUNTS_ARE(live)                                                                      \
+    do {                                                                                      \
+        MP_HeapStats st_ = heap_stats(s);                                                     \
+        CHECK(st_.alloc_count == allocs && st_.free_count == frees);                          \
+        CHECK(st_.live_block_count == (size_t)(live) && st_.alloc_count - st_.free_count == (live)); \
+        CHECK(mp_slab_check(s) == 0);                                                         \
+    } while (0)
+    unsigned char *p = mp_slab_alloc_inline(s, 64); /* out of line: no hand yet */
+    REQUIRE(p != NULL);
+    allocs++;
+    CHECK_STATUS(mp_slab_free_inline(s, p), MP_OK); /* out of line: into the hand */
+    frees++;
+    COUNTS_ARE(0);
+    for (int i = 0; i < 1000; i++) {
+        unsigned char *q = mp_slab_alloc_inline(s, 64);
+        CHECK(q == p);
+        allocs++;
+        CHECK_STATUS(mp_slab_free_inline(s, q), MP_OK);
+        frees++;
+    }
+    CHECK((hot->hand_word >> MP_SLAB_HAND_COUNT_SHIFT) == 1000);
+    CHECK((hot->hand_word & MP_SLAB_HAND_STATE_MASK) == MP_SLAB_HAND_FREE);
+    COUNTS_ARE(0);
+    unsigned char *q = mp_slab_alloc_inline(s, 64); /* LIVE */
+    allocs++;
+    COUNTS_ARE(1);
+    /* A damaged word: state 3, then LIVE with no allocation counted. */
+    uint64_t saved = hot->hand_word;
+    hot->hand_word = saved | MP_SLAB_HAND_STATE_MASK;
+    CHECK(mp_slab_check(s) > 0);
+    hot->hand_word = MP_SLAB_HAND_LIVE;
+    CHECK(mp_slab_check(s) > 0);
+    hot->hand_word = saved;
+    CHECK(mp_slab_check(s) == 0);
+    CHECK_STATUS(mp_slab_free(s, q), MP_OK); /* the LIVE slot, out of line: as inline */
+    frees++;
+    CHECK((hot->hand_word >> MP_SLAB_HAND_COUNT_SHIFT) == 1001);
+    COUNTS_ARE(0);
+    q = mp_slab_alloc_inline(s, 64); /* LIVE */
+    unsigned char *r = mp_slab_alloc(s, 64); /* not the hand: it is LIVE */
+    REQUIRE(q == p && r != NULL && r != q);
+    allocs += 2;
+    COUNTS_ARE(2);
+    CHECK_STATUS(mp_slab_free(s, r), MP_OK); /* forgets LIVE q, folds, r is the hand */
+    frees++;
+    CHECK(hot->hand == r && (hot->hand_word >> MP_SLAB_HAND_COUNT_SHIFT) == 0);
+    COUNTS_ARE(1);
+    CHECK_STATUS(mp_slab_free_inline(s, q), MP_OK); /* q is no hand now: checked out of line */
+    frees++;
+    CHECK_STATUS(mp_slab_free_inline(s, q), MP_ERR_DOUBLE_FREE);
+    COUNTS_ARE(0);
+    q = mp_slab_alloc_inline(s, 64);
+    REQUIRE(q != NULL && (hot->hand_word & MP_SLAB_HAND_STATE_MASK) == MP_SLAB_HAND_LIVE);
+    allocs++;
+    void *moved = q;
+    CHECK_STATUS(mp_slab_realloc(s, &moved, 300), MP_OK); /* the LIVE slot moves to another class */
+    CHECK((hot->hand_word & MP_SLAB_HAND_STATE_MASK) == MP_SLAB_HAND_EMPTY);
+    CHECK(heap_stats(s).live_block_count == 1 && mp_slab_check(s) == 0);
+    CHECK_STATUS(mp_slab_free_inline(s, q), MP_ERR_DOUBLE_FREE);
+    CHECK_STATUS(mp_slab_free_inline(s, moved), MP_OK);
+    CHECK(heap_stats(s).live_block_count == 0 && heap_stats(s).alloc_count == heap_stats(s).free_count);
+    CHECK(mp_slab_check(s) == 0);
+#undef COUNTS_ARE
     mp_slab_destroy(s);
 }
 
@@ -376,5 +453,6 @@ static void every_entry_width_round_trips(void) {
 }
 
 MP_TEST_MAIN(TEST_CASE(inline_and_out_of_line_agree), TEST_CASE(misuse_through_inline_is_refused_as_out_of_line),
-             TEST_CASE(peak_stays_exact_around_the_hand), TEST_CASE(thread_safe_and_null_instances_go_out_of_line),
+             TEST_CASE(peak_stays_exact_around_the_hand), TEST_CASE(hand_word_counts_every_path),
+             TEST_CASE(thread_safe_and_null_instances_go_out_of_line),
              TEST_CASE(every_entry_width_round_trips))
