@@ -3,6 +3,7 @@
 // footprint), the targets table (met / missed / not measured, ratios) and the
 // README headline table (and that README.md's block matches the results file
 // it names). Pure functions: no benchmark runs here.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +17,7 @@ import { headlineMarkdown, readBlock } from '../../bench/js/headline.mjs';
 import { buildSections, shortName } from '../../bench/js/report.mjs';
 import { evaluateTargets } from '../../bench/js/targets.mjs';
 import { freeResultsStem } from '../../bench/js/results-files.mjs';
+import { historyMarkdown, targetsHistory } from '../../bench/js/targets-history.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -468,5 +470,95 @@ describe('results file names', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('targets over many runs (bench/targets-history.mjs)', () => {
+  // The fixture meets the slab target with slab:inline at 1.8 ns, misses it at 2.4.
+  const withSlab = (ns: number) => ({
+    ...fixture,
+    records: [...fixture.records, timed('micro', 'fixed64_pair', 'slab:inline', 'family', ns)],
+  });
+  const runs = [
+    { label: 'a', run: withSlab(1.8) },
+    { label: 'b', run: withSlab(2.4) },
+    { label: 'c', run: withSlab(1.9) },
+  ];
+  type Row = {
+    target: string;
+    met: number;
+    runs: number;
+    last: { status: string; measured: string; label: string } | null;
+  };
+  const rows = targetsHistory(runs) as Row[];
+  const row = (start: string) => rows.find((r) => r.target.startsWith(start))!;
+
+  it('counts the runs that met each target, and keeps the latest verdict', () => {
+    expect(rows).toHaveLength(evaluateTargets(fixture).length);
+    expect(row('C slab alloc+free pair')).toMatchObject({
+      met: 2,
+      runs: 3,
+      last: { status: 'met', measured: 'slab:inline 1.90 ns', label: 'c' },
+    });
+    // Missed in every run: 0 of 3, not "not measured".
+    expect(row('C fixed pool alloc+free pair ≤ 1.5 ns')).toMatchObject({ met: 0, runs: 3 });
+  });
+
+  it('leaves runs that did not measure a target out of its count', () => {
+    const partial = targetsHistory([
+      ...runs,
+      { label: 'd', run: { ...fixture, records: [] } },
+    ]) as Row[];
+    const slab = partial.find((r) => r.target.startsWith('C slab alloc+free pair'))!;
+    expect(slab).toMatchObject({ met: 2, runs: 3, last: { label: 'c' } });
+    const compaction = partial.find((r) => r.target.startsWith('Compaction moves'))!;
+    expect(compaction).toMatchObject({ met: 0, runs: 0, last: null });
+    expect(historyMarkdown(partial, runs)).toMatch(/\| Compaction moves[^\n]*\| not measured \|/);
+  });
+
+  it('the command reads the files it is given, leaves quick runs out and refuses bad options', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-history-'));
+    try {
+      const file = (name: string, run: object) => {
+        const f = path.join(dir, name);
+        fs.writeFileSync(f, JSON.stringify(run));
+        return f;
+      };
+      const a = file('2026-01-01-a.json', { ...withSlab(1.8), date: '2026-01-01T00:00:00Z' });
+      const b = file('2026-01-02-b.json', { ...withSlab(2.4), date: '2026-01-02T00:00:00Z' });
+      const q = file('2026-01-03-q.json', {
+        ...withSlab(1.0),
+        date: '2026-01-03T00:00:00Z',
+        quick: true,
+      });
+      const cli = path.join(root, 'bench', 'targets-history.mjs');
+      const out = execFileSync(process.execPath, [cli, b, q, a], { encoding: 'utf8' });
+      expect(out).toContain('2 full `npm run bench` runs');
+      expect(out).toContain('(2026-01-01-a to 2026-01-02-b;');
+      expect(out).toContain(
+        '| C slab alloc+free pair ≤ 2 ns | 1 of 2 | missed: slab:inline 2.40 ns (2026-01-02-b) |',
+      );
+      const since = execFileSync(process.execPath, [cli, '--since', '2026-01-02', a, b], {
+        encoding: 'utf8',
+      });
+      expect(since).toContain('| 0 of 1 |');
+      expect(() =>
+        execFileSync(process.execPath, [cli, '--since', 'yesterday', a], { stdio: 'pipe' }),
+      ).toThrow();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('prints a Markdown row per target with "k of n" and the runs it covers', () => {
+    const md = historyMarkdown(rows, runs, 'node bench/targets-history.mjs --since 2026-01-01');
+    expect(md.split('\n')[0]).toContain('3 full `npm run bench` runs');
+    expect(md.split('\n')[0]).toContain(
+      '(a to c; `node bench/targets-history.mjs --since 2026-01-01`)',
+    );
+    expect(md).toContain(
+      '| #3 | C slab alloc+free pair ≤ 2 ns | 2 of 3 | met: slab:inline 1.90 ns (c) |',
+    );
+    expect(md.split('\n').filter((l) => l.startsWith('| #'))).toHaveLength(rows.length);
   });
 });
