@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { replaceBlock } from './js/headline.mjs';
 import { historyMarkdown, targetsHistory } from './js/targets-history.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -57,14 +58,7 @@ const command = [
 const body = historyMarkdown(targetsHistory(runs), runs, command);
 if (write) {
   const readme = path.join(root, 'bench', 'README.md');
-  const text = fs.readFileSync(readme, 'utf8');
-  const a = text.indexOf(BEGIN);
-  const b = text.indexOf(END);
-  if (a < 0 || b < a) {
-    process.stderr.write(`bench/README.md has no ${BEGIN} ... ${END} block\n`);
-    process.exit(1);
-  }
-  fs.writeFileSync(readme, `${text.slice(0, a)}${BEGIN}\n${body}\n${text.slice(b)}`);
+  fs.writeFileSync(readme, replaceBlock(fs.readFileSync(readme, 'utf8'), body, BEGIN, END));
   process.stdout.write(`bench/README.md: targets over ${runs.length} runs\n`);
 } else {
   process.stdout.write(`${body}\n`);

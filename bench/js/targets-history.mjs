@@ -3,30 +3,28 @@
 // target within that distance of its line flips between runs; the count over
 // every recorded full run tells a target that is met most of the time from
 // one that is never met.
+import { cell } from './headline.mjs';
 import { evaluateTargets } from './targets.mjs';
-
-const cell = (s) => String(s).replaceAll('|', '\\|');
 
 /**
  * Rows, one per target, in the order of TARGETS:
- * { issue, target, met, measured, runs, last: { status, measured, label } }
+ * { issue, target, met, runs, last: { status, measured, label } | null }
  * where `runs` counts the runs that measured the target. `runs` are
  * { label, run } in time order; quick runs (trace prefixes, fewer
  * repetitions) are the caller's to leave out.
  */
 export function targetsHistory(runs) {
   const rows = [];
-  runs.forEach(({ label, run }, i) => {
+  for (const { label, run } of runs) {
     evaluateTargets(run).forEach((t, k) => {
-      if (i === 0 || !rows[k])
-        rows[k] = { issue: t.issue, target: t.target, met: 0, runs: 0, last: null };
+      rows[k] ??= { issue: t.issue, target: t.target, met: 0, runs: 0, last: null };
       const row = rows[k];
       if (t.status === 'unmeasured') return;
       row.runs++;
       if (t.status === 'met') row.met++;
       row.last = { status: t.status, measured: t.measured, label };
     });
-  });
+  }
   return rows;
 }
 
